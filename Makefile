@@ -1,0 +1,123 @@
+# Ferry's build: gcc for the C library and its tests, Maven (with a JDK >= 22 found automatically) for Java.
+#
+#   make          build libferry.so, the example engine and the Java modules
+#   make demo     build everything and run Ferry's main job
+#   make test     C tests (plain, ASan+UBSan, TSan) and the JUnit 5 tests
+#   make stress   the long stress runs (not part of make test)
+#   make bench    JMH benchmarks (bench/), writes bench/RESULTS.md;  make bench-quick: a short subset
+
+SHELL := /bin/bash
+.SUFFIXES:
+.DELETE_ON_ERROR:
+
+BUILD     := build
+NATIVE    := native
+ifeq ($(origin CC),default)
+CC        := gcc
+endif
+ARCH_DIR  := linux-x86_64
+CSTD      := -std=c11 -D_GNU_SOURCE
+WARN      := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wno-unused-parameter
+CFLAGS_LIB := $(CSTD) -O2 -g -fPIC -fvisibility=hidden $(WARN) -I$(NATIVE)/include
+LDFLAGS_LIB := -shared -Wl,-z,defs -Wl,--version-script=$(NATIVE)/ferry.map -lpthread -ldl
+
+LIB_SRCS  := $(wildcard $(NATIVE)/src/*.c)
+LIB_HDRS  := $(wildcard $(NATIVE)/include/*.h $(NATIVE)/src/*.h)
+LIB       := $(BUILD)/native/libferry.so
+EXAMPLE   := $(BUILD)/native/libferry_example.so
+C_TESTS   := $(patsubst $(NATIVE)/test/%.c,%,$(wildcard $(NATIVE)/test/test_*.c))
+
+# ---- JDK and Maven --------------------------------------------------------------------------------
+# $JAVA_HOME if it is a JDK >= 22, else the newest JDK >= 22 under /usr/lib/jvm.
+FERRY_JDK := $(shell \
+  ok() { [ -x "$$1/bin/javac" ] && v=$$("$$1/bin/java" -XshowSettings:properties -version 2>&1 | sed -n 's/^ *java.specification.version = \([0-9]*\).*/\1/p') && [ -n "$$v" ] && [ "$$v" -ge 22 ]; }; \
+  if [ -n "$$JAVA_HOME" ] && ok "$$JAVA_HOME"; then echo "$$JAVA_HOME"; exit; fi; \
+  for d in $$(ls -d /usr/lib/jvm/*/ 2>/dev/null | sed 's:/$$::' | sort -V -r); do ok "$$d" && { echo "$$d"; exit; }; done)
+MVN       := JAVA_HOME=$(FERRY_JDK) mvn -B -q -Dstyle.color=never
+JAVA      := $(FERRY_JDK)/bin/java
+
+.PHONY: all native java demo test c-test c-test-asan c-test-tsan java-test stress bench bench-quick check-jdk check-tools clean
+
+all: native java
+
+check-jdk:
+	@if [ -z "$(FERRY_JDK)" ]; then \
+	  echo "error: Ferry needs a JDK 22 or newer. Set JAVA_HOME to one, or install one under /usr/lib/jvm" >&2; \
+	  echo "       (for example: apt-get install openjdk-25-jdk-headless, or Temurin 25)." >&2; exit 1; fi
+	@echo "ferry: using JDK $(FERRY_JDK)"
+
+# Installs missing Debian packages when running as root; otherwise says what to install.
+check-tools:
+	@missing=""; \
+	command -v $(CC) >/dev/null || missing="$$missing gcc"; \
+	command -v mvn >/dev/null || missing="$$missing maven"; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "ferry: installing$$missing with apt-get"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	  else echo "error: missing tools:$$missing. Install them (Debian: apt-get install$$missing)." >&2; exit 1; fi; \
+	fi
+
+# ---- native -------------------------------------------------------------------------------------
+native: $(LIB) $(EXAMPLE)
+
+$(LIB): $(LIB_SRCS) $(LIB_HDRS) $(NATIVE)/ferry.map | check-tools
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_LIB) -o $@ $(LIB_SRCS) $(LDFLAGS_LIB)
+
+$(EXAMPLE): $(NATIVE)/example/example_engine.c $(NATIVE)/include/ferry.h $(LIB)
+	@mkdir -p $(@D)
+	$(CC) $(CSTD) -O2 -g -fPIC -fvisibility=hidden $(WARN) -I$(NATIVE)/include -shared -o $@ $< \
+	  -Wl,-z,defs -L$(BUILD)/native -lferry -Wl,-rpath,'$$ORIGIN'
+
+# C tests: each test_*.c is linked with the library sources (so sanitizers see all of it) and exits
+# 0 (pass), 1 (fail) or 77 (skip). Variants: plain, asan (ASan+UBSan), tsan (ring tests only).
+define c_variant
+$(BUILD)/ctest-$(1)/%: $(NATIVE)/test/%.c $(LIB_SRCS) $(LIB_HDRS) $(wildcard $(NATIVE)/test/*.h) | check-tools
+	@mkdir -p $$(@D)
+	$(CC) $(CSTD) $(2) $(WARN) -I$(NATIVE)/include -I$(NATIVE)/src -I$(NATIVE)/test -o $$@ $$< $(LIB_SRCS) -lpthread -ldl
+endef
+$(eval $(call c_variant,plain,-O2 -g))
+$(eval $(call c_variant,asan,-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all))
+$(eval $(call c_variant,tsan,-O1 -g -fsanitize=thread))
+
+TSAN_TESTS := $(filter test_ring%,$(C_TESTS))
+
+run_c_tests = pass=0; fail=0; skip=0; \
+  for t in $(2); do \
+    if $(3) $(BUILD)/ctest-$(1)/$$t; then pass=$$((pass+1)); echo "  ok   $(1) $$t"; \
+    else rc=$$?; if [ $$rc = 77 ]; then skip=$$((skip+1)); echo "  skip $(1) $$t"; \
+    else fail=$$((fail+1)); echo "  FAIL $(1) $$t (exit $$rc)"; fi; fi; \
+  done; echo "c-tests $(1): $$pass passed, $$fail failed, $$skip skipped"; [ $$fail = 0 ]
+
+c-test: $(addprefix $(BUILD)/ctest-plain/,$(C_TESTS))
+	@$(call run_c_tests,plain,$(C_TESTS),)
+c-test-asan: $(addprefix $(BUILD)/ctest-asan/,$(C_TESTS))
+	@$(call run_c_tests,asan,$(C_TESTS),ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1)
+c-test-tsan: $(addprefix $(BUILD)/ctest-tsan/,$(TSAN_TESTS))
+	@$(call run_c_tests,tsan,$(TSAN_TESTS),TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 setarch -R)
+
+# ---- Java ---------------------------------------------------------------------------------------
+java: native check-jdk
+	$(MVN) -DskipTests install
+
+java-test: native check-jdk
+	$(MVN) install
+
+demo: native check-jdk
+	$(MVN) -DskipTests install
+	$(JAVA) --enable-native-access=ALL-UNNAMED -cp "$$(cat java/target/demo.classpath):java/target/classes" io.ferry.demo.Demo
+
+test: c-test c-test-asan c-test-tsan java-test
+
+stress: native check-jdk
+	$(MVN) -DskipTests install
+	cd java && JAVA_HOME=$(FERRY_JDK) mvn -B -q surefire:test -Dgroups=stress -Dferry.stress.scale=10
+
+bench bench-quick: native check-jdk
+	$(MVN) -DskipTests install
+	$(MAKE) -C bench $@ JAVA=$(JAVA)
+
+clean:
+	rm -rf $(BUILD)
+	-$(MVN) clean

@@ -1,0 +1,89 @@
+/*
+ * example_engine.c: a user's own engine, built as its own shared library and loaded by Ferry at start.
+ *
+ * Ferry dlopens the library on the engine thread and calls its init function there, so everything the
+ * engine creates belongs to that one thread. This one keeps a tally (state only the engine thread
+ * touches) and offers three ops:
+ *
+ *   example.greet  (text)    -> "hello, <text>"
+ *   example.tally  (n)       -> the running total after adding n      (mutates engine state)
+ *   example.mul    (a, b)    -> a * b
+ *   example.callback (fn, x) -> calls the C function pointer fn(x) on the engine thread and returns its
+ *                               result: how a host-language callback (an FFM upcall) runs on the engine
+ */
+#include "ferry.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct example_state {
+    int64_t tally;
+} example_state;
+
+static int greet(ferry_call *c, void *data)
+{
+    (void)data;
+    size_t len;
+    const char *name = ferry_call_input(c, &len);
+    char *out = ferry_call_output_buffer(c, len + 7);
+    if (!out)
+        return ferry_call_fail(c, 12, "example.greet: out of memory");
+    memcpy(out, "hello, ", 7);
+    memcpy(out + 7, name, len);
+    return 0;
+}
+
+static int tally(ferry_call *c, void *data)
+{
+    example_state *st = data;
+    st->tally += ferry_call_arg(c, 0);
+    ferry_call_set_i64(c, st->tally);
+    return 0;
+}
+
+static int mul(ferry_call *c, void *data)
+{
+    (void)data;
+    ferry_call_set_i64(c, (int64_t)((uint64_t)ferry_call_arg(c, 0) * (uint64_t)ferry_call_arg(c, 1)));
+    return 0;
+}
+
+static int callback(ferry_call *c, void *data)
+{
+    (void)data;
+    int64_t (*fn)(int64_t) = (int64_t (*)(int64_t))(uintptr_t)ferry_call_arg(c, 0);
+    if (!fn)
+        return ferry_call_fail(c, 22, "example.callback: null function pointer");
+    ferry_call_set_i64(c, fn(ferry_call_arg(c, 1)));
+    return 0;
+}
+
+static void release(void *data)
+{
+    free(data);
+}
+
+/* The init function Ferry looks up by name. Runs on the engine thread. */
+__attribute__((visibility("default"))) int example_engine_init(ferry_registry *reg)
+{
+    example_state *st = calloc(1, sizeof(*st));
+    if (!st)
+        return ferry_registry_fail(reg, 12, "example engine: out of memory");
+    if (ferry_registry_on_close(reg, release, st) != 0) {
+        free(st);
+        return ferry_registry_fail(reg, 12, "example engine: out of memory");
+    }
+    if (ferry_register_op(reg, "example.greet", greet, NULL, FERRY_OP_IN_BYTES | FERRY_OP_OUT_BYTES | FERRY_OP_TEXT) < 0 ||
+        ferry_register_op(reg, "example.tally", tally, st, FERRY_OP_MUTATES) < 0 ||
+        ferry_register_op(reg, "example.mul", mul, NULL, 0) < 0 ||
+        ferry_register_op(reg, "example.callback", callback, NULL, 0) < 0)
+        return ferry_registry_fail(reg, -1, "example engine: cannot register its ops");
+    return 0;
+}
+
+/* An init that fails, so tests can check that a failed init reaches Java as an exception. */
+__attribute__((visibility("default"))) int example_engine_init_failing(ferry_registry *reg)
+{
+    return ferry_registry_fail(reg, 42, "example engine refuses to start: %s", "configured to fail");
+}

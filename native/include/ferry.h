@@ -1,0 +1,279 @@
+/*
+ * ferry.h: the one source of truth for Ferry's native API and for the memory it shares with Java.
+ *
+ * Ferry runs every call to a single-threaded native engine on one pthread, the engine thread.
+ * Java threads hand calls to it through a ring of slots in one native allocation (the "region") that
+ * both sides read and write directly: Java with var handles, C with C11 atomics. The Java mirror of the
+ * layout below is io.ferry.internal.Layout; a test compares it with ferry_layout() field by field.
+ *
+ * Return contract of every function here: 0 (or a non-negative value where documented) on success, a
+ * negative FERRY_E_* code on failure. Nothing in libferry prints.
+ */
+#ifndef FERRY_H
+#define FERRY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define FERRY_API __attribute__((visibility("default")))
+
+/* ------------------------------------------------------------------------------------------------
+ * Shared region layout
+ *
+ *   0                   128                 256                 384
+ *   +-------------------+-------------------+-------------------+---------+---------+-----
+ *   | header (config,   | tail: producers'  | engine line:      | slot 0  | slot 1  | ...
+ *   | read-only once    | claim counter,    | sleeping (futex), | 128 B   | 128 B   |
+ *   | started)          | bit 63 = CLOSED   | state, head       |         |         |
+ *   +-------------------+-------------------+-------------------+---------+---------+-----
+ *
+ * Every hot word sits alone on its own 128-byte block (two cache lines, against the adjacent-line
+ * prefetcher). A slot is 128 bytes: its first cache line holds everything a primitive call touches,
+ * so a sync round trip moves that one line to the engine and back.
+ *
+ * Slot (128 bytes):
+ *   0  state    u64  seq << 8 | flags | phase       (atomic; see below)
+ *   8  op       i32  op id from ferry_op_lookup
+ *   12 flags    u32  FERRY_CALL_* flags written by the producer
+ *   16 ctx      u64  execution context id (0 = the systemic context)
+ *   24 arg0     i64
+ *   32 arg1     i64
+ *   40 result   i64  written by the engine (a double travels as its IEEE bits)
+ *   48 err      i32  0 = success, otherwise the op's error code
+ *   52 out_kind u32  FERRY_OUT_*: what out_ptr holds
+ *   56 reserved u64
+ *   64 in_ptr   u64  input bytes, malloc'd by ferry_alloc; the engine frees them once the call is done
+ *   72 in_len   u64
+ *   80 out_ptr  u64  output bytes or error message, malloc'd by the engine; the reader frees them
+ *   88 out_len  u64
+ *   96 reserved 32 bytes
+ *
+ * Slot state word: seq (the claim sequence the slot currently serves) << 8, then flag bits, then a
+ * two-bit phase. Phases advance FREE -> PUBLISHED -> RUNNING -> DONE -> FREE(seq + capacity):
+ *   - FREE(seq): slot i starts as FREE(i). A producer that claimed seq waits until the slot reads
+ *     exactly FREE(seq): the previous lap's caller has taken its result.
+ *   - PUBLISHED: the producer wrote the slot with plain stores, then published with a release store.
+ *   - RUNNING:  the engine took the call (atomic add of 1; flags are preserved).
+ *   - DONE:     result written, published by an atomic add of 1 (release).
+ *   - the caller reads the result and stores FREE(seq + capacity) with release.
+ * Flags, set by the caller with a CAS while the phase is PUBLISHED or RUNNING:
+ *   - PARKED: the caller stopped spinning and parked; the engine wakes it through the wake callback.
+ *     Async calls set it when they publish.
+ *   - GONE: the caller gave up (timeout, cancel). The engine skips a GONE call it has not started,
+ *     and frees the slot itself when a GONE call finishes.
+ * ---------------------------------------------------------------------------------------------- */
+
+#define FERRY_MAGIC        UINT64_C(0x3159525245464d52) /* "RMFERRY1" little-endian */
+#define FERRY_VERSION      1u
+#define FERRY_BLOCK        128u
+#define FERRY_SLOT_SIZE    128u
+
+#define FERRY_OFF_HEADER   0u
+#define FERRY_OFF_TAIL     128u
+#define FERRY_OFF_ENGINE   256u
+#define FERRY_OFF_SLOTS    384u
+
+#define FERRY_TAIL_CLOSED  (UINT64_C(1) << 63)
+
+#define FERRY_SEQ_SHIFT    8
+#define FERRY_PHASE_MASK   UINT64_C(0x3)
+#define FERRY_PHASE_FREE      UINT64_C(0)
+#define FERRY_PHASE_PUBLISHED UINT64_C(1)
+#define FERRY_PHASE_RUNNING   UINT64_C(2)
+#define FERRY_PHASE_DONE      UINT64_C(3)
+#define FERRY_FLAG_PARKED  UINT64_C(0x10)
+#define FERRY_FLAG_GONE    UINT64_C(0x20)
+
+/* Engine state word (engine line). */
+#define FERRY_ENGINE_STARTING 0u
+#define FERRY_ENGINE_RUNNING  1u
+#define FERRY_ENGINE_DRAINING 2u
+#define FERRY_ENGINE_STOPPED  3u
+
+/* Slot.flags, written by the producer. */
+#define FERRY_CALL_HAS_INPUT  0x1u
+
+/* Slot.out_kind, written by the engine. */
+#define FERRY_OUT_NONE    0u
+#define FERRY_OUT_BYTES   1u
+#define FERRY_OUT_ERROR   2u /* out_ptr holds a NUL-terminated message of out_len bytes */
+
+/* The op id a producer writes when it must publish a slot it could not fill (abort record). */
+#define FERRY_OP_ABORT    (-1)
+
+typedef struct ferry_header {
+    uint64_t magic;
+    uint32_t version;
+    uint32_t capacity;     /* slots, a power of two */
+    uint32_t slot_size;
+    uint32_t reserved0;
+    uint64_t region_size;
+    uint8_t pad[FERRY_BLOCK - 32];
+} ferry_header;
+
+typedef struct ferry_tail_block {
+    _Atomic uint64_t tail; /* next sequence to claim; FERRY_TAIL_CLOSED once intake stopped */
+    uint8_t pad[FERRY_BLOCK - 8];
+} ferry_tail_block;
+
+typedef struct ferry_engine_block {
+    _Atomic uint32_t sleeping; /* futex word: 1 while the engine sleeps or is about to */
+    _Atomic uint32_t state;    /* FERRY_ENGINE_* */
+    _Atomic uint64_t head;     /* next sequence the engine will run (advanced once per batch) */
+    _Atomic uint64_t completed;/* calls run or skipped, for diagnostics */
+    uint8_t pad[FERRY_BLOCK - 24];
+} ferry_engine_block;
+
+typedef struct ferry_slot {
+    _Atomic uint64_t state;
+    int32_t op;
+    uint32_t flags;
+    uint64_t ctx;
+    int64_t arg0;
+    int64_t arg1;
+    int64_t result;
+    int32_t err;
+    uint32_t out_kind;
+    uint64_t reserved0;
+    uint64_t in_ptr;
+    uint64_t in_len;
+    uint64_t out_ptr;
+    uint64_t out_len;
+    uint8_t reserved1[32];
+} ferry_slot;
+
+typedef struct ferry_region {
+    ferry_header header;
+    ferry_tail_block tail;
+    ferry_engine_block engine;
+    ferry_slot slots[];
+} ferry_region;
+
+/* One entry of the layout table: a field's name, byte offset and size. */
+typedef struct ferry_layout_entry {
+    const char *name;
+    uint32_t offset;
+    uint32_t size;
+} ferry_layout_entry;
+
+/* The layout table: every shared field Java addresses, as C sees it. Returns the entry count. */
+FERRY_API int32_t ferry_layout(const ferry_layout_entry **entries);
+
+/* ------------------------------------------------------------------------------------------------
+ * Errors
+ * ---------------------------------------------------------------------------------------------- */
+#define FERRY_E_INVALID    (-1)  /* bad argument */
+#define FERRY_E_NOMEM      (-2)
+#define FERRY_E_INIT       (-3)  /* the engine's init failed; the message says why */
+#define FERRY_E_LOAD       (-4)  /* the plug-in library or its init symbol could not be loaded */
+#define FERRY_E_THREAD     (-5)  /* pthread_create failed */
+#define FERRY_E_TIMEDOUT   (-6)
+#define FERRY_E_EXISTS     (-7)  /* an op of that name is already registered */
+#define FERRY_E_UNKNOWN_OP (-8)
+#define FERRY_E_CLOSED     (-9)
+
+/* ------------------------------------------------------------------------------------------------
+ * Ops: C functions registered by name that run on the engine thread.
+ * ---------------------------------------------------------------------------------------------- */
+typedef struct ferry_call ferry_call;
+typedef struct ferry_registry ferry_registry;
+
+/* An op. Returns 0 on success; any other value fails the call with that code (use ferry_call_fail to
+ * give a message as well). Runs on the engine thread; must not call back into the ring. */
+typedef int (*ferry_op_fn)(ferry_call *call, void *data);
+
+/* Op flags, declared at registration and checked by Java before a call is submitted. */
+#define FERRY_OP_IN_BYTES   0x1u  /* takes an input byte array (required) */
+#define FERRY_OP_OUT_BYTES  0x2u  /* returns bytes; otherwise a 64-bit result */
+#define FERRY_OP_F64        0x4u  /* arguments and result are doubles (IEEE bits in arg0/arg1/result) */
+#define FERRY_OP_MUTATES    0x8u  /* changes engine state (read-only contexts refuse it) */
+#define FERRY_OP_TEXT       0x10u /* input and output bytes are UTF-8 text */
+
+/* Registers an op; only from an engine init function (on the engine thread, before calls start).
+ * Returns the op id (>= 0) or FERRY_E_INVALID / FERRY_E_EXISTS / FERRY_E_NOMEM. */
+FERRY_API int32_t ferry_register_op(ferry_registry *reg, const char *name, ferry_op_fn fn, void *data,
+                                    uint32_t flags);
+
+/* Records why an engine init function failed; returns code so init can `return ferry_registry_fail(...)`. */
+FERRY_API int ferry_registry_fail(ferry_registry *reg, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Registers a function that runs on the engine thread when the engine stops (after the last call). */
+FERRY_API int ferry_registry_on_close(ferry_registry *reg, void (*fn)(void *data), void *data);
+
+/* An engine init function: registers its ops; returns 0, or non-zero to fail the engine start. */
+typedef int (*ferry_engine_init_fn)(ferry_registry *reg);
+
+/* Accessors an op uses on its call. */
+FERRY_API int64_t ferry_call_arg(const ferry_call *call, int index);        /* index 0 or 1 */
+FERRY_API double ferry_call_arg_f64(const ferry_call *call, int index);
+FERRY_API const void *ferry_call_input(const ferry_call *call, size_t *len); /* NULL, 0 if none */
+FERRY_API uint64_t ferry_call_context(const ferry_call *call);
+FERRY_API void ferry_call_set_i64(ferry_call *call, int64_t value);
+FERRY_API void ferry_call_set_f64(ferry_call *call, double value);
+/* Copies len bytes as the call's output. Returns 0 or FERRY_E_NOMEM. */
+FERRY_API int ferry_call_set_output(ferry_call *call, const void *data, size_t len);
+/* Allocates the call's output buffer for the op to fill. Returns NULL when out of memory. */
+FERRY_API void *ferry_call_output_buffer(ferry_call *call, size_t len);
+/* Fails the call with code (non-zero) and a message; returns code. */
+FERRY_API int ferry_call_fail(ferry_call *call, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* 1 once the caller gave up on this call (timeout or cancel): a long op should stop early. */
+FERRY_API int ferry_call_cancelled(const ferry_call *call);
+
+/* ------------------------------------------------------------------------------------------------
+ * Engine lifecycle (used by Java)
+ * ---------------------------------------------------------------------------------------------- */
+typedef struct ferry_engine ferry_engine;
+
+/* Called on the engine thread when a call whose caller parked (or an async call) is done, with the
+ * slot's index; and once, with FERRY_WAKE_HELLO, on the engine thread before init runs, so the host can
+ * learn which thread is the engine's. */
+typedef void (*ferry_wake_fn)(uint32_t slot_index);
+#define FERRY_WAKE_HELLO UINT32_MAX
+
+/* Bytes of region needed for `capacity` slots (a power of two, 1 .. 2^24), or 0 if capacity is bad. */
+FERRY_API uint64_t ferry_region_size(uint32_t capacity);
+
+/* Starts an engine on `region` (region_size(capacity) bytes, 128-byte aligned, owned by the caller and
+ * kept alive until ferry_engine_destroy). Spawns the thread "ferry-engine", which registers the built-in
+ * ops, then, if plugin_path is not NULL, dlopens it and runs its init_symbol (a ferry_engine_init_fn).
+ * Blocks until init finished. On failure returns a negative code, writes a message to err (errlen
+ * bytes) and has joined the thread. idle_spin_ns: how long an idle engine spins before it sleeps. */
+FERRY_API int ferry_engine_start(void *region, uint32_t capacity, int64_t idle_spin_ns,
+                                 const char *plugin_path, const char *init_symbol, ferry_wake_fn wake,
+                                 ferry_engine **out, char *err, size_t errlen);
+
+/* Wakes the engine if it announced it sleeps. Producers call it after publishing when they read
+ * engine.sleeping != 0. Never blocks. */
+FERRY_API void ferry_engine_wake(ferry_engine *engine);
+
+/* Stops intake: sets FERRY_TAIL_CLOSED and tells the engine to stop once every call claimed before
+ * that point has run. Returns the first sequence that was not accepted. Never blocks; idempotent. */
+FERRY_API uint64_t ferry_engine_stop(ferry_engine *engine);
+
+/* Joins the engine thread, waiting at most timeout_ns. Returns 0 or FERRY_E_TIMEDOUT. */
+FERRY_API int ferry_engine_join(ferry_engine *engine, int64_t timeout_ns);
+
+/* Frees the engine (not the region). Only after ferry_engine_join returned 0. */
+FERRY_API void ferry_engine_destroy(ferry_engine *engine);
+
+/* Looks up an op by name. Returns its id (>= 0) and its flags, or FERRY_E_UNKNOWN_OP. Any thread,
+ * once started. */
+FERRY_API int32_t ferry_op_lookup(ferry_engine *engine, const char *name, uint32_t *flags);
+
+/* CPU time the engine thread has used, in ns, or -1. */
+FERRY_API int64_t ferry_engine_cpu_ns(ferry_engine *engine);
+
+/* Memory whose ownership passes through the ring (call inputs, outputs, error messages). */
+FERRY_API void *ferry_alloc(uint64_t size);
+FERRY_API void ferry_free(void *ptr);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* FERRY_H */

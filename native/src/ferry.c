@@ -1,0 +1,647 @@
+/*
+ * ferry.c: the engine thread and the consumer side of the ring.
+ *
+ * The engine is an agent: start-up handshake, then a loop of idle(drain()), then a drain of every call
+ * accepted before stop, then on-close hooks, then state STOPPED. See ferry.h for the slot protocol.
+ */
+#include "ferry_internal.h"
+
+#include <dlfcn.h>
+#include <errno.h>
+#include <linux/futex.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+/* ---- layout table ------------------------------------------------------------------------------ */
+
+_Static_assert(sizeof(ferry_header) == FERRY_BLOCK, "header block");
+_Static_assert(sizeof(ferry_tail_block) == FERRY_BLOCK, "tail block");
+_Static_assert(sizeof(ferry_engine_block) == FERRY_BLOCK, "engine block");
+_Static_assert(sizeof(ferry_slot) == FERRY_SLOT_SIZE, "slot size");
+_Static_assert(offsetof(ferry_region, tail) == FERRY_OFF_TAIL, "tail offset");
+_Static_assert(offsetof(ferry_region, engine) == FERRY_OFF_ENGINE, "engine offset");
+_Static_assert(offsetof(ferry_region, slots) == FERRY_OFF_SLOTS, "slots offset");
+_Static_assert(offsetof(ferry_slot, arg1) + 8 <= 64, "a primitive call fits the slot's first line");
+
+#define FERRY__FIELD(prefix, type, field) \
+    { prefix #field, (uint32_t)offsetof(type, field), (uint32_t)sizeof(((type *)0)->field) }
+
+static const ferry_layout_entry ferry__layout[] = {
+    { "region.header", FERRY_OFF_HEADER, sizeof(ferry_header) },
+    { "region.tail", FERRY_OFF_TAIL, sizeof(ferry_tail_block) },
+    { "region.engine", FERRY_OFF_ENGINE, sizeof(ferry_engine_block) },
+    { "region.slots", FERRY_OFF_SLOTS, sizeof(ferry_slot) },
+    FERRY__FIELD("header.", ferry_header, magic),
+    FERRY__FIELD("header.", ferry_header, version),
+    FERRY__FIELD("header.", ferry_header, capacity),
+    FERRY__FIELD("header.", ferry_header, slot_size),
+    FERRY__FIELD("header.", ferry_header, region_size),
+    FERRY__FIELD("tail.", ferry_tail_block, tail),
+    FERRY__FIELD("engine.", ferry_engine_block, sleeping),
+    FERRY__FIELD("engine.", ferry_engine_block, state),
+    FERRY__FIELD("engine.", ferry_engine_block, head),
+    FERRY__FIELD("engine.", ferry_engine_block, completed),
+    FERRY__FIELD("slot.", ferry_slot, state),
+    FERRY__FIELD("slot.", ferry_slot, op),
+    FERRY__FIELD("slot.", ferry_slot, flags),
+    FERRY__FIELD("slot.", ferry_slot, ctx),
+    FERRY__FIELD("slot.", ferry_slot, arg0),
+    FERRY__FIELD("slot.", ferry_slot, arg1),
+    FERRY__FIELD("slot.", ferry_slot, result),
+    FERRY__FIELD("slot.", ferry_slot, err),
+    FERRY__FIELD("slot.", ferry_slot, out_kind),
+    FERRY__FIELD("slot.", ferry_slot, in_ptr),
+    FERRY__FIELD("slot.", ferry_slot, in_len),
+    FERRY__FIELD("slot.", ferry_slot, out_ptr),
+    FERRY__FIELD("slot.", ferry_slot, out_len),
+    { "const.slot_size", FERRY_SLOT_SIZE, 0 },
+    { "const.seq_shift", FERRY_SEQ_SHIFT, 0 },
+    { "const.flag_parked", (uint32_t)FERRY_FLAG_PARKED, 0 },
+    { "const.flag_gone", (uint32_t)FERRY_FLAG_GONE, 0 },
+    { "const.phase_published", (uint32_t)FERRY_PHASE_PUBLISHED, 0 },
+    { "const.phase_running", (uint32_t)FERRY_PHASE_RUNNING, 0 },
+    { "const.phase_done", (uint32_t)FERRY_PHASE_DONE, 0 },
+    { "const.engine_stopped", FERRY_ENGINE_STOPPED, 0 },
+    { "const.call_has_input", FERRY_CALL_HAS_INPUT, 0 },
+    { "const.out_bytes", FERRY_OUT_BYTES, 0 },
+    { "const.out_error", FERRY_OUT_ERROR, 0 },
+};
+
+int32_t ferry_layout(const ferry_layout_entry **entries)
+{
+    if (entries)
+        *entries = ferry__layout;
+    return (int32_t)(sizeof(ferry__layout) / sizeof(ferry__layout[0]));
+}
+
+/* ---- small helpers ----------------------------------------------------------------------------- */
+
+int64_t ferry__now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static void ferry__copy_msg(char *dst, size_t dstlen, const char *src)
+{
+    if (!dst || dstlen == 0)
+        return;
+    snprintf(dst, dstlen, "%s", src ? src : "");
+}
+
+static long ferry__futex(_Atomic uint32_t *addr, int op, uint32_t val)
+{
+    return syscall(SYS_futex, (uint32_t *)addr, op, val, NULL, NULL, 0);
+}
+
+void *ferry_alloc(uint64_t size)
+{
+    return malloc(size ? (size_t)size : 1);
+}
+
+void ferry_free(void *ptr)
+{
+    free(ptr);
+}
+
+uint64_t ferry_region_size(uint32_t capacity)
+{
+    if (capacity == 0 || capacity > (1u << 24) || (capacity & (capacity - 1)) != 0)
+        return 0;
+    return FERRY_OFF_SLOTS + (uint64_t)capacity * FERRY_SLOT_SIZE;
+}
+
+/* ---- registry ---------------------------------------------------------------------------------- */
+
+int32_t ferry_register_op(ferry_registry *reg, const char *name, ferry_op_fn fn, void *data, uint32_t flags)
+{
+    if (!reg || !name || !*name || !fn || reg->sealed || strlen(name) > 255)
+        return FERRY_E_INVALID;
+    for (int32_t i = 0; i < reg->count; i++)
+        if (strcmp(reg->ops[i].name, name) == 0)
+            return FERRY_E_EXISTS;
+    if (reg->count == reg->cap) {
+        int32_t cap = reg->cap ? reg->cap * 2 : 16;
+        ferry__op *ops = realloc(reg->ops, (size_t)cap * sizeof(*ops));
+        if (!ops)
+            return FERRY_E_NOMEM;
+        reg->ops = ops;
+        reg->cap = cap;
+    }
+    char *copy = strdup(name);
+    if (!copy)
+        return FERRY_E_NOMEM;
+    reg->ops[reg->count] = (ferry__op){ copy, fn, data, flags };
+    return reg->count++;
+}
+
+int ferry_registry_fail(ferry_registry *reg, int code, const char *fmt, ...)
+{
+    if (!reg)
+        return code;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(reg->fail_msg, sizeof(reg->fail_msg), fmt, ap);
+    va_end(ap);
+    reg->fail_code = code ? code : FERRY_E_INIT;
+    return reg->fail_code;
+}
+
+int ferry_registry_on_close(ferry_registry *reg, void (*fn)(void *data), void *data)
+{
+    if (!reg || !fn)
+        return FERRY_E_INVALID;
+    if (reg->on_close_count == reg->on_close_cap) {
+        int32_t cap = reg->on_close_cap ? reg->on_close_cap * 2 : 4;
+        ferry__close_fn *fns = realloc(reg->on_close, (size_t)cap * sizeof(*fns));
+        if (!fns)
+            return FERRY_E_NOMEM;
+        reg->on_close = fns;
+        reg->on_close_cap = cap;
+    }
+    reg->on_close[reg->on_close_count++] = (ferry__close_fn){ fn, data };
+    return 0;
+}
+
+static void ferry__registry_run_on_close(ferry_registry *reg)
+{
+    /* Last registered, first run: later registrations may depend on earlier ones. */
+    for (int32_t i = reg->on_close_count - 1; i >= 0; i--)
+        reg->on_close[i].fn(reg->on_close[i].data);
+    reg->on_close_count = 0;
+}
+
+static void ferry__registry_free(ferry_registry *reg)
+{
+    for (int32_t i = 0; i < reg->count; i++)
+        free(reg->ops[i].name);
+    free(reg->ops);
+    free(reg->on_close);
+    memset(reg, 0, sizeof(*reg));
+}
+
+int32_t ferry_op_lookup(ferry_engine *engine, const char *name, uint32_t *flags)
+{
+    /* The registry is sealed before the start handshake releases the starter, so reading it from any
+     * thread afterwards needs no lock. */
+    if (!engine || !name)
+        return FERRY_E_INVALID;
+    for (int32_t i = 0; i < engine->reg.count; i++) {
+        if (strcmp(engine->reg.ops[i].name, name) == 0) {
+            if (flags)
+                *flags = engine->reg.ops[i].flags;
+            return i;
+        }
+    }
+    return FERRY_E_UNKNOWN_OP;
+}
+
+/* ---- the call an op sees ----------------------------------------------------------------------- */
+
+int64_t ferry_call_arg(const ferry_call *call, int index)
+{
+    return index == 0 ? call->slot->arg0 : index == 1 ? call->slot->arg1 : 0;
+}
+
+double ferry_call_arg_f64(const ferry_call *call, int index)
+{
+    int64_t bits = ferry_call_arg(call, index);
+    double v;
+    memcpy(&v, &bits, sizeof(v));
+    return v;
+}
+
+const void *ferry_call_input(const ferry_call *call, size_t *len)
+{
+    if (len)
+        *len = call->input_len;
+    return call->input;
+}
+
+uint64_t ferry_call_context(const ferry_call *call)
+{
+    return call->slot->ctx;
+}
+
+void ferry_call_set_i64(ferry_call *call, int64_t value)
+{
+    call->result = value;
+}
+
+void ferry_call_set_f64(ferry_call *call, double value)
+{
+    memcpy(&call->result, &value, sizeof(value));
+}
+
+void *ferry_call_output_buffer(ferry_call *call, size_t len)
+{
+    free(call->out);
+    call->out = malloc(len ? len : 1);
+    call->out_len = call->out ? len : 0;
+    return call->out;
+}
+
+int ferry_call_set_output(ferry_call *call, const void *data, size_t len)
+{
+    void *buf = ferry_call_output_buffer(call, len);
+    if (!buf)
+        return FERRY_E_NOMEM;
+    if (len)
+        memcpy(buf, data, len);
+    return 0;
+}
+
+int ferry_call_fail(ferry_call *call, int code, const char *fmt, ...)
+{
+    if (code == 0)
+        code = FERRY_E_INVALID;
+    free(call->err_msg);
+    call->err_msg = malloc(FERRY__MSG_MAX);
+    if (call->err_msg) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(call->err_msg, FERRY__MSG_MAX, fmt, ap);
+        va_end(ap);
+    }
+    call->err = code;
+    return code;
+}
+
+int ferry_call_cancelled(const ferry_call *call)
+{
+    /* Relaxed is enough: the flag only asks the op to stop early; nothing is read on its strength. */
+    return (ferry__load_relaxed(&call->slot->state) & FERRY_FLAG_GONE) != 0;
+}
+
+/* ---- running one slot -------------------------------------------------------------------------- */
+
+static void ferry__execute(ferry_engine *e, ferry_slot *s, ferry_call *c)
+{
+    int32_t op = s->op;
+    /* Never trust a record that has not been validated: Java checks these too, but a slot is plain
+     * memory and a bug or a forged write must end in an error, not a wild call. */
+    if (op < 0 || op >= e->reg.count) {
+        ferry_call_fail(c, FERRY_E_UNKNOWN_OP, "unknown op id %d (the engine has %d ops)", op, e->reg.count);
+        return;
+    }
+    const ferry__op *entry = &e->reg.ops[op];
+    if ((entry->flags & FERRY_OP_IN_BYTES) && !(s->flags & FERRY_CALL_HAS_INPUT)) {
+        ferry_call_fail(c, FERRY_E_INVALID, "op '%s' takes an input byte array and none was given", entry->name);
+        return;
+    }
+    int rc = entry->fn(c, entry->data);
+    /* An op that recorded a failure and still returned 0 has failed all the same. */
+    if (rc != 0 && c->err == 0)
+        ferry_call_fail(c, rc, "op '%s' failed with code %d", entry->name, rc);
+}
+
+static void ferry__release(ferry_engine *e, ferry_slot *s, uint64_t seq)
+{
+    /* Pairs with the producer's acquire load that waits for FREE(seq + capacity). */
+    ferry__store_release(&s->state, (seq + e->capacity) << FERRY_SEQ_SHIFT);
+}
+
+static void ferry__run_slot(ferry_engine *e, ferry_slot *s, uint64_t seq)
+{
+    /* PUBLISHED -> RUNNING. An add keeps any flag the caller set; the old value says whether the
+     * caller gave up before we started. */
+    uint64_t old = ferry__fetch_add_acq_rel(&s->state, FERRY_PHASE_RUNNING - FERRY_PHASE_PUBLISHED);
+    ferry_call c = { .slot = s };
+    bool has_input = (s->flags & FERRY_CALL_HAS_INPUT) != 0;
+    if (has_input) {
+        c.input = (const void *)(uintptr_t)s->in_ptr;
+        c.input_len = (size_t)s->in_len;
+        if (!c.input)
+            c.input = "";
+    }
+    if (!(old & FERRY_FLAG_GONE) && s->op != FERRY_OP_ABORT)
+        ferry__execute(e, s, &c);
+    if (has_input)
+        free((void *)(uintptr_t)s->in_ptr);
+    if ((old & FERRY_FLAG_GONE) || s->op == FERRY_OP_ABORT) {
+        free(c.out);
+        free(c.err_msg);
+        ferry__release(e, s, seq);
+        return;
+    }
+
+    s->result = c.result;
+    s->err = c.err;
+    if (c.err != 0) {
+        free(c.out);
+        s->out_kind = FERRY_OUT_ERROR;
+        s->out_ptr = (uint64_t)(uintptr_t)c.err_msg;
+        s->out_len = c.err_msg ? strlen(c.err_msg) : 0;
+    } else if (c.out) {
+        s->out_kind = FERRY_OUT_BYTES;
+        s->out_ptr = (uint64_t)(uintptr_t)c.out;
+        s->out_len = c.out_len;
+    } else {
+        s->out_kind = FERRY_OUT_NONE;
+        s->out_ptr = 0;
+        s->out_len = 0;
+    }
+
+    /* RUNNING -> DONE. Release publishes the result stores above to the caller's acquire load; the
+     * old value tells whether the caller parked (wake it) or left (free the slot ourselves). */
+    old = ferry__fetch_add_acq_rel(&s->state, FERRY_PHASE_DONE - FERRY_PHASE_RUNNING);
+    if (old & FERRY_FLAG_GONE) {
+        free((void *)(uintptr_t)s->out_ptr);
+        ferry__release(e, s, seq);
+    } else if ((old & FERRY_FLAG_PARKED) && e->wake) {
+        e->wake((uint32_t)(seq & e->mask));
+    }
+}
+
+/* ---- the engine thread ------------------------------------------------------------------------- */
+
+static bool ferry__ready(ferry_slot *s, uint64_t head, uint64_t st)
+{
+    (void)s;
+    return (st >> FERRY_SEQ_SHIFT) == head && (st & FERRY_PHASE_MASK) == FERRY_PHASE_PUBLISHED;
+}
+
+static bool ferry__finished(ferry_engine *e, uint64_t head)
+{
+    uint64_t closed = ferry__load_acquire(&e->closed_at);
+    return closed != FERRY__NOT_CLOSED && head >= closed;
+}
+
+/* Announce sleep, re-check, sleep: io_uring's NEED_WAKEUP protocol. */
+static void ferry__sleep(ferry_engine *e, uint64_t head)
+{
+    ferry_engine_block *eb = &e->region->engine;
+    ferry_slot *s = &e->region->slots[head & e->mask];
+    /* Dekker pair: our seq_cst store of sleeping, then seq_cst loads of the slot and closed_at;
+     * the producer's volatile publish, then volatile load of sleeping (ferry_engine_stop: seq_cst
+     * store of closed_at, then exchange of sleeping). At least one side sees the other, so either
+     * we see the work or the producer sees us asleep and wakes us. Nothing weaker than seq_cst
+     * orders a store before a later load. */
+    ferry__store_seq_cst(&eb->sleeping, 1u);
+    uint64_t st = ferry__load_seq_cst(&s->state);
+    if (!ferry__ready(s, head, st) && !ferry__finished(e, head)) {
+        while (ferry__load_seq_cst(&eb->sleeping) == 1u)
+            ferry__futex(&eb->sleeping, FUTEX_WAIT_PRIVATE, 1u);
+    }
+    ferry__store_relaxed(&eb->sleeping, 0u);
+}
+
+static void ferry__loop(ferry_engine *e)
+{
+    ferry_engine_block *eb = &e->region->engine;
+    ferry_slot *slots = e->region->slots;
+    const uint64_t mask = e->mask;
+    uint64_t head = 0;
+    int64_t idle_since = 0;
+    uint32_t polls = 0;
+    bool draining = false;
+
+    for (;;) {
+        uint64_t batch = 0;
+        for (;;) {
+            ferry_slot *s = &slots[head & mask];
+            /* Pairs with the producer's release store that published the slot. */
+            uint64_t st = ferry__load_acquire(&s->state);
+            if (!ferry__ready(s, head, st))
+                break;
+            ferry__run_slot(e, s, head);
+            head++;
+            batch++;
+        }
+        if (batch) {
+            ferry__store_relaxed(&eb->head, head);
+            ferry__store_relaxed(&eb->completed, ferry__load_relaxed(&eb->completed) + batch);
+            idle_since = 0;
+            continue;
+        }
+        uint64_t closed = ferry__load_acquire(&e->closed_at);
+        if (closed != FERRY__NOT_CLOSED) {
+            if (head >= closed)
+                return;
+            if (!draining) {
+                ferry__store_release(&eb->state, FERRY_ENGINE_DRAINING);
+                draining = true;
+            }
+        }
+        /* Idle: spin for the budget, reading the clock only every 64 polls, then sleep. */
+        if (idle_since == 0) {
+            idle_since = ferry__now_ns();
+            polls = 0;
+        }
+        if (e->idle_spin_ns == 0 || ((++polls & 63) == 0 && ferry__now_ns() - idle_since >= e->idle_spin_ns)) {
+            ferry__sleep(e, head);
+            idle_since = 0;
+            continue;
+        }
+        ferry__cpu_relax();
+    }
+}
+
+static int ferry__init(ferry_engine *e)
+{
+    ferry_registry *reg = &e->reg;
+    int rc = ferry__register_builtins(reg);
+    if (rc < 0)
+        return rc;
+    if (e->plugin_path) {
+        dlerror();
+        e->plugin = dlopen(e->plugin_path, RTLD_NOW | RTLD_LOCAL);
+        if (!e->plugin)
+            return ferry_registry_fail(reg, FERRY_E_LOAD, "cannot load engine library %s: %s", e->plugin_path,
+                                       dlerror());
+        const char *sym = e->init_symbol ? e->init_symbol : "ferry_engine_init";
+        dlerror();
+        void *fn = dlsym(e->plugin, sym);
+        if (!fn)
+            return ferry_registry_fail(reg, FERRY_E_LOAD, "engine library %s has no init function %s: %s",
+                                       e->plugin_path, sym, dlerror());
+        ferry_engine_init_fn init;
+        memcpy(&init, &fn, sizeof(init));
+        rc = init(reg);
+        if (rc != 0) {
+            if (reg->fail_code == 0)
+                ferry_registry_fail(reg, rc, "engine init %s in %s failed with code %d", sym, e->plugin_path, rc);
+            return reg->fail_code;
+        }
+    }
+    reg->sealed = true;
+    return 0;
+}
+
+static void *ferry__main(void *arg)
+{
+    ferry_engine *e = arg;
+    pthread_setname_np(pthread_self(), "ferry-engine");
+    e->cpu_clock_ok = pthread_getcpuclockid(pthread_self(), &e->cpu_clock) == 0;
+    if (e->wake)
+        e->wake(FERRY_WAKE_HELLO);
+
+    int rc = ferry__init(e);
+    if (rc != 0) {
+        ferry__registry_run_on_close(&e->reg); /* undo whatever init managed to set up */
+        if (e->plugin)
+            dlclose(e->plugin);
+        e->plugin = NULL;
+    }
+    ferry__store_release(&e->region->engine.state, rc == 0 ? FERRY_ENGINE_RUNNING : FERRY_ENGINE_STOPPED);
+
+    pthread_mutex_lock(&e->start_mu);
+    e->start_rc = rc;
+    if (rc != 0)
+        ferry__copy_msg(e->start_msg, sizeof(e->start_msg), e->reg.fail_msg);
+    e->start_done = 1;
+    pthread_cond_signal(&e->start_cv);
+    pthread_mutex_unlock(&e->start_mu);
+    if (rc != 0)
+        return NULL;
+
+    ferry__loop(e);
+
+    ferry__registry_run_on_close(&e->reg);
+    /* Pairs with Java's acquire load of the state word: after STOPPED, the engine makes no more wake
+     * calls and touches no slot. */
+    ferry__store_release(&e->region->engine.state, FERRY_ENGINE_STOPPED);
+    return NULL;
+}
+
+/* ---- lifecycle API ----------------------------------------------------------------------------- */
+
+int ferry_engine_start(void *region_mem, uint32_t capacity, int64_t idle_spin_ns, const char *plugin_path,
+                       const char *init_symbol, ferry_wake_fn wake, ferry_engine **out, char *err,
+                       size_t errlen)
+{
+    if (out)
+        *out = NULL;
+    uint64_t size = ferry_region_size(capacity);
+    if (!region_mem || !out || size == 0 || ((uintptr_t)region_mem % FERRY_BLOCK) != 0 || idle_spin_ns < 0) {
+        ferry__copy_msg(err, errlen, "invalid argument: region must be 128-byte aligned, capacity a power of "
+                                     "two in 1..2^24, idle_spin_ns >= 0");
+        return FERRY_E_INVALID;
+    }
+    ferry_engine *e = calloc(1, sizeof(*e));
+    if (!e) {
+        ferry__copy_msg(err, errlen, "out of memory");
+        return FERRY_E_NOMEM;
+    }
+    e->region = region_mem;
+    e->capacity = capacity;
+    e->mask = capacity - 1;
+    e->idle_spin_ns = idle_spin_ns;
+    e->wake = wake;
+    atomic_init(&e->closed_at, FERRY__NOT_CLOSED);
+    atomic_init(&e->joined, 0);
+    e->plugin_path = plugin_path ? strdup(plugin_path) : NULL;
+    e->init_symbol = init_symbol ? strdup(init_symbol) : NULL;
+    pthread_mutex_init(&e->start_mu, NULL);
+    pthread_cond_init(&e->start_cv, NULL);
+
+    ferry_region *r = region_mem;
+    memset(r, 0, (size_t)size);
+    r->header.magic = FERRY_MAGIC;
+    r->header.version = FERRY_VERSION;
+    r->header.capacity = capacity;
+    r->header.slot_size = FERRY_SLOT_SIZE;
+    r->header.region_size = size;
+    for (uint32_t i = 0; i < capacity; i++)
+        atomic_init(&r->slots[i].state, (uint64_t)i << FERRY_SEQ_SHIFT);
+    atomic_init(&r->tail.tail, 0);
+    atomic_init(&r->engine.state, FERRY_ENGINE_STARTING);
+
+    int prc = pthread_create(&e->thread, NULL, ferry__main, e);
+    if (prc != 0) {
+        snprintf(err, errlen, "cannot start the engine thread: %s", strerror(prc));
+        ferry_engine_destroy(e);
+        return FERRY_E_THREAD;
+    }
+    pthread_mutex_lock(&e->start_mu);
+    while (!e->start_done)
+        pthread_cond_wait(&e->start_cv, &e->start_mu);
+    int rc = e->start_rc;
+    pthread_mutex_unlock(&e->start_mu);
+    if (rc != 0) {
+        ferry__copy_msg(err, errlen, e->start_msg);
+        pthread_join(e->thread, NULL);
+        atomic_store(&e->joined, 1);
+        ferry_engine_destroy(e);
+        return rc < 0 ? rc : FERRY_E_INIT;
+    }
+    *out = e;
+    return 0;
+}
+
+void ferry_engine_wake(ferry_engine *e)
+{
+    if (!e)
+        return;
+    _Atomic uint32_t *sleeping = &e->region->engine.sleeping;
+    /* The exchange makes exactly one waker pay for the syscall. */
+    if (atomic_exchange_explicit(sleeping, 0u, memory_order_seq_cst) != 0u)
+        ferry__futex(sleeping, FUTEX_WAKE_PRIVATE, 1u);
+}
+
+uint64_t ferry_engine_stop(ferry_engine *e)
+{
+    if (!e)
+        return 0;
+    uint64_t old = atomic_fetch_or_explicit(&e->region->tail.tail, FERRY_TAIL_CLOSED, memory_order_seq_cst);
+    uint64_t closed_at = old & ~FERRY_TAIL_CLOSED;
+    if (!(old & FERRY_TAIL_CLOSED)) {
+        /* Only the first stopper gets here. seq_cst: see ferry__sleep. */
+        ferry__store_seq_cst(&e->closed_at, closed_at);
+    } else {
+        uint64_t c = ferry__load_seq_cst(&e->closed_at);
+        if (c != FERRY__NOT_CLOSED)
+            closed_at = c;
+    }
+    ferry_engine_wake(e);
+    return closed_at;
+}
+
+int ferry_engine_join(ferry_engine *e, int64_t timeout_ns)
+{
+    if (!e)
+        return FERRY_E_INVALID;
+    if (atomic_load(&e->joined))
+        return 0;
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    int64_t ns = ts.tv_nsec + (timeout_ns < 0 ? 0 : timeout_ns % 1000000000);
+    ts.tv_sec += (timeout_ns < 0 ? 0 : timeout_ns / 1000000000) + ns / 1000000000;
+    ts.tv_nsec = ns % 1000000000;
+    int rc = pthread_timedjoin_np(e->thread, NULL, &ts);
+    if (rc == ETIMEDOUT || rc == EBUSY)
+        return FERRY_E_TIMEDOUT;
+    if (rc != 0)
+        return FERRY_E_INVALID;
+    atomic_store(&e->joined, 1);
+    return 0;
+}
+
+void ferry_engine_destroy(ferry_engine *e)
+{
+    if (!e)
+        return;
+    ferry__registry_free(&e->reg);
+    if (e->plugin)
+        dlclose(e->plugin);
+    free(e->plugin_path);
+    free(e->init_symbol);
+    pthread_mutex_destroy(&e->start_mu);
+    pthread_cond_destroy(&e->start_cv);
+    free(e);
+}
+
+int64_t ferry_engine_cpu_ns(ferry_engine *e)
+{
+    if (!e || !e->cpu_clock_ok || atomic_load(&e->joined))
+        return -1;
+    struct timespec ts;
+    if (clock_gettime(e->cpu_clock, &ts) != 0)
+        return -1;
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}

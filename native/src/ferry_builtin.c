@@ -1,0 +1,160 @@
+/*
+ * ferry_builtin.c: the op set every engine has. The tests, the demo and the benchmarks use it.
+ *
+ *   noop         ()                  -> 0
+ *   add          (a, b)              -> a + b
+ *   echo         (a)                 -> a
+ *   add_f64      (x, y)              -> x + y                 (doubles)
+ *   echo_bytes   (bytes)             -> the same bytes
+ *   echo_string  (text)              -> the same text
+ *   checksum     (bytes)             -> FNV-1a 64 of the bytes
+ *   spin         (ns)                -> busy-waits ns nanoseconds (stops early if the caller left);
+ *                                       returns the ns spent
+ *   fail         (code, message)     -> fails with that code and message
+ *   order        (producer, n)       -> n; fails unless n is producer's previous n + 1 (n starts at 1):
+ *                                       checks per-producer FIFO on the engine thread itself
+ */
+#include "ferry_internal.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define ORDER_PRODUCERS 65536
+
+static int op_noop(ferry_call *c, void *d)
+{
+    (void)d;
+    ferry_call_set_i64(c, 0);
+    return 0;
+}
+
+static int op_add(ferry_call *c, void *d)
+{
+    (void)d;
+    /* Wrapping add, done unsigned so that overflow is defined. */
+    ferry_call_set_i64(c, (int64_t)((uint64_t)ferry_call_arg(c, 0) + (uint64_t)ferry_call_arg(c, 1)));
+    return 0;
+}
+
+static int op_echo(ferry_call *c, void *d)
+{
+    (void)d;
+    ferry_call_set_i64(c, ferry_call_arg(c, 0));
+    return 0;
+}
+
+static int op_add_f64(ferry_call *c, void *d)
+{
+    (void)d;
+    ferry_call_set_f64(c, ferry_call_arg_f64(c, 0) + ferry_call_arg_f64(c, 1));
+    return 0;
+}
+
+static int op_echo_bytes(ferry_call *c, void *d)
+{
+    (void)d;
+    size_t len;
+    const void *in = ferry_call_input(c, &len);
+    if (ferry_call_set_output(c, in, len) != 0)
+        return ferry_call_fail(c, ENOMEM, "echo: cannot allocate %zu bytes", len);
+    return 0;
+}
+
+static int op_checksum(ferry_call *c, void *d)
+{
+    (void)d;
+    size_t len;
+    const unsigned char *p = ferry_call_input(c, &len);
+    uint64_t h = UINT64_C(0xcbf29ce484222325);
+    for (size_t i = 0; i < len; i++) {
+        h ^= p[i];
+        h *= UINT64_C(0x100000001b3);
+    }
+    ferry_call_set_i64(c, (int64_t)h);
+    return 0;
+}
+
+static int op_spin(ferry_call *c, void *d)
+{
+    (void)d;
+    int64_t ns = ferry_call_arg(c, 0);
+    if (ns < 0)
+        return ferry_call_fail(c, EINVAL, "spin: ns must be >= 0, was %lld", (long long)ns);
+    int64_t start = ferry__now_ns(), now = start;
+    while (now - start < ns) {
+        for (int i = 0; i < 64; i++)
+            ferry__cpu_relax();
+        if (ferry_call_cancelled(c))
+            break;
+        now = ferry__now_ns();
+    }
+    ferry_call_set_i64(c, now - start);
+    return 0;
+}
+
+static int op_fail(ferry_call *c, void *d)
+{
+    (void)d;
+    int64_t code = ferry_call_arg(c, 0);
+    size_t len;
+    const char *msg = ferry_call_input(c, &len);
+    if (code == 0 || code < INT32_MIN || code > INT32_MAX)
+        return ferry_call_fail(c, EINVAL, "fail: code must be a non-zero 32-bit integer, was %lld", (long long)code);
+    return ferry_call_fail(c, (int)code, "%.*s", (int)(len > 4096 ? 4096 : len), msg);
+}
+
+static int op_order(ferry_call *c, void *d)
+{
+    int64_t *last = d;
+    int64_t producer = ferry_call_arg(c, 0), n = ferry_call_arg(c, 1);
+    if (producer < 0 || producer >= ORDER_PRODUCERS)
+        return ferry_call_fail(c, EINVAL, "order: producer must be in 0..%d, was %lld", ORDER_PRODUCERS - 1,
+                               (long long)producer);
+    if (n != last[producer] + 1)
+        return ferry_call_fail(c, EPROTO, "order: producer %lld ran call %lld after call %lld", (long long)producer,
+                               (long long)n, (long long)last[producer]);
+    last[producer] = n;
+    ferry_call_set_i64(c, n);
+    return 0;
+}
+
+static void order_free(void *d)
+{
+    free(d);
+}
+
+int ferry__register_builtins(ferry_registry *reg)
+{
+    int64_t *order = calloc(ORDER_PRODUCERS, sizeof(int64_t));
+    if (!order)
+        return ferry_registry_fail(reg, FERRY_E_NOMEM, "out of memory for the built-in ops");
+    int rc = ferry_registry_on_close(reg, order_free, order);
+    if (rc < 0) {
+        free(order);
+        return ferry_registry_fail(reg, rc, "out of memory for the built-in ops");
+    }
+    struct {
+        const char *name;
+        ferry_op_fn fn;
+        void *data;
+        uint32_t flags;
+    } ops[] = {
+        { "noop", op_noop, NULL, 0 },
+        { "add", op_add, NULL, 0 },
+        { "echo", op_echo, NULL, 0 },
+        { "add_f64", op_add_f64, NULL, FERRY_OP_F64 },
+        { "echo_bytes", op_echo_bytes, NULL, FERRY_OP_IN_BYTES | FERRY_OP_OUT_BYTES },
+        { "echo_string", op_echo_bytes, NULL, FERRY_OP_IN_BYTES | FERRY_OP_OUT_BYTES | FERRY_OP_TEXT },
+        { "checksum", op_checksum, NULL, FERRY_OP_IN_BYTES },
+        { "spin", op_spin, NULL, 0 },
+        { "fail", op_fail, NULL, FERRY_OP_IN_BYTES | FERRY_OP_TEXT },
+        { "order", op_order, order, FERRY_OP_MUTATES },
+    };
+    for (size_t i = 0; i < sizeof(ops) / sizeof(ops[0]); i++) {
+        rc = ferry_register_op(reg, ops[i].name, ops[i].fn, ops[i].data, ops[i].flags);
+        if (rc < 0)
+            return ferry_registry_fail(reg, rc, "cannot register built-in op %s", ops[i].name);
+    }
+    return 0;
+}

@@ -1,0 +1,102 @@
+/* Internal declarations shared by libferry's translation units. Not installed, not exported. */
+#ifndef FERRY_INTERNAL_H
+#define FERRY_INTERNAL_H
+
+#include "ferry.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <time.h>
+
+/* C11 atomics behind named macros, in the manner of liburing's barrier.h. Each use says what it pairs
+ * with at the call site. */
+#define ferry__load_acquire(p)        atomic_load_explicit((p), memory_order_acquire)
+#define ferry__load_relaxed(p)        atomic_load_explicit((p), memory_order_relaxed)
+#define ferry__load_seq_cst(p)        atomic_load_explicit((p), memory_order_seq_cst)
+#define ferry__store_release(p, v)    atomic_store_explicit((p), (v), memory_order_release)
+#define ferry__store_relaxed(p, v)    atomic_store_explicit((p), (v), memory_order_relaxed)
+#define ferry__store_seq_cst(p, v)    atomic_store_explicit((p), (v), memory_order_seq_cst)
+#define ferry__fetch_add_acq_rel(p, v) atomic_fetch_add_explicit((p), (v), memory_order_acq_rel)
+
+#if defined(__x86_64__) || defined(__i386__)
+#define ferry__cpu_relax() __builtin_ia32_pause()
+#elif defined(__aarch64__)
+#define ferry__cpu_relax() __asm__ __volatile__("yield" ::: "memory")
+#else
+#define ferry__cpu_relax() ((void)0)
+#endif
+
+#define FERRY__NOT_CLOSED UINT64_MAX
+#define FERRY__MSG_MAX 512
+
+typedef struct ferry__op {
+    char *name;
+    ferry_op_fn fn;
+    void *data;
+    uint32_t flags;
+} ferry__op;
+
+typedef struct ferry__close_fn {
+    void (*fn)(void *data);
+    void *data;
+} ferry__close_fn;
+
+struct ferry_registry {
+    ferry__op *ops;
+    int32_t count;
+    int32_t cap;
+    ferry__close_fn *on_close;
+    int32_t on_close_count;
+    int32_t on_close_cap;
+    bool sealed;             /* set once init finished: no more registrations */
+    int fail_code;
+    char fail_msg[FERRY__MSG_MAX];
+};
+
+struct ferry_call {
+    ferry_slot *slot;
+    const void *input;
+    size_t input_len;
+    int64_t result;
+    void *out;
+    size_t out_len;
+    int err;
+    char *err_msg;           /* malloc'd, or NULL */
+};
+
+struct ferry_engine {
+    ferry_region *region;
+    uint32_t capacity;
+    uint64_t mask;
+    int64_t idle_spin_ns;
+    ferry_wake_fn wake;
+    pthread_t thread;
+    clockid_t cpu_clock;
+    int cpu_clock_ok;
+
+    /* start handshake: the engine thread reports its init result under this lock */
+    pthread_mutex_t start_mu;
+    pthread_cond_t start_cv;
+    int start_done;
+    int start_rc;
+    char start_msg[FERRY__MSG_MAX];
+
+    char *plugin_path;
+    char *init_symbol;
+    void *plugin;            /* dlopen handle */
+
+    ferry_registry reg;
+
+    /* First sequence not accepted, FERRY__NOT_CLOSED while intake is open. Written once by
+     * ferry_engine_stop (seq_cst store, pairs with the engine's seq_cst load before it sleeps). */
+    _Atomic uint64_t closed_at;
+    _Atomic int joined;
+};
+
+/* Registers the built-in op set (ferry_builtin.c). */
+int ferry__register_builtins(ferry_registry *reg);
+
+int64_t ferry__now_ns(void);
+
+#endif /* FERRY_INTERNAL_H */

@@ -19,7 +19,7 @@ ARCH_DIR  := linux-x86_64
 CSTD      := -std=c11 -D_GNU_SOURCE
 WARN      := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wno-unused-parameter
 CFLAGS_LIB := $(CSTD) -O2 -g -fPIC -fvisibility=hidden $(WARN) -I$(NATIVE)/include
-LDFLAGS_LIB := -shared -Wl,-z,defs -Wl,--version-script=$(NATIVE)/ferry.map -lpthread -ldl
+LDFLAGS_LIB := -shared -Wl,-soname,libferry.so -Wl,-z,defs -Wl,--version-script=$(NATIVE)/ferry.map -lpthread -ldl
 
 LIB_SRCS  := $(wildcard $(NATIVE)/src/*.c)
 LIB_HDRS  := $(wildcard $(NATIVE)/include/*.h $(NATIVE)/src/*.h)

@@ -1,0 +1,362 @@
+package io.ferry;
+
+import io.ferry.internal.AsyncCall;
+import io.ferry.internal.EngineCore;
+import io.ferry.internal.NativeLibrary;
+import java.lang.ref.Cleaner;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Objects;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executor;
+import java.util.concurrent.ForkJoinPool;
+import java.util.concurrent.TimeoutException;
+
+/**
+ * A native engine that lives on one thread, {@code ferry-engine}, and the ring through which any Java
+ * thread calls it.
+ *
+ * <pre>{@code
+ * try (Engine engine = Engine.builder().start()) {
+ *     Op add = engine.op("add");                   // look up once, call by handle
+ *     long five = engine.call(add, 2, 3);          // sync: runs on the engine thread, allocates nothing
+ *     CompletableFuture<Long> f = engine.callAsync(add, 4, 5);
+ * }
+ * }</pre>
+ *
+ * <p>Every call ends in exactly one of: a result, an exception that says what went wrong (an op's
+ * failure is a {@link CallFailedException} with the engine's code and message), or an explicit
+ * rejection ({@link EngineClosedException}, {@link RejectedCallException}). Calls from one thread run in
+ * the order that thread submitted them.
+ *
+ * <p>{@link #close()} stops intake, runs every call already accepted, then stops and joins the engine
+ * thread. An engine that is never closed is closed by a Cleaner once unreachable, and by a shutdown hook
+ * when the JVM exits.
+ */
+public final class Engine implements AutoCloseable {
+    private static final Cleaner CLEANER = Cleaner.create(Thread.ofPlatform().daemon().name("ferry-cleaner").factory());
+
+    private final EngineCore core;
+    private final ConcurrentHashMap<String, Op> ops = new ConcurrentHashMap<>();
+    private final Cleaner.Cleanable cleanable;
+
+    private Engine(EngineCore core) {
+        this.core = core;
+        // The action holds the core only, never this facade, so the facade can become unreachable.
+        this.cleanable = CLEANER.register(this, core::close);
+    }
+
+    /** A builder with the defaults: capacity 1024, {@link WaitPreset#BALANCED}, the built-in ops only. */
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /** Whether libferry could be loaded here; if not, {@link #unavailabilityCause()} says why. */
+    public static boolean isAvailable() {
+        return NativeLibrary.isAvailable();
+    }
+
+    /** Why libferry cannot be used here, or null. */
+    public static Throwable unavailabilityCause() {
+        return NativeLibrary.unavailabilityCause();
+    }
+
+    /**
+     * Looks an op up by name (once; keep the handle).
+     *
+     * @throws IllegalArgumentException if the engine has no op of that name
+     */
+    public Op op(String name) {
+        Objects.requireNonNull(name, "name");
+        Op op = ops.get(name);
+        if (op != null) {
+            return op;
+        }
+        int[] found = core.lookup(name);
+        if (found == null) {
+            throw new IllegalArgumentException("unknown op: name=" + name + " (engine '" + core.name()
+                    + "' has no op of that name; ops are registered by the engine's init function)");
+        }
+        return ops.computeIfAbsent(name, n -> new Op(this, found[0], found[1], n));
+    }
+
+    // ---- sync calls -------------------------------------------------------------------------------
+
+    /** Calls an op that takes no arguments. */
+    public long call(Op op) {
+        return call(op, 0, 0);
+    }
+
+    /** Calls an op with one 64-bit argument. */
+    public long call(Op op, long a) {
+        return call(op, a, 0);
+    }
+
+    /** Calls an op with two 64-bit arguments and a 64-bit result; allocates nothing. */
+    public long call(Op op, long a, long b) {
+        checkShape(op, 0);
+        return core.callLong(op, 0, a, b);
+    }
+
+    /**
+     * Like {@link #call(Op, long, long)}, giving up after the timeout: the engine then skips the call if
+     * it had not started it.
+     *
+     * @throws TimeoutException if no result came in time
+     */
+    public long call(Op op, long a, long b, Duration timeout) throws TimeoutException {
+        checkShape(op, 0);
+        return core.callLong(op, 0, a, b, null, timeout.toNanos());
+    }
+
+    /**
+     * Like {@link #call(Op, long, long)}, but when every slot of the ring is in flight it fails at once
+     * instead of waiting for one.
+     *
+     * @throws RejectedCallException if the ring is full
+     */
+    public long tryCall(Op op, long a, long b) {
+        checkShape(op, 0);
+        return core.tryCallLong(op, 0, a, b);
+    }
+
+    /** Calls an op whose arguments and result are doubles (registered with {@link Op#F64}). */
+    public double callDouble(Op op, double a, double b) {
+        checkShape(op, Op.F64);
+        return Double.longBitsToDouble(
+                core.callLong(op, 0, Double.doubleToRawLongBits(a), Double.doubleToRawLongBits(b)));
+    }
+
+    /** Calls an op that takes bytes and returns bytes. There is no fixed size limit in either direction. */
+    public byte[] call(Op op, byte[] input) {
+        checkShape(op, Op.IN_BYTES | Op.OUT_BYTES);
+        return untimed(() -> core.callBytes(op, 0, 0, Objects.requireNonNull(input, "input"), EngineCore.NO_DEADLINE));
+    }
+
+    /** {@link #call(Op, byte[])}, giving up after the timeout (the engine skips the call if not started). */
+    public byte[] call(Op op, byte[] input, Duration timeout) throws TimeoutException {
+        checkShape(op, Op.IN_BYTES | Op.OUT_BYTES);
+        return core.callBytes(op, 0, 0, Objects.requireNonNull(input, "input"), timeout.toNanos());
+    }
+
+    /** Calls an op that takes text and returns text (UTF-8 on the engine side). */
+    public String call(Op op, String input) {
+        byte[] out = call(op, input.getBytes(StandardCharsets.UTF_8));
+        return new String(out, StandardCharsets.UTF_8);
+    }
+
+    /**
+     * Calls an op that takes a 64-bit argument and an input byte array and returns a 64-bit result
+     * (for example the built-in {@code checksum} and {@code fail}).
+     */
+    public long call(Op op, long a, byte[] input) {
+        checkShape(op, Op.IN_BYTES);
+        return untimed(() -> core.callLong(op, 0, a, 0, Objects.requireNonNull(input, "input"), EngineCore.NO_DEADLINE));
+    }
+
+    private interface Untimed<T> {
+        T call() throws TimeoutException;
+    }
+
+    private static <T> T untimed(Untimed<T> call) {
+        try {
+            return call.call();
+        } catch (TimeoutException impossible) {
+            throw new AssertionError("a call without a deadline timed out", impossible);
+        }
+    }
+
+    // ---- async calls ------------------------------------------------------------------------------
+
+    /**
+     * Submits a call and returns at once. The future completes on the completion executor, never on the
+     * engine thread. Cancelling it, or a {@code get(timeout)} that times out, gives the call up.
+     */
+    public CompletableFuture<Long> callAsync(Op op, long a, long b) {
+        checkShape(op, 0);
+        return core.callAsync(op, 0, a, b, null, AsyncCall.KIND_LONG);
+    }
+
+    /** Async {@link #call(Op, byte[])}. */
+    public CompletableFuture<byte[]> callAsync(Op op, byte[] input) {
+        checkShape(op, Op.IN_BYTES | Op.OUT_BYTES);
+        return core.callAsync(op, 0, 0, 0, Objects.requireNonNull(input, "input"), AsyncCall.KIND_BYTES);
+    }
+
+    /** Async {@link #call(Op, String)}. */
+    public CompletableFuture<String> callAsync(Op op, String input) {
+        checkShape(op, Op.IN_BYTES | Op.OUT_BYTES);
+        return core.callAsync(op, 0, 0, 0, input.getBytes(StandardCharsets.UTF_8), AsyncCall.KIND_STRING);
+    }
+
+    private void checkShape(Op op, int shape) {
+        Objects.requireNonNull(op, "op");
+        if (op.engine != this) {
+            throw new IllegalArgumentException("op '" + op.name() + "' belongs to another engine; look it up "
+                    + "on this one with op(\"" + op.name() + "\")");
+        }
+        int relevant = op.flags & (Op.IN_BYTES | Op.OUT_BYTES | Op.F64);
+        if (relevant != shape) {
+            throw new IllegalArgumentException("op '" + op.name() + "' cannot be called this way: it "
+                    + describe(relevant) + ", and this method is for ops that " + describe(shape));
+        }
+    }
+
+    private static String describe(int shape) {
+        if ((shape & Op.F64) != 0) {
+            return "take and return doubles (callDouble)";
+        }
+        String in = (shape & Op.IN_BYTES) != 0 ? "take an input byte array" : "take 64-bit arguments only";
+        String out = (shape & Op.OUT_BYTES) != 0 ? "return bytes" : "return a 64-bit result";
+        return in + " and " + out;
+    }
+
+    // ---- lifecycle --------------------------------------------------------------------------------
+
+    /**
+     * Stops intake (later calls throw {@link EngineClosedException}), runs every call already accepted,
+     * stops and joins the engine thread and frees its memory. Idempotent and safe from any thread; bounded
+     * by the builder's close timeout.
+     */
+    @Override
+    public void close() {
+        cleanable.clean();
+    }
+
+    public boolean isClosed() {
+        return core.isClosed();
+    }
+
+    /** The engine's name, as given to the builder. */
+    public String name() {
+        return core.name();
+    }
+
+    /** Slots in the ring: the most calls in flight at once. */
+    public int capacity() {
+        return core.capacity();
+    }
+
+    /** Whether the calling thread is the engine thread (true only inside a callback from the engine). */
+    public boolean isEngineThread() {
+        return Thread.currentThread() == core.engineThread();
+    }
+
+    /** CPU time the engine thread has used, in nanoseconds; -1 once closed. */
+    public long engineCpuNanos() {
+        return core.engineCpuNanos();
+    }
+
+    @Override
+    public String toString() {
+        return core.toString();
+    }
+
+    /** Configures and starts an engine. */
+    public static final class Builder {
+        private String name = "ferry";
+        private int capacity = 1024;
+        private Duration callerSpin = WaitPreset.BALANCED.callerSpin();
+        private Duration engineIdleSpin = WaitPreset.BALANCED.engineIdleSpin();
+        private Path library;
+        private String initSymbol;
+        private long maxInputBytes = 256L << 20;
+        private Executor completionExecutor = ForkJoinPool.commonPool();
+        private Duration closeTimeout = Duration.ofSeconds(10);
+
+        private Builder() {
+        }
+
+        /** A name for messages and for the close thread. Default "ferry". */
+        public Builder name(String name) {
+            this.name = Objects.requireNonNull(name, "name");
+            return this;
+        }
+
+        /** Ring slots, a power of two from 1 to 2^24: the most calls in flight at once. Default 1024. */
+        public Builder capacity(int capacity) {
+            if (capacity < 1 || capacity > (1 << 24) || Integer.bitCount(capacity) != 1) {
+                throw new IllegalArgumentException("capacity=" + capacity + ": must be a power of two in 1..2^24");
+            }
+            this.capacity = capacity;
+            return this;
+        }
+
+        /** Sets both spin budgets from a preset. */
+        public Builder preset(WaitPreset preset) {
+            this.callerSpin = preset.callerSpin();
+            this.engineIdleSpin = preset.engineIdleSpin();
+            return this;
+        }
+
+        /** How long a caller spins on its result before it parks. */
+        public Builder callerSpin(Duration spin) {
+            this.callerSpin = nonNegative("callerSpin", spin);
+            return this;
+        }
+
+        /** How long an idle engine spins before it sleeps. */
+        public Builder engineIdleSpin(Duration spin) {
+            this.engineIdleSpin = nonNegative("engineIdleSpin", spin);
+            return this;
+        }
+
+        /**
+         * Your own engine: a shared library whose init function (a {@code ferry_engine_init_fn}, see
+         * ferry.h) registers its ops. It is loaded and initialised on the engine thread when the engine
+         * starts, after the built-in ops.
+         */
+        public Builder library(Path path, String initSymbol) {
+            this.library = Objects.requireNonNull(path, "path").toAbsolutePath();
+            this.initSymbol = Objects.requireNonNull(initSymbol, "initSymbol");
+            return this;
+        }
+
+        /** The largest input byte array a call may carry; larger ones are refused at submit. Default 256 MiB. */
+        public Builder maxInputBytes(long max) {
+            if (max < 0) {
+                throw new IllegalArgumentException("maxInputBytes=" + max + ": must be >= 0");
+            }
+            this.maxInputBytes = max;
+            return this;
+        }
+
+        /** Where async futures are completed (and so where non-async dependent stages run). Default: common pool. */
+        public Builder completionExecutor(Executor executor) {
+            this.completionExecutor = Objects.requireNonNull(executor, "executor");
+            return this;
+        }
+
+        /** How long close() lets accepted calls run before it gives up on the engine thread. Default 10 s. */
+        public Builder closeTimeout(Duration timeout) {
+            this.closeTimeout = nonNegative("closeTimeout", timeout);
+            return this;
+        }
+
+        /**
+         * Starts the engine thread and waits for its init.
+         *
+         * @throws EngineStartException if the native start or the engine's init failed
+         * @throws FerryException if libferry cannot be loaded here (the message says why, e.g. missing
+         *         {@code --enable-native-access})
+         */
+        public Engine start() {
+            if (!NativeLibrary.isAvailable()) {
+                Throwable cause = NativeLibrary.unavailabilityCause();
+                throw new FerryException("Ferry cannot run here: " + cause.getMessage(), cause);
+            }
+            return new Engine(new EngineCore(name, capacity, callerSpin.toNanos(), engineIdleSpin.toNanos(),
+                    library == null ? null : library.toString(), initSymbol, maxInputBytes, completionExecutor,
+                    closeTimeout.toNanos()));
+        }
+
+        private static Duration nonNegative(String what, Duration d) {
+            if (d.isNegative()) {
+                throw new IllegalArgumentException(what + "=" + d + ": must not be negative");
+            }
+            return d;
+        }
+    }
+}

@@ -1,0 +1,13 @@
+package io.ferry;
+
+/**
+ * A call was submitted after {@link Engine#close()} stopped intake, or its engine stopped before the
+ * call could complete. The call did not run.
+ */
+public class EngineClosedException extends FerryException {
+    private static final long serialVersionUID = 1L;
+
+    public EngineClosedException(String message) {
+        super(message);
+    }
+}

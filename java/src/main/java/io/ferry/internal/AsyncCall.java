@@ -1,0 +1,95 @@
+package io.ferry.internal;
+
+import io.ferry.EngineClosedException;
+import io.ferry.FerryException;
+import io.ferry.Op;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ForkJoinPool;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+
+/**
+ * An async call's future. The engine thread reads the outcome out of the slot (in its wake upcall),
+ * releases the slot, and hands completion to the completion executor: dependent stages never run on
+ * the engine thread. {@link #cancel} and a timed-out {@link #get(long, TimeUnit)} give the call up: the
+ * engine skips it if it has not started it.
+ */
+public final class AsyncCall<T> extends CompletableFuture<T> implements Runnable {
+    public static final int KIND_LONG = 0;
+    public static final int KIND_BYTES = 1;
+    public static final int KIND_STRING = 2;
+
+    private final EngineCore core;
+    private final Op op;
+    private final int kind;
+    long seq;
+    private Object outcome;
+
+    AsyncCall(EngineCore core, Op op, int kind) {
+        this.core = core;
+        this.op = op;
+        this.kind = kind;
+    }
+
+    /** On the engine thread, from the wake upcall. */
+    void onDone(int idx) {
+        if (!core.isDone(seq)) {
+            return; // a late wake meant for an earlier caller of this slot
+        }
+        core.clearWaiter(idx, this);
+        outcome = core.takeAsync(seq, op, kind);
+        try {
+            core.completionExecutor().execute(this);
+        } catch (RejectedExecutionException e) {
+            ForkJoinPool.commonPool().execute(this);
+        }
+    }
+
+    @Override
+    @SuppressWarnings("unchecked")
+    public void run() {
+        if (Thread.currentThread() == core.engineThread()) {
+            // A direct executor ran us inline on the engine thread: move off it.
+            ForkJoinPool.commonPool().execute(this);
+            return;
+        }
+        Object o = outcome;
+        if (o instanceof FerryException e) {
+            completeExceptionally(e);
+        } else {
+            complete((T) o);
+        }
+    }
+
+    void failClosed(String message) {
+        completeExceptionally(new EngineClosedException(message));
+    }
+
+    @Override
+    public boolean cancel(boolean mayInterruptIfRunning) {
+        core.cancel(seq, this);
+        return super.cancel(mayInterruptIfRunning);
+    }
+
+    /** Waits at most the timeout; on timeout the call is given up (skipped if not started) and this future cancelled. */
+    @Override
+    public T get(long timeout, TimeUnit unit) throws InterruptedException, ExecutionException, TimeoutException {
+        try {
+            return super.get(timeout, unit);
+        } catch (TimeoutException e) {
+            cancel(false);
+            if (isCancelled()) {
+                throw new TimeoutException("op '" + op.name() + "' did not complete within " + timeout + " "
+                        + unit.toString().toLowerCase() + "; the call was given up");
+            }
+            return super.get();
+        }
+    }
+
+    @Override
+    public <U> CompletableFuture<U> newIncompleteFuture() {
+        return new CompletableFuture<>();
+    }
+}

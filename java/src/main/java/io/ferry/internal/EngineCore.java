@@ -1,0 +1,761 @@
+package io.ferry.internal;
+
+import static io.ferry.internal.Layout.*;
+
+import io.ferry.CallFailedException;
+import io.ferry.EngineClosedException;
+import io.ferry.EngineStartException;
+import io.ferry.FerryException;
+import io.ferry.Op;
+import io.ferry.RejectedCallException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.FunctionDescriptor;
+import java.lang.foreign.Linker;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.lang.invoke.MethodHandle;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.MethodType;
+import java.lang.invoke.VarHandle;
+import java.nio.charset.StandardCharsets;
+import java.util.concurrent.Executor;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicReferenceArray;
+import java.util.concurrent.locks.LockSupport;
+
+/**
+ * The producer side of the ring and everything an engine owns on the Java side. The public
+ * {@code io.ferry.Engine} is a thin facade over it, so that a Cleaner can watch the facade while the
+ * engine thread's upcall keeps this core reachable.
+ *
+ * <p>A call, in the order the protocol of ferry.h needs:
+ * <ol>
+ *   <li>claim a sequence with one atomic add on the tail (a negative old value means intake stopped);
+ *   <li>wait until the slot reads FREE(seq): its previous caller took its result (backpressure);
+ *   <li>write the call with plain stores, publish with a volatile store (a release that is also a
+ *       StoreLoad fence), then read the engine's sleeping word and wake it only if it is set;
+ *   <li>spin on the slot's state for the spin budget, then register as PARKED (CAS) and park; the
+ *       engine wakes exactly the callers whose state had PARKED;
+ *   <li>read the result with plain loads after the acquire load that saw DONE, then release the slot
+ *       with a release store of FREE(seq + capacity).
+ * </ol>
+ * Nothing between claim and publish can block or allocate; if anything throws there, an abort record
+ * is published so the engine never waits on a slot nobody will fill.
+ */
+public final class EngineCore {
+    private static final VarHandle LONG = ValueLayout.JAVA_LONG.varHandle();
+    private static final VarHandle INT = ValueLayout.JAVA_INT.varHandle();
+    /** A timeout (and deadline) of Long.MAX_VALUE means none. */
+    public static final long NO_DEADLINE = Long.MAX_VALUE;
+    private static final int OPEN = 0, CLOSING = 1, CLOSED = 2;
+    private static final VarHandle LIFECYCLE;
+    private static final MethodHandle ON_WAKE;
+
+    static {
+        try {
+            MethodHandles.Lookup lookup = MethodHandles.lookup();
+            LIFECYCLE = lookup.findVarHandle(EngineCore.class, "lifecycle", int.class);
+            ON_WAKE = lookup.findVirtual(EngineCore.class, "onWake", MethodType.methodType(void.class, int.class));
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
+
+    private final String name;
+    private final Arena arena;
+    private final MemorySegment region;
+    private final MemorySegment handle;
+    private final int capacity;
+    private final long mask;
+    private final long callerSpinNs;
+    private final long maxInputBytes;
+    private final Executor completionExecutor;
+    private final long closeTimeoutNs;
+    /** Per slot: the Thread parked on it, or the AsyncCall waiting for it. */
+    private final AtomicReferenceArray<Object> waiters;
+    private final Thread engineThread;
+
+    @SuppressWarnings("unused") // accessed through LIFECYCLE
+    private volatile int lifecycle = OPEN;
+    /** Set when the engine thread did not stop within the close timeout: nobody may wait on it. */
+    private volatile boolean abandoned;
+    private volatile Thread helloThread;
+    private volatile Throwable lastUpcallFailure;
+    private volatile boolean closeDone;
+
+    @SuppressWarnings("restricted")
+    public EngineCore(String name, int capacity, long callerSpinNs, long engineIdleSpinNs, String pluginPath,
+            String initSymbol, long maxInputBytes, Executor completionExecutor, long closeTimeoutNs) {
+        if (capacity < 1 || capacity > (1 << 24) || Integer.bitCount(capacity) != 1) {
+            throw new IllegalArgumentException("capacity=" + capacity + ": must be a power of two in 1..2^24");
+        }
+        this.name = name;
+        this.capacity = capacity;
+        this.mask = capacity - 1;
+        this.callerSpinNs = callerSpinNs;
+        this.maxInputBytes = maxInputBytes;
+        this.completionExecutor = completionExecutor;
+        this.closeTimeoutNs = closeTimeoutNs;
+        this.waiters = new AtomicReferenceArray<>(capacity);
+        long size = FerryNative.ferry_region_size(capacity);
+        if (size != regionSize(capacity)) {
+            throw new IllegalStateException("libferry disagrees on the region size: " + size + " != "
+                    + regionSize(capacity) + "; the jar and the library are from different builds");
+        }
+        this.arena = Arena.ofShared();
+        boolean started = false;
+        try {
+            this.region = arena.allocate(size, ALIGNMENT);
+            if (region.address() % ALIGNMENT != 0) {
+                throw new IllegalStateException("region is not " + ALIGNMENT + "-byte aligned");
+            }
+            MemorySegment wake = Linker.nativeLinker().upcallStub(ON_WAKE.bindTo(this),
+                    FunctionDescriptor.ofVoid(ValueLayout.JAVA_INT), arena);
+            MemorySegment out = arena.allocate(ValueLayout.ADDRESS);
+            MemorySegment err = arena.allocate(1024);
+            MemorySegment path = pluginPath == null ? MemorySegment.NULL : arena.allocateFrom(pluginPath);
+            MemorySegment sym = initSymbol == null ? MemorySegment.NULL : arena.allocateFrom(initSymbol);
+            int rc = FerryNative.ferry_engine_start(region, capacity, engineIdleSpinNs, path, sym, wake, out, err,
+                    err.byteSize());
+            if (rc != 0) {
+                throw new EngineStartException(rc, "engine '" + name + "' failed to start: " + err.getString(0));
+            }
+            this.handle = out.get(ValueLayout.ADDRESS, 0);
+            // The hello upcall ran on the engine thread before the start handshake returned.
+            this.engineThread = helloThread;
+            started = true;
+        } finally {
+            if (!started) {
+                arena.close();
+            }
+        }
+        if ((long) LONG.get(region, HEADER_MAGIC) != MAGIC || (int) INT.get(region, HEADER_VERSION) != VERSION) {
+            throw new IllegalStateException("libferry wrote an unexpected region header");
+        }
+        Lifecycle.register(this);
+    }
+
+    public String name() {
+        return name;
+    }
+
+    public int capacity() {
+        return capacity;
+    }
+
+    public Thread engineThread() {
+        return engineThread;
+    }
+
+    /** Looks an op up by name; returns {id, flags} or null. */
+    public int[] lookup(String opName) {
+        checkOpen();
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment flags = a.allocate(ValueLayout.JAVA_INT);
+            int id = FerryNative.ferry_op_lookup(handle, a.allocateFrom(opName), flags);
+            return id < 0 ? null : new int[] {id, flags.get(ValueLayout.JAVA_INT, 0)};
+        }
+    }
+
+    public boolean isClosed() {
+        return lifecycle != OPEN;
+    }
+
+    /** CPU time the engine thread has used so far, in ns, or -1 once stopped. */
+    public long engineCpuNanos() {
+        return lifecycle == OPEN ? FerryNative.ferry_engine_cpu_ns(handle) : -1;
+    }
+
+    /** Calls the engine ran or skipped so far. */
+    public long completedCalls() {
+        return lifecycle == CLOSED && closeDone ? -1 : (long) LONG.getOpaque(region, ENGINE_COMPLETED);
+    }
+
+    public Throwable lastUpcallFailure() {
+        return lastUpcallFailure;
+    }
+
+    // ---- the call path ----------------------------------------------------------------------------
+
+    /** A sync call with primitive arguments and a 64-bit result. Allocates nothing. */
+    public long callLong(Op op, long ctx, long a, long b) {
+        checkNotEngineThread();
+        long seq = claim();
+        long base = slotOffset(seq, mask);
+        awaitFree(base, seq);
+        writeAndPublish(base, seq, op.id(), 0, ctx, a, b, 0, 0, 0);
+        try {
+            return takeLong(base, seq, awaitDone(base, seq, NO_DEADLINE), op);
+        } catch (TimeoutException impossible) {
+            throw new AssertionError(impossible);
+        }
+    }
+
+    /**
+     * A sync call with a deadline (NO_DEADLINE for none) and an optional input byte array; 64-bit result.
+     * On timeout the call is given up, and the engine skips it if it had not started it.
+     */
+    public long callLong(Op op, long ctx, long a, long b, byte[] input, long timeoutNs) throws TimeoutException {
+        checkNotEngineThread();
+        long deadline = deadline(timeoutNs);
+        long seq = submit(op, ctx, a, b, input, deadline, 0);
+        long base = slotOffset(seq, mask);
+        return takeLong(base, seq, awaitDone(base, seq, deadline), op);
+    }
+
+    /** A sync call with an input byte array and a bytes result. */
+    public byte[] callBytes(Op op, long ctx, long a, byte[] input, long timeoutNs) throws TimeoutException {
+        checkNotEngineThread();
+        long deadline = deadline(timeoutNs);
+        long seq = submit(op, ctx, a, 0, input, deadline, 0);
+        long base = slotOffset(seq, mask);
+        return takeBytes(base, seq, awaitDone(base, seq, deadline), op);
+    }
+
+    /** Like {@link #callLong(Op, long, long, long)} but fails fast when every slot is in flight. */
+    public long tryCallLong(Op op, long ctx, long a, long b) {
+        checkNotEngineThread();
+        long seq = tryClaim();
+        if (seq < 0) {
+            throw new RejectedCallException("engine '" + name + "': all " + capacity
+                    + " slots are in flight; call rejected (op '" + op.name() + "')");
+        }
+        long base = slotOffset(seq, mask);
+        writeAndPublish(base, seq, op.id(), 0, ctx, a, b, 0, 0, 0);
+        try {
+            return takeLong(base, seq, awaitDone(base, seq, NO_DEADLINE), op);
+        } catch (TimeoutException impossible) {
+            throw new AssertionError(impossible);
+        }
+    }
+
+    /**
+     * Claims a slot (waiting for it without a deadline, or with tryClaim until the deadline, so that a
+     * timed call never waits after its claim), writes and publishes the call. Returns its sequence.
+     */
+    private long submit(Op op, long ctx, long a, long b, byte[] input, long deadline, long stateFlags)
+            throws TimeoutException {
+        MemorySegment in = input == null ? MemorySegment.NULL : copyIn(input);
+        long seq;
+        try {
+            seq = deadline == NO_DEADLINE ? claim() : claimBefore(deadline);
+            if (deadline == NO_DEADLINE) {
+                awaitFree(slotOffset(seq, mask), seq);
+            }
+        } catch (RuntimeException | TimeoutException e) {
+            FerryNative.ferry_free(in);
+            throw e;
+        }
+        writeAndPublish(slotOffset(seq, mask), seq, op.id(), input == null ? 0 : CALL_HAS_INPUT, ctx, a, b,
+                in.address(), input == null ? 0 : input.length, stateFlags);
+        return seq;
+    }
+
+    /** An async call: the future completes on the completion executor, never on the engine thread. */
+    public <T> AsyncCall<T> callAsync(Op op, long ctx, long a, long b, byte[] input, int resultKind) {
+        checkNotEngineThread();
+        AsyncCall<T> call = new AsyncCall<>(this, op, resultKind);
+        MemorySegment in = input == null ? MemorySegment.NULL : copyIn(input);
+        long seq;
+        try {
+            seq = claim();
+            awaitFree(slotOffset(seq, mask), seq);
+        } catch (RuntimeException e) {
+            FerryNative.ferry_free(in);
+            throw e;
+        }
+        call.seq = seq;
+        // Registered before the publish (a release) so the engine's upcall, which follows the DONE it
+        // makes after reading the published slot, finds it.
+        waiters.set((int) (seq & mask), call);
+        writeAndPublish(slotOffset(seq, mask), seq, op.id(), input == null ? 0 : CALL_HAS_INPUT, ctx, a, b,
+                in.address(), input == null ? 0 : input.length, FLAG_PARKED);
+        return call;
+    }
+
+    private MemorySegment copyIn(byte[] input) {
+        if (input.length > maxInputBytes) {
+            throw new IllegalArgumentException("input of " + input.length + " bytes exceeds maxInputBytes="
+                    + maxInputBytes + " (raise it with Engine.builder().maxInputBytes(...))");
+        }
+        MemorySegment p = FerryNative.ferry_alloc(input.length);
+        if (p.equals(MemorySegment.NULL)) {
+            throw new FerryException("cannot allocate " + input.length + " native bytes for a call's input");
+        }
+        MemorySegment.copy(input, 0, p.reinterpret(input.length), ValueLayout.JAVA_BYTE, 0, input.length);
+        return p;
+    }
+
+    private void checkNotEngineThread() {
+        if (Thread.currentThread() == engineThread) {
+            throw new IllegalStateException("engine '" + name + "': a call was submitted from the engine thread "
+                    + "itself (from a callback the engine is running); it would wait on itself forever. "
+                    + "Hand the work to another thread instead");
+        }
+    }
+
+    private void checkOpen() {
+        if (lifecycle != OPEN) {
+            throw closed();
+        }
+    }
+
+    private EngineClosedException closed() {
+        return new EngineClosedException("engine '" + name + "' is closed; no new calls are accepted");
+    }
+
+    private static long deadline(long timeoutNs) {
+        if (timeoutNs == NO_DEADLINE) {
+            return NO_DEADLINE;
+        }
+        long now = System.nanoTime();
+        return timeoutNs >= NO_DEADLINE - now ? NO_DEADLINE - 1 : now + Math.max(0, timeoutNs);
+    }
+
+    /** One atomic add: the multi-producer claim. Rejects when the tail's CLOSED bit is set. */
+    private long claim() {
+        long t;
+        try {
+            t = (long) LONG.getAndAdd(region, TAIL, 1L);
+        } catch (IllegalStateException arenaClosed) {
+            throw closed();
+        }
+        if (t < 0) {
+            throw closed();
+        }
+        return t;
+    }
+
+    /** A CAS claim that only takes a sequence whose slot is already free; -1 if the ring is full. */
+    private long tryClaim() {
+        try {
+            for (;;) {
+                long t = (long) LONG.getVolatile(region, TAIL);
+                if (t < 0) {
+                    throw closed();
+                }
+                long st = (long) LONG.getAcquire(region, slotOffset(t, mask));
+                if (st != t << SEQ_SHIFT) {
+                    // Either the slot's previous caller has not taken its result (full), or another
+                    // producer just claimed t; re-read the tail to tell the two apart.
+                    if ((long) LONG.getVolatile(region, TAIL) == t) {
+                        return -1;
+                    }
+                    continue;
+                }
+                if (LONG.compareAndSet(region, TAIL, t, t + 1)) {
+                    return t;
+                }
+            }
+        } catch (IllegalStateException arenaClosed) {
+            throw closed();
+        }
+    }
+
+    /** Claims with {@link #tryClaim()} until the deadline: a timed call never waits after its claim. */
+    private long claimBefore(long deadline) throws TimeoutException {
+        long seq = tryClaim();
+        long parkNs = 1_000;
+        while (seq < 0) {
+            long now = System.nanoTime();
+            if (now >= deadline) {
+                throw new TimeoutException("engine '" + name + "': no free slot before the deadline; call not sent");
+            }
+            if (abandoned) {
+                throw closed();
+            }
+            LockSupport.parkNanos(this, Math.min(parkNs, deadline - now));
+            parkNs = Math.min(parkNs * 2, 1_000_000);
+            seq = tryClaim();
+        }
+        return seq;
+    }
+
+    /** Backpressure: waits until the slot's previous caller released it. Spins, then parks with backoff. */
+    private void awaitFree(long base, long seq) {
+        long want = seq << SEQ_SHIFT;
+        // Pairs with the release store of FREE(seq) by the previous lap's caller (or the engine).
+        if ((long) LONG.getAcquire(region, base) == want) {
+            return;
+        }
+        long spinEnd = System.nanoTime() + callerSpinNs;
+        for (int i = 1; ; i++) {
+            Thread.onSpinWait();
+            if ((long) LONG.getAcquire(region, base) == want) {
+                return;
+            }
+            if ((i & 63) == 0 && System.nanoTime() >= spinEnd) {
+                break;
+            }
+        }
+        long parkNs = 1_000;
+        while ((long) LONG.getAcquire(region, base) != want) {
+            if (abandoned) {
+                throw new EngineClosedException("engine '" + name + "' stopped before a slot became free");
+            }
+            LockSupport.parkNanos(this, parkNs);
+            parkNs = Math.min(parkNs * 2, 1_000_000);
+        }
+    }
+
+    private void writeAndPublish(long base, long seq, int op, int flags, long ctx, long a, long b, long inPtr,
+            long inLen, long stateFlags) {
+        boolean published = false;
+        try {
+            INT.set(region, base + SLOT_OP, op);
+            INT.set(region, base + SLOT_FLAGS, flags);
+            LONG.set(region, base + SLOT_CTX, ctx);
+            LONG.set(region, base + SLOT_ARG0, a);
+            LONG.set(region, base + SLOT_ARG1, b);
+            if ((flags & CALL_HAS_INPUT) != 0) {
+                LONG.set(region, base + SLOT_IN_PTR, inPtr);
+                LONG.set(region, base + SLOT_IN_LEN, inLen);
+            }
+            // Volatile store: releases the plain stores above to the engine's acquire load, and orders
+            // this store before the load of `sleeping` below (Dekker pair with ferry__sleep in C).
+            LONG.setVolatile(region, base, (seq << SEQ_SHIFT) | stateFlags | PHASE_PUBLISHED);
+            published = true;
+        } finally {
+            if (!published) {
+                // Something threw between claim and publish: publish an abort record so the engine,
+                // which never skips a claimed slot, is not left waiting for this one.
+                INT.set(region, base + SLOT_OP, OP_ABORT);
+                LONG.setVolatile(region, base, (seq << SEQ_SHIFT) | FLAG_GONE | PHASE_PUBLISHED);
+            }
+        }
+        if ((int) INT.getVolatile(region, ENGINE_SLEEPING) != 0) {
+            FerryNative.ferry_engine_wake(handle);
+        }
+    }
+
+    /** Waits for DONE: spin for the budget, then register as PARKED and park. Returns the DONE state. */
+    private long awaitDone(long base, long seq, long deadline) throws TimeoutException {
+        // Pairs with the engine's release (acq_rel add) that made the slot DONE.
+        long st = (long) LONG.getAcquire(region, base);
+        if ((st & PHASE_MASK) == PHASE_DONE) {
+            return st;
+        }
+        long spinEnd = System.nanoTime() + callerSpinNs;
+        for (int i = 1; ; i++) {
+            Thread.onSpinWait();
+            st = (long) LONG.getAcquire(region, base);
+            if ((st & PHASE_MASK) == PHASE_DONE) {
+                return st;
+            }
+            if ((i & 63) == 0) {
+                long now = System.nanoTime();
+                if (now >= deadline) {
+                    return abandon(base, seq);
+                }
+                if (now >= spinEnd) {
+                    break;
+                }
+            }
+        }
+        return awaitDoneParked(base, seq, deadline);
+    }
+
+    private long awaitDoneParked(long base, long seq, long deadline) throws TimeoutException {
+        int idx = (int) (seq & mask);
+        Thread me = Thread.currentThread();
+        waiters.set(idx, me);
+        try {
+            long st;
+            // Announce PARKED. The CAS fails if the engine moved the phase meanwhile; re-read and retry.
+            for (;;) {
+                st = (long) LONG.getAcquire(region, base);
+                if ((st & PHASE_MASK) == PHASE_DONE) {
+                    return st;
+                }
+                if ((st & FLAG_PARKED) != 0 || LONG.compareAndSet(region, base, st, st | FLAG_PARKED)) {
+                    break;
+                }
+            }
+            for (;;) {
+                st = (long) LONG.getAcquire(region, base);
+                if ((st & PHASE_MASK) == PHASE_DONE) {
+                    return st;
+                }
+                if (abandoned) {
+                    throw new EngineClosedException("engine '" + name + "' stopped before the call completed");
+                }
+                if (deadline == NO_DEADLINE) {
+                    LockSupport.park(this);
+                } else {
+                    long left = deadline - System.nanoTime();
+                    if (left <= 0) {
+                        return abandon(base, seq);
+                    }
+                    LockSupport.parkNanos(this, left);
+                }
+            }
+        } finally {
+            waiters.compareAndSet(idx, me, null);
+        }
+    }
+
+    /**
+     * The caller gives up: sets GONE unless the call is already DONE. The engine then skips the call if
+     * it had not started it, and releases the slot itself. Returns the DONE state if it won the race.
+     */
+    private long abandon(long base, long seq) throws TimeoutException {
+        for (;;) {
+            long st = (long) LONG.getAcquire(region, base);
+            if ((st & PHASE_MASK) == PHASE_DONE) {
+                return st;
+            }
+            if (LONG.compareAndSet(region, base, st, st | FLAG_GONE)) {
+                throw new TimeoutException("engine '" + name + "': call timed out; "
+                        + ((st & PHASE_MASK) == PHASE_PUBLISHED ? "the engine will skip it"
+                                : "it was already running and its result will be discarded"));
+            }
+        }
+    }
+
+    /** Cancels an async call if it is not done: the engine skips it or discards its result. */
+    boolean cancel(long seq, Object waiter) {
+        long base = slotOffset(seq, mask);
+        for (;;) {
+            long st = (long) LONG.getAcquire(region, base);
+            if ((st >>> SEQ_SHIFT) != seq || (st & PHASE_MASK) == PHASE_DONE || (st & FLAG_GONE) != 0) {
+                return false;
+            }
+            if (LONG.compareAndSet(region, base, st, st | FLAG_GONE)) {
+                // GONE: the engine will neither run nor report this call, and releases the slot itself.
+                waiters.compareAndSet((int) (seq & mask), waiter, null);
+                return true;
+            }
+        }
+    }
+
+    private void release(long base, long seq) {
+        // Pairs with the next lap's producer acquire load in awaitFree/tryClaim.
+        LONG.setRelease(region, base, (seq + capacity) << SEQ_SHIFT);
+    }
+
+    private long takeLong(long base, long seq, long st, Op op) {
+        int err = (int) INT.get(region, base + SLOT_ERR);
+        if (err != 0) {
+            throw takeFailure(base, seq, err, op);
+        }
+        long result = (long) LONG.get(region, base + SLOT_RESULT);
+        if ((int) INT.get(region, base + SLOT_OUT_KIND) != OUT_NONE) {
+            FerryNative.ferry_free(MemorySegment.ofAddress((long) LONG.get(region, base + SLOT_OUT_PTR)));
+        }
+        release(base, seq);
+        return result;
+    }
+
+    @SuppressWarnings("restricted")
+    private byte[] takeBytes(long base, long seq, long st, Op op) {
+        int err = (int) INT.get(region, base + SLOT_ERR);
+        if (err != 0) {
+            throw takeFailure(base, seq, err, op);
+        }
+        int kind = (int) INT.get(region, base + SLOT_OUT_KIND);
+        byte[] out = null;
+        if (kind == OUT_BYTES) {
+            long ptr = (long) LONG.get(region, base + SLOT_OUT_PTR);
+            long len = (long) LONG.get(region, base + SLOT_OUT_LEN);
+            try {
+                if (len > Integer.MAX_VALUE - 8) {
+                    throw new FerryException("op '" + op.name() + "' returned " + len
+                            + " bytes, more than a Java array holds");
+                }
+                MemorySegment p = MemorySegment.ofAddress(ptr);
+                out = p.reinterpret(len).toArray(ValueLayout.JAVA_BYTE);
+            } finally {
+                FerryNative.ferry_free(MemorySegment.ofAddress(ptr));
+                release(base, seq);
+            }
+            return out;
+        }
+        release(base, seq);
+        return new byte[0];
+    }
+
+    @SuppressWarnings("restricted")
+    private CallFailedException takeFailure(long base, long seq, int err, Op op) {
+        String message = "(no message)";
+        if ((int) INT.get(region, base + SLOT_OUT_KIND) == OUT_ERROR) {
+            long ptr = (long) LONG.get(region, base + SLOT_OUT_PTR);
+            long len = (long) LONG.get(region, base + SLOT_OUT_LEN);
+            if (ptr != 0) {
+                MemorySegment p = MemorySegment.ofAddress(ptr).reinterpret(len + 1);
+                message = new String(p.toArray(ValueLayout.JAVA_BYTE), 0, (int) len, StandardCharsets.UTF_8);
+                FerryNative.ferry_free(p);
+            }
+        } else if ((int) INT.get(region, base + SLOT_OUT_KIND) == OUT_BYTES) {
+            FerryNative.ferry_free(MemorySegment.ofAddress((long) LONG.get(region, base + SLOT_OUT_PTR)));
+        }
+        release(base, seq);
+        return new CallFailedException(op.name(), err, message);
+    }
+
+    /** Reads an async call's outcome on the engine thread and releases its slot. */
+    Object takeAsync(long seq, Op op, int kind) {
+        long base = slotOffset(seq, mask);
+        long st = (long) LONG.getAcquire(region, base);
+        try {
+            if (kind == AsyncCall.KIND_LONG) {
+                return takeLong(base, seq, st, op);
+            }
+            byte[] bytes = takeBytes(base, seq, st, op);
+            return kind == AsyncCall.KIND_STRING ? new String(bytes, StandardCharsets.UTF_8) : bytes;
+        } catch (FerryException e) {
+            return e;
+        }
+    }
+
+    boolean isDone(long seq) {
+        long st = (long) LONG.getAcquire(region, slotOffset(seq, mask));
+        return (st >>> SEQ_SHIFT) == seq && (st & PHASE_MASK) == PHASE_DONE;
+    }
+
+    Executor completionExecutor() {
+        return completionExecutor;
+    }
+
+    /** The engine thread's upcall: wake a parked caller, or finish an async call. Never throws. */
+    private void onWake(int idx) {
+        try {
+            if (idx == WAKE_HELLO) {
+                helloThread = Thread.currentThread();
+                return;
+            }
+            Object w = waiters.get(idx);
+            if (w instanceof Thread t) {
+                LockSupport.unpark(t);
+            } else if (w instanceof AsyncCall<?> call) {
+                call.onDone(idx);
+            }
+        } catch (Throwable t) {
+            // An exception escaping an upcall kills the VM: keep it here and let tests and logs see it.
+            lastUpcallFailure = t;
+        }
+    }
+
+    void clearWaiter(int idx, Object w) {
+        waiters.compareAndSet(idx, w, null);
+    }
+
+    // ---- shutdown ---------------------------------------------------------------------------------
+
+    /**
+     * Stops intake, lets the engine run every call accepted before that point, stops and joins the
+     * engine thread and frees the region. Idempotent, safe from any thread, bounded by the close timeout:
+     * if the engine does not stop in time (an op that never returns), every waiting caller is failed
+     * with EngineClosedException and the native memory is deliberately leaked, since the engine thread
+     * may still touch it.
+     */
+    public void close() {
+        close(closeTimeoutNs);
+    }
+
+    public void close(long timeoutNs) {
+        boolean first = LIFECYCLE.compareAndSet(this, OPEN, CLOSING);
+        if (Thread.currentThread() == engineThread) {
+            // Closing from a callback on the engine thread: stop intake now; finish on another thread,
+            // since the engine cannot stop while this callback runs.
+            if (first) {
+                FerryNative.ferry_engine_stop(handle);
+                Thread.ofPlatform().daemon().name("ferry-close-" + name).start(() -> finishClose(timeoutNs));
+            }
+            return;
+        }
+        if (first) {
+            FerryNative.ferry_engine_stop(handle);
+            finishClose(timeoutNs);
+            return;
+        }
+        // Another thread is closing: wait for it, bounded.
+        long deadline = deadline(timeoutNs + 1_000_000_000L);
+        while (!closeDone && System.nanoTime() < deadline) {
+            LockSupport.parkNanos(this, 1_000_000);
+        }
+    }
+
+    private void finishClose(long timeoutNs) {
+        {
+            try {
+                long deadline = deadline(timeoutNs);
+                boolean stopped = awaitCondition(deadline,
+                        () -> (int) INT.getAcquire(region, ENGINE_STATE) == ENGINE_STOPPED);
+                if (!stopped || FerryNative.ferry_engine_join(handle, Math.max(0, deadline - System.nanoTime())) != 0) {
+                    abandonEngine();
+                    return;
+                }
+                FerryNative.ferry_engine_destroy(handle);
+                // Every accepted call is DONE; wait (bounded) for callers to take their results, so
+                // freeing the region cannot pull memory from under a caller still reading it.
+                boolean drained = awaitCondition(deadline(1_000_000_000L), this::allSlotsFree);
+                if (drained && closeArena()) {
+                    LIFECYCLE.setVolatile(this, CLOSED);
+                } else {
+                    LIFECYCLE.setVolatile(this, CLOSED); // leak the region rather than free it under a reader
+                }
+            } finally {
+                closeDone = true;
+                Lifecycle.unregister(this);
+            }
+        }
+    }
+
+    private boolean closeArena() {
+        // A shared arena closes with a handshake: it fails (and stays open) if a thread is inside an
+        // access at that instant, so retry a few times.
+        for (int i = 0; i < 100; i++) {
+            try {
+                arena.close();
+                return true;
+            } catch (IllegalStateException busy) {
+                Thread.onSpinWait();
+            }
+        }
+        return false;
+    }
+
+    private void abandonEngine() {
+        abandoned = true;
+        LIFECYCLE.setVolatile(this, CLOSED);
+        for (int i = 0; i < capacity; i++) {
+            Object w = waiters.get(i);
+            if (w instanceof Thread t) {
+                LockSupport.unpark(t);
+            } else if (w instanceof AsyncCall<?> call) {
+                call.failClosed("engine '" + name + "' did not stop within the close timeout");
+            }
+        }
+    }
+
+    private boolean allSlotsFree() {
+        for (int i = 0; i < capacity; i++) {
+            long st = (long) LONG.getAcquire(region, OFF_SLOTS + i * SLOT_SIZE);
+            if ((st & 0xff) != 0) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private boolean awaitCondition(long deadline, java.util.function.BooleanSupplier condition) {
+        long parkNs = 10_000;
+        while (!condition.getAsBoolean()) {
+            if (System.nanoTime() >= deadline) {
+                return false;
+            }
+            LockSupport.parkNanos(this, parkNs);
+            parkNs = Math.min(parkNs * 2, 5_000_000);
+        }
+        return true;
+    }
+
+    boolean abandoned() {
+        return abandoned;
+    }
+
+    @Override
+    public String toString() {
+        return "Engine[" + name + ", capacity=" + capacity + (lifecycle == OPEN ? "" : ", closed") + "]";
+    }
+}

@@ -1,0 +1,99 @@
+package io.ferry.internal;
+
+/**
+ * The Java mirror of the shared region declared in {@code native/include/ferry.h}, which is the one
+ * source of truth. {@code LayoutTest} compares every constant here with the table libferry exports.
+ *
+ * <pre>
+ *   0                   128                 256                 384
+ *   +-------------------+-------------------+-------------------+---------+---------+-----
+ *   | header (config)   | tail: claim       | engine: sleeping, | slot 0  | slot 1  | ...
+ *   |                   | counter, bit 63 = | state, head,      | 128 B   | 128 B   |
+ *   |                   | CLOSED            | completed         |         |         |
+ *   +-------------------+-------------------+-------------------+---------+---------+-----
+ *
+ *   slot: 0 state | 8 op | 12 flags | 16 ctx | 24 arg0 | 32 arg1 | 40 result | 48 err | 52 out_kind
+ *         64 in_ptr | 72 in_len | 80 out_ptr | 88 out_len            (first 64 bytes: a primitive call)
+ *
+ *   slot state: seq &lt;&lt; 8 | GONE 0x20 | PARKED 0x10 | phase (FREE 0, PUBLISHED 1, RUNNING 2, DONE 3)
+ * </pre>
+ */
+public final class Layout {
+    private Layout() {
+    }
+
+    public static final long ALIGNMENT = 128;
+
+    public static final long OFF_HEADER = 0;
+    public static final long OFF_TAIL = 128;
+    public static final long OFF_ENGINE = 256;
+    public static final long OFF_SLOTS = 384;
+
+    public static final long HEADER_MAGIC = OFF_HEADER;
+    public static final long HEADER_VERSION = OFF_HEADER + 8;
+    public static final long HEADER_CAPACITY = OFF_HEADER + 12;
+    public static final long HEADER_SLOT_SIZE = OFF_HEADER + 16;
+    public static final long HEADER_REGION_SIZE = OFF_HEADER + 24;
+
+    public static final long TAIL = OFF_TAIL;
+    public static final long ENGINE_SLEEPING = OFF_ENGINE;
+    public static final long ENGINE_STATE = OFF_ENGINE + 4;
+    public static final long ENGINE_HEAD = OFF_ENGINE + 8;
+    public static final long ENGINE_COMPLETED = OFF_ENGINE + 16;
+
+    public static final long SLOT_SIZE = 128;
+    public static final long SLOT_STATE = 0;
+    public static final long SLOT_OP = 8;
+    public static final long SLOT_FLAGS = 12;
+    public static final long SLOT_CTX = 16;
+    public static final long SLOT_ARG0 = 24;
+    public static final long SLOT_ARG1 = 32;
+    public static final long SLOT_RESULT = 40;
+    public static final long SLOT_ERR = 48;
+    public static final long SLOT_OUT_KIND = 52;
+    public static final long SLOT_IN_PTR = 64;
+    public static final long SLOT_IN_LEN = 72;
+    public static final long SLOT_OUT_PTR = 80;
+    public static final long SLOT_OUT_LEN = 88;
+
+    public static final long MAGIC = 0x3159525245464d52L;
+    public static final int VERSION = 1;
+
+    public static final long TAIL_CLOSED = 1L << 63;
+    public static final int SEQ_SHIFT = 8;
+    public static final long PHASE_MASK = 0x3;
+    public static final long PHASE_FREE = 0;
+    public static final long PHASE_PUBLISHED = 1;
+    public static final long PHASE_RUNNING = 2;
+    public static final long PHASE_DONE = 3;
+    public static final long FLAG_PARKED = 0x10;
+    public static final long FLAG_GONE = 0x20;
+
+    public static final int ENGINE_STARTING = 0;
+    public static final int ENGINE_RUNNING = 1;
+    public static final int ENGINE_DRAINING = 2;
+    public static final int ENGINE_STOPPED = 3;
+
+    public static final int CALL_HAS_INPUT = 0x1;
+    public static final int OUT_NONE = 0;
+    public static final int OUT_BYTES = 1;
+    public static final int OUT_ERROR = 2;
+    public static final int OP_ABORT = -1;
+
+    public static final int OP_IN_BYTES = 0x1;
+    public static final int OP_OUT_BYTES = 0x2;
+    public static final int OP_F64 = 0x4;
+    public static final int OP_MUTATES = 0x8;
+    public static final int OP_TEXT = 0x10;
+
+    /** The wake callback's argument for the one call made on the engine thread at start. */
+    public static final int WAKE_HELLO = -1;
+
+    public static long regionSize(int capacity) {
+        return OFF_SLOTS + (long) capacity * SLOT_SIZE;
+    }
+
+    public static long slotOffset(long seq, long mask) {
+        return OFF_SLOTS + (seq & mask) * SLOT_SIZE;
+    }
+}

@@ -1,0 +1,96 @@
+package io.ferry.internal;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.lang.foreign.Arena;
+import java.lang.foreign.SymbolLookup;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.Locale;
+
+/**
+ * Finds and loads libferry.so once: from {@code -Dferry.library.path=FILE} if set, else from the copy
+ * bundled in the jar under {@code META-INF/native/<os>-<arch>/}, extracted to a unique temporary file.
+ * Availability is a question with an answer: {@link #isAvailable()} and {@link #unavailabilityCause()}.
+ */
+public final class NativeLibrary {
+    public static final String PATH_PROPERTY = "ferry.library.path";
+    private static final String PLATFORM = platform();
+    private static final SymbolLookup LOOKUP;
+    private static final Throwable CAUSE;
+
+    static {
+        SymbolLookup lookup = null;
+        Throwable cause = null;
+        try {
+            lookup = load();
+        } catch (Throwable t) {
+            cause = t;
+        }
+        LOOKUP = lookup;
+        CAUSE = cause;
+    }
+
+    private NativeLibrary() {
+    }
+
+    public static boolean isAvailable() {
+        return CAUSE == null;
+    }
+
+    public static Throwable unavailabilityCause() {
+        return CAUSE;
+    }
+
+    /** The library's symbols; throws an exception that says what is missing when it cannot load. */
+    public static SymbolLookup lookup() {
+        if (CAUSE != null) {
+            throw new UnsatisfiedLinkError("Ferry's native library is not available: " + CAUSE.getMessage());
+        }
+        return LOOKUP;
+    }
+
+    static String platform() {
+        String os = System.getProperty("os.name", "").toLowerCase(Locale.ROOT);
+        String arch = System.getProperty("os.arch", "").toLowerCase(Locale.ROOT);
+        String o = os.contains("linux") ? "linux" : os.replaceAll("[^a-z0-9]", "");
+        String a = switch (arch) {
+            case "amd64", "x86_64" -> "x86_64";
+            case "aarch64", "arm64" -> "aarch64";
+            default -> arch;
+        };
+        return o + "-" + a;
+    }
+
+    @SuppressWarnings("restricted")
+    private static SymbolLookup load() throws IOException {
+        Module module = NativeLibrary.class.getModule();
+        if (!module.isNativeAccessEnabled()) {
+            String who = module.isNamed() ? module.getName() : "ALL-UNNAMED";
+            throw new IllegalCallerException("Ferry needs native access: start java with --enable-native-access="
+                    + who + " (or add 'Enable-Native-Access: ALL-UNNAMED' to an executable jar's manifest)");
+        }
+        String explicit = System.getProperty(PATH_PROPERTY);
+        Path file;
+        if (explicit != null && !explicit.isBlank()) {
+            file = Path.of(explicit);
+            if (!Files.isReadable(file)) {
+                throw new IOException("-D" + PATH_PROPERTY + "=" + explicit + " does not name a readable file");
+            }
+        } else {
+            String resource = "/META-INF/native/" + PLATFORM + "/libferry.so";
+            try (InputStream in = NativeLibrary.class.getResourceAsStream(resource)) {
+                if (in == null) {
+                    throw new IOException("no libferry.so for " + PLATFORM + " in the jar (" + resource
+                            + "); Ferry ships linux-x86_64. Build it for this platform and point -D"
+                            + PATH_PROPERTY + " at it");
+                }
+                file = Files.createTempFile("libferry-", ".so");
+                file.toFile().deleteOnExit();
+                Files.copy(in, file, StandardCopyOption.REPLACE_EXISTING);
+            }
+        }
+        return SymbolLookup.libraryLookup(file, Arena.global());
+    }
+}

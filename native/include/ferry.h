@@ -242,8 +242,9 @@ FERRY_API uint64_t ferry_region_size(uint32_t capacity);
 /* Starts an engine on `region` (region_size(capacity) bytes, 128-byte aligned, owned by the caller and
  * kept alive until ferry_engine_destroy). Spawns the thread "ferry-engine", which registers the built-in
  * ops, then, if plugin_path is not NULL, dlopens it and runs its init_symbol (a ferry_engine_init_fn).
- * Blocks until init finished. On failure returns a negative code, writes a message to err (errlen
- * bytes) and has joined the thread. idle_spin_ns: how long an idle engine spins before it sleeps. */
+ * Blocks until init finished. On failure returns a non-zero code (a negative FERRY_E_*, or the positive
+ * code the engine's init function failed with), writes a message to err (errlen bytes) and has joined
+ * the thread. idle_spin_ns: how long an idle engine spins before it sleeps. */
 FERRY_API int ferry_engine_start(void *region, uint32_t capacity, int64_t idle_spin_ns,
                                  const char *plugin_path, const char *init_symbol, ferry_wake_fn wake,
                                  ferry_engine **out, char *err, size_t errlen);

@@ -568,7 +568,7 @@ int ferry_engine_start(void *region_mem, uint32_t capacity, int64_t idle_spin_ns
         pthread_join(e->thread, NULL);
         atomic_store(&e->joined, 1);
         ferry_engine_destroy(e);
-        return rc < 0 ? rc : FERRY_E_INIT;
+        return rc; /* negative: Ferry's own FERRY_E_*; positive: the init function's own code */
     }
     *out = e;
     return 0;

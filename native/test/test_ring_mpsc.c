@@ -6,7 +6,7 @@
  * unique to the call (a result delivered to the wrong caller shows), and now and then `echo_bytes` (input
  * and output ownership through the ring, checked by ASan). Rings of 4 slots wrap thousands of times;
  * 65536 slots never wrap; idle_spin_ns = 0 makes the engine sleep whenever it runs dry, so every publish
- * races the sleep announcement.
+ * races the sleep announcement (sleep_race aims publishes at the moment the engine heads for sleep).
  *
  * FERRY_TEST_SCALE scales the number of calls; TSan and ASan builds scale down by themselves.
  */
@@ -193,11 +193,60 @@ static void run_wake_every_call(long calls)
     ft_case_done(ft_test_name, t0);
 }
 
+/* The Dekker race itself: publish just as the engine, having finished a call, heads for sleep. With
+ * idle_spin_ns = 0 the engine finishes call k, looks at the ring once more and announces sleep. The
+ * producer has call k + 1 filled in advance, spins until call k is DONE, waits a varying 0..1023 pauses
+ * and publishes: the sweep crosses the window between the engine's last look and its announcement. An
+ * engine that then sleeps without looking again misses the publish: a call that never completes. */
+static void run_sleep_race(long calls)
+{
+    ft_test_name = "sleep_race";
+    int64_t t0 = ft_now_ns();
+    ring r;
+    char err[512];
+    int rc = ring_start(&r, 4, 0, NULL, NULL, NULL, err, sizeof err);
+    CHECK(rc == 0, "ferry_engine_start: %d %s", rc, err);
+    r.hang_ns = ft_hang_ns();
+    int32_t op_add = ring_op(&r, "add");
+    uint64_t prev = 0;
+    for (long i = 0; i < calls; i++) {
+        uint64_t seq = 0;
+        CHECK(ring_claim(&r, &seq) == RING_OK, "claim");
+        CHECK(ring_wait_free(&r, seq, ring_now_ns() + r.hang_ns) == RING_OK, "slot never free");
+        ring_req q = { .op = op_add, .arg0 = i, .arg1 = 1 };
+        CHECK(ring_fill(&r, seq, &q) == RING_OK, "fill");
+        if (i > 0) {
+            /* Spin (no yield) until the previous call is DONE, then a varying short delay. */
+            _Atomic uint64_t *st = &ring_slot(&r, prev)->state;
+            int64_t deadline = ring_now_ns() + r.hang_ns;
+            for (uint32_t k = 0; ring_phase(atomic_load_explicit(st, memory_order_acquire)) != FERRY_PHASE_DONE; k++)
+                if ((k & 4095) == 4095)
+                    CHECK(ring_now_ns() < deadline, "call %ld never completed: the engine slept through its publish",
+                          i - 1);
+            for (long d = (i * 37) & 1023; d > 0; d--)
+                ring_relax();
+        }
+        ring_publish(&r, seq, 0);
+        if (i > 0) {
+            ring_res res;
+            ring_take(&r, prev, &res);
+            CHECK_EQ_I64(res.result, i, "add result");
+        }
+        prev = seq;
+    }
+    ring_res res;
+    CHECK(ring_wait_done(&r, prev, ring_now_ns() + r.hang_ns) == RING_OK, "the last call never completed");
+    ring_take(&r, prev, &res);
+    CHECK_EQ_I64(res.result, calls, "add result");
+    CHECK(ring_stop(&r, ft_hang_ns()) == 0, "engine did not stop");
+    ft_case_done(ft_test_name, t0);
+}
+
 int main(void)
 {
     int64_t t0 = ft_now_ns();
-    long many = ft_scaled(6000, 200);    /* calls per producer on the small rings */
-    long large = ft_scaled(10000, 300);  /* calls per producer on the 65536-slot ring */
+    long many = ft_scaled(4000, 200);    /* calls per producer on the small rings */
+    long large = ft_scaled(8000, 300);  /* calls per producer on the 65536-slot ring */
 
     run("mpsc_cap4", 4, 50000, 8, many, CLAIM_FETCH_ADD);
     run("mpsc_cap1", 1, 50000, 4, many / 2, CLAIM_FETCH_ADD);
@@ -207,7 +256,8 @@ int main(void)
     run("mpsc_sleepy_cap64", 64, 0, 8, many / 2, CLAIM_FETCH_ADD);
     run("sleepy_single_producer", 4, 0, 1, many, CLAIM_FETCH_ADD);
     run_wake_every_call(ft_scaled(3000, 200));
+    run_sleep_race(ft_scaled(30000, 2000));
 
-    printf("test_ring_mpsc: 8 tests passed in %.2f s\n", (double)(ft_now_ns() - t0) / 1e9);
+    printf("test_ring_mpsc: 9 tests passed in %.2f s\n", (double)(ft_now_ns() - t0) / 1e9);
     return 0;
 }

@@ -18,6 +18,7 @@ import java.lang.invoke.MethodHandles;
 import java.lang.invoke.MethodType;
 import java.lang.invoke.VarHandle;
 import java.nio.charset.StandardCharsets;
+import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.Executor;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicReferenceArray;
@@ -50,11 +51,15 @@ public final class EngineCore {
     private static final int OPEN = 0, CLOSING = 1, CLOSED = 2;
     private static final VarHandle LIFECYCLE;
     private static final MethodHandle ON_WAKE;
+    private static final VarHandle FREE_WAITERS;
+    /** Spinners yield their CPU after this long, so more spinners than cores still make progress. */
+    private static final long YIELD_AFTER_NS = 5_000;
 
     static {
         try {
             MethodHandles.Lookup lookup = MethodHandles.lookup();
             LIFECYCLE = lookup.findVarHandle(EngineCore.class, "lifecycle", int.class);
+            FREE_WAITERS = lookup.findVarHandle(EngineCore.class, "freeWaiters", int.class);
             ON_WAKE = lookup.findVirtual(EngineCore.class, "onWake", MethodType.methodType(void.class, int.class));
         } catch (ReflectiveOperationException e) {
             throw new ExceptionInInitializerError(e);
@@ -74,6 +79,10 @@ public final class EngineCore {
     /** Per slot: the Thread parked on it, or the AsyncCall waiting for it. */
     private final AtomicReferenceArray<Object> waiters;
     private final Thread engineThread;
+    /** Per slot: producers that claimed a later lap of it and wait for it to be released. */
+    private final AtomicReferenceArray<ConcurrentLinkedQueue<FreeWaiter>> freeWaiterQueues;
+    /** How many producers wait in awaitFree; releasers look here before they look for one to wake. */
+    private volatile int freeWaiters;
 
     @SuppressWarnings("unused") // accessed through LIFECYCLE
     private volatile int lifecycle = OPEN;
@@ -97,6 +106,7 @@ public final class EngineCore {
         this.completionExecutor = completionExecutor;
         this.closeTimeoutNs = closeTimeoutNs;
         this.waiters = new AtomicReferenceArray<>(capacity);
+        this.freeWaiterQueues = new AtomicReferenceArray<>(capacity);
         long size = FerryNative.ferry_region_size(capacity);
         if (size != regionSize(capacity)) {
             throw new IllegalStateException("libferry disagrees on the region size: " + size + " != "
@@ -371,30 +381,75 @@ public final class EngineCore {
         return seq;
     }
 
-    /** Backpressure: waits until the slot's previous caller released it. Spins, then parks with backoff. */
+    /**
+     * Backpressure: waits until the slot's previous caller released it. Spins (yielding once the spin
+     * passes {@link #YIELD_AFTER_NS}, so that more spinners than cores still make progress), then parks
+     * on the slot's waiter queue; the releaser of the previous lap unparks it.
+     */
     private void awaitFree(long base, long seq) {
         long want = seq << SEQ_SHIFT;
         // Pairs with the release store of FREE(seq) by the previous lap's caller (or the engine).
         if ((long) LONG.getAcquire(region, base) == want) {
             return;
         }
-        long spinEnd = System.nanoTime() + callerSpinNs;
+        long start = System.nanoTime();
         for (int i = 1; ; i++) {
-            Thread.onSpinWait();
             if ((long) LONG.getAcquire(region, base) == want) {
                 return;
             }
-            if ((i & 63) == 0 && System.nanoTime() >= spinEnd) {
-                break;
+            if ((i & 63) == 0) {
+                long spun = System.nanoTime() - start;
+                if (spun >= callerSpinNs) {
+                    break;
+                }
+                if (spun >= YIELD_AFTER_NS) {
+                    Thread.yield();
+                    continue;
+                }
             }
+            Thread.onSpinWait();
         }
-        long parkNs = 1_000;
-        while ((long) LONG.getAcquire(region, base) != want) {
-            if (abandoned) {
-                throw new EngineClosedException("engine '" + name + "' stopped before a slot became free");
+        int idx = (int) (seq & mask);
+        FreeWaiter waiter = new FreeWaiter(seq, Thread.currentThread());
+        ConcurrentLinkedQueue<FreeWaiter> queue = freeWaiterQueue(idx);
+        queue.add(waiter);
+        // A full fence (atomic add) before the re-check below: a releaser that stored FREE before we
+        // registered is seen by the re-check; one after it sees the count and unparks us. The
+        // releaser's side has no fence (it would cost every call), so a 1 ms park bounds the rare miss.
+        FREE_WAITERS.getAndAdd(this, 1);
+        try {
+            while ((long) LONG.getAcquire(region, base) != want) {
+                if (abandoned) {
+                    throw new EngineClosedException("engine '" + name + "' stopped before a slot became free");
+                }
+                LockSupport.parkNanos(this, 1_000_000);
             }
-            LockSupport.parkNanos(this, parkNs);
-            parkNs = Math.min(parkNs * 2, 1_000_000);
+        } finally {
+            FREE_WAITERS.getAndAdd(this, -1);
+            queue.remove(waiter);
+        }
+    }
+
+    private record FreeWaiter(long seq, Thread thread) {
+    }
+
+    private ConcurrentLinkedQueue<FreeWaiter> freeWaiterQueue(int idx) {
+        ConcurrentLinkedQueue<FreeWaiter> q = freeWaiterQueues.get(idx);
+        if (q == null) {
+            freeWaiterQueues.compareAndSet(idx, null, new ConcurrentLinkedQueue<>());
+            q = freeWaiterQueues.get(idx);
+        }
+        return q;
+    }
+
+    private void wakeFreeWaiter(long freedSeq) {
+        ConcurrentLinkedQueue<FreeWaiter> q = freeWaiterQueues.get((int) (freedSeq & mask));
+        if (q != null) {
+            for (FreeWaiter w : q) {
+                if (w.seq == freedSeq) {
+                    LockSupport.unpark(w.thread);
+                }
+            }
         }
     }
 
@@ -435,9 +490,8 @@ public final class EngineCore {
         if ((st & PHASE_MASK) == PHASE_DONE) {
             return st;
         }
-        long spinEnd = System.nanoTime() + callerSpinNs;
+        long start = System.nanoTime();
         for (int i = 1; ; i++) {
-            Thread.onSpinWait();
             st = (long) LONG.getAcquire(region, base);
             if ((st & PHASE_MASK) == PHASE_DONE) {
                 return st;
@@ -447,10 +501,15 @@ public final class EngineCore {
                 if (now >= deadline) {
                     return abandon(base, seq);
                 }
-                if (now >= spinEnd) {
+                if (now - start >= callerSpinNs) {
                     break;
                 }
+                if (now - start >= YIELD_AFTER_NS) {
+                    Thread.yield();
+                    continue;
+                }
             }
+            Thread.onSpinWait();
         }
         return awaitDoneParked(base, seq, deadline);
     }
@@ -531,6 +590,9 @@ public final class EngineCore {
     private void release(long base, long seq) {
         // Pairs with the next lap's producer acquire load in awaitFree/tryClaim.
         LONG.setRelease(region, base, (seq + capacity) << SEQ_SHIFT);
+        if (freeWaiters != 0) {
+            wakeFreeWaiter(seq + capacity);
+        }
     }
 
     private long takeLong(long base, long seq, long st, Op op) {

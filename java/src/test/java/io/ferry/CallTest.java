@@ -1,0 +1,191 @@
+package io.ferry;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotSame;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.Random;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/** Results, errors and every way a single call can end. */
+class CallTest {
+    Engine engine;
+
+    @BeforeEach
+    void start() {
+        engine = Engine.builder().name("calls").capacity(8).maxInputBytes(64L << 20).start();
+    }
+
+    @AfterEach
+    void stop() {
+        engine.close();
+    }
+
+    @Test
+    void primitiveAndDoubleOpsReturnTheirResults() {
+        assertEquals(0, engine.call(engine.op("noop")));
+        assertEquals(42, engine.call(engine.op("echo"), 42));
+        assertEquals(Long.MIN_VALUE, engine.call(engine.op("add"), Long.MAX_VALUE, 1), "wrapping add");
+        assertEquals(3.75, engine.callDouble(engine.op("add_f64"), 1.5, 2.25));
+    }
+
+    @Test
+    void bytesAndStringsOfAnySizeRoundTrip() {
+        Op echo = engine.op("echo_bytes");
+        Random random = new Random(7);
+        for (int size : new int[] {0, 1, 63, 64, 4096, 1 << 20, 48 << 20}) {
+            byte[] in = new byte[size];
+            random.nextBytes(in);
+            assertArrayEquals(in, engine.call(echo, in), "size " + size);
+        }
+        String text = "ferry ⛴ ".repeat(100_000);
+        assertEquals(text, engine.call(engine.op("echo_string"), text));
+        byte[] data = "hello".getBytes(StandardCharsets.UTF_8);
+        assertEquals(0xa430d84680aabd0bL, engine.call(engine.op("checksum"), 0, data), "FNV-1a 64 of 'hello'");
+    }
+
+    @Test
+    void anOpsFailureCarriesTheEnginesCodeAndMessage() {
+        CallFailedException e = assertThrows(CallFailedException.class,
+                () -> engine.call(engine.op("fail"), 7, "boom: disk on fire".getBytes(StandardCharsets.UTF_8)));
+        assertEquals(7, e.code());
+        assertEquals("boom: disk on fire", e.engineMessage());
+        assertEquals("fail", e.op());
+        assertTrue(e.getMessage().contains("code=7") && e.getMessage().contains("boom"), e.getMessage());
+
+        CallFailedException bad = assertThrows(CallFailedException.class, () -> engine.call(engine.op("spin"), -5));
+        assertEquals(22, bad.code(), "EINVAL from the op");
+        assertTrue(bad.engineMessage().contains("-5"), bad.engineMessage());
+        assertEquals(5, engine.call(engine.op("add"), 2, 3), "the engine keeps running");
+    }
+
+    @Test
+    void unknownOpIsAClearErrorAtLookup() {
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> engine.op("no_such_op"));
+        assertTrue(e.getMessage().contains("no_such_op"), e.getMessage());
+    }
+
+    @Test
+    void wrongArgumentsAreRefusedAtSubmit() {
+        Op echoBytes = engine.op("echo_bytes");
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> engine.call(echoBytes, 1, 2));
+        assertTrue(e.getMessage().contains("echo_bytes") && e.getMessage().contains("input byte array"), e.getMessage());
+        assertThrows(IllegalArgumentException.class, () -> engine.call(engine.op("add"), new byte[1]));
+        assertThrows(IllegalArgumentException.class, () -> engine.callDouble(engine.op("add"), 1, 2));
+        assertThrows(NullPointerException.class, () -> engine.call(echoBytes, (byte[]) null));
+        try (Engine other = Engine.builder().name("other").start()) {
+            IllegalArgumentException foreign = assertThrows(IllegalArgumentException.class,
+                    () -> engine.call(other.op("add"), 1, 2));
+            assertTrue(foreign.getMessage().contains("another engine"), foreign.getMessage());
+        }
+        assertEquals(3, engine.call(engine.op("add"), 1, 2));
+    }
+
+    @Test
+    void oversizedInputIsRefusedAtSubmitAndTheEngineKeepsRunning() {
+        try (Engine small = Engine.builder().name("small").maxInputBytes(16).start()) {
+            Op echo = small.op("echo_bytes");
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> small.call(echo, new byte[17]));
+            assertTrue(e.getMessage().contains("maxInputBytes=16"), e.getMessage());
+            assertArrayEquals(new byte[16], small.call(echo, new byte[16]));
+        }
+    }
+
+    @Test
+    void tryCallIsRejectedWhenEverySlotIsInFlight() throws Exception {
+        try (Engine tiny = Engine.builder().name("tiny").capacity(2).start()) {
+            Op spin = tiny.op("spin");
+            Op add = tiny.op("add");
+            CompletableFuture<Long> a = tiny.callAsync(spin, 300_000_000L, 0);
+            CompletableFuture<Long> b = tiny.callAsync(spin, 1_000L, 0);
+            RejectedCallException e = assertThrows(RejectedCallException.class, () -> tiny.tryCall(add, 1, 2));
+            assertTrue(e.getMessage().contains("all 2 slots"), e.getMessage());
+            assertTrue(a.get(10, TimeUnit.SECONDS) >= 300_000_000L);
+            assertTrue(b.get(10, TimeUnit.SECONDS) >= 1_000L);
+            assertEquals(3, tiny.tryCall(add, 1, 2), "accepted again once slots are free");
+        }
+    }
+
+    @Test
+    void aTimedOutCallTheEngineHadNotReachedIsSkipped() throws Exception {
+        Op spin = engine.op("spin");
+        Op order = engine.op("order");
+        CompletableFuture<Long> busy = engine.callAsync(spin, 300_000_000L, 0);
+        // The engine is busy for 300 ms: this call times out before the engine reaches it...
+        assertThrows(TimeoutException.class, () -> engine.call(order, 9, 1, Duration.ofMillis(30)));
+        busy.get(10, TimeUnit.SECONDS);
+        // ...and was skipped: had it run, producer 9's call #1 would now be out of order.
+        assertEquals(1, engine.call(order, 9, 1));
+        // Its slot was reused: more calls than slots still work.
+        for (int i = 2; i < 100; i++) {
+            assertEquals(i, engine.call(order, 9, i));
+        }
+    }
+
+    @Test
+    void aTimedOutRunningCallIsCancelledAndItsSlotReused() throws Exception {
+        Op spin = engine.op("spin");
+        long t0 = System.nanoTime();
+        assertThrows(TimeoutException.class, () -> engine.call(spin, 5_000_000_000L, 0, Duration.ofMillis(50)));
+        // spin checks its cancel flag, so the engine is free again long before 5 s.
+        assertEquals(7, engine.call(engine.op("add"), 3, 4));
+        assertTrue(System.nanoTime() - t0 < 4_000_000_000L, "spin stopped early once its caller left");
+        for (int i = 0; i < 50; i++) {
+            assertEquals(i, engine.call(engine.op("echo"), i));
+        }
+    }
+
+    @Test
+    void asyncFutureGetWithTimeoutGivesTheCallUp() throws Exception {
+        Op spin = engine.op("spin");
+        Op order = engine.op("order");
+        CompletableFuture<Long> busy = engine.callAsync(spin, 300_000_000L, 0);
+        CompletableFuture<Long> late = engine.callAsync(order, 11, 1);
+        assertThrows(TimeoutException.class, () -> late.get(20, TimeUnit.MILLISECONDS));
+        assertTrue(late.isCancelled());
+        busy.get(10, TimeUnit.SECONDS);
+        assertEquals(1, engine.call(order, 11, 1), "the given-up call never ran");
+    }
+
+    @Test
+    void asyncStagesNeverRunOnTheEngineThread() throws Exception {
+        try (Engine direct = Engine.builder().name("direct").completionExecutor(Runnable::run).start()) {
+            Op add = direct.op("add");
+            for (Engine e : new Engine[] {engine, direct}) {
+                Op op = e == engine ? engine.op("add") : add;
+                CompletableFuture<Boolean> onEngine = e.callAsync(op, 1, 2).thenApply(x -> e.isEngineThread());
+                assertEquals(false, onEngine.get(10, TimeUnit.SECONDS));
+                CompletableFuture<Thread> where = e.callAsync(op, 1, 2).thenApply(x -> Thread.currentThread());
+                assertNotSame(null, where.get(10, TimeUnit.SECONDS));
+            }
+            // Async failures complete exceptionally with the engine's code.
+            ExecutionException ex = assertThrows(ExecutionException.class,
+                    () -> direct.callAsync(direct.op("echo_bytes"), new byte[0]).thenCompose(
+                            x -> direct.callAsync(direct.op("spin"), -1, 0)).get(10, TimeUnit.SECONDS));
+            assertTrue(ex.getCause() instanceof CallFailedException, ex.toString());
+        }
+    }
+
+    @Test
+    void callsAfterCloseAreRejectedClearly() {
+        Op add = engine.op("add");
+        engine.close();
+        EngineClosedException e = assertThrows(EngineClosedException.class, () -> engine.call(add, 1, 2));
+        assertTrue(e.getMessage().contains("closed"), e.getMessage());
+        assertThrows(EngineClosedException.class, () -> engine.callAsync(add, 1, 2));
+        assertThrows(EngineClosedException.class, () -> engine.tryCall(add, 1, 2));
+        assertThrows(EngineClosedException.class, () -> engine.call(engine.op("echo_bytes"), new byte[3]));
+        engine.close(); // idempotent
+        assertTrue(engine.isClosed());
+    }
+}

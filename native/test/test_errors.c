@@ -1,0 +1,582 @@
+/*
+ * test_errors.c: how calls and engine starts fail, the built-in ops' edges, the example engine, and the
+ * small pure functions (layout table, region size, op lookup).
+ *
+ *   layout              every ferry_layout() entry matches offsetof/sizeof of the structs in ferry.h
+ *   region_size         powers of two 1..2^24 only
+ *   start_invalid       bad region, alignment, capacity, idle_spin_ns: FERRY_E_INVALID and a message
+ *   start_bad_plugin    a missing or non-library plugin: FERRY_E_LOAD, the message names the path
+ *   op_lookup           built-in ids and flags; unknown names give FERRY_E_UNKNOWN_OP
+ *   unknown_op          op ids outside the table fail the call with FERRY_E_UNKNOWN_OP and a message
+ *   missing_input       an IN_BYTES op called without input fails with a clear message
+ *   fail_op             `fail` delivers its code and message; code 0 is refused
+ *   builtin_edges       echo_bytes of 0 bytes and of 10 MB, checksum, add overflow, add_f64, spin < 0,
+ *                       order out of sequence, HAS_INPUT with a null pointer
+ *   example_engine      build/native/libferry_example.so: its ops, a missing init symbol, and the
+ *                       failing init (skipped with exit 77 at the end if the library is not built)
+ */
+#include "ferry_test.h"
+#include "ring_client.h"
+
+#include <errno.h>
+#include <math.h>
+
+#define EXAMPLE_LIB "build/native/libferry_example.so"
+
+static void start(ring *r, uint32_t capacity, const char *plugin, const char *symbol)
+{
+    char err[512] = "";
+    int rc = ring_start(r, capacity, 1000000, plugin, symbol, NULL, err, sizeof err);
+    CHECK(rc == 0, "ferry_engine_start(%s): %d %s", plugin ? plugin : "built-ins", rc, err);
+    r->hang_ns = ft_hang_ns();
+}
+
+static void stop(ring *r)
+{
+    CHECK(ring_stop(r, ft_hang_ns()) == 0, "the engine did not stop");
+}
+
+static int32_t op(ring *r, const char *name)
+{
+    int32_t id = ring_op(r, name);
+    CHECK(id >= 0, "no op %s (%d)", name, id);
+    return id;
+}
+
+static void call(ring *r, const ring_req *q, ring_res *res, const char *what)
+{
+    int rc = ring_call(r, q, res);
+    CHECK(rc == RING_OK, "%s: the call did not complete (%d)", what, rc);
+}
+
+/* Checks a failed call: its code, an ERROR output holding a NUL-terminated message of out_len bytes
+ * that contains each of the given fragments. */
+static void check_error(const ring_res *res, int32_t code, const char *what, const char *frag1, const char *frag2)
+{
+    CHECK(res->err == code, "%s: err %d, expected %d (message: %s)", what, res->err, code,
+          res->out ? res->out : "(none)");
+    CHECK(res->out_kind == FERRY_OUT_ERROR, "%s: out_kind %u, expected FERRY_OUT_ERROR", what, res->out_kind);
+    CHECK(res->out != NULL, "%s: no error message", what);
+    CHECK(strlen(res->out) == res->out_len, "%s: message of %zu chars but out_len %llu", what, strlen(res->out),
+          (unsigned long long)res->out_len);
+    CHECK(!frag1 || strstr(res->out, frag1), "%s: message '%s' lacks '%s'", what, res->out, frag1);
+    CHECK(!frag2 || strstr(res->out, frag2), "%s: message '%s' lacks '%s'", what, res->out, frag2);
+}
+
+static void check_ok(const ring_res *res, const char *what)
+{
+    CHECK(res->err == 0, "%s: err %d (%s)", what, res->err, res->out ? res->out : "no message");
+}
+
+/* ---- layout and pure functions ------------------------------------------------------------------ */
+
+typedef struct expect_entry {
+    const char *name;
+    uint32_t offset, size;
+} expect_entry;
+
+#define F(prefix, type, field) { prefix #field, (uint32_t)offsetof(type, field), (uint32_t)sizeof(((type *)0)->field) }
+
+static void test_layout(void)
+{
+    ft_test_name = "layout";
+    const expect_entry want[] = {
+        { "region.header", (uint32_t)offsetof(ferry_region, header), sizeof(ferry_header) },
+        { "region.tail", (uint32_t)offsetof(ferry_region, tail), sizeof(ferry_tail_block) },
+        { "region.engine", (uint32_t)offsetof(ferry_region, engine), sizeof(ferry_engine_block) },
+        { "region.slots", (uint32_t)offsetof(ferry_region, slots), sizeof(ferry_slot) },
+        F("header.", ferry_header, magic),
+        F("header.", ferry_header, version),
+        F("header.", ferry_header, capacity),
+        F("header.", ferry_header, slot_size),
+        F("header.", ferry_header, region_size),
+        F("tail.", ferry_tail_block, tail),
+        F("engine.", ferry_engine_block, sleeping),
+        F("engine.", ferry_engine_block, state),
+        F("engine.", ferry_engine_block, head),
+        F("engine.", ferry_engine_block, completed),
+        F("slot.", ferry_slot, state),
+        F("slot.", ferry_slot, op),
+        F("slot.", ferry_slot, flags),
+        F("slot.", ferry_slot, ctx),
+        F("slot.", ferry_slot, arg0),
+        F("slot.", ferry_slot, arg1),
+        F("slot.", ferry_slot, result),
+        F("slot.", ferry_slot, err),
+        F("slot.", ferry_slot, out_kind),
+        F("slot.", ferry_slot, in_ptr),
+        F("slot.", ferry_slot, in_len),
+        F("slot.", ferry_slot, out_ptr),
+        F("slot.", ferry_slot, out_len),
+        { "const.slot_size", FERRY_SLOT_SIZE, 0 },
+        { "const.seq_shift", FERRY_SEQ_SHIFT, 0 },
+        { "const.flag_parked", (uint32_t)FERRY_FLAG_PARKED, 0 },
+        { "const.flag_gone", (uint32_t)FERRY_FLAG_GONE, 0 },
+        { "const.phase_published", (uint32_t)FERRY_PHASE_PUBLISHED, 0 },
+        { "const.phase_running", (uint32_t)FERRY_PHASE_RUNNING, 0 },
+        { "const.phase_done", (uint32_t)FERRY_PHASE_DONE, 0 },
+        { "const.engine_stopped", FERRY_ENGINE_STOPPED, 0 },
+        { "const.call_has_input", FERRY_CALL_HAS_INPUT, 0 },
+        { "const.out_bytes", FERRY_OUT_BYTES, 0 },
+        { "const.out_error", FERRY_OUT_ERROR, 0 },
+    };
+    const size_t nwant = sizeof want / sizeof want[0];
+    const ferry_layout_entry *e = NULL;
+    int32_t n = ferry_layout(&e);
+    CHECK(e != NULL && n > 0, "ferry_layout returned %d entries", n);
+    CHECK(ferry_layout(NULL) == n, "ferry_layout(NULL) returned another count");
+    CHECK((size_t)n == nwant, "ferry_layout has %d entries, this test knows %zu", n, nwant);
+    for (int32_t i = 0; i < n; i++) {
+        CHECK(e[i].name && *e[i].name, "entry %d has no name", i);
+        for (int32_t j = 0; j < i; j++)
+            CHECK(strcmp(e[i].name, e[j].name) != 0, "entry %s appears twice", e[i].name);
+        size_t k = 0;
+        while (k < nwant && strcmp(want[k].name, e[i].name) != 0)
+            k++;
+        CHECK(k < nwant, "unknown layout entry %s", e[i].name);
+        CHECK(e[i].offset == want[k].offset && e[i].size == want[k].size,
+              "layout %s: offset %u size %u, but the struct says offset %u size %u", e[i].name, e[i].offset,
+              e[i].size, want[k].offset, want[k].size);
+        /* Every field lies inside its block (a slot field inside one slot). */
+        if (strncmp(e[i].name, "slot.", 5) == 0)
+            CHECK(e[i].offset + e[i].size <= FERRY_SLOT_SIZE, "%s leaves the slot", e[i].name);
+    }
+    /* The documented numbers in ferry.h. */
+    CHECK(FERRY_OFF_TAIL == offsetof(ferry_region, tail) && FERRY_OFF_ENGINE == offsetof(ferry_region, engine) &&
+              FERRY_OFF_SLOTS == offsetof(ferry_region, slots) && sizeof(ferry_slot) == FERRY_SLOT_SIZE,
+          "FERRY_OFF_* disagree with struct ferry_region");
+    CHECK(offsetof(ferry_slot, result) == 40 && offsetof(ferry_slot, err) == 48 && offsetof(ferry_slot, in_ptr) == 64 &&
+              offsetof(ferry_slot, out_len) == 88,
+          "slot field offsets differ from the table in ferry.h");
+}
+
+static void test_region_size(void)
+{
+    ft_test_name = "region_size";
+    const uint32_t bad[] = { 0, 3, 5, 6, 7, 12, 100, 1000, 65535, 65537, (1u << 24) + 1, 1u << 25, 1u << 31,
+                             UINT32_MAX, (1u << 24) - 1 };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        CHECK(ferry_region_size(bad[i]) == 0, "ferry_region_size(%u) = %llu, expected 0", bad[i],
+              (unsigned long long)ferry_region_size(bad[i]));
+    for (uint32_t cap = 1; cap <= (1u << 24); cap <<= 1)
+        CHECK(ferry_region_size(cap) == FERRY_OFF_SLOTS + (uint64_t)cap * FERRY_SLOT_SIZE,
+              "ferry_region_size(%u) = %llu", cap, (unsigned long long)ferry_region_size(cap));
+}
+
+static void test_start_invalid(void)
+{
+    ft_test_name = "start_invalid";
+    uint64_t size = ferry_region_size(4);
+    unsigned char *mem = aligned_alloc(FERRY_BLOCK, (size_t)size + FERRY_BLOCK);
+    CHECK(mem != NULL, "aligned_alloc");
+    struct {
+        void *region;
+        uint32_t cap;
+        int64_t idle;
+        const char *what;
+    } cases[] = {
+        { NULL, 4, 0, "null region" },
+        { mem + 64, 4, 0, "region aligned to 64 only" },
+        { mem + 8, 4, 0, "region aligned to 8 only" },
+        { mem, 0, 0, "capacity 0" },
+        { mem, 3, 0, "capacity 3" },
+        { mem, 1u << 25, 0, "capacity 2^25" },
+        { mem, 4, -1, "negative idle_spin_ns" },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char err[256] = "";
+        ferry_engine *e = (ferry_engine *)(uintptr_t)1;
+        int rc = ferry_engine_start(cases[i].region, cases[i].cap, cases[i].idle, NULL, NULL, NULL, &e, err, sizeof err);
+        CHECK(rc == FERRY_E_INVALID, "%s: ferry_engine_start returned %d", cases[i].what, rc);
+        CHECK(e == NULL, "%s: *out not cleared on failure", cases[i].what);
+        CHECK(err[0] != '\0', "%s: no message", cases[i].what);
+    }
+    char err[256] = "";
+    CHECK(ferry_engine_start(mem, 4, 0, NULL, NULL, NULL, NULL, err, sizeof err) == FERRY_E_INVALID,
+          "a null out pointer was accepted");
+    /* A tiny message buffer is cut, not overrun (ASan watches). */
+    char tiny[8];
+    memset(tiny, 'z', sizeof tiny);
+    ferry_engine *e = NULL;
+    CHECK(ferry_engine_start(NULL, 4, 0, NULL, NULL, NULL, &e, tiny, 4) == FERRY_E_INVALID, "null region");
+    CHECK(memchr(tiny, '\0', 4) != NULL && tiny[4] == 'z', "the message overran a 4-byte buffer");
+    free(mem);
+}
+
+static void test_start_bad_plugin(void)
+{
+    ft_test_name = "start_bad_plugin";
+    const char *paths[] = { "/nonexistent/ferry-test/libmissing.so", "Makefile", "native/include/ferry.h" };
+    for (size_t i = 0; i < sizeof paths / sizeof paths[0]; i++) {
+        ring r;
+        char err[512] = "";
+        int rc = ring_start(&r, 4, 0, paths[i], "ferry_engine_init", NULL, err, sizeof err);
+        CHECK(rc == FERRY_E_LOAD, "plugin %s: start returned %d (%s), expected FERRY_E_LOAD", paths[i], rc, err);
+        CHECK(r.engine == NULL, "plugin %s: engine handed out after a failed start", paths[i]);
+        CHECK(strstr(err, paths[i]) != NULL, "plugin %s: the message does not name the path: '%s'", paths[i], err);
+    }
+}
+
+static void test_op_lookup(void)
+{
+    ft_test_name = "op_lookup";
+    ring r;
+    start(&r, 4, NULL, NULL);
+    struct {
+        const char *name;
+        uint32_t flags;
+    } builtins[] = {
+        { "noop", 0 },
+        { "add", 0 },
+        { "echo", 0 },
+        { "add_f64", FERRY_OP_F64 },
+        { "echo_bytes", FERRY_OP_IN_BYTES | FERRY_OP_OUT_BYTES },
+        { "echo_string", FERRY_OP_IN_BYTES | FERRY_OP_OUT_BYTES | FERRY_OP_TEXT },
+        { "checksum", FERRY_OP_IN_BYTES },
+        { "spin", 0 },
+        { "fail", FERRY_OP_IN_BYTES | FERRY_OP_TEXT },
+        { "order", FERRY_OP_MUTATES },
+    };
+    const int nb = (int)(sizeof builtins / sizeof builtins[0]);
+    int32_t ids[16];
+    for (int i = 0; i < nb; i++) {
+        uint32_t flags = 0xdeadu;
+        ids[i] = ferry_op_lookup(r.engine, builtins[i].name, &flags);
+        CHECK(ids[i] >= 0 && ids[i] < nb, "op %s has id %d", builtins[i].name, ids[i]);
+        CHECK(flags == builtins[i].flags, "op %s has flags %#x, expected %#x", builtins[i].name, flags,
+              builtins[i].flags);
+        CHECK(ferry_op_lookup(r.engine, builtins[i].name, NULL) == ids[i], "lookup without flags differs");
+        for (int j = 0; j < i; j++)
+            CHECK(ids[i] != ids[j], "ops %s and %s share id %d", builtins[i].name, builtins[j].name, ids[i]);
+    }
+    uint32_t flags = 0x1234;
+    const char *unknown[] = { "nope", "", "ADD", "add ", "example.greet", "noop\n" };
+    for (size_t i = 0; i < sizeof unknown / sizeof unknown[0]; i++)
+        CHECK(ferry_op_lookup(r.engine, unknown[i], &flags) == FERRY_E_UNKNOWN_OP, "lookup of '%s' did not fail",
+              unknown[i]);
+    CHECK(flags == 0x1234, "a failed lookup wrote the flags");
+    CHECK(ferry_op_lookup(r.engine, NULL, NULL) == FERRY_E_INVALID, "lookup of NULL");
+    CHECK(ferry_op_lookup(NULL, "add", NULL) == FERRY_E_INVALID, "lookup on a NULL engine");
+    stop(&r);
+}
+
+/* ---- failing calls ------------------------------------------------------------------------------ */
+
+static void test_unknown_op(void)
+{
+    ft_test_name = "unknown_op";
+    ring r;
+    start(&r, 4, NULL, NULL);
+    /* The built-ins are exactly ids 0..9 (op_lookup checks that), so 10 is the first id past the table. */
+    const int32_t bad[] = { 1000, 10, INT32_MAX, -2, -7, INT32_MIN };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        ring_req q = { .op = bad[i], .arg0 = 1, .arg1 = 2 };
+        ring_res res;
+        call(&r, &q, &res, "unknown op");
+        char id[32];
+        snprintf(id, sizeof id, "%d", bad[i]);
+        check_error(&res, FERRY_E_UNKNOWN_OP, "unknown op id", "unknown op", id);
+        ring_res_free(&res);
+    }
+    /* With input: the engine still frees it (ASan's leak check). */
+    ring_req q = { .op = 4242, .has_input = true, .in = "abc", .in_len = 3 };
+    ring_res res;
+    call(&r, &q, &res, "unknown op with input");
+    check_error(&res, FERRY_E_UNKNOWN_OP, "unknown op with input", "4242", NULL);
+    ring_res_free(&res);
+    /* The engine carries on. */
+    CHECK(ring_call2(&r, op(&r, "add"), 2, 3, &res) == RING_OK && res.err == 0 && res.result == 5,
+          "add after unknown ops");
+    stop(&r);
+}
+
+static void test_missing_input(void)
+{
+    ft_test_name = "missing_input";
+    ring r;
+    start(&r, 4, NULL, NULL);
+    const char *ops[] = { "echo_bytes", "echo_string", "checksum", "fail" };
+    for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++) {
+        ring_req q = { .op = op(&r, ops[i]), .arg0 = 7 };
+        ring_res res;
+        call(&r, &q, &res, ops[i]);
+        check_error(&res, FERRY_E_INVALID, ops[i], ops[i], "input");
+        ring_res_free(&res);
+    }
+    stop(&r);
+}
+
+static void test_fail_op(void)
+{
+    ft_test_name = "fail_op";
+    ring r;
+    start(&r, 4, NULL, NULL);
+    int32_t op_fail = op(&r, "fail");
+    ring_res res;
+    CHECK(ring_call_bytes(&r, op_fail, 7, "boom", 4, &res) == RING_OK, "fail call");
+    check_error(&res, 7, "fail(7, boom)", NULL, NULL);
+    CHECK(strcmp(res.out, "boom") == 0 && res.out_len == 4, "fail(7, boom) gave message '%s' (%llu bytes)", res.out,
+          (unsigned long long)res.out_len);
+    ring_res_free(&res);
+
+    CHECK(ring_call_bytes(&r, op_fail, -12345, "negative code", 13, &res) == RING_OK, "fail call");
+    check_error(&res, -12345, "fail(-12345)", NULL, NULL);
+    CHECK(strcmp(res.out, "negative code") == 0, "message '%s'", res.out);
+    ring_res_free(&res);
+
+    CHECK(ring_call_bytes(&r, op_fail, 9, "", 0, &res) == RING_OK, "fail call");
+    check_error(&res, 9, "fail(9, empty)", NULL, NULL);
+    CHECK(res.out_len == 0, "an empty message came back as '%s'", res.out);
+    ring_res_free(&res);
+
+    CHECK(ring_call_bytes(&r, op_fail, 0, "zero", 4, &res) == RING_OK, "fail call");
+    check_error(&res, EINVAL, "fail(0)", "code", NULL);
+    ring_res_free(&res);
+
+    CHECK(ring_call_bytes(&r, op_fail, INT64_C(1) << 40, "big", 3, &res) == RING_OK, "fail call");
+    check_error(&res, EINVAL, "fail(2^40)", "code", NULL);
+    ring_res_free(&res);
+
+    /* A long message is cut, never overrun. */
+    size_t big = 20000;
+    char *msg = malloc(big);
+    CHECK(msg != NULL, "malloc");
+    memset(msg, 'm', big);
+    CHECK(ring_call_bytes(&r, op_fail, 3, msg, big, &res) == RING_OK, "fail call");
+    check_error(&res, 3, "fail(3, long)", NULL, NULL);
+    CHECK(res.out_len > 0 && res.out_len < big && strspn(res.out, "m") == res.out_len,
+          "a 20000-byte message came back as %llu bytes", (unsigned long long)res.out_len);
+    ring_res_free(&res);
+    free(msg);
+    stop(&r);
+}
+
+/* ---- built-in op edges -------------------------------------------------------------------------- */
+
+static uint64_t fnv1a(const unsigned char *p, size_t n)
+{
+    uint64_t h = UINT64_C(0xcbf29ce484222325);
+    for (size_t i = 0; i < n; i++) {
+        h ^= p[i];
+        h *= UINT64_C(0x100000001b3);
+    }
+    return h;
+}
+
+static int64_t f64_bits(double d)
+{
+    int64_t b;
+    memcpy(&b, &d, sizeof b);
+    return b;
+}
+
+static void test_builtin_edges(void)
+{
+    ft_test_name = "builtin_edges";
+    ring r;
+    start(&r, 4, NULL, NULL);
+    int32_t op_echo_bytes = op(&r, "echo_bytes");
+    ring_res res;
+
+    /* echo_bytes of nothing: an empty BYTES output, not an error or NONE. */
+    CHECK(ring_call_bytes(&r, op_echo_bytes, 0, "", 0, &res) == RING_OK, "echo_bytes(0)");
+    check_ok(&res, "echo_bytes(0)");
+    CHECK(res.out_kind == FERRY_OUT_BYTES && res.out_len == 0, "echo_bytes(0): kind %u, %llu bytes", res.out_kind,
+          (unsigned long long)res.out_len);
+    ring_res_free(&res);
+
+    /* 10 MB, every byte checked. */
+    size_t n = (size_t)10 << 20;
+    unsigned char *big = malloc(n);
+    CHECK(big != NULL, "malloc");
+    uint64_t x = 88172645463325252ull;
+    for (size_t i = 0; i < n; i++) {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        big[i] = (unsigned char)x;
+    }
+    CHECK(ring_call_bytes(&r, op_echo_bytes, 0, big, n, &res) == RING_OK, "echo_bytes(10 MB)");
+    check_ok(&res, "echo_bytes(10 MB)");
+    CHECK(res.out_kind == FERRY_OUT_BYTES && res.out_len == n, "echo_bytes(10 MB): kind %u, %llu bytes", res.out_kind,
+          (unsigned long long)res.out_len);
+    CHECK(memcmp(res.out, big, n) == 0, "echo_bytes(10 MB) changed the bytes");
+    ring_res_free(&res);
+
+    int32_t op_checksum = op(&r, "checksum");
+    CHECK(ring_call_bytes(&r, op_checksum, 0, big, n, &res) == RING_OK, "checksum(10 MB)");
+    check_ok(&res, "checksum");
+    CHECK((uint64_t)res.result == fnv1a(big, n), "checksum of 10 MB: %#llx, expected %#llx",
+          (unsigned long long)res.result, (unsigned long long)fnv1a(big, n));
+    CHECK(res.out_kind == FERRY_OUT_NONE && res.out == NULL, "checksum returned output");
+    ring_res_free(&res);
+    free(big);
+    CHECK(ring_call_bytes(&r, op_checksum, 0, "", 0, &res) == RING_OK && res.err == 0 &&
+              (uint64_t)res.result == UINT64_C(0xcbf29ce484222325),
+          "checksum of no bytes");
+
+    const char *text = "h\xc3\xa9llo, w\xc3\xb6rld";
+    CHECK(ring_call_bytes(&r, op(&r, "echo_string"), 0, text, strlen(text), &res) == RING_OK, "echo_string");
+    check_ok(&res, "echo_string");
+    CHECK(res.out_kind == FERRY_OUT_BYTES && strcmp(res.out, text) == 0, "echo_string gave '%s'", res.out);
+    ring_res_free(&res);
+
+    /* HAS_INPUT with a null pointer and no bytes is an empty input, not a crash. */
+    {
+        uint64_t seq;
+        CHECK(ring_claim(&r, &seq) == RING_OK && ring_wait_free(&r, seq, ring_now_ns() + r.hang_ns) == RING_OK,
+              "claim");
+        ring_req q = { .op = op_echo_bytes };
+        ring_fill(&r, seq, &q);
+        ring_slot(&r, seq)->flags = FERRY_CALL_HAS_INPUT; /* in_ptr 0, in_len 0 */
+        ring_publish(&r, seq, 0);
+        CHECK(ring_wait_done(&r, seq, ring_now_ns() + r.hang_ns) == RING_OK, "echo_bytes(null) hung");
+        ring_take(&r, seq, &res);
+        check_ok(&res, "echo_bytes(null input)");
+        CHECK(res.out_kind == FERRY_OUT_BYTES && res.out_len == 0, "echo_bytes(null input): kind %u, %llu bytes",
+              res.out_kind, (unsigned long long)res.out_len);
+        ring_res_free(&res);
+    }
+
+    int32_t op_add = op(&r, "add");
+    CHECK(ring_call2(&r, op_add, INT64_MAX, 1, &res) == RING_OK && res.err == 0 && res.result == INT64_MIN,
+          "add(INT64_MAX, 1) = %lld, expected a wrap to INT64_MIN", (long long)res.result);
+    CHECK(ring_call2(&r, op_add, -5, 3, &res) == RING_OK && res.result == -2, "add(-5, 3)");
+    CHECK(ring_call2(&r, op(&r, "echo"), INT64_MIN, 0, &res) == RING_OK && res.result == INT64_MIN, "echo");
+    CHECK(ring_call2(&r, op(&r, "noop"), 5, 6, &res) == RING_OK && res.err == 0 && res.result == 0 &&
+              res.out_kind == FERRY_OUT_NONE,
+          "noop");
+    CHECK(ring_call2(&r, op(&r, "add_f64"), f64_bits(1.5), f64_bits(2.25), &res) == RING_OK && res.err == 0,
+          "add_f64");
+    double sum;
+    memcpy(&sum, &res.result, sizeof sum);
+    CHECK(sum == 3.75, "add_f64(1.5, 2.25) = %g", sum);
+    CHECK(ring_call2(&r, op(&r, "add_f64"), f64_bits(INFINITY), f64_bits(-INFINITY), &res) == RING_OK, "add_f64");
+    memcpy(&sum, &res.result, sizeof sum);
+    CHECK(isnan(sum), "inf + -inf = %g", sum);
+
+    int32_t op_spin = op(&r, "spin");
+    CHECK(ring_call2(&r, op_spin, -1, 0, &res) == RING_OK, "spin(-1)");
+    check_error(&res, EINVAL, "spin(-1)", "spin", NULL);
+    ring_res_free(&res);
+    CHECK(ring_call2(&r, op_spin, 0, 0, &res) == RING_OK && res.err == 0 && res.result >= 0, "spin(0)");
+    CHECK(ring_call2(&r, op_spin, 2 * FT_MS, 0, &res) == RING_OK && res.err == 0 && res.result >= 2 * FT_MS,
+          "spin(2 ms) ran %lld ns", (long long)res.result);
+
+    int32_t op_order = op(&r, "order");
+    CHECK(ring_call2(&r, op_order, 3, 2, &res) == RING_OK, "order");
+    check_error(&res, EPROTO, "order(3, 2) first", "order", NULL);
+    ring_res_free(&res);
+    CHECK(ring_call2(&r, op_order, 3, 1, &res) == RING_OK && res.err == 0 && res.result == 1, "order(3, 1)");
+    CHECK(ring_call2(&r, op_order, 3, 1, &res) == RING_OK, "order");
+    check_error(&res, EPROTO, "order(3, 1) twice", NULL, NULL);
+    ring_res_free(&res);
+    CHECK(ring_call2(&r, op_order, 3, 2, &res) == RING_OK && res.err == 0 && res.result == 2, "order(3, 2)");
+    CHECK(ring_call2(&r, op_order, 65536, 1, &res) == RING_OK, "order");
+    check_error(&res, EINVAL, "order(65536, 1)", "producer", NULL);
+    ring_res_free(&res);
+    CHECK(ring_call2(&r, op_order, -1, 1, &res) == RING_OK, "order");
+    check_error(&res, EINVAL, "order(-1, 1)", "producer", NULL);
+    ring_res_free(&res);
+    stop(&r);
+}
+
+/* ---- the example engine ------------------------------------------------------------------------- */
+
+static int64_t triple_plus_one(int64_t v)
+{
+    return 3 * v + 1;
+}
+
+static void test_example_engine(void)
+{
+    ft_test_name = "example_engine";
+    ring r;
+    start(&r, 8, EXAMPLE_LIB, "example_engine_init");
+    uint32_t flags = 0;
+    int32_t op_greet = ferry_op_lookup(r.engine, "example.greet", &flags);
+    CHECK(op_greet >= 0, "example.greet not registered");
+    CHECK(flags == (FERRY_OP_IN_BYTES | FERRY_OP_OUT_BYTES | FERRY_OP_TEXT), "example.greet flags %#x", flags);
+    CHECK(ferry_op_lookup(r.engine, "add", NULL) >= 0, "the built-ins are gone when a plugin is loaded");
+    ring_res res;
+
+    CHECK(ring_call_bytes(&r, op_greet, 0, "world", 5, &res) == RING_OK, "greet");
+    check_ok(&res, "example.greet");
+    CHECK(res.out_kind == FERRY_OUT_BYTES && res.out_len == 12 && memcmp(res.out, "hello, world", 12) == 0,
+          "example.greet gave '%s' (%llu bytes)", res.out ? res.out : "", (unsigned long long)res.out_len);
+    ring_res_free(&res);
+    CHECK(ring_call_bytes(&r, op_greet, 0, "", 0, &res) == RING_OK, "greet");
+    CHECK(res.err == 0 && res.out_len == 7 && strcmp(res.out, "hello, ") == 0, "example.greet('') gave '%s'",
+          res.out ? res.out : "");
+    ring_res_free(&res);
+    ring_req noinput = { .op = op_greet };
+    call(&r, &noinput, &res, "greet without input");
+    check_error(&res, FERRY_E_INVALID, "example.greet without input", "example.greet", "input");
+    ring_res_free(&res);
+
+    int32_t op_mul = op(&r, "example.mul");
+    CHECK(ring_call2(&r, op_mul, 6, 7, &res) == RING_OK && res.err == 0 && res.result == 42, "mul(6, 7) = %lld",
+          (long long)res.result);
+    CHECK(ring_call2(&r, op_mul, -3, 5, &res) == RING_OK && res.result == -15, "mul(-3, 5) = %lld",
+          (long long)res.result);
+    CHECK(ring_call2(&r, op_mul, INT64_C(1) << 62, 4, &res) == RING_OK && res.result == 0,
+          "mul(2^62, 4) = %lld, expected a wrap to 0", (long long)res.result);
+
+    int32_t op_tally = op(&r, "example.tally");
+    int64_t expect = 0;
+    for (int i = 1; i <= 5; i++) {
+        expect += i * 10;
+        CHECK(ring_call2(&r, op_tally, i * 10, 0, &res) == RING_OK && res.err == 0 && res.result == expect,
+              "tally: %lld, expected %lld", (long long)res.result, (long long)expect);
+    }
+
+    int32_t op_cb = op(&r, "example.callback");
+    int64_t (*fn)(int64_t) = triple_plus_one;
+    CHECK(ring_call2(&r, op_cb, (int64_t)(uintptr_t)fn, 14, &res) == RING_OK && res.err == 0 && res.result == 43,
+          "callback: %lld", (long long)res.result);
+    CHECK(ring_call2(&r, op_cb, 0, 14, &res) == RING_OK, "callback(null)");
+    check_error(&res, 22, "example.callback(null)", "null", NULL);
+    ring_res_free(&res);
+    stop(&r);
+
+    /* An init symbol the library does not have. */
+    char err[512] = "";
+    int rc = ring_start(&r, 4, 0, EXAMPLE_LIB, "no_such_init_function", NULL, err, sizeof err);
+    CHECK(rc == FERRY_E_LOAD, "missing init symbol: start returned %d (%s)", rc, err);
+    CHECK(strstr(err, "no_such_init_function") && strstr(err, EXAMPLE_LIB), "missing init symbol: message '%s'", err);
+
+    /* An init that fails: start fails with the init's message. ferry.h makes every failure a negative
+     * code, so the init's own code (42) becomes FERRY_E_INIT. */
+    err[0] = '\0';
+    rc = ring_start(&r, 4, 0, EXAMPLE_LIB, "example_engine_init_failing", NULL, err, sizeof err);
+    CHECK(rc == FERRY_E_INIT, "failing init: start returned %d (%s), expected FERRY_E_INIT", rc, err);
+    CHECK(strcmp(err, "example engine refuses to start: configured to fail") == 0, "failing init: message '%s'", err);
+    CHECK(r.engine == NULL, "failing init: an engine was handed out");
+
+    /* After a failed start the library starts engines as before. */
+    start(&r, 4, EXAMPLE_LIB, "example_engine_init");
+    CHECK(ring_call2(&r, op(&r, "example.tally"), 5, 0, &res) == RING_OK && res.result == 5,
+          "a fresh engine's tally starts at 0: %lld", (long long)res.result);
+    stop(&r);
+}
+
+int main(void)
+{
+    test_layout();
+    test_region_size();
+    test_start_invalid();
+    test_start_bad_plugin();
+    test_op_lookup();
+    test_unknown_op();
+    test_missing_input();
+    test_fail_op();
+    test_builtin_edges();
+    if (access(EXAMPLE_LIB, R_OK) != 0) {
+        fprintf(stderr, "test_errors: skipping the example engine tests: %s is not built (make native)\n",
+                EXAMPLE_LIB);
+        return 77;
+    }
+    test_example_engine();
+    printf("test_errors: 10 tests passed\n");
+    return 0;
+}

@@ -33,7 +33,10 @@ FERRY_JDK := $(shell \
   ok() { [ -x "$$1/bin/javac" ] && v=$$("$$1/bin/java" -XshowSettings:properties -version 2>&1 | sed -n 's/^ *java.specification.version = \([0-9]*\).*/\1/p') && [ -n "$$v" ] && [ "$$v" -ge 22 ]; }; \
   if [ -n "$$JAVA_HOME" ] && ok "$$JAVA_HOME"; then echo "$$JAVA_HOME"; exit; fi; \
   for d in $$(ls -d /usr/lib/jvm/*/ 2>/dev/null | sed 's:/$$::' | sort -V -r); do ok "$$d" && { echo "$$d"; exit; }; done)
-MVN       := JAVA_HOME=$(FERRY_JDK) mvn -B -q -Dstyle.color=never
+# Maven itself calls sun.misc.Unsafe, which JDK 24+ warns about on every run; silence that (JDK 23+ flag).
+FERRY_JDK_FEATURE := $(shell [ -n "$(FERRY_JDK)" ] && "$(FERRY_JDK)/bin/java" -XshowSettings:properties -version 2>&1 | sed -n 's/^ *java.specification.version = \([0-9]*\).*/\1/p')
+MAVEN_QUIET_OPTS := $(shell [ -n "$(FERRY_JDK_FEATURE)" ] && [ "$(FERRY_JDK_FEATURE)" -ge 23 ] && echo --sun-misc-unsafe-memory-access=allow)
+MVN       := JAVA_HOME=$(FERRY_JDK) MAVEN_OPTS="$(MAVEN_OPTS) $(MAVEN_QUIET_OPTS)" mvn -B -q -Dstyle.color=never
 JAVA      := $(FERRY_JDK)/bin/java
 
 .PHONY: all native java demo test c-test c-test-asan c-test-tsan java-test stress bench bench-quick check-jdk check-tools clean
@@ -88,7 +91,7 @@ run_c_tests = pass=0; fail=0; skip=0; \
     if $(3) $(BUILD)/ctest-$(1)/$$t; then pass=$$((pass+1)); echo "  ok   $(1) $$t"; \
     else rc=$$?; if [ $$rc = 77 ]; then skip=$$((skip+1)); echo "  skip $(1) $$t"; \
     else fail=$$((fail+1)); echo "  FAIL $(1) $$t (exit $$rc)"; fi; fi; \
-  done; echo "c-tests $(1): $$pass passed, $$fail failed, $$skip skipped"; [ $$fail = 0 ]
+  done; echo "c-tests-$(1): $$pass passed, $$fail failed, $$skip skipped"; [ $$fail = 0 ]
 
 c-test: $(addprefix $(BUILD)/ctest-plain/,$(C_TESTS))
 	@$(call run_c_tests,plain,$(C_TESTS),)
@@ -101,12 +104,13 @@ c-test-tsan: $(addprefix $(BUILD)/ctest-tsan/,$(TSAN_TESTS))
 java: native check-jdk
 	$(MVN) -DskipTests install
 
+# Not quiet: Surefire's "Tests run: ..." summary is the closing line CI reads.
 java-test: native check-jdk
-	$(MVN) install
+	JAVA_HOME=$(FERRY_JDK) MAVEN_OPTS="$(MAVEN_OPTS) $(MAVEN_QUIET_OPTS)" mvn -B -ntp -Dstyle.color=never install
 
 demo: native check-jdk
 	$(MVN) -DskipTests install
-	$(JAVA) --enable-native-access=ALL-UNNAMED -cp "$$(cat java/target/demo.classpath):java/target/classes" io.ferry.demo.Demo
+	$(JAVA) --enable-native-access=ALL-UNNAMED -cp bench/target/benchmarks.jar io.ferry.demo.Demo
 
 test: c-test c-test-asan c-test-tsan java-test
 

@@ -24,16 +24,18 @@ extern "C" {
 /* ------------------------------------------------------------------------------------------------
  * Shared region layout
  *
- *   0                   128                 256                 384
- *   +-------------------+-------------------+-------------------+---------+---------+-----
- *   | header (config,   | tail: producers'  | engine line:      | slot 0  | slot 1  | ...
- *   | read-only once    | claim counter,    | sleeping (futex), | 128 B   | 128 B   |
- *   | started)          | bit 63 = CLOSED   | state, head       |         |         |
- *   +-------------------+-------------------+-------------------+---------+---------+-----
+ *   0                 128               256               384               512
+ *   +-----------------+-----------------+-----------------+-----------------+--------+--------+----
+ *   | header (config, | tail: producers'| engine: sleeping| stats: head,    | slot 0 | slot 1 | ...
+ *   | read-only once  | claim counter,  | (futex), state; | completed;      | 128 B  | 128 B  |
+ *   | started)        | bit 63 = CLOSED | rarely written  | engine-written  |        |        |
+ *   +-----------------+-----------------+-----------------+-----------------+--------+--------+----
  *
  * Every hot word sits alone on its own 128-byte block (two cache lines, against the adjacent-line
- * prefetcher). A slot is 128 bytes: its first cache line holds everything a primitive call touches,
- * so a sync round trip moves that one line to the engine and back.
+ * prefetcher). Producers read `sleeping` after every publish, so nothing the engine writes per batch
+ * may share its block: the engine's counters live in the stats block. A slot is 128 bytes: its first
+ * cache line holds everything a primitive call touches, so a sync round trip moves that one line to
+ * the engine and back.
  *
  * Slot (128 bytes):
  *   0  state    u64  seq << 8 | flags | phase       (atomic; see below)
@@ -75,7 +77,8 @@ extern "C" {
 #define FERRY_OFF_HEADER   0u
 #define FERRY_OFF_TAIL     128u
 #define FERRY_OFF_ENGINE   256u
-#define FERRY_OFF_SLOTS    384u
+#define FERRY_OFF_STATS    384u
+#define FERRY_OFF_SLOTS    512u
 
 #define FERRY_TAIL_CLOSED  (UINT64_C(1) << 63)
 
@@ -123,10 +126,14 @@ typedef struct ferry_tail_block {
 typedef struct ferry_engine_block {
     _Atomic uint32_t sleeping; /* futex word: 1 while the engine sleeps or is about to */
     _Atomic uint32_t state;    /* FERRY_ENGINE_* */
+    uint8_t pad[FERRY_BLOCK - 8];
+} ferry_engine_block;
+
+typedef struct ferry_stats_block {
     _Atomic uint64_t head;     /* next sequence the engine will run (advanced once per batch) */
     _Atomic uint64_t completed;/* calls run or skipped, for diagnostics */
-    uint8_t pad[FERRY_BLOCK - 24];
-} ferry_engine_block;
+    uint8_t pad[FERRY_BLOCK - 16];
+} ferry_stats_block;
 
 typedef struct ferry_slot {
     _Atomic uint64_t state;
@@ -150,6 +157,7 @@ typedef struct ferry_region {
     ferry_header header;
     ferry_tail_block tail;
     ferry_engine_block engine;
+    ferry_stats_block stats;
     ferry_slot slots[];
 } ferry_region;
 

@@ -21,6 +21,8 @@
 _Static_assert(sizeof(ferry_header) == FERRY_BLOCK, "header block");
 _Static_assert(sizeof(ferry_tail_block) == FERRY_BLOCK, "tail block");
 _Static_assert(sizeof(ferry_engine_block) == FERRY_BLOCK, "engine block");
+_Static_assert(sizeof(ferry_stats_block) == FERRY_BLOCK, "stats block");
+_Static_assert(offsetof(ferry_region, stats) == FERRY_OFF_STATS, "stats offset");
 _Static_assert(sizeof(ferry_slot) == FERRY_SLOT_SIZE, "slot size");
 _Static_assert(offsetof(ferry_region, tail) == FERRY_OFF_TAIL, "tail offset");
 _Static_assert(offsetof(ferry_region, engine) == FERRY_OFF_ENGINE, "engine offset");
@@ -34,6 +36,7 @@ static const ferry_layout_entry ferry__layout[] = {
     { "region.header", FERRY_OFF_HEADER, sizeof(ferry_header) },
     { "region.tail", FERRY_OFF_TAIL, sizeof(ferry_tail_block) },
     { "region.engine", FERRY_OFF_ENGINE, sizeof(ferry_engine_block) },
+    { "region.stats", FERRY_OFF_STATS, sizeof(ferry_stats_block) },
     { "region.slots", FERRY_OFF_SLOTS, sizeof(ferry_slot) },
     FERRY__FIELD("header.", ferry_header, magic),
     FERRY__FIELD("header.", ferry_header, version),
@@ -43,8 +46,8 @@ static const ferry_layout_entry ferry__layout[] = {
     FERRY__FIELD("tail.", ferry_tail_block, tail),
     FERRY__FIELD("engine.", ferry_engine_block, sleeping),
     FERRY__FIELD("engine.", ferry_engine_block, state),
-    FERRY__FIELD("engine.", ferry_engine_block, head),
-    FERRY__FIELD("engine.", ferry_engine_block, completed),
+    FERRY__FIELD("stats.", ferry_stats_block, head),
+    FERRY__FIELD("stats.", ferry_stats_block, completed),
     FERRY__FIELD("slot.", ferry_slot, state),
     FERRY__FIELD("slot.", ferry_slot, op),
     FERRY__FIELD("slot.", ferry_slot, flags),
@@ -394,6 +397,7 @@ static void ferry__sleep(ferry_engine *e, uint64_t head)
 static void ferry__loop(ferry_engine *e)
 {
     ferry_engine_block *eb = &e->region->engine;
+    ferry_stats_block *sb = &e->region->stats;
     ferry_slot *slots = e->region->slots;
     const uint64_t mask = e->mask;
     uint64_t head = 0;
@@ -414,8 +418,8 @@ static void ferry__loop(ferry_engine *e)
             batch++;
         }
         if (batch) {
-            ferry__store_relaxed(&eb->head, head);
-            ferry__store_relaxed(&eb->completed, ferry__load_relaxed(&eb->completed) + batch);
+            ferry__store_relaxed(&sb->head, head);
+            ferry__store_relaxed(&sb->completed, ferry__load_relaxed(&sb->completed) + batch);
             idle_since = 0;
             continue;
         }

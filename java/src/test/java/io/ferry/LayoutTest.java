@@ -20,6 +20,7 @@ class LayoutTest {
         m.put("region.header", new long[] {Layout.OFF_HEADER, 128});
         m.put("region.tail", new long[] {Layout.OFF_TAIL, 128});
         m.put("region.engine", new long[] {Layout.OFF_ENGINE, 128});
+        m.put("region.stats", new long[] {Layout.OFF_STATS, 128});
         m.put("region.slots", new long[] {Layout.OFF_SLOTS, Layout.SLOT_SIZE});
         m.put("header.magic", new long[] {Layout.HEADER_MAGIC, 8});
         m.put("header.version", new long[] {Layout.HEADER_VERSION, 4});
@@ -29,8 +30,8 @@ class LayoutTest {
         m.put("tail.tail", new long[] {Layout.TAIL - Layout.OFF_TAIL, 8});
         m.put("engine.sleeping", new long[] {Layout.ENGINE_SLEEPING - Layout.OFF_ENGINE, 4});
         m.put("engine.state", new long[] {Layout.ENGINE_STATE - Layout.OFF_ENGINE, 4});
-        m.put("engine.head", new long[] {Layout.ENGINE_HEAD - Layout.OFF_ENGINE, 8});
-        m.put("engine.completed", new long[] {Layout.ENGINE_COMPLETED - Layout.OFF_ENGINE, 8});
+        m.put("stats.head", new long[] {Layout.STATS_HEAD - Layout.OFF_STATS, 8});
+        m.put("stats.completed", new long[] {Layout.STATS_COMPLETED - Layout.OFF_STATS, 8});
         m.put("slot.state", new long[] {Layout.SLOT_STATE, 8});
         m.put("slot.op", new long[] {Layout.SLOT_OP, 4});
         m.put("slot.flags", new long[] {Layout.SLOT_FLAGS, 4});

@@ -176,11 +176,6 @@ public final class EngineCore {
         return lifecycle == OPEN ? FerryNative.ferry_engine_cpu_ns(handle) : -1;
     }
 
-    /** Calls the engine ran or skipped so far. */
-    public long completedCalls() {
-        return lifecycle == CLOSED && closeDone ? -1 : (long) LONG.getOpaque(region, ENGINE_COMPLETED);
-    }
-
     public Throwable lastUpcallFailure() {
         return lastUpcallFailure;
     }

@@ -5,12 +5,12 @@ package io.ferry.internal;
  * source of truth. {@code LayoutTest} compares every constant here with the table libferry exports.
  *
  * <pre>
- *   0                   128                 256                 384
- *   +-------------------+-------------------+-------------------+---------+---------+-----
- *   | header (config)   | tail: claim       | engine: sleeping, | slot 0  | slot 1  | ...
- *   |                   | counter, bit 63 = | state, head,      | 128 B   | 128 B   |
- *   |                   | CLOSED            | completed         |         |         |
- *   +-------------------+-------------------+-------------------+---------+---------+-----
+ *   0                 128               256               384               512
+ *   +-----------------+-----------------+-----------------+-----------------+--------+--------+----
+ *   | header (config) | tail: claim     | engine: sleeping| stats: head,    | slot 0 | slot 1 | ...
+ *   |                 | counter, bit 63 | (futex), state  | completed       | 128 B  | 128 B  |
+ *   |                 | = CLOSED        | (rarely written)| (engine-written)|        |        |
+ *   +-----------------+-----------------+-----------------+-----------------+--------+--------+----
  *
  *   slot: 0 state | 8 op | 12 flags | 16 ctx | 24 arg0 | 32 arg1 | 40 result | 48 err | 52 out_kind
  *         64 in_ptr | 72 in_len | 80 out_ptr | 88 out_len            (first 64 bytes: a primitive call)
@@ -27,7 +27,8 @@ public final class Layout {
     public static final long OFF_HEADER = 0;
     public static final long OFF_TAIL = 128;
     public static final long OFF_ENGINE = 256;
-    public static final long OFF_SLOTS = 384;
+    public static final long OFF_STATS = 384;
+    public static final long OFF_SLOTS = 512;
 
     public static final long HEADER_MAGIC = OFF_HEADER;
     public static final long HEADER_VERSION = OFF_HEADER + 8;
@@ -38,8 +39,8 @@ public final class Layout {
     public static final long TAIL = OFF_TAIL;
     public static final long ENGINE_SLEEPING = OFF_ENGINE;
     public static final long ENGINE_STATE = OFF_ENGINE + 4;
-    public static final long ENGINE_HEAD = OFF_ENGINE + 8;
-    public static final long ENGINE_COMPLETED = OFF_ENGINE + 16;
+    public static final long STATS_HEAD = OFF_STATS;
+    public static final long STATS_COMPLETED = OFF_STATS + 8;
 
     public static final long SLOT_SIZE = 128;
     public static final long SLOT_STATE = 0;

@@ -58,8 +58,8 @@ static void finish(ring *r)
     CHECK(rc == 0, "the engine did not stop within the deadline: %d", rc);
     CHECK(atomic_load(&r->region->engine.state) == FERRY_ENGINE_STOPPED, "engine state %u after join",
           atomic_load(&r->region->engine.state));
-    CHECK(atomic_load(&r->region->engine.completed) == closed, "engine completed %llu calls, %llu were accepted",
-          (unsigned long long)atomic_load(&r->region->engine.completed), (unsigned long long)closed);
+    CHECK(atomic_load(&r->region->stats.completed) == closed, "engine completed %llu calls, %llu were accepted",
+          (unsigned long long)atomic_load(&r->region->stats.completed), (unsigned long long)closed);
     check_slots_released(r, closed);
     ferry_engine_destroy(r->engine);
     free(r->region);
@@ -283,10 +283,10 @@ static void test_stop_mid_flight(const char *name, uint32_t capacity, int64_t id
           (unsigned long long)closed);
     int rc = ferry_engine_join(sh.r.engine, ft_hang_ns());
     CHECK(rc == 0, "the engine did not stop: %d", rc);
-    CHECK(atomic_load(&sh.r.region->engine.head) == closed, "engine head %llu, stop point %llu",
-          (unsigned long long)atomic_load(&sh.r.region->engine.head), (unsigned long long)closed);
-    CHECK(atomic_load(&sh.r.region->engine.completed) == closed, "engine completed %llu, stop point %llu",
-          (unsigned long long)atomic_load(&sh.r.region->engine.completed), (unsigned long long)closed);
+    CHECK(atomic_load(&sh.r.region->stats.head) == closed, "engine head %llu, stop point %llu",
+          (unsigned long long)atomic_load(&sh.r.region->stats.head), (unsigned long long)closed);
+    CHECK(atomic_load(&sh.r.region->stats.completed) == closed, "engine completed %llu, stop point %llu",
+          (unsigned long long)atomic_load(&sh.r.region->stats.completed), (unsigned long long)closed);
     check_slots_released(&sh.r, closed);
     ferry_engine_destroy(sh.r.engine);
     free(sh.r.region);
@@ -363,7 +363,7 @@ static bool skip_behind_spin(ring *r, const ring_req *q, int64_t spin_ns)
     s->err = 1234;
     s->out_kind = 77;
     s->out_ptr = 0;
-    uint64_t completed_before = atomic_load(&r->region->engine.completed);
+    uint64_t completed_before = atomic_load(&r->region->stats.completed);
     ring_publish(r, seq, 0);
 
     ring_res res;
@@ -383,9 +383,9 @@ static bool skip_behind_spin(ring *r, const ring_req *q, int64_t spin_ns)
     CHECK(res.result >= spin_ns, "spin ran %lld ns, asked for %lld", (long long)res.result, (long long)spin_ns);
     await_state(r, seq, ring_free_state(seq + r->capacity), ft_hang_ns(), "the abandoned call's slot");
     int64_t deadline = ring_now_ns() + ft_hang_ns();
-    while (atomic_load(&r->region->engine.completed) < completed_before + 2) {
+    while (atomic_load(&r->region->stats.completed) < completed_before + 2) {
         CHECK(ring_now_ns() < deadline, "engine completed %llu calls, expected %llu",
-              (unsigned long long)atomic_load(&r->region->engine.completed),
+              (unsigned long long)atomic_load(&r->region->stats.completed),
               (unsigned long long)(completed_before + 2));
         sched_yield();
     }

@@ -148,10 +148,10 @@ static void run(const char *name, uint32_t capacity, int64_t idle_spin_ns, int n
     ferry_region *reg = sh.r.region;
     CHECK(atomic_load(&reg->engine.state) == FERRY_ENGINE_STOPPED, "engine state %u after join",
           atomic_load(&reg->engine.state));
-    CHECK(atomic_load(&reg->engine.head) == total, "engine head %llu, expected %llu",
-          (unsigned long long)atomic_load(&reg->engine.head), (unsigned long long)total);
-    CHECK(atomic_load(&reg->engine.completed) == total, "engine completed %llu, expected %llu",
-          (unsigned long long)atomic_load(&reg->engine.completed), (unsigned long long)total);
+    CHECK(atomic_load(&reg->stats.head) == total, "engine head %llu, expected %llu",
+          (unsigned long long)atomic_load(&reg->stats.head), (unsigned long long)total);
+    CHECK(atomic_load(&reg->stats.completed) == total, "engine completed %llu, expected %llu",
+          (unsigned long long)atomic_load(&reg->stats.completed), (unsigned long long)total);
     CHECK(atomic_load(&reg->tail.tail) == (FERRY_TAIL_CLOSED | total), "tail %#llx after stop",
           (unsigned long long)atomic_load(&reg->tail.tail));
     /* Every slot was handed on to its next lap: slot i reads FREE(first seq >= total that maps to i). */
@@ -194,10 +194,12 @@ static void run_wake_every_call(long calls)
 }
 
 /* The Dekker race itself: publish just as the engine, having finished a call, heads for sleep. With
- * idle_spin_ns = 0 the engine finishes call k, looks at the ring once more and announces sleep. The
- * producer has call k + 1 filled in advance, spins until call k is DONE, waits a varying 0..1023 pauses
- * and publishes: the sweep crosses the window between the engine's last look and its announcement. An
- * engine that then sleeps without looking again misses the publish: a call that never completes. */
+ * idle_spin_ns = 0 the engine finishes a call, looks at the ring once more and announces sleep, all
+ * within a few hundred ns, too fast for a producer that waits to see the call DONE. So every call is a
+ * spin of 10 us, and the producer publishes the next one at a time aimed at the end of the running one:
+ * from 1 us before to 3 us after, swept. Some publishes land between the engine's last look and its
+ * sleep announcement; an engine that then sleeps without looking again misses them, and the test
+ * fails on a call that never starts. */
 static void run_sleep_race(long calls)
 {
     ft_test_name = "sleep_race";
@@ -207,37 +209,44 @@ static void run_sleep_race(long calls)
     int rc = ring_start(&r, 4, 0, NULL, NULL, NULL, err, sizeof err);
     CHECK(rc == 0, "ferry_engine_start: %d %s", rc, err);
     r.hang_ns = ft_hang_ns();
-    int32_t op_add = ring_op(&r, "add");
+    const int64_t spin_ns = 10000;
+    ring_req q = { .op = ring_op(&r, "spin"), .arg0 = spin_ns };
     uint64_t prev = 0;
-    for (long i = 0; i < calls; i++) {
+    long slept = 0;
+    CHECK(ring_claim(&r, &prev) == RING_OK && ring_wait_free(&r, prev, ring_now_ns() + r.hang_ns) == RING_OK, "claim");
+    CHECK(ring_fill(&r, prev, &q) == RING_OK, "fill");
+    ring_publish(&r, prev, 0);
+    for (long i = 1; i < calls; i++) {
         uint64_t seq = 0;
         CHECK(ring_claim(&r, &seq) == RING_OK, "claim");
         CHECK(ring_wait_free(&r, seq, ring_now_ns() + r.hang_ns) == RING_OK, "slot never free");
-        ring_req q = { .op = op_add, .arg0 = i, .arg1 = 1 };
         CHECK(ring_fill(&r, seq, &q) == RING_OK, "fill");
-        if (i > 0) {
-            /* Spin (no yield) until the previous call is DONE, then a varying short delay. */
-            _Atomic uint64_t *st = &ring_slot(&r, prev)->state;
-            int64_t deadline = ring_now_ns() + r.hang_ns;
-            for (uint32_t k = 0; ring_phase(atomic_load_explicit(st, memory_order_acquire)) != FERRY_PHASE_DONE; k++)
-                if ((k & 4095) == 4095)
-                    CHECK(ring_now_ns() < deadline, "call %ld never completed: the engine slept through its publish",
-                          i - 1);
-            for (long d = (i * 37) & 1023; d > 0; d--)
-                ring_relax();
-        }
+        /* Spin (no yield: timing matters) until the previous call runs, then until the aimed moment. */
+        _Atomic uint64_t *st = &ring_slot(&r, prev)->state;
+        int64_t deadline = ring_now_ns() + r.hang_ns;
+        for (uint32_t k = 0; ring_phase(atomic_load_explicit(st, memory_order_acquire)) == FERRY_PHASE_PUBLISHED; k++)
+            if ((k & 4095) == 4095)
+                CHECK(ring_now_ns() < deadline, "call %ld never started: the engine slept through its publish", i - 1);
+        int64_t aim = ring_now_ns() + spin_ns + (i * 37) % 4096 - 1024;
+        while (ring_now_ns() < aim)
+            ring_relax();
+        if (atomic_load_explicit(&r.region->engine.sleeping, memory_order_relaxed))
+            slept++;
         ring_publish(&r, seq, 0);
-        if (i > 0) {
-            ring_res res;
-            ring_take(&r, prev, &res);
-            CHECK_EQ_I64(res.result, i, "add result");
-        }
+        CHECK(ring_wait_done(&r, prev, ring_now_ns() + r.hang_ns) == RING_OK, "call %ld never completed", i - 1);
+        ring_res res;
+        ring_take(&r, prev, &res);
+        CHECK(res.err == 0 && res.result >= spin_ns, "spin call %ld: err %d, ran %lld ns", i - 1, res.err,
+              (long long)res.result);
         prev = seq;
     }
-    ring_res res;
     CHECK(ring_wait_done(&r, prev, ring_now_ns() + r.hang_ns) == RING_OK, "the last call never completed");
+    ring_res res;
     ring_take(&r, prev, &res);
-    CHECK_EQ_I64(res.result, calls, "add result");
+    /* How often the sweep found the engine asleep: diagnostics only (a loaded machine skews it). */
+    const char *v = getenv("FERRY_TEST_VERBOSE");
+    if (v && *v && *v != '0')
+        fprintf(stderr, "  sleep_race: engine asleep at %ld of %ld publishes\n", slept, calls - 1);
     CHECK(ring_stop(&r, ft_hang_ns()) == 0, "engine did not stop");
     ft_case_done(ft_test_name, t0);
 }
@@ -256,7 +265,7 @@ int main(void)
     run("mpsc_sleepy_cap64", 64, 0, 8, many / 2, CLAIM_FETCH_ADD);
     run("sleepy_single_producer", 4, 0, 1, many, CLAIM_FETCH_ADD);
     run_wake_every_call(ft_scaled(3000, 200));
-    run_sleep_race(ft_scaled(30000, 2000));
+    run_sleep_race(ft_scaled(20000, 2000));
 
     printf("test_ring_mpsc: 9 tests passed in %.2f s\n", (double)(ft_now_ns() - t0) / 1e9);
     return 0;

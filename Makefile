@@ -80,9 +80,13 @@ $(BUILD)/ctest-$(1)/%: $(NATIVE)/test/%.c $(LIB_SRCS) $(LIB_HDRS) $(wildcard $(N
 	@mkdir -p $$(@D)
 	$(CC) $(CSTD) $(2) $(WARN) -I$(NATIVE)/include -I$(NATIVE)/src -I$(NATIVE)/test -o $$@ $$< $(LIB_SRCS) -lpthread -ldl
 endef
-$(eval $(call c_variant,plain,-O2 -g))
-$(eval $(call c_variant,asan,-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all))
-$(eval $(call c_variant,tsan,-O1 -g -fsanitize=thread))
+# (flags in variables: a comma inside $(call ...) would split the argument)
+PLAIN_CFLAGS := -O2 -g
+ASAN_CFLAGS  := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
+TSAN_CFLAGS  := -O1 -g -fsanitize=thread
+$(eval $(call c_variant,plain,$$(PLAIN_CFLAGS)))
+$(eval $(call c_variant,asan,$$(ASAN_CFLAGS)))
+$(eval $(call c_variant,tsan,$$(TSAN_CFLAGS)))
 
 TSAN_TESTS := $(filter test_ring%,$(C_TESTS))
 

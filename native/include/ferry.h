@@ -105,7 +105,9 @@ extern "C" {
 #define FERRY_OUT_BYTES   1u
 #define FERRY_OUT_ERROR   2u /* out_ptr holds a NUL-terminated message of out_len bytes */
 
-/* The op id a producer writes when it must publish a slot it could not fill (abort record). */
+/* The op id a producer writes when it must publish a slot it could not fill (abort record). The engine
+ * skips such a record and ignores its flags and input fields; the producer keeps ownership of any
+ * input it had allocated. */
 #define FERRY_OP_ABORT    (-1)
 
 typedef struct ferry_header {

@@ -315,18 +315,30 @@ static void ferry__run_slot(ferry_engine *e, ferry_slot *s, uint64_t seq)
      * caller gave up before we started. */
     uint64_t old = ferry__fetch_add_acq_rel(&s->state, FERRY_PHASE_RUNNING - FERRY_PHASE_PUBLISHED);
     ferry_call c = { .slot = s };
-    bool has_input = (s->flags & FERRY_CALL_HAS_INPUT) != 0;
+    /* An abort record carries no input, whatever its flags say: its producer failed before it could
+     * fill the slot, so the input fields may still be the previous lap's (already freed). */
+    bool aborted = s->op == FERRY_OP_ABORT;
+    bool has_input = !aborted && (s->flags & FERRY_CALL_HAS_INPUT) != 0;
+    bool bad_input = false;
     if (has_input) {
         c.input = (const void *)(uintptr_t)s->in_ptr;
         c.input_len = (size_t)s->in_len;
-        if (!c.input)
+        if (!c.input) {
+            bad_input = c.input_len != 0;
             c.input = "";
+            c.input_len = 0;
+        }
     }
-    if (!(old & FERRY_FLAG_GONE) && s->op != FERRY_OP_ABORT)
-        ferry__execute(e, s, &c);
+    if (!(old & FERRY_FLAG_GONE) && !aborted) {
+        if (bad_input)
+            ferry_call_fail(&c, FERRY_E_INVALID, "call has a null input pointer with length %llu",
+                            (unsigned long long)s->in_len);
+        else
+            ferry__execute(e, s, &c);
+    }
     if (has_input)
         free((void *)(uintptr_t)s->in_ptr);
-    if ((old & FERRY_FLAG_GONE) || s->op == FERRY_OP_ABORT) {
+    if ((old & FERRY_FLAG_GONE) || aborted) {
         free(c.out);
         free(c.err_msg);
         ferry__release(e, s, seq);
@@ -598,9 +610,12 @@ uint64_t ferry_engine_stop(ferry_engine *e)
         /* Only the first stopper gets here. seq_cst: see ferry__sleep. */
         ferry__store_seq_cst(&e->closed_at, closed_at);
     } else {
-        uint64_t c = ferry__load_seq_cst(&e->closed_at);
-        if (c != FERRY__NOT_CLOSED)
-            closed_at = c;
+        /* Another stopper won; it stores closed_at right after its fetch_or. Wait those nanoseconds:
+         * our own old value may include claims that were rejected after the stop point. */
+        uint64_t c;
+        while ((c = ferry__load_seq_cst(&e->closed_at)) == FERRY__NOT_CLOSED)
+            ferry__cpu_relax();
+        closed_at = c;
     }
     ferry_engine_wake(e);
     return closed_at;

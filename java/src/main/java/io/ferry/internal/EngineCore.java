@@ -468,9 +468,13 @@ public final class EngineCore {
         } finally {
             if (!published) {
                 // Something threw between claim and publish: publish an abort record so the engine,
-                // which never skips a claimed slot, is not left waiting for this one.
+                // which never skips a claimed slot, is not left waiting for this one. The engine
+                // ignores an abort record's input, so the input is still ours to free.
                 INT.set(region, base + SLOT_OP, OP_ABORT);
                 LONG.setVolatile(region, base, (seq << SEQ_SHIFT) | FLAG_GONE | PHASE_PUBLISHED);
+                if (inPtr != 0) {
+                    FerryNative.ferry_free(MemorySegment.ofAddress(inPtr));
+                }
             }
         }
         if ((int) INT.getVolatile(region, ENGINE_SLEEPING) != 0) {

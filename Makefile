@@ -39,7 +39,7 @@ MAVEN_QUIET_OPTS := $(shell [ -n "$(FERRY_JDK_FEATURE)" ] && [ "$(FERRY_JDK_FEAT
 MVN       := JAVA_HOME=$(FERRY_JDK) MAVEN_OPTS="$(MAVEN_OPTS) $(MAVEN_QUIET_OPTS)" mvn -B -q -Dstyle.color=never
 JAVA      := $(FERRY_JDK)/bin/java
 
-.PHONY: all native java demo test c-test c-test-asan c-test-tsan java-test stress bench bench-quick check-jdk check-tools clean
+.PHONY: all native java demo test c-test c-test-asan c-test-tsan java-test jcstress stress bench bench-quick check-jdk check-tools clean
 
 all: native java
 
@@ -116,7 +116,12 @@ demo: native check-jdk
 	$(MVN) -DskipTests install
 	$(JAVA) --enable-native-access=ALL-UNNAMED -cp bench/target/benchmarks.jar io.ferry.demo.Demo
 
-test: c-test c-test-asan c-test-tsan java-test
+# jcstress tests of the ring's ordering claims (java/jcstress), a short run (~2 min).
+jcstress: java
+	JAVA=$(JAVA) java/jcstress/run.sh
+
+# Surefire's summary comes last: it is the closing line CI reads.
+test: c-test c-test-asan c-test-tsan jcstress java-test
 
 stress: native check-jdk
 	$(MVN) -DskipTests install

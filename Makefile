@@ -123,9 +123,10 @@ jcstress: java
 # Surefire's summary comes last: it is the closing line CI reads.
 test: c-test c-test-asan c-test-tsan jcstress java-test
 
-stress: native check-jdk
-	$(MVN) -DskipTests install
-	cd java && JAVA_HOME=$(FERRY_JDK) mvn -B -q surefire:test -Dgroups=stress -Dferry.stress.scale=10
+# The long stress runs: the JUnit stress, ring and shutdown suites at 10x the calls of make test.
+stress: java
+	cd java && JAVA_HOME=$(FERRY_JDK) MAVEN_OPTS="$(MAVEN_OPTS) $(MAVEN_QUIET_OPTS)" mvn -B -ntp -Dstyle.color=never \
+	  surefire:test -Dtest='StressTest,RingTest,ShutdownTest' -Dferry.stress.scale=10
 
 bench bench-quick: native check-jdk
 	$(MVN) -DskipTests install

@@ -18,7 +18,7 @@ class RingTest {
         try (Engine engine = Engine.builder().name("ring-" + capacity).capacity(capacity).start()) {
             Op order = engine.op("order");
             // Small rings hand every slot from caller to caller, often through a park: fewer calls suffice.
-            int producers = 4, perProducer = capacity <= 2 ? 5_000 : 50_000;
+            int producers = 4, perProducer = (capacity <= 2 ? 5_000 : 50_000) * StressTest.SCALE;
             ConcurrentLinkedQueue<Throwable> failures = new ConcurrentLinkedQueue<>();
             List<Thread> threads = new ArrayList<>();
             for (int p = 0; p < producers; p++) {

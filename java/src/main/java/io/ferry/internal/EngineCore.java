@@ -76,7 +76,7 @@ public final class EngineCore {
     private final long maxInputBytes;
     private final Executor completionExecutor;
     private final long closeTimeoutNs;
-    /** Per slot: the Thread parked on it, or the AsyncCall waiting for it. */
+    /** Per slot: the ParkedCall or AsyncCall whose outcome the wake upcall hands over. */
     private final AtomicReferenceArray<Object> waiters;
     private final Thread engineThread;
     /** Per slot: producers that claimed a later lap of it and wait for it to be released. */
@@ -190,7 +190,8 @@ public final class EngineCore {
         awaitFree(base, seq);
         writeAndPublish(base, seq, op.id(), 0, ctx, a, b, 0, 0, 0);
         try {
-            return takeLong(base, seq, awaitDone(base, seq, NO_DEADLINE), op);
+            long st = spin(base, seq, NO_DEADLINE);
+            return st >= 0 ? takeLong(base, seq, st, op) : (Long) park(base, seq, NO_DEADLINE, op, AsyncCall.KIND_LONG);
         } catch (TimeoutException impossible) {
             throw new AssertionError(impossible);
         }
@@ -205,7 +206,8 @@ public final class EngineCore {
         long deadline = deadline(timeoutNs);
         long seq = submit(op, ctx, a, b, input, deadline, 0);
         long base = slotOffset(seq, mask);
-        return takeLong(base, seq, awaitDone(base, seq, deadline), op);
+        long st = spin(base, seq, deadline);
+        return st >= 0 ? takeLong(base, seq, st, op) : (Long) park(base, seq, deadline, op, AsyncCall.KIND_LONG);
     }
 
     /** A sync call with an input byte array and a bytes result. */
@@ -214,7 +216,8 @@ public final class EngineCore {
         long deadline = deadline(timeoutNs);
         long seq = submit(op, ctx, a, 0, input, deadline, 0);
         long base = slotOffset(seq, mask);
-        return takeBytes(base, seq, awaitDone(base, seq, deadline), op);
+        long st = spin(base, seq, deadline);
+        return st >= 0 ? takeBytes(base, seq, st, op) : (byte[]) park(base, seq, deadline, op, AsyncCall.KIND_BYTES);
     }
 
     /** Like {@link #callLong(Op, long, long, long)} but fails fast when every slot is in flight. */
@@ -228,7 +231,8 @@ public final class EngineCore {
         long base = slotOffset(seq, mask);
         writeAndPublish(base, seq, op.id(), 0, ctx, a, b, 0, 0, 0);
         try {
-            return takeLong(base, seq, awaitDone(base, seq, NO_DEADLINE), op);
+            long st = spin(base, seq, NO_DEADLINE);
+            return st >= 0 ? takeLong(base, seq, st, op) : (Long) park(base, seq, NO_DEADLINE, op, AsyncCall.KIND_LONG);
         } catch (TimeoutException impossible) {
             throw new AssertionError(impossible);
         }
@@ -482,14 +486,19 @@ public final class EngineCore {
         }
     }
 
-    /** Waits for DONE: spin for the budget, then register as PARKED and park. Returns the DONE state. */
-    private long awaitDone(long base, long seq, long deadline) throws TimeoutException {
+    /**
+     * Spins on the slot for the spin budget (yielding after a while, at once on a virtual thread, whose
+     * carrier other virtual threads may need). Returns the DONE state, or -1 when the budget ran out
+     * and the caller should {@link #park}. Gives the call up at the deadline.
+     */
+    private long spin(long base, long seq, long deadline) throws TimeoutException {
         // Pairs with the engine's release (acq_rel add) that made the slot DONE.
         long st = (long) LONG.getAcquire(region, base);
         if ((st & PHASE_MASK) == PHASE_DONE) {
             return st;
         }
         long start = System.nanoTime();
+        long yieldAfter = Thread.currentThread().isVirtual() ? 0 : YIELD_AFTER_NS;
         for (int i = 1; ; i++) {
             st = (long) LONG.getAcquire(region, base);
             if ((st & PHASE_MASK) == PHASE_DONE) {
@@ -501,55 +510,80 @@ public final class EngineCore {
                     return abandon(base, seq);
                 }
                 if (now - start >= callerSpinNs) {
-                    break;
+                    return -1;
                 }
-                if (now - start >= YIELD_AFTER_NS) {
+                if (now - start >= yieldAfter) {
                     Thread.yield();
                     continue;
                 }
             }
             Thread.onSpinWait();
         }
-        return awaitDoneParked(base, seq, deadline);
     }
 
-    private long awaitDoneParked(long base, long seq, long deadline) throws TimeoutException {
+    /**
+     * The slow path: announce PARKED and park until the engine's wake upcall hands over the outcome.
+     * Once PARKED is set the slot is no longer ours: the upcall takes the result out of it and frees it
+     * right away, so a parked caller (which may take long to be scheduled again) never holds a slot
+     * and never stalls the ring for the calls behind it.
+     *
+     * @return the result (a Long or a byte[]); throws what the call failed with
+     */
+    private Object park(long base, long seq, long deadline, Op op, int kind) throws TimeoutException {
         int idx = (int) (seq & mask);
-        Thread me = Thread.currentThread();
-        waiters.set(idx, me);
-        try {
-            long st;
-            // Announce PARKED. The CAS fails if the engine moved the phase meanwhile; re-read and retry.
-            for (;;) {
-                st = (long) LONG.getAcquire(region, base);
-                if ((st & PHASE_MASK) == PHASE_DONE) {
-                    return st;
-                }
-                if ((st & FLAG_PARKED) != 0 || LONG.compareAndSet(region, base, st, st | FLAG_PARKED)) {
-                    break;
-                }
+        ParkedCall parked = new ParkedCall(this, Thread.currentThread(), seq, op, kind);
+        waiters.set(idx, parked);
+        // Announce PARKED. The CAS fails if the engine moved the phase meanwhile; re-read and retry.
+        for (;;) {
+            long st = (long) LONG.getAcquire(region, base);
+            if ((st & PHASE_MASK) == PHASE_DONE) {
+                // Done before we parked: the result is still in the slot and still ours.
+                waiters.compareAndSet(idx, parked, null);
+                return kind == AsyncCall.KIND_LONG ? (Object) takeLong(base, seq, st, op) : takeBytes(base, seq, st, op);
             }
-            for (;;) {
-                st = (long) LONG.getAcquire(region, base);
-                if ((st & PHASE_MASK) == PHASE_DONE) {
-                    return st;
-                }
-                if (abandoned) {
-                    throw new EngineClosedException("engine '" + name + "' stopped before the call completed");
-                }
-                if (deadline == NO_DEADLINE) {
-                    LockSupport.park(this);
-                } else {
-                    long left = deadline - System.nanoTime();
-                    if (left <= 0) {
-                        return abandon(base, seq);
-                    }
-                    LockSupport.parkNanos(this, left);
-                }
+            if (LONG.compareAndSet(region, base, st, st | FLAG_PARKED)) {
+                break;
             }
-        } finally {
-            waiters.compareAndSet(idx, me, null);
         }
+        while (!parked.done) {
+            if (abandoned) {
+                throw new EngineClosedException("engine '" + name + "' stopped before the call completed");
+            }
+            if (deadline == NO_DEADLINE) {
+                LockSupport.park(this);
+            } else {
+                long left = deadline - System.nanoTime();
+                if (left <= 0) {
+                    if (abandonParked(base, seq, parked)) {
+                        throw timedOut(PHASE_RUNNING);
+                    }
+                    deadline = NO_DEADLINE; // DONE already: the upcall is handing the result over
+                    continue;
+                }
+                LockSupport.parkNanos(this, left);
+            }
+        }
+        return parked.result();
+    }
+
+    /** Sets GONE on a parked call unless it is DONE; the slot may have moved on, hence the seq check. */
+    private boolean abandonParked(long base, long seq, ParkedCall parked) {
+        for (;;) {
+            long st = (long) LONG.getAcquire(region, base);
+            if ((st >>> SEQ_SHIFT) != seq || (st & PHASE_MASK) == PHASE_DONE) {
+                return false;
+            }
+            if (LONG.compareAndSet(region, base, st, st | FLAG_GONE)) {
+                // GONE: the engine skips the call or discards its result and will make no upcall.
+                waiters.compareAndSet((int) (seq & mask), parked, null);
+                return true;
+            }
+        }
+    }
+
+    private TimeoutException timedOut(long phase) {
+        return new TimeoutException("engine '" + name + "': call timed out; " + (phase == PHASE_PUBLISHED
+                ? "the engine will skip it" : "it was already running and its result will be discarded"));
     }
 
     /**
@@ -563,9 +597,7 @@ public final class EngineCore {
                 return st;
             }
             if (LONG.compareAndSet(region, base, st, st | FLAG_GONE)) {
-                throw new TimeoutException("engine '" + name + "': call timed out; "
-                        + ((st & PHASE_MASK) == PHASE_PUBLISHED ? "the engine will skip it"
-                                : "it was already running and its result will be discarded"));
+                throw timedOut(st & PHASE_MASK);
             }
         }
     }
@@ -653,7 +685,7 @@ public final class EngineCore {
         return new CallFailedException(op.name(), err, message);
     }
 
-    /** Reads an async call's outcome on the engine thread and releases its slot. */
+    /** Reads a parked or async call's outcome on the engine thread and releases its slot. */
     Object takeAsync(long seq, Op op, int kind) {
         long base = slotOffset(seq, mask);
         long st = (long) LONG.getAcquire(region, base);
@@ -685,8 +717,8 @@ public final class EngineCore {
                 return;
             }
             Object w = waiters.get(idx);
-            if (w instanceof Thread t) {
-                LockSupport.unpark(t);
+            if (w instanceof ParkedCall parked) {
+                parked.onDone(idx);
             } else if (w instanceof AsyncCall<?> call) {
                 call.onDone(idx);
             }
@@ -781,8 +813,8 @@ public final class EngineCore {
         LIFECYCLE.setVolatile(this, CLOSED);
         for (int i = 0; i < capacity; i++) {
             Object w = waiters.get(i);
-            if (w instanceof Thread t) {
-                LockSupport.unpark(t);
+            if (w instanceof ParkedCall parked) {
+                LockSupport.unpark(parked.thread);
             } else if (w instanceof AsyncCall<?> call) {
                 call.failClosed("engine '" + name + "' did not stop within the close timeout");
             }

@@ -1,0 +1,15 @@
+package io.ferry.child;
+
+import io.ferry.Engine;
+
+/** Points -Dferry.library.path at args[0] (before Ferry loads), then tries an engine and prints the outcome. */
+public final class LibraryPathProbe {
+    public static void main(String[] args) {
+        System.setProperty("ferry.library.path", args[0]);
+        try (Engine engine = Engine.builder().start()) {
+            ChildJvm.mark("add=" + engine.call(engine.op("add"), 2, 3));
+        } catch (RuntimeException e) {
+            ChildJvm.mark("start failed: " + e);
+        }
+    }
+}

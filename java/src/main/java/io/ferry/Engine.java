@@ -122,6 +122,26 @@ public final class Engine implements AutoCloseable {
         return core.tryCallLong(op, 0, a, b);
     }
 
+    /**
+     * Calls one op many times with one claim of the ring per {@code capacity} calls: {@code results[i] =
+     * op(a[i], b[i])}. Cheaper per call than one-by-one calls when the calls are independent (pipelined):
+     * one atomic add and one fence per chunk instead of per call. Calls run in index order. If calls
+     * fail, the first failure is thrown after the rest of its chunk completed; later chunks are not sent.
+     *
+     * @param b the second arguments, or null for zeros
+     * @param results receives the results; its length is the number of calls
+     */
+    public void callBatch(Op op, long[] a, long[] b, long[] results) {
+        checkShape(op, 0);
+        Objects.requireNonNull(a, "a");
+        Objects.requireNonNull(results, "results");
+        if (a.length < results.length || (b != null && b.length < results.length)) {
+            throw new IllegalArgumentException("callBatch: a.length=" + a.length + ", b.length="
+                    + (b == null ? "null" : b.length) + " must be >= results.length=" + results.length);
+        }
+        core.callBatch(op, 0, a, b, results);
+    }
+
     /** Calls an op whose arguments and result are doubles (registered with {@link Op#F64}). */
     public double callDouble(Op op, double a, double b) {
         checkShape(op, Op.F64);

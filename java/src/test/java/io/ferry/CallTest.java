@@ -177,6 +177,36 @@ class CallTest {
     }
 
     @Test
+    void aBatchRunsEveryCallInOrderAcrossChunks() {
+        // capacity 8: a batch of 1,000 runs in 125 chunks
+        Op order = engine.op("order");
+        int n = 1_000;
+        long[] producer = new long[n], seq = new long[n], out = new long[n];
+        for (int i = 0; i < n; i++) {
+            producer[i] = 21;
+            seq[i] = i + 1;
+        }
+        engine.callBatch(order, producer, seq, out);
+        for (int i = 0; i < n; i++) {
+            assertEquals(i + 1, out[i]);
+        }
+        long[] sums = new long[3];
+        engine.callBatch(engine.op("add"), new long[] {1, 2, 3}, null, sums);
+        assertArrayEquals(new long[] {1, 2, 3}, sums);
+    }
+
+    @Test
+    void aFailingCallInABatchThrowsAfterItsChunkCompleted() {
+        Op order = engine.op("order");
+        long[] producer = {22, 22, 22, 22}, seq = {1, 2, 9, 3}, out = new long[4];
+        CallFailedException e = assertThrows(CallFailedException.class, () -> engine.callBatch(order, producer, seq, out));
+        assertTrue(e.engineMessage().contains("call 9 after call 2"), e.engineMessage());
+        assertEquals(1, out[0]);
+        assertEquals(3, out[3], "the call after the failed one still ran");
+        assertEquals(4, engine.call(order, 22, 4), "and the ring is in order afterwards");
+    }
+
+    @Test
     void callsAfterCloseAreRejectedClearly() {
         Op add = engine.op("add");
         engine.close();

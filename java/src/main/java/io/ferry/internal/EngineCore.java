@@ -239,6 +239,68 @@ public final class EngineCore {
     }
 
     /**
+     * Many calls of one op with one claim: claims up to {@code capacity} sequences with one atomic add,
+     * writes and publishes them (release stores, then one full fence before the sleeping check), then
+     * takes their results in order. Repeats per chunk of at most {@code capacity} calls, so a batch of any
+     * size never waits on its own slots. If calls fail, the rest of their chunk still completes and the
+     * first failure is thrown; later chunks are not submitted.
+     */
+    public void callBatch(Op op, long ctx, long[] a, long[] b, long[] results) {
+        checkNotEngineThread();
+        int n = results.length;
+        int opId = op.id();
+        for (int done = 0; done < n; ) {
+            int k = Math.min(n - done, capacity);
+            long first;
+            try {
+                first = (long) LONG.getAndAdd(region, TAIL, (long) k);
+            } catch (IllegalStateException arenaClosed) {
+                throw closed();
+            }
+            if (first < 0) {
+                throw closed();
+            }
+            for (int i = 0; i < k; i++) {
+                long seq = first + i;
+                long base = slotOffset(seq, mask);
+                awaitFree(base, seq);
+                INT.set(region, base + SLOT_OP, opId);
+                INT.set(region, base + SLOT_FLAGS, 0);
+                LONG.set(region, base + SLOT_CTX, ctx);
+                LONG.set(region, base + SLOT_ARG0, a[done + i]);
+                LONG.set(region, base + SLOT_ARG1, b == null ? 0 : b[done + i]);
+                // Release: pairs with the engine's acquire load; the fence below orders all of these
+                // before the read of `sleeping`.
+                LONG.setRelease(region, base, (seq << SEQ_SHIFT) | PHASE_PUBLISHED);
+            }
+            VarHandle.fullFence();
+            if ((int) INT.getVolatile(region, ENGINE_SLEEPING) != 0) {
+                FerryNative.ferry_engine_wake(handle);
+            }
+            RuntimeException failure = null;
+            for (int i = 0; i < k; i++) {
+                long seq = first + i;
+                long base = slotOffset(seq, mask);
+                try {
+                    long st = spin(base, seq, NO_DEADLINE);
+                    results[done + i] = st >= 0 ? takeLong(base, seq, st, op)
+                            : (Long) park(base, seq, NO_DEADLINE, op, AsyncCall.KIND_LONG);
+                } catch (TimeoutException impossible) {
+                    throw new AssertionError(impossible);
+                } catch (RuntimeException e) {
+                    if (failure == null) {
+                        failure = e;
+                    }
+                }
+            }
+            if (failure != null) {
+                throw failure;
+            }
+            done += k;
+        }
+    }
+
+    /**
      * Claims a slot (waiting for it without a deadline, or with tryClaim until the deadline, so that a
      * timed call never waits after its claim), writes and publishes the call. Returns its sequence.
      */

@@ -202,6 +202,7 @@ typedef int (*ferry_op_fn)(ferry_call *call, void *data);
 #define FERRY_OP_F64        0x4u  /* arguments and result are doubles (IEEE bits in arg0/arg1/result) */
 #define FERRY_OP_MUTATES    0x8u  /* changes engine state (read-only contexts refuse it) */
 #define FERRY_OP_TEXT       0x10u /* input and output bytes are UTF-8 text */
+#define FERRY_OP_SYSTEM     0x20u /* a "ferry.*" op: exempt from contexts' op sets (set by Ferry only) */
 
 /* Registers an op; only from an engine init function (on the engine thread, before calls start).
  * Returns the op id (>= 0) or FERRY_E_INVALID / FERRY_E_EXISTS / FERRY_E_NOMEM. */
@@ -234,6 +235,89 @@ FERRY_API int ferry_call_fail(ferry_call *call, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 /* 1 once the caller gave up on this call (timeout or cancel): a long op should stop early. */
 FERRY_API int ferry_call_cancelled(const ferry_call *call);
+
+/* ------------------------------------------------------------------------------------------------
+ * Execution contexts
+ *
+ * Every call carries a context id (slot.ctx). A context is an isolated scope of variables plus
+ * permissions, held on the engine thread. The systemic context exists from start to stop; user
+ * contexts are made from it or from any other context by the system op "ferry.ctx_create" and freed by
+ * "ferry.ctx_close". An id is (generation << 32) | index: a closed or never-issued id resolves to
+ * nothing, so a stale or forged id fails its call with FERRY_E_CONTEXT and touches no other context.
+ *
+ * Before every op the engine resolves the call's context and authorizes the op in it: a read-only
+ * context refuses ops flagged FERRY_OP_MUTATES, a context limited to a set of ops refuses every other
+ * op (FERRY_E_DENIED). System ops ("ferry.*": scopes and contexts) are exempt from the op set. A child
+ * is never more permitted than its parent: it inherits read-only and intersects the op set.
+ * ---------------------------------------------------------------------------------------------- */
+#define FERRY_SYSTEM_CONTEXT  (UINT64_C(1) << 32) /* index 0, generation 1 */
+
+#define FERRY_E_CONTEXT    (-10) /* the call's context is closed or was never issued */
+#define FERRY_E_DENIED     (-11) /* the op is not permitted in the call's context */
+#define FERRY_E_NOT_FOUND  (-12) /* no such variable */
+#define FERRY_E_FROZEN     (-13) /* the variable is frozen in this context */
+
+/* Context flags. */
+#define FERRY_CTX_READ_ONLY   0x1u
+
+/* Variable types. */
+#define FERRY_VAR_I64     1u
+#define FERRY_VAR_F64     2u
+#define FERRY_VAR_STRING  3u
+#define FERRY_VAR_BYTES   4u
+
+/* A scope variable as an op sees it. bytes stay valid until the op returns. */
+typedef struct ferry_value {
+    uint32_t type;     /* FERRY_VAR_* */
+    uint32_t frozen;   /* 1 if frozen into this context from its parent */
+    int64_t i64;
+    double f64;
+    const void *bytes; /* STRING (NUL-terminated, len without the NUL) and BYTES */
+    size_t len;
+} ferry_value;
+
+/* The system ops, registered before the built-ins (all little-endian, u32 lengths):
+ *   ferry.ctx_create  ctx = parent; arg0 = FERRY_CTX_* | FERRY_CTX_OPEN_* flags; input =
+ *                     u32 name_len, name, u32 n_freeze, n_freeze x (u32 len, name),
+ *                     u32 n_ops (0xffffffff: no op set), n_ops x i32 op id           -> the new id
+ *   ferry.ctx_close   ctx = the context to close (not the systemic one)               -> 0
+ *   ferry.var_set     arg0 = FERRY_VAR_*, arg1 = the i64 or f64 bits; input = u32 name_len, name,
+ *                     then the value bytes for STRING and BYTES                        -> 0
+ *   ferry.var_get     input = name                      -> output: u32 type, u32 frozen, then the
+ *                                                          8 value bytes (I64, F64) or the value bytes
+ *   ferry.var_unset   input = name                                                     -> 1 if removed */
+#define FERRY_NO_OP_SET UINT32_MAX
+
+/* Looks a variable up in the scope of the call's context. Returns 0 or FERRY_E_NOT_FOUND. */
+FERRY_API int ferry_call_var(const ferry_call *call, const char *name, ferry_value *out);
+/* The call's context's name (for messages). */
+FERRY_API const char *ferry_call_context_name(const ferry_call *call);
+/* FERRY_CTX_* flags of the call's context. */
+FERRY_API uint32_t ferry_call_context_flags(const ferry_call *call);
+
+/* What an engine learns about a context when it is opened (see ferry_registry_on_context). */
+typedef struct ferry_context_info {
+    uint64_t id;
+    uint64_t parent;         /* 0 for the systemic context */
+    const char *name;
+    uint32_t flags;          /* FERRY_CTX_* */
+    void *parent_data;       /* the parent's engine data, NULL for the systemic context */
+    uint32_t open_flags;     /* the flags the creator passed for the engine (FERRY_CTX_OPEN_*) */
+} ferry_context_info;
+
+/* Engine-defined meaning, passed through from the creator (e.g. "private database" for SQLite). */
+#define FERRY_CTX_OPEN_PRIVATE 0x100u
+
+/* Per-context engine state: open runs on the engine thread when a context is created (for the systemic
+ * context: right after init), close when it is closed or the engine stops. open may fail the creation
+ * by returning non-zero after ferry_registry_fail-style reporting through err/errlen. */
+typedef int (*ferry_context_open_fn)(const ferry_context_info *ctx, void **ctx_data, void *data, char *err,
+                                     size_t errlen);
+typedef void (*ferry_context_close_fn)(uint64_t id, void *ctx_data, void *data);
+FERRY_API int ferry_registry_on_context(ferry_registry *reg, ferry_context_open_fn open,
+                                        ferry_context_close_fn close, void *data);
+/* The engine data the open hook gave the call's context. */
+FERRY_API void *ferry_call_context_data(const ferry_call *call);
 
 /* ------------------------------------------------------------------------------------------------
  * Engine lifecycle (used by Java)

@@ -72,6 +72,7 @@ static const ferry_layout_entry ferry__layout[] = {
     { "const.call_has_input", FERRY_CALL_HAS_INPUT, 0 },
     { "const.out_bytes", FERRY_OUT_BYTES, 0 },
     { "const.out_error", FERRY_OUT_ERROR, 0 },
+    { "const.system_context_generation", (uint32_t)(FERRY_SYSTEM_CONTEXT >> 32), 0 },
 };
 
 int32_t ferry_layout(const ferry_layout_entry **entries)
@@ -122,6 +123,14 @@ uint64_t ferry_region_size(uint32_t capacity)
 /* ---- registry ---------------------------------------------------------------------------------- */
 
 int32_t ferry_register_op(ferry_registry *reg, const char *name, ferry_op_fn fn, void *data, uint32_t flags)
+{
+    /* "ferry." names and the system flag are Ferry's own: an engine cannot slip past op sets. */
+    if (!name || strncmp(name, "ferry.", 6) == 0 || (flags & FERRY_OP_SYSTEM))
+        return FERRY_E_INVALID;
+    return ferry__register_op(reg, name, fn, data, flags);
+}
+
+int32_t ferry__register_op(ferry_registry *reg, const char *name, ferry_op_fn fn, void *data, uint32_t flags)
 {
     if (!reg || !name || !*name || !fn || reg->sealed || strlen(name) > 255)
         return FERRY_E_INVALID;
@@ -288,11 +297,19 @@ static void ferry__execute(ferry_engine *e, ferry_slot *s, ferry_call *c)
     int32_t op = s->op;
     /* Never trust a record that has not been validated: Java checks these too, but a slot is plain
      * memory and a bug or a forged write must end in an error, not a wild call. */
+    c->ctx = ferry__context_resolve(e, s->ctx);
+    if (!c->ctx) {
+        ferry_call_fail(c, FERRY_E_CONTEXT, "context id %#llx is closed or was never issued",
+                        (unsigned long long)s->ctx);
+        return;
+    }
     if (op < 0 || op >= e->reg.count) {
         ferry_call_fail(c, FERRY_E_UNKNOWN_OP, "unknown op id %d (the engine has %d ops)", op, e->reg.count);
         return;
     }
     const ferry__op *entry = &e->reg.ops[op];
+    if (ferry__context_authorize(c, entry, op) != 0)
+        return;
     if ((entry->flags & FERRY_OP_IN_BYTES) && !(s->flags & FERRY_CALL_HAS_INPUT)) {
         ferry_call_fail(c, FERRY_E_INVALID, "op '%s' takes an input byte array and none was given", entry->name);
         return;
@@ -314,7 +331,7 @@ static void ferry__run_slot(ferry_engine *e, ferry_slot *s, uint64_t seq)
     /* PUBLISHED -> RUNNING. An add keeps any flag the caller set; the old value says whether the
      * caller gave up before we started. */
     uint64_t old = ferry__fetch_add_acq_rel(&s->state, FERRY_PHASE_RUNNING - FERRY_PHASE_PUBLISHED);
-    ferry_call c = { .slot = s };
+    ferry_call c = { .slot = s, .engine = e };
     /* An abort record carries no input, whatever its flags say: its producer failed before it could
      * fill the slot, so the input fields may still be the previous lap's (already freed). */
     bool aborted = s->op == FERRY_OP_ABORT;
@@ -461,7 +478,10 @@ static void ferry__loop(ferry_engine *e)
 static int ferry__init(ferry_engine *e)
 {
     ferry_registry *reg = &e->reg;
-    int rc = ferry__register_builtins(reg);
+    int rc = ferry__register_system_ops(reg, e);
+    if (rc < 0)
+        return rc;
+    rc = ferry__register_builtins(reg);
     if (rc < 0)
         return rc;
     if (e->plugin_path) {
@@ -486,7 +506,11 @@ static int ferry__init(ferry_engine *e)
         }
     }
     reg->sealed = true;
-    return 0;
+    /* The systemic context, after init so that the engine's context hooks see it too. */
+    rc = ferry__contexts_init(e, reg->fail_msg, sizeof(reg->fail_msg));
+    if (rc != 0)
+        reg->fail_code = rc;
+    return rc;
 }
 
 static void *ferry__main(void *arg)
@@ -499,6 +523,7 @@ static void *ferry__main(void *arg)
 
     int rc = ferry__init(e);
     if (rc != 0) {
+        ferry__contexts_close_all(e);
         ferry__registry_run_on_close(&e->reg); /* undo whatever init managed to set up */
         if (e->plugin)
             dlclose(e->plugin);
@@ -518,6 +543,7 @@ static void *ferry__main(void *arg)
 
     ferry__loop(e);
 
+    ferry__contexts_close_all(e);
     ferry__registry_run_on_close(&e->reg);
     /* Pairs with Java's acquire load of the state word: after STOPPED, the engine makes no more wake
      * calls and touches no slot. */

@@ -13,6 +13,8 @@
  *   fail         (code, message)     -> fails with that code and message
  *   order        (producer, n)       -> n; fails unless n is producer's previous n + 1 (n starts at 1):
  *                                       checks per-producer FIFO on the engine thread itself
+ *   var_add      (x, name)           -> x + the 64-bit variable `name` of the call's context scope
+ *   counter      (x)                 -> adds x to an engine-wide counter and returns it (mutates)
  */
 #include "ferry_internal.h"
 
@@ -119,6 +121,34 @@ static int op_order(ferry_call *c, void *d)
     return 0;
 }
 
+static int op_var_add(ferry_call *c, void *d)
+{
+    (void)d;
+    size_t len;
+    const char *in = ferry_call_input(c, &len);
+    char name[256];
+    if (len == 0 || len >= sizeof(name))
+        return ferry_call_fail(c, EINVAL, "var_add: the variable name must be 1..255 bytes");
+    memcpy(name, in, len);
+    name[len] = '\0';
+    ferry_value v;
+    if (ferry_call_var(c, name, &v) != 0)
+        return ferry_call_fail(c, FERRY_E_NOT_FOUND, "var_add: context '%s' has no variable '%s'",
+                               ferry_call_context_name(c), name);
+    if (v.type != FERRY_VAR_I64)
+        return ferry_call_fail(c, EINVAL, "var_add: variable '%s' is not a 64-bit integer", name);
+    ferry_call_set_i64(c, (int64_t)((uint64_t)v.i64 + (uint64_t)ferry_call_arg(c, 0)));
+    return 0;
+}
+
+static int op_counter(ferry_call *c, void *d)
+{
+    int64_t *counter = d;
+    *counter += ferry_call_arg(c, 0);
+    ferry_call_set_i64(c, *counter);
+    return 0;
+}
+
 static void order_free(void *d)
 {
     free(d);
@@ -126,7 +156,8 @@ static void order_free(void *d)
 
 int ferry__register_builtins(ferry_registry *reg)
 {
-    int64_t *order = calloc(ORDER_PRODUCERS, sizeof(int64_t));
+    /* order's table, then the counter in the element after it */
+    int64_t *order = calloc(ORDER_PRODUCERS + 1, sizeof(int64_t));
     if (!order)
         return ferry_registry_fail(reg, FERRY_E_NOMEM, "out of memory for the built-in ops");
     int rc = ferry_registry_on_close(reg, order_free, order);
@@ -150,6 +181,8 @@ int ferry__register_builtins(ferry_registry *reg)
         { "spin", op_spin, NULL, 0 },
         { "fail", op_fail, NULL, FERRY_OP_IN_BYTES | FERRY_OP_TEXT },
         { "order", op_order, order, FERRY_OP_MUTATES },
+        { "var_add", op_var_add, NULL, FERRY_OP_IN_BYTES },
+        { "counter", op_counter, order + ORDER_PRODUCERS, FERRY_OP_MUTATES },
     };
     for (size_t i = 0; i < sizeof(ops) / sizeof(ops[0]); i++) {
         rc = ferry_register_op(reg, ops[i].name, ops[i].fn, ops[i].data, ops[i].flags);

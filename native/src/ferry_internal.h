@@ -46,6 +46,9 @@ struct ferry_registry {
     ferry__op *ops;
     int32_t count;
     int32_t cap;
+    ferry_context_open_fn ctx_open;
+    ferry_context_close_fn ctx_close;
+    void *ctx_hook_data;
     ferry__close_fn *on_close;
     int32_t on_close_count;
     int32_t on_close_cap;
@@ -54,8 +57,52 @@ struct ferry_registry {
     char fail_msg[FERRY__MSG_MAX];
 };
 
+typedef struct ferry__var {
+    char *name;              /* NULL: empty bucket; FERRY__TOMBSTONE: deleted */
+    uint32_t type;
+    uint32_t frozen;
+    int64_t i64;
+    double f64;
+    void *bytes;             /* STRING (with a NUL after len) and BYTES */
+    size_t len;
+} ferry__var;
+
+/* A scope: open addressing, linear probing, power-of-two buckets, at most 3/4 full. */
+typedef struct ferry__scope {
+    ferry__var *buckets;
+    uint32_t cap;
+    uint32_t used;           /* live + tombstones */
+    uint32_t live;
+} ferry__scope;
+
+typedef struct ferry__ctx {
+    uint32_t index;          /* its place in the table: the low half of its id */
+    uint32_t generation;     /* bumped on close; ids carry it */
+    bool open;
+    uint32_t flags;          /* FERRY_CTX_* */
+    uint64_t parent;
+    char *name;
+    int32_t *ops;            /* sorted op ids, or NULL: every op */
+    uint32_t op_count;
+    ferry__scope scope;
+    void *engine_data;       /* from the engine's context open hook */
+    uint64_t created;        /* creation order, to close children before parents at stop */
+} ferry__ctx;
+
+typedef struct ferry__contexts {
+    ferry__ctx **items;      /* one allocation each: pointers stay valid while the table grows */
+    uint32_t count;
+    uint32_t cap;
+    uint32_t *free;          /* indexes of closed contexts, reused */
+    uint32_t free_count;
+    uint32_t free_cap;
+    uint64_t created;
+} ferry__contexts;
+
 struct ferry_call {
     ferry_slot *slot;
+    ferry_engine *engine;
+    ferry__ctx *ctx;         /* resolved before the op runs */
     const void *input;
     size_t input_len;
     int64_t result;
@@ -87,6 +134,7 @@ struct ferry_engine {
     void *plugin;            /* dlopen handle */
 
     ferry_registry reg;
+    ferry__contexts contexts;
 
     /* First sequence not accepted, FERRY__NOT_CLOSED while intake is open. Written once by
      * ferry_engine_stop (seq_cst store, pairs with the engine's seq_cst load before it sleeps). */
@@ -96,6 +144,16 @@ struct ferry_engine {
 
 /* Registers the built-in op set (ferry_builtin.c). */
 int ferry__register_builtins(ferry_registry *reg);
+
+/* Contexts (ferry_context.c), all on the engine thread. */
+int ferry__register_system_ops(ferry_registry *reg, ferry_engine *e);
+/* ferry_register_op without the public restrictions (system flag and the "ferry." prefix). */
+int32_t ferry__register_op(ferry_registry *reg, const char *name, ferry_op_fn fn, void *data, uint32_t flags);
+int ferry__contexts_init(ferry_engine *e, char *err, size_t errlen); /* creates the systemic context */
+ferry__ctx *ferry__context_resolve(ferry_engine *e, uint64_t id);
+/* 0 if op may run in ctx; otherwise fails the call with FERRY_E_DENIED and returns it. */
+int ferry__context_authorize(ferry_call *c, const ferry__op *op, int32_t op_id);
+void ferry__contexts_close_all(ferry_engine *e);
 
 int64_t ferry__now_ns(void);
 

@@ -214,7 +214,7 @@ static inline int ring_fill(ring *r, uint64_t seq, const ring_req *q)
     ferry_slot *s = ring_slot(r, seq);
     s->op = q->op;
     s->flags = q->flags & ~FERRY_CALL_HAS_INPUT;
-    s->ctx = q->ctx;
+    s->ctx = q->ctx ? q->ctx : FERRY_SYSTEM_CONTEXT; /* 0 in a request: the systemic context */
     s->arg0 = q->arg0;
     s->arg1 = q->arg1;
     s->in_ptr = 0;

@@ -121,6 +121,7 @@ static void test_layout(void)
         { "const.call_has_input", FERRY_CALL_HAS_INPUT, 0 },
         { "const.out_bytes", FERRY_OUT_BYTES, 0 },
         { "const.out_error", FERRY_OUT_ERROR, 0 },
+        { "const.system_context_generation", (uint32_t)(FERRY_SYSTEM_CONTEXT >> 32), 0 },
     };
     const size_t nwant = sizeof want / sizeof want[0];
     const ferry_layout_entry *e = NULL;
@@ -233,6 +234,11 @@ static void test_op_lookup(void)
         const char *name;
         uint32_t flags;
     } builtins[] = {
+        { "ferry.ctx_create", FERRY_OP_SYSTEM | FERRY_OP_IN_BYTES },
+        { "ferry.ctx_close", FERRY_OP_SYSTEM },
+        { "ferry.var_set", FERRY_OP_SYSTEM | FERRY_OP_IN_BYTES },
+        { "ferry.var_get", FERRY_OP_SYSTEM | FERRY_OP_IN_BYTES | FERRY_OP_OUT_BYTES },
+        { "ferry.var_unset", FERRY_OP_SYSTEM | FERRY_OP_IN_BYTES },
         { "noop", 0 },
         { "add", 0 },
         { "echo", 0 },
@@ -243,9 +249,11 @@ static void test_op_lookup(void)
         { "spin", 0 },
         { "fail", FERRY_OP_IN_BYTES | FERRY_OP_TEXT },
         { "order", FERRY_OP_MUTATES },
+        { "var_add", FERRY_OP_IN_BYTES },
+        { "counter", FERRY_OP_MUTATES },
     };
     const int nb = (int)(sizeof builtins / sizeof builtins[0]);
-    int32_t ids[16];
+    int32_t ids[32];
     for (int i = 0; i < nb; i++) {
         uint32_t flags = 0xdeadu;
         ids[i] = ferry_op_lookup(r.engine, builtins[i].name, &flags);
@@ -274,8 +282,9 @@ static void test_unknown_op(void)
     ft_test_name = "unknown_op";
     ring r;
     start(&r, 4, NULL, NULL);
-    /* The built-ins are exactly ids 0..9 (op_lookup checks that), so 10 is the first id past the table. */
-    const int32_t bad[] = { 1000, 10, INT32_MAX, -2, -7, INT32_MIN };
+    /* The system ops and built-ins are exactly ids 0..16 (op_lookup checks that), so 17 is the first id
+     * past the table. */
+    const int32_t bad[] = { 1000, 17, INT32_MAX, -2, -7, INT32_MIN };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         ring_req q = { .op = bad[i], .arg0 = 1, .arg1 = 2 };
         ring_res res;

@@ -91,7 +91,7 @@ static void *producer_main(void *arg)
             CHECK(memcmp(res.out, expect, len) == 0, "producer %d: echo_bytes returned other bytes", p->id);
         } else if (i & 1) {
             n++;
-            ring_req q = { .op = sh->op_order, .arg0 = p->id, .arg1 = n, .ctx = (uint64_t)p->id };
+            ring_req q = { .op = sh->op_order, .arg0 = p->id, .arg1 = n };
             do_call(sh, &q, &res);
             CHECK(res.err == 0, "producer %d call %lld: order failed: err %d: %s", p->id, (long long)n, res.err,
                   res.out ? res.out : "(no message)");

@@ -1,10 +1,8 @@
 package io.ferry;
 
-import io.ferry.internal.AsyncCall;
 import io.ferry.internal.EngineCore;
 import io.ferry.internal.NativeLibrary;
 import java.lang.ref.Cleaner;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Objects;
@@ -41,9 +39,15 @@ public final class Engine implements AutoCloseable {
     private final EngineCore core;
     private final ConcurrentHashMap<String, Op> ops = new ConcurrentHashMap<>();
     private final Cleaner.Cleanable cleanable;
+    private final ExecutionContext systemContext;
+    private final boolean requireContext;
+    private final java.util.concurrent.atomic.AtomicLong contextNames = new java.util.concurrent.atomic.AtomicLong();
 
-    private Engine(EngineCore core) {
+    private Engine(EngineCore core, boolean requireContext) {
         this.core = core;
+        this.requireContext = requireContext;
+        this.systemContext = new ExecutionContext(this, core, io.ferry.internal.Layout.SYSTEM_CONTEXT, "systemic",
+                false, null);
         // The action holds the core only, never this facade, so the facade can become unreachable.
         this.cleanable = CLEANER.register(this, core::close);
     }
@@ -82,7 +86,37 @@ public final class Engine implements AutoCloseable {
         return ops.computeIfAbsent(name, n -> new Op(this, found[0], found[1], n));
     }
 
-    // ---- sync calls -------------------------------------------------------------------------------
+    /** Ferry's own ops ("ferry.*"), for ExecutionContext. */
+    Op systemOp(String name) {
+        return op(name);
+    }
+
+    String nextContextName() {
+        return "ctx-" + contextNames.incrementAndGet();
+    }
+
+    /** The engine's systemic context: made with the engine, closed with it. */
+    public ExecutionContext systemContext() {
+        return systemContext;
+    }
+
+    /**
+     * The context a call that names none runs in: the innermost context of this engine open on the
+     * calling thread; if there is none, the systemic context, or, for an engine built with
+     * {@link Builder#requireContext(boolean) requireContext(true)}, a {@link NoContextException}.
+     */
+    public ExecutionContext context() {
+        ExecutionContext c = ExecutionContext.currentFor(this);
+        if (c != null) {
+            return c;
+        }
+        if (requireContext) {
+            throw new NoContextException(ExecutionContext.missing(this));
+        }
+        return systemContext;
+    }
+
+    // ---- sync calls (in the context() of the calling thread) --------------------------------------
 
     /** Calls an op that takes no arguments. */
     public long call(Op op) {
@@ -96,8 +130,7 @@ public final class Engine implements AutoCloseable {
 
     /** Calls an op with two 64-bit arguments and a 64-bit result; allocates nothing. */
     public long call(Op op, long a, long b) {
-        checkShape(op, 0);
-        return core.callLong(op, 0, a, b);
+        return context().call(op, a, b);
     }
 
     /**
@@ -107,8 +140,7 @@ public final class Engine implements AutoCloseable {
      * @throws TimeoutException if no result came in time
      */
     public long call(Op op, long a, long b, Duration timeout) throws TimeoutException {
-        checkShape(op, 0);
-        return core.callLong(op, 0, a, b, null, timeout.toNanos());
+        return context().call(op, a, b, timeout);
     }
 
     /**
@@ -118,8 +150,7 @@ public final class Engine implements AutoCloseable {
      * @throws RejectedCallException if the ring is full
      */
     public long tryCall(Op op, long a, long b) {
-        checkShape(op, 0);
-        return core.tryCallLong(op, 0, a, b);
+        return context().tryCall(op, a, b);
     }
 
     /**
@@ -132,39 +163,27 @@ public final class Engine implements AutoCloseable {
      * @param results receives the results; its length is the number of calls
      */
     public void callBatch(Op op, long[] a, long[] b, long[] results) {
-        checkShape(op, 0);
-        Objects.requireNonNull(a, "a");
-        Objects.requireNonNull(results, "results");
-        if (a.length < results.length || (b != null && b.length < results.length)) {
-            throw new IllegalArgumentException("callBatch: a.length=" + a.length + ", b.length="
-                    + (b == null ? "null" : b.length) + " must be >= results.length=" + results.length);
-        }
-        core.callBatch(op, 0, a, b, results);
+        context().callBatch(op, a, b, results);
     }
 
     /** Calls an op whose arguments and result are doubles (registered with {@link Op#F64}). */
     public double callDouble(Op op, double a, double b) {
-        checkShape(op, Op.F64);
-        return Double.longBitsToDouble(
-                core.callLong(op, 0, Double.doubleToRawLongBits(a), Double.doubleToRawLongBits(b)));
+        return context().callDouble(op, a, b);
     }
 
     /** Calls an op that takes bytes and returns bytes. There is no fixed size limit in either direction. */
     public byte[] call(Op op, byte[] input) {
-        checkShape(op, Op.IN_BYTES | Op.OUT_BYTES);
-        return untimed(() -> core.callBytes(op, 0, 0, Objects.requireNonNull(input, "input"), EngineCore.NO_DEADLINE));
+        return context().call(op, input);
     }
 
     /** {@link #call(Op, byte[])}, giving up after the timeout (the engine skips the call if not started). */
     public byte[] call(Op op, byte[] input, Duration timeout) throws TimeoutException {
-        checkShape(op, Op.IN_BYTES | Op.OUT_BYTES);
-        return core.callBytes(op, 0, 0, Objects.requireNonNull(input, "input"), timeout.toNanos());
+        return context().call(op, input, timeout);
     }
 
     /** Calls an op that takes text and returns text (UTF-8 on the engine side). */
     public String call(Op op, String input) {
-        byte[] out = call(op, input.getBytes(StandardCharsets.UTF_8));
-        return new String(out, StandardCharsets.UTF_8);
+        return context().call(op, input);
     }
 
     /**
@@ -172,20 +191,7 @@ public final class Engine implements AutoCloseable {
      * (for example the built-in {@code checksum} and {@code fail}).
      */
     public long call(Op op, long a, byte[] input) {
-        checkShape(op, Op.IN_BYTES);
-        return untimed(() -> core.callLong(op, 0, a, 0, Objects.requireNonNull(input, "input"), EngineCore.NO_DEADLINE));
-    }
-
-    private interface Untimed<T> {
-        T call() throws TimeoutException;
-    }
-
-    private static <T> T untimed(Untimed<T> call) {
-        try {
-            return call.call();
-        } catch (TimeoutException impossible) {
-            throw new AssertionError("a call without a deadline timed out", impossible);
-        }
+        return context().call(op, a, input);
     }
 
     // ---- async calls ------------------------------------------------------------------------------
@@ -195,23 +201,20 @@ public final class Engine implements AutoCloseable {
      * engine thread. Cancelling it, or a {@code get(timeout)} that times out, gives the call up.
      */
     public CompletableFuture<Long> callAsync(Op op, long a, long b) {
-        checkShape(op, 0);
-        return core.callAsync(op, 0, a, b, null, AsyncCall.KIND_LONG);
+        return context().callAsync(op, a, b);
     }
 
     /** Async {@link #call(Op, byte[])}. */
     public CompletableFuture<byte[]> callAsync(Op op, byte[] input) {
-        checkShape(op, Op.IN_BYTES | Op.OUT_BYTES);
-        return core.callAsync(op, 0, 0, 0, Objects.requireNonNull(input, "input"), AsyncCall.KIND_BYTES);
+        return context().callAsync(op, input);
     }
 
     /** Async {@link #call(Op, String)}. */
     public CompletableFuture<String> callAsync(Op op, String input) {
-        checkShape(op, Op.IN_BYTES | Op.OUT_BYTES);
-        return core.callAsync(op, 0, 0, 0, input.getBytes(StandardCharsets.UTF_8), AsyncCall.KIND_STRING);
+        return context().callAsync(op, input);
     }
 
-    private void checkShape(Op op, int shape) {
+    void checkShape(Op op, int shape) {
         Objects.requireNonNull(op, "op");
         if (op.engine != this) {
             throw new IllegalArgumentException("op '" + op.name() + "' belongs to another engine; look it up "
@@ -285,6 +288,7 @@ public final class Engine implements AutoCloseable {
         private long maxInputBytes = 256L << 20;
         private Executor completionExecutor = ForkJoinPool.commonPool();
         private Duration closeTimeout = Duration.ofSeconds(10);
+        private boolean requireContext;
 
         private Builder() {
         }
@@ -356,6 +360,16 @@ public final class Engine implements AutoCloseable {
         }
 
         /**
+         * Whether a call that names no context must find one of this engine open on its thread
+         * ({@link ExecutionContext#open()}) and otherwise fails with {@link NoContextException}. Default
+         * false: such calls run in the systemic context.
+         */
+        public Builder requireContext(boolean require) {
+            this.requireContext = require;
+            return this;
+        }
+
+        /**
          * Starts the engine thread and waits for its init.
          *
          * @throws EngineStartException if the native start or the engine's init failed
@@ -369,7 +383,7 @@ public final class Engine implements AutoCloseable {
             }
             return new Engine(new EngineCore(name, capacity, callerSpin.toNanos(), engineIdleSpin.toNanos(),
                     library == null ? null : library.toString(), initSymbol, maxInputBytes, completionExecutor,
-                    closeTimeout.toNanos()));
+                    closeTimeout.toNanos()), requireContext);
         }
 
         private static Duration nonNegative(String what, Duration d) {

@@ -56,6 +56,7 @@ class LayoutTest {
         m.put("const.call_has_input", new long[] {Layout.CALL_HAS_INPUT, 0});
         m.put("const.out_bytes", new long[] {Layout.OUT_BYTES, 0});
         m.put("const.out_error", new long[] {Layout.OUT_ERROR, 0});
+        m.put("const.system_context_generation", new long[] {Layout.SYSTEM_CONTEXT >>> 32, 0});
         return m;
     }
 

@@ -87,6 +87,9 @@ public final class Layout {
     public static final int OP_MUTATES = 0x8;
     public static final int OP_TEXT = 0x10;
 
+    /** The systemic context's id: index 0, generation 1. */
+    public static final long SYSTEM_CONTEXT = 1L << 32;
+
     /** The wake callback's argument for the one call made on the engine thread at start. */
     public static final int WAKE_HELLO = -1;
 

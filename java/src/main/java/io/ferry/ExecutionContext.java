@@ -188,8 +188,11 @@ public final class ExecutionContext implements AutoCloseable {
         };
     }
 
-    /** A supplier that runs {@code task} under this context (for {@code CompletableFuture.supplyAsync}). */
-    public <T> Supplier<T> wrap(Supplier<T> task) {
+    /**
+     * A supplier that runs {@code task} under this context, for {@code CompletableFuture.supplyAsync}.
+     * (Not an overload of {@code wrap}: a lambda would fit both Supplier and Callable.)
+     */
+    public <T> Supplier<T> wrapSupplier(Supplier<T> task) {
         Objects.requireNonNull(task, "task");
         return () -> {
             try (Scope s = open()) {

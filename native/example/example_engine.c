@@ -10,6 +10,8 @@
  *   example.mul    (a, b)    -> a * b
  *   example.callback (fn, x) -> calls the C function pointer fn(x) on the engine thread and returns its
  *                               result: how a host-language callback (an FFM upcall) runs on the engine
+ *   example.ctx_tally (n)    -> like example.tally, but one tally per execution context: state an
+ *                               engine keeps per context through ferry_registry_on_context
  */
 #include "ferry.h"
 
@@ -19,6 +21,7 @@
 
 typedef struct example_state {
     int64_t tally;
+    int open_contexts;
 } example_state;
 
 static int greet(ferry_call *c, void *data)
@@ -59,6 +62,52 @@ static int callback(ferry_call *c, void *data)
     return 0;
 }
 
+/* Per-context state: opened on the engine thread with each context, closed with it. A context made
+ * with engine flag EXAMPLE_CTX_INHERIT starts from its parent's tally. */
+#define EXAMPLE_CTX_INHERIT 0x100u
+
+typedef struct example_ctx {
+    int64_t tally;
+} example_ctx;
+
+static int ctx_open(const ferry_context_info *info, void **ctx_data, void *data, char *err, size_t errlen)
+{
+    int *open_count = data;
+    example_ctx *x = calloc(1, sizeof(*x));
+    if (!x) {
+        snprintf(err, errlen, "example engine: out of memory for context %s", info->name);
+        return 12;
+    }
+    if ((info->open_flags & EXAMPLE_CTX_INHERIT) && info->parent_data)
+        x->tally = ((example_ctx *)info->parent_data)->tally;
+    *ctx_data = x;
+    ++*open_count;
+    return 0;
+}
+
+static void ctx_close(uint64_t id, void *ctx_data, void *data)
+{
+    (void)id;
+    int *open_count = data;
+    free(ctx_data);
+    --*open_count;
+}
+
+static int ctx_tally(ferry_call *c, void *data)
+{
+    (void)data;
+    example_ctx *x = ferry_call_context_data(c);
+    x->tally += ferry_call_arg(c, 0);
+    ferry_call_set_i64(c, x->tally);
+    return 0;
+}
+
+static int open_contexts(ferry_call *c, void *data)
+{
+    ferry_call_set_i64(c, *(int *)data);
+    return 0;
+}
+
 static void release(void *data)
 {
     free(data);
@@ -77,7 +126,10 @@ __attribute__((visibility("default"))) int example_engine_init(ferry_registry *r
     if (ferry_register_op(reg, "example.greet", greet, NULL, FERRY_OP_IN_BYTES | FERRY_OP_OUT_BYTES | FERRY_OP_TEXT) < 0 ||
         ferry_register_op(reg, "example.tally", tally, st, FERRY_OP_MUTATES) < 0 ||
         ferry_register_op(reg, "example.mul", mul, NULL, 0) < 0 ||
-        ferry_register_op(reg, "example.callback", callback, NULL, 0) < 0)
+        ferry_register_op(reg, "example.callback", callback, NULL, 0) < 0 ||
+        ferry_register_op(reg, "example.ctx_tally", ctx_tally, NULL, FERRY_OP_MUTATES) < 0 ||
+        ferry_register_op(reg, "example.open_contexts", open_contexts, &st->open_contexts, 0) < 0 ||
+        ferry_registry_on_context(reg, ctx_open, ctx_close, &st->open_contexts) != 0)
         return ferry_registry_fail(reg, -1, "example engine: cannot register its ops");
     return 0;
 }

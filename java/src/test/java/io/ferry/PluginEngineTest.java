@@ -215,4 +215,23 @@ class PluginEngineTest {
             assertEquals(5, engine.call(engine.op("add"), 2, 3));
         }
     }
+
+    @Test
+    void anEngineKeepsStatePerContextThroughItsContextHooks() {
+        try (Engine engine = Engine.builder().library(EXAMPLE, "example_engine_init").start()) {
+            Op tally = engine.op("example.ctx_tally");
+            Op open = engine.op("example.open_contexts");
+            ExecutionContext sys = engine.systemContext();
+            assertEquals(1, engine.call(open), "the systemic context was opened after init");
+            assertEquals(5, sys.call(tally, 5));
+            try (ExecutionContext a = sys.child().name("a").create();
+                    ExecutionContext inherits = sys.child().name("inherits").engineFlags(0x100).create()) {
+                assertEquals(3, engine.call(open));
+                assertEquals(1, a.call(tally, 1), "a new context starts with its own state");
+                assertEquals(7, inherits.call(tally, 2), "the engine saw the parent's state and the creator's flags");
+                assertEquals(6, sys.call(tally, 1), "and the parent's own state is untouched");
+            }
+            assertEquals(1, engine.call(open), "closing contexts ran the engine's close hook");
+        }
+    }
 }

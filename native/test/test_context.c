@@ -30,8 +30,14 @@
  *                       op sets and a free list (ASan's leak check is the assertion); a new engine starts
  *                       with an empty systemic scope
  *
- * Not covered: the engine's context hooks (ferry_registry_on_context). Only a plug-in's init function can
- * register them, and the one plug-in the build makes (the example engine) registers none.
+ *   engine_hooks        the example engine's context hooks (build/native/libferry_example.so; the test
+ *                       exits 77 at the end if it is not built): open runs once per created context and
+ *                       never for a failed creation, close once per closed context and never for a stale
+ *                       or refused close; per-context engine data, the creator's engine flags and the
+ *                       parent's data reach the open hook; the close hook frees every open context's data
+ *                       at stop (ASan's leak check)
+ *
+ * Not covered: an open hook that refuses a context (the example engine only refuses when out of memory).
  */
 #include "ferry_test.h"
 #include "ring_client.h"
@@ -59,11 +65,11 @@ static int32_t op(ring *r, const char *name)
     return id;
 }
 
-static void start(ring *r, uint32_t capacity)
+static void start_plugin(ring *r, uint32_t capacity, const char *plugin, const char *symbol)
 {
     char err[512] = "";
-    int rc = ring_start(r, capacity, 1000000, NULL, NULL, NULL, err, sizeof err);
-    CHECK(rc == 0, "ferry_engine_start: %d %s", rc, err);
+    int rc = ring_start(r, capacity, 1000000, plugin, symbol, NULL, err, sizeof err);
+    CHECK(rc == 0, "ferry_engine_start(%s): %d %s", plugin ? plugin : "built-ins", rc, err);
     r->hang_ns = ft_hang_ns();
     O.create = op(r, "ferry.ctx_create");
     O.close = op(r, "ferry.ctx_close");
@@ -83,6 +89,11 @@ static void start(ring *r, uint32_t capacity)
     for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
         max = known[i] > max ? known[i] : max;
     O.first_unknown = max + 1;
+}
+
+static void start(ring *r, uint32_t capacity)
+{
+    start_plugin(r, capacity, NULL, NULL);
 }
 
 static void stop(ring *r)
@@ -1399,6 +1410,114 @@ static void test_stop_with_open(void)
     stop(&r);
 }
 
+/* ---- the engine's context hooks (example engine) -------------------------------------------------- */
+
+#define EXAMPLE_LIB "build/native/libferry_example.so"
+#define EXAMPLE_CTX_INHERIT 0x100u /* example_engine.c: a context starts from its parent's tally */
+
+static int32_t op_ctx_tally, op_open_contexts;
+
+static int64_t open_contexts(ring *r)
+{
+    ring_res res;
+    call2(r, SYS, op_open_contexts, 0, 0, &res);
+    check_ok(&res, "example.open_contexts");
+    ring_res_free(&res);
+    return res.result;
+}
+
+static int64_t ctx_tally(ring *r, uint64_t ctx, int64_t n)
+{
+    ring_res res;
+    call2(r, ctx, op_ctx_tally, n, 0, &res);
+    CHECK(res.err == 0, "example.ctx_tally(%lld) in %#llx: err %d (%s)", (long long)n, (unsigned long long)ctx,
+          res.err, res.out ? res.out : "");
+    ring_res_free(&res);
+    return res.result;
+}
+
+static void test_engine_hooks(void)
+{
+    ft_test_name = "engine_hooks";
+    ring r;
+    start_plugin(&r, 16, EXAMPLE_LIB, "example_engine_init");
+    op_ctx_tally = op(&r, "example.ctx_tally");
+    op_open_contexts = op(&r, "example.open_contexts");
+    ring_res res;
+    CHECK(open_contexts(&r) == 1, "the systemic context was not opened through the hook: %lld",
+          (long long)open_contexts(&r));
+    CHECK(ctx_tally(&r, SYS, 5) == 5, "the systemic context's tally");
+
+    /* Each context has its own engine data; the creator's engine flag and the parent's data reach open. */
+    uint64_t a = ctx_new(&r, SYS, 0, "hook-a");
+    uint64_t inh = ctx_new(&r, SYS, EXAMPLE_CTX_INHERIT, "hook-inherits");
+    CHECK(open_contexts(&r) == 3, "two creations, %lld open", (long long)open_contexts(&r));
+    CHECK(ctx_tally(&r, a, 1) == 1, "a new context starts with its own tally");
+    CHECK(ctx_tally(&r, inh, 2) == 7, "an inheriting context starts from its parent's tally");
+    CHECK(ctx_tally(&r, SYS, 1) == 6, "the parent's tally is its own");
+    /* Grandchildren inherit from their own parent; engine flags go with read-only. */
+    uint64_t g = ctx_new(&r, inh, EXAMPLE_CTX_INHERIT | FERRY_CTX_READ_ONLY, "hook-grandchild");
+    call2(&r, g, op_ctx_tally, 0, 0, &res); /* ctx_tally mutates: refused, and the hook's data untouched */
+    check_error(&res, FERRY_E_DENIED, "example.ctx_tally in a read-only context", "example.ctx_tally",
+                "hook-grandchild");
+    uint64_t g2 = ctx_new(&r, g, EXAMPLE_CTX_INHERIT, "hook-grandchild-2"); /* read-only inherited */
+    call2(&r, g2, op_ctx_tally, 0, 0, &res);
+    check_error(&res, FERRY_E_DENIED, "example.ctx_tally in a child of a read-only context", NULL, NULL);
+    uint64_t g3 = ctx_new(&r, inh, EXAMPLE_CTX_INHERIT, "hook-grandchild-3");
+    CHECK(ctx_tally(&r, g3, 0) == 7, "a grandchild inherits its parent's tally, not the systemic one");
+    CHECK(open_contexts(&r) == 6, "%lld open, expected 6", (long long)open_contexts(&r));
+
+    /* Failed creations open nothing; stale and refused closes close nothing. */
+    bb b = { 0 };
+    bb_u32(&b, 0);
+    xcall(&r, SYS, O.create, EXAMPLE_CTX_INHERIT, 0, true, b.p, b.len, &res);
+    check_error(&res, FERRY_E_INVALID, "a malformed ctx_create", NULL, NULL);
+    bb_free(&b);
+    const char *missing[] = { "nope" };
+    ctx_create_res(&r, SYS, 0, "hook-bad", missing, 1, NULL, NO_OPS, &res);
+    check_error(&res, FERRY_E_NOT_FOUND, "ctx_create freezing a missing variable", "nope", NULL);
+    const int32_t bad_set[] = { -5 };
+    ctx_create_res(&r, SYS, 0, "hook-bad", NULL, 0, bad_set, 1, &res);
+    check_error(&res, FERRY_E_INVALID, "ctx_create with a bad op id", NULL, NULL);
+    CHECK(open_contexts(&r) == 6, "failed creations ran the open hook: %lld open", (long long)open_contexts(&r));
+    ctx_close(&r, a);
+    CHECK(open_contexts(&r) == 5, "a close did not run the close hook: %lld open", (long long)open_contexts(&r));
+    expect_dead(&r, a, O.close, false, "closing a closed context");
+    expect_dead(&r, a, op_ctx_tally, false, "example.ctx_tally in a closed context");
+    expect_dead(&r, UINT64_MAX, O.close, false, "closing a forged id");
+    call2(&r, SYS, O.close, 0, 0, &res);
+    check_error(&res, FERRY_E_INVALID, "closing the systemic context", NULL, NULL);
+    CHECK(open_contexts(&r) == 5, "a refused close ran the close hook: %lld open", (long long)open_contexts(&r));
+
+    /* The index a reuses gets fresh engine data; closing a parent leaves its children's data alone. */
+    uint64_t a2 = ctx_new(&r, SYS, 0, "hook-a-again");
+    CHECK((uint32_t)a2 == (uint32_t)a && a2 != a, "expected a's index to be reused: %#llx after %#llx",
+          (unsigned long long)a2, (unsigned long long)a);
+    CHECK(ctx_tally(&r, a2, 0) == 0, "a context at a reused index saw its predecessor's engine data");
+    ctx_close(&r, inh);
+    CHECK(ctx_tally(&r, g3, 1) == 8, "a child's engine data after its parent closed");
+    uint64_t g4 = ctx_new(&r, g3, EXAMPLE_CTX_INHERIT, "hook-great-grandchild");
+    CHECK(ctx_tally(&r, g4, 0) == 8, "inheriting from a context whose parent closed");
+    CHECK(open_contexts(&r) == 6, "%lld open, expected 6", (long long)open_contexts(&r));
+
+    /* Many at once, closed in random order: the count comes back. */
+    enum { M = 300 };
+    uint64_t ids[M];
+    char name[32];
+    for (int i = 0; i < M; i++) {
+        snprintf(name, sizeof name, "hook-many-%d", i);
+        ids[i] = ctx_new(&r, i % 2 ? SYS : g3, i % 3 ? EXAMPLE_CTX_INHERIT : 0, name);
+        CHECK(ctx_tally(&r, ids[i], i) == (i % 3 ? (i % 2 ? 6 : 8) : 0) + i, "tally of hook-many-%d", i);
+    }
+    CHECK(open_contexts(&r) == 6 + M, "%lld open, expected %d", (long long)open_contexts(&r), 6 + M);
+    shuffle(ids, M);
+    for (int i = 0; i < M / 2; i++)
+        ctx_close(&r, ids[i]);
+    CHECK(open_contexts(&r) == 6 + M / 2, "%lld open, expected %d", (long long)open_contexts(&r), 6 + M / 2);
+    /* Stop with M / 2 + 6 contexts open: their close hooks free the engine's data (ASan's leak check). */
+    stop(&r);
+}
+
 int main(void)
 {
     const char *seed = getenv("FERRY_TEST_SEED");
@@ -1426,6 +1545,14 @@ int main(void)
         tests[i].fn();
         ft_case_done(tests[i].name, t0);
     }
-    printf("test_context: %d tests passed\n", n);
+    if (access(EXAMPLE_LIB, R_OK) != 0) {
+        fprintf(stderr, "test_context: skipping the engine hook tests: %s is not built (make native)\n",
+                EXAMPLE_LIB);
+        return 77;
+    }
+    int64_t t0 = ft_now_ns();
+    test_engine_hooks();
+    ft_case_done("engine_hooks", t0);
+    printf("test_context: %d tests passed\n", n + 1);
     return 0;
 }

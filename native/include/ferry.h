@@ -301,7 +301,8 @@ typedef struct ferry_context_info {
     uint64_t parent;         /* 0 for the systemic context */
     const char *name;
     uint32_t flags;          /* FERRY_CTX_* */
-    void *parent_data;       /* the parent's engine data, NULL for the systemic context */
+    void *parent_data;       /* the parent's engine data, NULL for the systemic context; valid only
+                              * during the open hook (closing a parent does not close its children) */
     uint32_t open_flags;     /* the flags the creator passed for the engine (FERRY_CTX_OPEN_*) */
 } ferry_context_info;
 

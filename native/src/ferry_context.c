@@ -210,8 +210,10 @@ static void ferry__ctx_close(ferry_engine *e, uint32_t index)
     free(x->ops);
     uint32_t generation = x->generation + 1;
     memset(x, 0, sizeof(*x));
-    x->generation = generation == 0 ? 1 : generation;
-    if (index != 0)
+    x->generation = generation;
+    /* An index whose generations are used up retires instead of wrapping: a wrapped generation would
+     * bring a long-closed id back to life. */
+    if (index != 0 && generation != 0)
         ferry__ctx_give_back(cs, index);
 }
 
@@ -439,6 +441,8 @@ static int op_ctx_create(ferry_call *c, void *data)
     const ferry__ctx *parent = c->ctx;
     uint64_t parent_id = c->slot->ctx;
     uint64_t arg = (uint64_t)ferry_call_arg(c, 0);
+    if ((arg >> 32) != 0 || (arg & 0xff & ~(uint64_t)FERRY_CTX_READ_ONLY) != 0)
+        return ferry_call_fail(c, FERRY_E_INVALID, "ferry.ctx_create: unknown flags %#llx", (unsigned long long)arg);
     uint32_t flags = ((uint32_t)arg & FERRY_CTX_READ_ONLY) | (parent->flags & FERRY_CTX_READ_ONLY);
     uint32_t open_flags = (uint32_t)arg & ~UINT32_C(0xff);
     size_t len;
@@ -480,7 +484,7 @@ static int op_ctx_create(ferry_call *c, void *data)
         }
     }
     uint32_t n_ops = ferry__read_u32(&r);
-    if (r.bad || (n_ops != FERRY_NO_OP_SET && (size_t)n_ops * 4 != r.left)) {
+    if (r.bad || (n_ops == FERRY_NO_OP_SET ? r.left != 0 : (size_t)n_ops * 4 != r.left)) {
         rc = ferry_call_fail(c, FERRY_E_INVALID, "ferry.ctx_create: malformed input (op set)");
         goto fail;
     }
@@ -548,9 +552,10 @@ static int op_ctx_close(ferry_call *c, void *data)
 static int op_var_set(ferry_call *c, void *data)
 {
     (void)data;
-    uint32_t type = (uint32_t)ferry_call_arg(c, 0);
-    if (type < FERRY_VAR_I64 || type > FERRY_VAR_BYTES)
-        return ferry_call_fail(c, FERRY_E_INVALID, "ferry.var_set: unknown variable type %u", type);
+    int64_t type_arg = ferry_call_arg(c, 0);
+    if (type_arg < FERRY_VAR_I64 || type_arg > FERRY_VAR_BYTES)
+        return ferry_call_fail(c, FERRY_E_INVALID, "ferry.var_set: unknown variable type %lld", (long long)type_arg);
+    uint32_t type = (uint32_t)type_arg;
     size_t len;
     const void *in = ferry_call_input(c, &len);
     ferry__reader r = { in, len, false };

@@ -213,6 +213,9 @@ FERRY_API int32_t ferry_register_op(ferry_registry *reg, const char *name, ferry
 FERRY_API int ferry_registry_fail(ferry_registry *reg, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* The configuration string the engine was started with (ferry_engine_start's init_arg), or "". */
+FERRY_API const char *ferry_registry_arg(const ferry_registry *reg);
+
 /* Registers a function that runs on the engine thread when the engine stops (after the last call). */
 FERRY_API int ferry_registry_on_close(ferry_registry *reg, void (*fn)(void *data), void *data);
 
@@ -341,8 +344,8 @@ FERRY_API uint64_t ferry_region_size(uint32_t capacity);
  * code the engine's init function failed with), writes a message to err (errlen bytes) and has joined
  * the thread. idle_spin_ns: how long an idle engine spins before it sleeps. */
 FERRY_API int ferry_engine_start(void *region, uint32_t capacity, int64_t idle_spin_ns,
-                                 const char *plugin_path, const char *init_symbol, ferry_wake_fn wake,
-                                 ferry_engine **out, char *err, size_t errlen);
+                                 const char *plugin_path, const char *init_symbol, const char *init_arg,
+                                 ferry_wake_fn wake, ferry_engine **out, char *err, size_t errlen);
 
 /* Wakes the engine if it announced it sleeps. Producers call it after publishing when they read
  * engine.sleeping != 0. Never blocks. */

@@ -164,6 +164,11 @@ int ferry_registry_fail(ferry_registry *reg, int code, const char *fmt, ...)
     return reg->fail_code;
 }
 
+const char *ferry_registry_arg(const ferry_registry *reg)
+{
+    return reg && reg->arg ? reg->arg : "";
+}
+
 int ferry_registry_on_close(ferry_registry *reg, void (*fn)(void *data), void *data)
 {
     if (!reg || !fn)
@@ -554,8 +559,8 @@ static void *ferry__main(void *arg)
 /* ---- lifecycle API ----------------------------------------------------------------------------- */
 
 int ferry_engine_start(void *region_mem, uint32_t capacity, int64_t idle_spin_ns, const char *plugin_path,
-                       const char *init_symbol, ferry_wake_fn wake, ferry_engine **out, char *err,
-                       size_t errlen)
+                       const char *init_symbol, const char *init_arg, ferry_wake_fn wake, ferry_engine **out,
+                       char *err, size_t errlen)
 {
     if (out)
         *out = NULL;
@@ -579,6 +584,8 @@ int ferry_engine_start(void *region_mem, uint32_t capacity, int64_t idle_spin_ns
     atomic_init(&e->joined, 0);
     e->plugin_path = plugin_path ? strdup(plugin_path) : NULL;
     e->init_symbol = init_symbol ? strdup(init_symbol) : NULL;
+    e->init_arg = strdup(init_arg ? init_arg : "");
+    e->reg.arg = e->init_arg;
     pthread_mutex_init(&e->start_mu, NULL);
     pthread_cond_init(&e->start_cv, NULL);
 
@@ -676,6 +683,7 @@ void ferry_engine_destroy(ferry_engine *e)
         dlclose(e->plugin);
     free(e->plugin_path);
     free(e->init_symbol);
+    free(e->init_arg);
     pthread_mutex_destroy(&e->start_mu);
     pthread_cond_destroy(&e->start_cv);
     free(e);

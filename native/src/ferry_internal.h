@@ -53,6 +53,7 @@ struct ferry_registry {
     int32_t on_close_count;
     int32_t on_close_cap;
     bool sealed;             /* set once init finished: no more registrations */
+    const char *arg;         /* the engine's configuration string */
     int fail_code;
     char fail_msg[FERRY__MSG_MAX];
 };
@@ -131,6 +132,7 @@ struct ferry_engine {
 
     char *plugin_path;
     char *init_symbol;
+    char *init_arg;
     void *plugin;            /* dlopen handle */
 
     ferry_registry reg;

@@ -129,7 +129,7 @@ static inline int ring_start(ring *r, uint32_t capacity, int64_t idle_spin_ns, c
         snprintf(err, errlen, "out of memory");
         return FERRY_E_NOMEM;
     }
-    int rc = ferry_engine_start(mem, capacity, idle_spin_ns, plugin, symbol, wake, &r->engine, err, errlen);
+    int rc = ferry_engine_start(mem, capacity, idle_spin_ns, plugin, symbol, NULL, wake, &r->engine, err, errlen);
     if (rc != 0) {
         free(mem);
         r->engine = NULL;

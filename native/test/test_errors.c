@@ -194,19 +194,19 @@ static void test_start_invalid(void)
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         char err[256] = "";
         ferry_engine *e = (ferry_engine *)(uintptr_t)1;
-        int rc = ferry_engine_start(cases[i].region, cases[i].cap, cases[i].idle, NULL, NULL, NULL, &e, err, sizeof err);
+        int rc = ferry_engine_start(cases[i].region, cases[i].cap, cases[i].idle, NULL, NULL, NULL, NULL, &e, err, sizeof err);
         CHECK(rc == FERRY_E_INVALID, "%s: ferry_engine_start returned %d", cases[i].what, rc);
         CHECK(e == NULL, "%s: *out not cleared on failure", cases[i].what);
         CHECK(err[0] != '\0', "%s: no message", cases[i].what);
     }
     char err[256] = "";
-    CHECK(ferry_engine_start(mem, 4, 0, NULL, NULL, NULL, NULL, err, sizeof err) == FERRY_E_INVALID,
+    CHECK(ferry_engine_start(mem, 4, 0, NULL, NULL, NULL, NULL, NULL, err, sizeof err) == FERRY_E_INVALID,
           "a null out pointer was accepted");
     /* A tiny message buffer is cut, not overrun (ASan watches). */
     char tiny[8];
     memset(tiny, 'z', sizeof tiny);
     ferry_engine *e = NULL;
-    CHECK(ferry_engine_start(NULL, 4, 0, NULL, NULL, NULL, &e, tiny, 4) == FERRY_E_INVALID, "null region");
+    CHECK(ferry_engine_start(NULL, 4, 0, NULL, NULL, NULL, NULL, &e, tiny, 4) == FERRY_E_INVALID, "null region");
     CHECK(memchr(tiny, '\0', 4) != NULL && tiny[4] == 'z', "the message overran a 4-byte buffer");
     free(mem);
 }

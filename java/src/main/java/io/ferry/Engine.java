@@ -285,6 +285,7 @@ public final class Engine implements AutoCloseable {
         private Duration engineIdleSpin = WaitPreset.BALANCED.engineIdleSpin();
         private Path library;
         private String initSymbol;
+        private String initArg;
         private long maxInputBytes = 256L << 20;
         private Executor completionExecutor = ForkJoinPool.commonPool();
         private Duration closeTimeout = Duration.ofSeconds(10);
@@ -333,8 +334,17 @@ public final class Engine implements AutoCloseable {
          * starts, after the built-in ops.
          */
         public Builder library(Path path, String initSymbol) {
+            return library(path, initSymbol, null);
+        }
+
+        /**
+         * {@link #library(Path, String)} with a configuration string for the engine's init function,
+         * which reads it with {@code ferry_registry_arg} (its format is the engine's own).
+         */
+        public Builder library(Path path, String initSymbol, String config) {
             this.library = Objects.requireNonNull(path, "path").toAbsolutePath();
             this.initSymbol = Objects.requireNonNull(initSymbol, "initSymbol");
+            this.initArg = config;
             return this;
         }
 
@@ -382,7 +392,7 @@ public final class Engine implements AutoCloseable {
                 throw new FerryException("Ferry cannot run here: " + cause.getMessage(), cause);
             }
             return new Engine(new EngineCore(name, capacity, callerSpin.toNanos(), engineIdleSpin.toNanos(),
-                    library == null ? null : library.toString(), initSymbol, maxInputBytes, completionExecutor,
+                    library == null ? null : library.toString(), initSymbol, initArg, maxInputBytes, completionExecutor,
                     closeTimeout.toNanos()), requireContext);
         }
 

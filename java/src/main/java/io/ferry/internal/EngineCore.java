@@ -94,7 +94,7 @@ public final class EngineCore {
 
     @SuppressWarnings("restricted")
     public EngineCore(String name, int capacity, long callerSpinNs, long engineIdleSpinNs, String pluginPath,
-            String initSymbol, long maxInputBytes, Executor completionExecutor, long closeTimeoutNs) {
+            String initSymbol, String initArg, long maxInputBytes, Executor completionExecutor, long closeTimeoutNs) {
         if (capacity < 1 || capacity > (1 << 24) || Integer.bitCount(capacity) != 1) {
             throw new IllegalArgumentException("capacity=" + capacity + ": must be a power of two in 1..2^24");
         }
@@ -125,7 +125,8 @@ public final class EngineCore {
             MemorySegment err = arena.allocate(1024);
             MemorySegment path = pluginPath == null ? MemorySegment.NULL : arena.allocateFrom(pluginPath);
             MemorySegment sym = initSymbol == null ? MemorySegment.NULL : arena.allocateFrom(initSymbol);
-            int rc = FerryNative.ferry_engine_start(region, capacity, engineIdleSpinNs, path, sym, wake, out, err,
+            MemorySegment arg = initArg == null ? MemorySegment.NULL : arena.allocateFrom(initArg);
+            int rc = FerryNative.ferry_engine_start(region, capacity, engineIdleSpinNs, path, sym, arg, wake, out, err,
                     err.byteSize());
             if (rc != 0) {
                 throw new EngineStartException(rc, "engine '" + name + "' failed to start: " + err.getString(0));
@@ -743,8 +744,9 @@ public final class EngineCore {
         } else if ((int) INT.get(region, base + SLOT_OUT_KIND) == OUT_BYTES) {
             FerryNative.ferry_free(MemorySegment.ofAddress((long) LONG.get(region, base + SLOT_OUT_PTR)));
         }
+        long detail = (long) LONG.get(region, base + SLOT_RESULT);
         release(base, seq);
-        return new CallFailedException(op.name(), err, message);
+        return new CallFailedException(op.name(), err, message, detail);
     }
 
     /** Reads a parked or async call's outcome on the engine thread and releases its slot. */

@@ -58,17 +58,19 @@ public final class FerryNative {
     }
 
     // int ferry_engine_start(void *region, uint32_t capacity, int64_t idle_spin_ns, const char *plugin_path,
-    //                        const char *init_symbol, ferry_wake_fn wake, ferry_engine **out, char *err, size_t errlen)
+    //                        const char *init_symbol, const char *init_arg, ferry_wake_fn wake, ferry_engine **out,
+    //                        char *err, size_t errlen)
     private static final class ferry_engine_start {
         static final MethodHandle HANDLE = downcall("ferry_engine_start", FunctionDescriptor.of(JAVA_INT,
-                ADDRESS, JAVA_INT, JAVA_LONG, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS, JAVA_LONG));
+                ADDRESS, JAVA_INT, JAVA_LONG, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS, JAVA_LONG));
     }
 
     public static int ferry_engine_start(MemorySegment region, int capacity, long idleSpinNs, MemorySegment pluginPath,
-            MemorySegment initSymbol, MemorySegment wake, MemorySegment out, MemorySegment err, long errLen) {
+            MemorySegment initSymbol, MemorySegment initArg, MemorySegment wake, MemorySegment out, MemorySegment err,
+            long errLen) {
         try {
             return (int) ferry_engine_start.HANDLE.invokeExact(region, capacity, idleSpinNs, pluginPath, initSymbol,
-                    wake, out, err, errLen);
+                    initArg, wake, out, err, errLen);
         } catch (Throwable t) {
             throw unexpected(t);
         }

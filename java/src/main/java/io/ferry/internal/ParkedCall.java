@@ -46,7 +46,7 @@ final class ParkedCall {
     Object result() {
         Object o = outcome;
         if (o instanceof CallFailedException e) {
-            throw new CallFailedException(e.op(), e.code(), e.engineMessage());
+            throw new CallFailedException(e.op(), e.code(), e.engineMessage(), e.detail());
         }
         if (o instanceof EngineClosedException e) {
             throw new EngineClosedException(e.getMessage());

@@ -25,6 +25,9 @@ LIB_SRCS  := $(wildcard $(NATIVE)/src/*.c)
 LIB_HDRS  := $(wildcard $(NATIVE)/include/*.h $(NATIVE)/src/*.h)
 LIB       := $(BUILD)/native/libferry.so
 EXAMPLE   := $(BUILD)/native/libferry_example.so
+SQLITE_LIB := $(BUILD)/native/libferry_sqlite.so
+SQLITE_SRCS := $(wildcard $(NATIVE)/sqlite/*.c)
+SQLITE_HDRS := $(wildcard $(NATIVE)/sqlite/*.h)
 C_TESTS   := $(patsubst $(NATIVE)/test/%.c,%,$(wildcard $(NATIVE)/test/test_*.c))
 
 # ---- JDK and Maven --------------------------------------------------------------------------------
@@ -39,7 +42,7 @@ MAVEN_QUIET_OPTS := $(shell [ -n "$(FERRY_JDK_FEATURE)" ] && [ "$(FERRY_JDK_FEAT
 MVN       := JAVA_HOME=$(FERRY_JDK) MAVEN_OPTS="$(MAVEN_OPTS) $(MAVEN_QUIET_OPTS)" mvn -B -q -Dstyle.color=never
 JAVA      := $(FERRY_JDK)/bin/java
 
-.PHONY: all native java demo test c-test c-test-asan c-test-tsan java-test jcstress stress bench bench-quick check-jdk check-tools clean
+.PHONY: all native java demo test c-test c-test-asan c-test-tsan java-test jcstress check-sqlite stress bench bench-quick check-jdk check-tools clean
 
 all: native java
 
@@ -61,8 +64,18 @@ check-tools:
 	  else echo "error: missing tools:$$missing. Install them (Debian: apt-get install$$missing)." >&2; exit 1; fi; \
 	fi
 
+# SQLite's headers and library come from Debian's libsqlite3-dev: installed here when missing and
+# running as root, otherwise a message says what to install.
+check-sqlite:
+	@if [ ! -f /usr/include/sqlite3.h ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "ferry: installing libsqlite3-dev with apt-get"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libsqlite3-dev >/dev/null; \
+	  else echo "error: Ferry's SQLite engine needs SQLite's headers: apt-get install libsqlite3-dev" >&2; exit 1; fi; \
+	fi
+
 # ---- native -------------------------------------------------------------------------------------
-native: $(LIB) $(EXAMPLE)
+native: $(LIB) $(EXAMPLE) $(SQLITE_LIB)
 
 $(LIB): $(LIB_SRCS) $(LIB_HDRS) $(NATIVE)/ferry.map | check-tools
 	@mkdir -p $(@D)
@@ -73,12 +86,18 @@ $(EXAMPLE): $(NATIVE)/example/example_engine.c $(NATIVE)/include/ferry.h $(LIB)
 	$(CC) $(CSTD) -O2 -g -fPIC -fvisibility=hidden $(WARN) -I$(NATIVE)/include -shared -o $@ $< \
 	  -Wl,-z,defs -L$(BUILD)/native -lferry -Wl,-rpath,'$$ORIGIN'
 
+$(SQLITE_LIB): $(SQLITE_SRCS) $(SQLITE_HDRS) $(NATIVE)/include/ferry.h $(LIB) | check-sqlite
+	@mkdir -p $(@D)
+	$(CC) $(CSTD) -O2 -g -fPIC -fvisibility=hidden $(WARN) -I$(NATIVE)/include -I$(NATIVE)/sqlite -shared -o $@ \
+	  $(SQLITE_SRCS) -Wl,-z,defs -L$(BUILD)/native -lferry -lsqlite3 -Wl,-rpath,'$$ORIGIN'
+
 # C tests: each test_*.c is linked with the library sources (so sanitizers see all of it) and exits
 # 0 (pass), 1 (fail) or 77 (skip). Variants: plain, asan (ASan+UBSan), tsan (ring tests only).
 define c_variant
-$(BUILD)/ctest-$(1)/%: $(NATIVE)/test/%.c $(LIB_SRCS) $(LIB_HDRS) $(wildcard $(NATIVE)/test/*.h) | check-tools
+$(BUILD)/ctest-$(1)/%: $(NATIVE)/test/%.c $(LIB_SRCS) $(LIB_HDRS) $(SQLITE_SRCS) $(SQLITE_HDRS) $(wildcard $(NATIVE)/test/*.h) | check-tools check-sqlite
 	@mkdir -p $$(@D)
-	$(CC) $(CSTD) $(2) $(WARN) -I$(NATIVE)/include -I$(NATIVE)/src -I$(NATIVE)/test -o $$@ $$< $(LIB_SRCS) -lpthread -ldl
+	$(CC) $(CSTD) $(2) $(WARN) -I$(NATIVE)/include -I$(NATIVE)/src -I$(NATIVE)/sqlite -I$(NATIVE)/test -o $$@ $$< \
+	  $(LIB_SRCS) $(SQLITE_SRCS) -lsqlite3 -lpthread -ldl
 endef
 # (flags in variables: a comma inside $(call ...) would split the argument)
 PLAIN_CFLAGS := -O2 -g

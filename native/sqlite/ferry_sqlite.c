@@ -1,0 +1,843 @@
+/*
+ * ferry_sqlite.c: SQLite as a Ferry engine. See ferry_sqlite.h for the ops and their encodings.
+ *
+ * Everything here runs on the engine thread: the init, the context hooks that open and close each
+ * context's connection, the ops, and the function trampoline SQLite calls back into.
+ */
+#include "ferry_sqlite.h"
+
+#include <sqlite3.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* io.ferry.sqlite.Sqlite mirrors this struct: type 0, i64 8, f64 16, ptr 24, len 32; 40 bytes. */
+_Static_assert(offsetof(ferry_sqlite_result, i64) == 8 && offsetof(ferry_sqlite_result, f64) == 16 &&
+                   offsetof(ferry_sqlite_result, ptr) == 24 && offsetof(ferry_sqlite_result, len) == 32 &&
+                   sizeof(ferry_sqlite_result) == 40,
+               "ferry_sqlite_result layout");
+
+#define FS_DEFAULT_CACHE 64
+#define FS_PROGRESS_STEPS 1000
+
+static _Atomic int64_t fs_open_connections;
+static _Atomic int64_t fs_open_statements;
+
+typedef struct fs_engine fs_engine;
+
+/* A function the host registered; one allocation each, so SQLite's user-data pointer stays valid. */
+typedef struct fs_fn {
+    fs_engine *engine;
+    char *name;
+    int n_args;
+    int32_t id;
+    int flags;
+} fs_fn;
+
+typedef struct fs_stmt {
+    char *sql;
+    size_t len;
+    sqlite3_stmt *stmt;
+    uint64_t used;
+} fs_stmt;
+
+typedef struct fs_ctx {
+    fs_engine *engine;
+    sqlite3 *db;
+    char *db_name;           /* what children that share this context's database open */
+    fs_stmt *cache;
+    int cached;
+    uint64_t tick;
+    ferry_call *current;     /* the call whose statement is running: its cancel flag stops it */
+    struct fs_ctx *prev, *next;
+} fs_ctx;
+
+struct fs_engine {
+    char *path;              /* NULL: in memory */
+    char main_name[160];
+    bool wal;
+    int busy_ms;
+    int cache_cap;
+    uint64_t privates;
+    fs_fn **fns;
+    int n_fns;
+    int fns_cap;
+    ferry_sqlite_dispatch_fn dispatch;
+    fs_ctx *contexts;        /* every open context, for registering functions on all connections */
+};
+
+int64_t ferry_sqlite_open_connections(void)
+{
+    return atomic_load(&fs_open_connections);
+}
+
+int64_t ferry_sqlite_open_statements(void)
+{
+    return atomic_load(&fs_open_statements);
+}
+
+/* ---- growing output buffer ---------------------------------------------------------------------- */
+
+typedef struct fs_buf {
+    unsigned char *p;
+    size_t len;
+    size_t cap;
+    bool oom;
+} fs_buf;
+
+static void fs_put(fs_buf *b, const void *d, size_t n)
+{
+    if (b->oom)
+        return;
+    if (b->len + n > b->cap) {
+        size_t cap = b->cap ? b->cap : 256;
+        while (cap < b->len + n)
+            cap *= 2;
+        unsigned char *p = realloc(b->p, cap);
+        if (!p) {
+            b->oom = true;
+            return;
+        }
+        b->p = p;
+        b->cap = cap;
+    }
+    if (n)
+        memcpy(b->p + b->len, d, n);
+    b->len += n;
+}
+
+static void fs_put_u8(fs_buf *b, uint8_t v)
+{
+    fs_put(b, &v, 1);
+}
+
+static void fs_put_u32(fs_buf *b, uint32_t v)
+{
+    fs_put(b, &v, 4);
+}
+
+static void fs_put_i64(fs_buf *b, int64_t v)
+{
+    fs_put(b, &v, 8);
+}
+
+/* One column value of the current row or a function argument, in the wire format. */
+static void fs_put_value(fs_buf *b, sqlite3_value *v)
+{
+    switch (sqlite3_value_type(v)) {
+    case SQLITE_INTEGER:
+        fs_put_u8(b, FERRY_SQLITE_INTEGER);
+        fs_put_i64(b, sqlite3_value_int64(v));
+        break;
+    case SQLITE_FLOAT: {
+        double d = sqlite3_value_double(v);
+        fs_put_u8(b, FERRY_SQLITE_FLOAT);
+        fs_put(b, &d, 8);
+        break;
+    }
+    case SQLITE_TEXT: {
+        const unsigned char *t = sqlite3_value_text(v);
+        uint32_t n = (uint32_t)sqlite3_value_bytes(v);
+        fs_put_u8(b, FERRY_SQLITE_TEXT);
+        fs_put_u32(b, n);
+        fs_put(b, t, n);
+        break;
+    }
+    case SQLITE_BLOB: {
+        const void *d = sqlite3_value_blob(v);
+        uint32_t n = (uint32_t)sqlite3_value_bytes(v);
+        fs_put_u8(b, FERRY_SQLITE_BLOB);
+        fs_put_u32(b, n);
+        fs_put(b, d, n);
+        break;
+    }
+    default:
+        fs_put_u8(b, FERRY_SQLITE_NULL);
+        break;
+    }
+}
+
+/* ---- input reader ------------------------------------------------------------------------------- */
+
+typedef struct fs_in {
+    const unsigned char *p;
+    size_t left;
+    bool bad;
+} fs_in;
+
+static const void *fs_take(fs_in *r, size_t n)
+{
+    if (r->bad || r->left < n) {
+        r->bad = true;
+        return NULL;
+    }
+    const void *p = r->p;
+    r->p += n;
+    r->left -= n;
+    return p;
+}
+
+static uint32_t fs_u32(fs_in *r)
+{
+    uint32_t v = 0;
+    const void *p = fs_take(r, 4);
+    if (p)
+        memcpy(&v, p, 4);
+    return v;
+}
+
+typedef struct fs_value {
+    uint8_t type;
+    int64_t i64;
+    double f64;
+    const void *bytes;
+    uint32_t len;
+} fs_value;
+
+static fs_value fs_read_value(fs_in *r)
+{
+    fs_value v = { 0 };
+    const uint8_t *t = fs_take(r, 1);
+    if (!t)
+        return v;
+    v.type = *t;
+    switch (v.type) {
+    case FERRY_SQLITE_INTEGER: {
+        const void *p = fs_take(r, 8);
+        if (p)
+            memcpy(&v.i64, p, 8);
+        break;
+    }
+    case FERRY_SQLITE_FLOAT: {
+        const void *p = fs_take(r, 8);
+        if (p)
+            memcpy(&v.f64, p, 8);
+        break;
+    }
+    case FERRY_SQLITE_TEXT:
+    case FERRY_SQLITE_BLOB:
+        v.len = fs_u32(r);
+        v.bytes = fs_take(r, v.len);
+        break;
+    case FERRY_SQLITE_NULL:
+        break;
+    default:
+        r->bad = true;
+    }
+    return v;
+}
+
+typedef struct fs_param {
+    const char *name;        /* not NUL-terminated */
+    uint32_t name_len;       /* 0: positional */
+    uint32_t index;
+    fs_value value;
+    bool used;
+} fs_param;
+
+typedef struct fs_statement {
+    const char *sql;
+    uint32_t sql_len;
+    fs_param *params;
+    uint32_t n_params;
+} fs_statement;
+
+/* Reads one statement; params is malloc'd (free it). Returns false on malformed input. */
+static bool fs_read_statement(fs_in *r, fs_statement *s)
+{
+    memset(s, 0, sizeof(*s));
+    s->sql_len = fs_u32(r);
+    s->sql = fs_take(r, s->sql_len);
+    s->n_params = fs_u32(r);
+    if (r->bad || s->n_params > r->left / 9)
+        return false;
+    if (s->n_params) {
+        s->params = calloc(s->n_params, sizeof(fs_param));
+        if (!s->params)
+            return false;
+    }
+    for (uint32_t i = 0; i < s->n_params && !r->bad; i++) {
+        fs_param *p = &s->params[i];
+        p->name_len = fs_u32(r);
+        p->name = fs_take(r, p->name_len);
+        p->index = fs_u32(r);
+        p->value = fs_read_value(r);
+    }
+    return !r->bad;
+}
+
+/* ---- errors ------------------------------------------------------------------------------------- */
+
+/* Fails the call with SQLite's extended code and message; the error offset goes into the detail. */
+static int fs_fail_db(ferry_call *c, fs_ctx *x, const char *label, const char *what)
+{
+    int code = sqlite3_extended_errcode(x->db);
+    int offset = sqlite3_error_offset(x->db);
+    if ((code & 0xff) == SQLITE_INTERRUPT && ferry_call_cancelled(c))
+        return ferry_call_fail(c, code, "%s%s: interrupted, its caller gave up", label, what);
+    ferry_call_set_i64(c, offset);
+    if (offset >= 0)
+        return ferry_call_fail(c, code ? code : SQLITE_ERROR, "%s%s: %s (at offset %d)", label, what,
+                               sqlite3_errmsg(x->db), offset);
+    return ferry_call_fail(c, code ? code : SQLITE_ERROR, "%s%s: %s", label, what, sqlite3_errmsg(x->db));
+}
+
+/* ---- statements --------------------------------------------------------------------------------- */
+
+static void fs_finalize(fs_stmt *s)
+{
+    if (s->stmt) {
+        sqlite3_finalize(s->stmt);
+        atomic_fetch_sub(&fs_open_statements, 1);
+    }
+    free(s->sql);
+    memset(s, 0, sizeof(*s));
+}
+
+static bool fs_only_space(const char *p, const char *end)
+{
+    for (; p < end; p++)
+        if (*p != ' ' && *p != '\t' && *p != '\n' && *p != '\r' && *p != ';')
+            return false;
+    return true;
+}
+
+/* The cached prepared statement for sql, preparing it if needed. NULL after failing the call. */
+static sqlite3_stmt *fs_prepare(ferry_call *c, fs_ctx *x, const char *sql, uint32_t len, const char *label)
+{
+    for (int i = 0; i < x->cached; i++) {
+        if (x->cache[i].len == len && memcmp(x->cache[i].sql, sql, len) == 0) {
+            x->cache[i].used = ++x->tick;
+            return x->cache[i].stmt;
+        }
+    }
+    sqlite3_stmt *stmt = NULL;
+    const char *tail = NULL;
+    if (sqlite3_prepare_v3(x->db, sql, (int)len, SQLITE_PREPARE_PERSISTENT, &stmt, &tail) != SQLITE_OK) {
+        fs_fail_db(c, x, label, "prepare");
+        return NULL;
+    }
+    if (!stmt) {
+        ferry_call_fail(c, SQLITE_MISUSE, "%sprepare: the SQL holds no statement", label);
+        return NULL;
+    }
+    atomic_fetch_add(&fs_open_statements, 1);
+    if (tail && !fs_only_space(tail, sql + len)) {
+        sqlite3_finalize(stmt);
+        atomic_fetch_sub(&fs_open_statements, 1);
+        ferry_call_set_i64(c, (int64_t)(tail - sql));
+        ferry_call_fail(c, SQLITE_MISUSE, "%sprepare: more than one statement (at offset %d); run several with a batch",
+                        label, (int)(tail - sql));
+        return NULL;
+    }
+    char *copy = malloc(len ? len : 1);
+    if (!copy) {
+        sqlite3_finalize(stmt);
+        atomic_fetch_sub(&fs_open_statements, 1);
+        ferry_call_fail(c, SQLITE_NOMEM, "out of memory");
+        return NULL;
+    }
+    memcpy(copy, sql, len);
+    fs_stmt *slot;
+    if (x->cached < x->engine->cache_cap) {
+        slot = &x->cache[x->cached++];
+    } else {
+        slot = &x->cache[0];
+        for (int i = 1; i < x->cached; i++)
+            if (x->cache[i].used < slot->used)
+                slot = &x->cache[i];
+        fs_finalize(slot);
+    }
+    *slot = (fs_stmt){ copy, len, stmt, ++x->tick };
+    return stmt;
+}
+
+static int fs_bind_value(sqlite3_stmt *st, int i, const fs_value *v)
+{
+    switch (v->type) {
+    case FERRY_SQLITE_INTEGER:
+        return sqlite3_bind_int64(st, i, v->i64);
+    case FERRY_SQLITE_FLOAT:
+        return sqlite3_bind_double(st, i, v->f64);
+    case FERRY_SQLITE_TEXT:
+        return sqlite3_bind_text64(st, i, v->bytes ? v->bytes : "", v->len, SQLITE_TRANSIENT, SQLITE_UTF8);
+    case FERRY_SQLITE_BLOB:
+        return sqlite3_bind_blob64(st, i, v->bytes ? v->bytes : "", v->len, SQLITE_TRANSIENT);
+    default:
+        return sqlite3_bind_null(st, i);
+    }
+}
+
+/* Binds every parameter: the call's own values first, then the context's scope variables. */
+static int fs_bind(ferry_call *c, fs_ctx *x, sqlite3_stmt *st, fs_statement *s, const char *label)
+{
+    int n = sqlite3_bind_parameter_count(st);
+    for (int i = 1; i <= n; i++) {
+        const char *pname = sqlite3_bind_parameter_name(st, i);
+        fs_param *given = NULL;
+        bool named = pname && (pname[0] == ':' || pname[0] == '@' || pname[0] == '$');
+        for (uint32_t k = 0; k < s->n_params && !given; k++) {
+            fs_param *p = &s->params[k];
+            if (named ? p->name_len == strlen(pname + 1) && memcmp(p->name, pname + 1, p->name_len) == 0
+                      : p->name_len == 0 && p->index == (uint32_t)i)
+                given = p;
+        }
+        int rc;
+        if (given) {
+            given->used = true;
+            rc = fs_bind_value(st, i, &given->value);
+        } else if (named) {
+            ferry_value var;
+            if (ferry_call_var(c, pname + 1, &var) != 0)
+                return ferry_call_fail(c, SQLITE_RANGE,
+                                       "%sno value for parameter %s: it was not given with the call and context '%s' "
+                                       "has no variable '%s'",
+                                       label, pname, ferry_call_context_name(c), pname + 1);
+            fs_value v = { 0 };
+            switch (var.type) {
+            case FERRY_VAR_I64:
+                v = (fs_value){ FERRY_SQLITE_INTEGER, var.i64, 0, NULL, 0 };
+                break;
+            case FERRY_VAR_F64:
+                v = (fs_value){ FERRY_SQLITE_FLOAT, 0, var.f64, NULL, 0 };
+                break;
+            case FERRY_VAR_STRING:
+                v = (fs_value){ FERRY_SQLITE_TEXT, 0, 0, var.bytes, (uint32_t)var.len };
+                break;
+            default:
+                v = (fs_value){ FERRY_SQLITE_BLOB, 0, 0, var.bytes, (uint32_t)var.len };
+                break;
+            }
+            rc = fs_bind_value(st, i, &v);
+        } else {
+            return ferry_call_fail(c, SQLITE_RANGE, "%sno value for parameter %s: positional parameters must be "
+                                   "given with the call", label, pname ? pname : "?");
+        }
+        if (rc != SQLITE_OK)
+            return fs_fail_db(c, x, label, "bind");
+    }
+    for (uint32_t k = 0; k < s->n_params; k++) {
+        fs_param *p = &s->params[k];
+        if (!p->used) {
+            if (p->name_len)
+                return ferry_call_fail(c, SQLITE_RANGE, "%sthe statement has no parameter :%.*s", label,
+                                       (int)p->name_len, p->name);
+            return ferry_call_fail(c, SQLITE_RANGE, "%sthe statement has no parameter ?%u", label, p->index);
+        }
+    }
+    return 0;
+}
+
+/* Runs one statement; appends its result to out (if not NULL) and returns 0, or fails the call. */
+static int fs_run(ferry_call *c, fs_ctx *x, fs_statement *s, fs_buf *out, int64_t *changes, const char *label)
+{
+    sqlite3_stmt *st = fs_prepare(c, x, s->sql, s->sql_len, label);
+    if (!st)
+        return -1;
+    int rc = fs_bind(c, x, st, s, label);
+    if (rc != 0) {
+        sqlite3_clear_bindings(st);
+        return rc;
+    }
+    int cols = sqlite3_column_count(st);
+    size_t header = 0;
+    if (out) {
+        header = out->len;
+        fs_put_i64(out, 0); /* changes, filled in below */
+        fs_put_i64(out, 0); /* last_insert_rowid */
+        fs_put_u32(out, (uint32_t)cols);
+        for (int i = 0; i < cols; i++) {
+            const char *name = sqlite3_column_name(st, i);
+            uint32_t n = name ? (uint32_t)strlen(name) : 0;
+            fs_put_u32(out, n);
+            fs_put(out, name, n);
+        }
+    }
+    x->current = c;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (out) {
+            for (int i = 0; i < cols; i++)
+                fs_put_value(out, sqlite3_column_value(st, i));
+            if (out->oom)
+                break;
+        }
+    }
+    x->current = NULL;
+    if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
+        fs_fail_db(c, x, label, "step");
+        sqlite3_reset(st);
+        sqlite3_clear_bindings(st);
+        return -1;
+    }
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    if (out && out->oom)
+        return ferry_call_fail(c, SQLITE_NOMEM, "%sout of memory for the result", label);
+    int64_t ch = sqlite3_changes64(x->db);
+    if (changes)
+        *changes = ch;
+    if (out) {
+        int64_t rowid = sqlite3_last_insert_rowid(x->db);
+        memcpy(out->p + header, &ch, 8);
+        memcpy(out->p + header + 8, &rowid, 8);
+    }
+    return 0;
+}
+
+static fs_ctx *fs_context(ferry_call *c)
+{
+    fs_ctx *x = ferry_call_context_data(c);
+    if (!x)
+        ferry_call_fail(c, SQLITE_MISUSE, "context '%s' has no SQLite connection", ferry_call_context_name(c));
+    return x;
+}
+
+static int op_exec(ferry_call *c, void *data)
+{
+    (void)data;
+    fs_ctx *x = fs_context(c);
+    if (!x)
+        return -1;
+    size_t len;
+    const void *in = ferry_call_input(c, &len);
+    fs_in r = { in, len, false };
+    fs_statement s;
+    if (!fs_read_statement(&r, &s) || r.left != 0) {
+        free(s.params);
+        return ferry_call_fail(c, SQLITE_MISUSE, "sqlite.exec: malformed input");
+    }
+    fs_buf out = { 0 };
+    int rc = fs_run(c, x, &s, &out, NULL, "");
+    free(s.params);
+    if (rc == 0 && ferry_call_set_output(c, out.p, out.len) != 0)
+        rc = ferry_call_fail(c, SQLITE_NOMEM, "out of memory for the result");
+    free(out.p);
+    return rc;
+}
+
+static bool fs_plain(fs_ctx *x, const char *sql)
+{
+    return sqlite3_exec(x->db, sql, NULL, NULL, NULL) == SQLITE_OK;
+}
+
+static int op_batch(ferry_call *c, void *data)
+{
+    (void)data;
+    fs_ctx *x = fs_context(c);
+    if (!x)
+        return -1;
+    size_t len;
+    const void *in = ferry_call_input(c, &len);
+    fs_in r = { in, len, false };
+    uint32_t n = fs_u32(&r);
+    if (r.bad || n > r.left / 8)
+        return ferry_call_fail(c, SQLITE_MISUSE, "sqlite.batch: malformed input");
+    fs_buf out = { 0 };
+    fs_put_u32(&out, n);
+    /* A savepoint is one transaction outside a transaction, and nests inside one the caller opened. */
+    if (!fs_plain(x, "SAVEPOINT ferry_batch")) {
+        free(out.p);
+        return fs_fail_db(c, x, "batch: ", "begin");
+    }
+    int rc = 0;
+    for (uint32_t i = 0; i < n && rc == 0; i++) {
+        fs_statement s;
+        if (!fs_read_statement(&r, &s)) {
+            free(s.params);
+            rc = ferry_call_fail(c, SQLITE_MISUSE, "sqlite.batch: malformed statement %u", i);
+            break;
+        }
+        int64_t changes = 0;
+        char label[96];
+        snprintf(label, sizeof label, "batch statement %u of %u (the batch was rolled back): ", i, n);
+        rc = fs_run(c, x, &s, NULL, &changes, label);
+        free(s.params);
+        if (rc != 0)
+            break;
+        fs_put_i64(&out, changes);
+    }
+    if (rc == 0 && r.left != 0)
+        rc = ferry_call_fail(c, SQLITE_MISUSE, "sqlite.batch: trailing bytes after %u statements", n);
+    if (rc == 0 && !fs_plain(x, "RELEASE ferry_batch"))
+        rc = fs_fail_db(c, x, "batch: ", "commit");
+    if (rc != 0) {
+        fs_plain(x, "ROLLBACK TO ferry_batch");
+        fs_plain(x, "RELEASE ferry_batch");
+    } else if (out.oom || ferry_call_set_output(c, out.p, out.len) != 0) {
+        rc = ferry_call_fail(c, SQLITE_NOMEM, "out of memory for the result");
+    }
+    free(out.p);
+    return rc;
+}
+
+/* ---- functions implemented by the host ---------------------------------------------------------- */
+
+static void fs_trampoline(sqlite3_context *sctx, int argc, sqlite3_value **argv)
+{
+    fs_fn *fn = sqlite3_user_data(sctx);
+    if (!fn->engine->dispatch) {
+        sqlite3_result_error(sctx, "no function dispatcher is installed", -1);
+        return;
+    }
+    fs_buf args = { 0 };
+    for (int i = 0; i < argc; i++)
+        fs_put_value(&args, argv[i]);
+    if (args.oom) {
+        free(args.p);
+        sqlite3_result_error_nomem(sctx);
+        return;
+    }
+    ferry_sqlite_result res = { .type = FERRY_SQLITE_ERROR };
+    fn->engine->dispatch(fn->id, args.p, args.len, argc, &res);
+    free(args.p);
+    switch (res.type) {
+    case FERRY_SQLITE_INTEGER:
+        sqlite3_result_int64(sctx, res.i64);
+        break;
+    case FERRY_SQLITE_FLOAT:
+        sqlite3_result_double(sctx, res.f64);
+        break;
+    case FERRY_SQLITE_TEXT:
+        sqlite3_result_text64(sctx, res.ptr ? res.ptr : "", res.len, res.ptr ? free : SQLITE_STATIC, SQLITE_UTF8);
+        break;
+    case FERRY_SQLITE_BLOB:
+        sqlite3_result_blob64(sctx, res.ptr ? res.ptr : "", res.len, res.ptr ? free : SQLITE_STATIC);
+        break;
+    case FERRY_SQLITE_NULL:
+        sqlite3_result_null(sctx);
+        break;
+    default:
+        sqlite3_result_error(sctx, res.ptr ? res.ptr : "function failed", res.ptr ? (int)res.len : -1);
+        free(res.ptr);
+        break;
+    }
+}
+
+static int fs_create_function(sqlite3 *db, fs_fn *fn)
+{
+    int flags = SQLITE_UTF8 | ((fn->flags & 1) ? SQLITE_DETERMINISTIC : 0);
+    return sqlite3_create_function_v2(db, fn->name, fn->n_args, flags, fn, fs_trampoline, NULL, NULL, NULL);
+}
+
+static int op_function(ferry_call *c, void *data)
+{
+    fs_engine *e = data;
+    int64_t n_args = ferry_call_arg(c, 0);
+    int64_t id = ferry_call_arg(c, 1);
+    size_t len;
+    const unsigned char *in = ferry_call_input(c, &len);
+    if (len < 5 || len > 4 + 255 || n_args < -1 || n_args > 127 || id < 0 || id > INT32_MAX)
+        return ferry_call_fail(c, SQLITE_MISUSE, "sqlite.function: malformed input");
+    uint32_t flags;
+    memcpy(&flags, in, 4);
+    if (e->n_fns == e->fns_cap) {
+        int cap = e->fns_cap ? e->fns_cap * 2 : 8;
+        fs_fn **fns = realloc(e->fns, sizeof(fs_fn *) * (size_t)cap);
+        if (!fns)
+            return ferry_call_fail(c, SQLITE_NOMEM, "out of memory");
+        e->fns = fns;
+        e->fns_cap = cap;
+    }
+    fs_fn *fn = calloc(1, sizeof(*fn));
+    char *name = fn ? strndup((const char *)in + 4, len - 4) : NULL;
+    if (!name) {
+        free(fn);
+        return ferry_call_fail(c, SQLITE_NOMEM, "out of memory");
+    }
+    *fn = (fs_fn){ e, name, (int)n_args, (int32_t)id, (int)flags };
+    for (fs_ctx *x = e->contexts; x; x = x->next) {
+        if (fs_create_function(x->db, fn) != SQLITE_OK) {
+            int rc = fs_fail_db(c, x, "", "create function");
+            free(fn->name);
+            free(fn);
+            return rc;
+        }
+    }
+    e->fns[e->n_fns++] = fn;
+    return 0;
+}
+
+static int op_dispatch(ferry_call *c, void *data)
+{
+    fs_engine *e = data;
+    e->dispatch = (ferry_sqlite_dispatch_fn)(uintptr_t)ferry_call_arg(c, 0);
+    return 0;
+}
+
+/* ---- connections, one per context --------------------------------------------------------------- */
+
+static int fs_progress(void *p)
+{
+    fs_ctx *x = p;
+    return x->current && ferry_call_cancelled(x->current);
+}
+
+static int fs_ctx_open(const ferry_context_info *info, void **ctx_data, void *data, char *err, size_t errlen)
+{
+    fs_engine *e = data;
+    const fs_ctx *parent = info->parent_data;
+    char name[200];
+    if (info->open_flags & FERRY_SQLITE_PRIVATE)
+        snprintf(name, sizeof name, "file:/ferry-%p-private-%llu?vfs=memdb", (void *)e,
+                 (unsigned long long)++e->privates);
+    else
+        snprintf(name, sizeof name, "%s", parent ? parent->db_name : e->main_name);
+    bool read_only = (info->flags & FERRY_CTX_READ_ONLY) != 0;
+    int flags = SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_URI |
+                (read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
+    fs_ctx *x = calloc(1, sizeof(*x));
+    fs_stmt *cache = calloc((size_t)e->cache_cap, sizeof(fs_stmt));
+    char *db_name = strdup(name);
+    sqlite3 *db = NULL;
+    int rc = (x && cache && db_name) ? sqlite3_open_v2(name, &db, flags, NULL) : SQLITE_NOMEM;
+    if (rc != SQLITE_OK) {
+        snprintf(err, errlen, "cannot open %s for context '%s': %s", name, info->name,
+                 db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+        sqlite3_close(db);
+        free(x);
+        free(cache);
+        free(db_name);
+        return rc;
+    }
+    atomic_fetch_add(&fs_open_connections, 1);
+    *x = (fs_ctx){ .engine = e, .db = db, .db_name = db_name, .cache = cache };
+    sqlite3_extended_result_codes(db, 1);
+    sqlite3_busy_timeout(db, e->busy_ms);
+    sqlite3_progress_handler(db, FS_PROGRESS_STEPS, fs_progress, x);
+    if (!parent && e->wal && e->path && !read_only &&
+        sqlite3_exec(db, "PRAGMA journal_mode=WAL", NULL, NULL, NULL) != SQLITE_OK) {
+        snprintf(err, errlen, "cannot switch %s to WAL: %s", name, sqlite3_errmsg(db));
+        goto fail;
+    }
+    for (int i = 0; i < e->n_fns; i++) {
+        if (fs_create_function(db, e->fns[i]) != SQLITE_OK) {
+            snprintf(err, errlen, "cannot add function %s: %s", e->fns[i]->name, sqlite3_errmsg(db));
+            goto fail;
+        }
+    }
+    x->next = e->contexts;
+    if (e->contexts)
+        e->contexts->prev = x;
+    e->contexts = x;
+    *ctx_data = x;
+    return 0;
+fail:
+    sqlite3_close(db);
+    atomic_fetch_sub(&fs_open_connections, 1);
+    free(cache);
+    free(db_name);
+    free(x);
+    return SQLITE_ERROR;
+}
+
+static void fs_ctx_close(uint64_t id, void *ctx_data, void *data)
+{
+    (void)id;
+    fs_engine *e = data;
+    fs_ctx *x = ctx_data;
+    if (!x)
+        return;
+    for (int i = 0; i < x->cached; i++)
+        fs_finalize(&x->cache[i]);
+    /* sqlite3_close (not _v2): every statement is finalized above, so this closes for real. */
+    if (sqlite3_close(x->db) == SQLITE_OK)
+        atomic_fetch_sub(&fs_open_connections, 1);
+    if (x->prev)
+        x->prev->next = x->next;
+    else
+        e->contexts = x->next;
+    if (x->next)
+        x->next->prev = x->prev;
+    free(x->cache);
+    free(x->db_name);
+    free(x);
+}
+
+/* ---- the engine --------------------------------------------------------------------------------- */
+
+static void fs_engine_free(void *data)
+{
+    fs_engine *e = data;
+    for (int i = 0; i < e->n_fns; i++) {
+        free(e->fns[i]->name);
+        free(e->fns[i]);
+    }
+    free(e->fns);
+    free(e->path);
+    free(e);
+}
+
+static bool fs_config(fs_engine *e, const char *arg, char *bad, size_t badlen)
+{
+    const char *p = arg;
+    while (*p) {
+        const char *end = strchr(p, '\n');
+        size_t n = end ? (size_t)(end - p) : strlen(p);
+        const char *eq = memchr(p, '=', n);
+        if (n > 0) {
+            if (!eq) {
+                snprintf(bad, badlen, "'%.*s' is not key=value", (int)n, p);
+                return false;
+            }
+            size_t k = (size_t)(eq - p);
+            const char *v = eq + 1;
+            size_t vn = n - k - 1;
+            if (k == 4 && memcmp(p, "path", 4) == 0) {
+                free(e->path);
+                e->path = (vn == 8 && memcmp(v, ":memory:", 8) == 0) ? NULL : strndup(v, vn);
+            } else if (k == 3 && memcmp(p, "wal", 3) == 0) {
+                e->wal = vn == 1 && *v == '1';
+            } else if (k == 12 && memcmp(p, "busy_timeout", 12) == 0) {
+                e->busy_ms = atoi(v);
+            } else if (k == 5 && memcmp(p, "cache", 5) == 0) {
+                e->cache_cap = atoi(v);
+                if (e->cache_cap < 1 || e->cache_cap > 100000) {
+                    snprintf(bad, badlen, "cache=%.*s must be 1..100000", (int)vn, v);
+                    return false;
+                }
+            } else {
+                snprintf(bad, badlen, "unknown key '%.*s'", (int)k, p);
+                return false;
+            }
+        }
+        p += n + (end ? 1 : 0);
+    }
+    return true;
+}
+
+__attribute__((visibility("default"))) int ferry_sqlite_init(ferry_registry *reg)
+{
+    fs_engine *e = calloc(1, sizeof(*e));
+    if (!e)
+        return ferry_registry_fail(reg, SQLITE_NOMEM, "sqlite engine: out of memory");
+    e->busy_ms = 5000;
+    e->cache_cap = FS_DEFAULT_CACHE;
+    char bad[256];
+    if (!fs_config(e, ferry_registry_arg(reg), bad, sizeof bad)) {
+        fs_engine_free(e);
+        return ferry_registry_fail(reg, SQLITE_MISUSE, "sqlite engine configuration: %s", bad);
+    }
+    if (e->path)
+        snprintf(e->main_name, sizeof e->main_name, "%s", e->path);
+    else
+        snprintf(e->main_name, sizeof e->main_name, "file:/ferry-%p-main?vfs=memdb", (void *)e);
+    if (e->path && strlen(e->path) >= sizeof e->main_name) {
+        fs_engine_free(e);
+        return ferry_registry_fail(reg, SQLITE_MISUSE, "sqlite engine: database path is too long");
+    }
+    int rc = ferry_registry_on_close(reg, fs_engine_free, e);
+    if (rc != 0) {
+        fs_engine_free(e);
+        return ferry_registry_fail(reg, rc, "sqlite engine: out of memory");
+    }
+    if (ferry_registry_on_context(reg, fs_ctx_open, fs_ctx_close, e) != 0 ||
+        ferry_register_op(reg, "sqlite.exec", op_exec, e, FERRY_OP_IN_BYTES | FERRY_OP_OUT_BYTES) < 0 ||
+        ferry_register_op(reg, "sqlite.batch", op_batch, e, FERRY_OP_IN_BYTES | FERRY_OP_OUT_BYTES) < 0 ||
+        ferry_register_op(reg, "sqlite.function", op_function, e, FERRY_OP_IN_BYTES) < 0 ||
+        ferry_register_op(reg, "sqlite.dispatch", op_dispatch, e, 0) < 0)
+        return ferry_registry_fail(reg, -1, "sqlite engine: cannot register its ops");
+    return 0;
+}

@@ -1,0 +1,74 @@
+/*
+ * ferry_sqlite.h: SQLite behind Ferry's bridge (libferry_sqlite.so, init function ferry_sqlite_init).
+ *
+ * Every SQLite handle is made, used and closed on the engine thread, each connection opened with
+ * SQLITE_OPEN_NOMUTEX. Each execution context has its own connection (opened by the context hook): a
+ * user context works on its parent's database, or on a private in-memory one when made with
+ * FERRY_SQLITE_PRIVATE; a read-only context's connection is opened SQLITE_OPEN_READONLY.
+ *
+ * Configuration (ferry_registry_arg), one key=value per line:
+ *   path=<file>          the database file; absent or ":memory:": an in-memory database
+ *   wal=1                journal_mode=WAL (file databases)
+ *   busy_timeout=<ms>    sqlite3_busy_timeout for every connection (default 5000)
+ *   cache=<n>            prepared statements cached per context (default 64)
+ *
+ * Ops (all little-endian, u32 lengths):
+ *   sqlite.exec    input: a statement (below) -> output: a result (below). One SQL statement.
+ *   sqlite.batch   input: u32 n, n statements -> output: u32 n, n x i64 changes. All in one transaction
+ *                  (BEGIN IMMEDIATE .. COMMIT); any failure rolls all back and fails the call naming the
+ *                  statement's index.
+ *   sqlite.function arg0 = number of arguments (-1: any), arg1 = the Java function id,
+ *                  input = u32 flags (1: deterministic), then the name
+ *                  -> registers a scalar function on every connection, present and future.
+ *   sqlite.dispatch arg0 = the address of the host's function dispatcher (ferry_sqlite_dispatch_fn)
+ *
+ * statement: u32 sql_len, sql, u32 n_params, n_params x param
+ * param:     u32 name_len, name (without the ':', '@' or '$'; name_len 0: positional), u32 index
+ *            (positional: ?NNN's number, 1-based), then a value
+ * value:     u8 type (FERRY_SQLITE_*), then INTEGER: i64, FLOAT: f64, TEXT/BLOB: u32 len, bytes, NULL: -
+ * result:    i64 changes, i64 last_insert_rowid, u32 n_cols, n_cols x (u32 len, name),
+ *            then rows until the end: n_cols values each
+ *
+ * Named parameters (:name, @name, $name) take the value given with the call, else the variable of that
+ * name in the call's context scope (frozen ones included); a parameter with neither fails the call
+ * naming it. Errors carry SQLite's extended code and message; the error offset in the SQL, if SQLite
+ * knows it, is the failure's detail (ferry_call's 64-bit result). A caller that gives up interrupts its
+ * own statement through a progress handler that reads that call's cancel flag.
+ */
+#ifndef FERRY_SQLITE_H
+#define FERRY_SQLITE_H
+
+#include "ferry.h"
+
+#define FERRY_SQLITE_INTEGER 1
+#define FERRY_SQLITE_FLOAT   2
+#define FERRY_SQLITE_TEXT    3
+#define FERRY_SQLITE_BLOB    4
+#define FERRY_SQLITE_NULL    5
+#define FERRY_SQLITE_ERROR   6 /* a function's result only: text is the error message */
+
+/* Engine flag for ferry.ctx_create: the new context gets a private in-memory database. */
+#define FERRY_SQLITE_PRIVATE FERRY_CTX_OPEN_PRIVATE
+
+/* What a host function returns: for TEXT, BLOB and ERROR, ptr is ferry_alloc'd memory the engine frees. */
+typedef struct ferry_sqlite_result {
+    uint32_t type;
+    uint32_t reserved;
+    int64_t i64;
+    double f64;
+    void *ptr;
+    uint64_t len;
+} ferry_sqlite_result;
+
+/* The host's dispatcher: runs function fn_id on args (n values, encoded as above) on the engine
+ * thread and fills out. Must not throw or unwind. */
+typedef void (*ferry_sqlite_dispatch_fn)(int32_t fn_id, const uint8_t *args, uint64_t args_len, int32_t n_args,
+                                         ferry_sqlite_result *out);
+
+FERRY_API int ferry_sqlite_init(ferry_registry *reg);
+
+/* Connections and statements open in this process, across engines (for leak checks). */
+FERRY_API int64_t ferry_sqlite_open_connections(void);
+FERRY_API int64_t ferry_sqlite_open_statements(void);
+
+#endif

@@ -1,0 +1,280 @@
+package io.ferry.bench;
+
+import io.ferry.Engine;
+import io.ferry.Op;
+import io.ferry.WaitPreset;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.locks.LockSupport;
+
+/** Ferry's paths: every call is {@code add(x, 1)} on the built-in op, and every result is checked. */
+final class FerryPaths {
+    private FerryPaths() {
+    }
+
+    /** A Ferry path owns its engine. */
+    abstract static class FerryPath extends CallPath {
+        final Engine engine;
+        final Op add;
+        private final long idleSpinNs;
+
+        FerryPath(String name, int burst, int warm, WaitPreset preset) {
+            this(name, burst, warm, preset, 0);
+        }
+
+        FerryPath(String name, int burst, int warm, WaitPreset preset, long gapNs) {
+            super(name, burst, warm, gapNs);
+            engine = Engine.builder().name("bench-" + name).preset(preset).start();
+            add = engine.op("add");
+            idleSpinNs = preset.engineIdleSpin().toNanos();
+        }
+
+        /**
+         * Waits until the engine thread has stopped spinning (it spins for the preset's idle budget after
+         * its last call, then sleeps): judged by its CPU time, under a quarter of a 200 µs window.
+         */
+        @Override
+        void quiesce() {
+            LockSupport.parkNanos(idleSpinNs);
+            long giveUp = System.nanoTime() + 2_000_000_000L;
+            for (;;) {
+                long c0 = engine.engineCpuNanos();
+                long w0 = System.nanoTime();
+                LockSupport.parkNanos(200_000);
+                long dc = engine.engineCpuNanos() - c0;
+                long w1 = System.nanoTime();
+                if (dc * 4 < w1 - w0 || w1 > giveUp) {
+                    return;
+                }
+            }
+        }
+
+        @Override
+        public void close() {
+            engine.close();
+        }
+    }
+
+    static CallPath sync(String name) {
+        return switch (name) {
+            case "ferry_spin" -> new Sync(name, 1000, 200, WaitPreset.LOWEST_LATENCY);
+            case "ferry_default" -> new Sync(name, 1000, 200, WaitPreset.BALANCED);
+            // Spaced calls, each paying two wake-ups: short bursts keep a cycle within a few ms.
+            case "ferry_parked" -> new Sync(name, 40, 4, WaitPreset.LOWEST_CPU, CallPath.GAP_US * 1000L);
+            default -> throw new IllegalArgumentException(name);
+        };
+    }
+
+    /** {@code engine.call(add, x, 1)}, one at a time. */
+    static final class Sync extends FerryPath {
+        private long x = 1;
+
+        Sync(String name, int burst, int warm, WaitPreset preset) {
+            this(name, burst, warm, preset, 0);
+        }
+
+        Sync(String name, int burst, int warm, WaitPreset preset, long gapNs) {
+            super(name, burst, warm, preset, gapNs);
+        }
+
+        @Override
+        void run(int n) {
+            Engine e = engine;
+            Op op = add;
+            long x = this.x;
+            for (int i = 0; i < n; i++, x++) {
+                long r = e.call(op, x, 1);
+                if (r != x + 1) {
+                    throw wrong(name, x, r);
+                }
+            }
+            this.x = x;
+        }
+    }
+
+    /** {@code engine.callAsync(add, x, 1).join()}, one at a time. */
+    static final class Async extends FerryPath {
+        private long x = 1;
+
+        Async(String name) {
+            super(name, 40, 4, WaitPreset.BALANCED);
+        }
+
+        @Override
+        void run(int n) {
+            long x = this.x;
+            for (int i = 0; i < n; i++, x++) {
+                long r = engine.callAsync(add, x, 1).join();
+                if (r != x + 1) {
+                    throw wrong(name, x, r);
+                }
+            }
+            this.x = x;
+        }
+    }
+
+    /** {@code engine.callBatch} of {@link #DEPTH} calls at a time. */
+    static final class Batch extends FerryPath {
+        private final long[] a = new long[DEPTH];
+        private final long[] b = new long[DEPTH];
+        private final long[] results = new long[DEPTH];
+        private long x = 1;
+
+        Batch(String name) {
+            super(name, 4 * DEPTH, DEPTH, WaitPreset.BALANCED);
+            java.util.Arrays.fill(b, 1);
+        }
+
+        @Override
+        void run(int n) {
+            for (int done = 0; done < n; done += DEPTH) {
+                for (int i = 0; i < DEPTH; i++) {
+                    a[i] = x + i;
+                }
+                engine.callBatch(add, a, b, results);
+                for (int i = 0; i < DEPTH; i++) {
+                    if (results[i] != a[i] + 1) {
+                        throw wrong(name, a[i], results[i]);
+                    }
+                }
+                x += DEPTH;
+            }
+        }
+    }
+
+    /** {@link #DEPTH} {@code callAsync}s one by one, then joins them in order. */
+    static final class AsyncPipelined extends FerryPath {
+        @SuppressWarnings("unchecked")
+        private final CompletableFuture<Long>[] futures = new CompletableFuture[DEPTH];
+        private long x = 1;
+
+        AsyncPipelined(String name) {
+            super(name, 4 * DEPTH, DEPTH, WaitPreset.BALANCED);
+        }
+
+        @Override
+        void run(int n) {
+            for (int done = 0; done < n; done += DEPTH) {
+                for (int i = 0; i < DEPTH; i++) {
+                    futures[i] = engine.callAsync(add, x + i, 1);
+                }
+                for (int i = 0; i < DEPTH; i++) {
+                    long r = futures[i].join();
+                    if (r != x + i + 1) {
+                        throw wrong(name, x + i, r);
+                    }
+                    futures[i] = null;
+                }
+                x += DEPTH;
+            }
+        }
+    }
+
+    /**
+     * {@code engine.call} from P platform producer threads at once, default preset. The producers park
+     * between runs; a run wakes them all, each makes n / P calls, and the last one to finish wakes the
+     * runner. The run's time is from the first producer's first call to the last producer's last call.
+     */
+    static final class Producers extends FerryPath {
+        private final int producers;
+        private final Thread[] threads;
+        private final long[] start;
+        private final long[] end;
+        private final AtomicInteger remaining = new AtomicInteger();
+        private volatile int epoch;
+        private volatile int perProducer;
+        private volatile boolean stop;
+        private volatile Thread runner;
+        private volatile Throwable failure;
+        private long lastNanos = -1;
+
+        Producers(String name, int producers) {
+            super(name, 16_384, 2_048, WaitPreset.BALANCED);
+            this.producers = producers;
+            threads = new Thread[producers];
+            start = new long[producers];
+            end = new long[producers];
+            for (int i = 0; i < producers; i++) {
+                int id = i;
+                threads[i] = Thread.ofPlatform().daemon().name(name + "-" + i).start(() -> produce(id));
+            }
+        }
+
+        private void produce(int id) {
+            long x = (long) (id + 1) << 40;
+            int seen = 0;
+            for (;;) {
+                int ep;
+                while ((ep = epoch) == seen) {
+                    if (stop) {
+                        return;
+                    }
+                    LockSupport.park(this);
+                }
+                seen = ep;
+                int k = perProducer; // written before the volatile epoch we just read
+                start[id] = System.nanoTime();
+                try {
+                    for (int i = 0; i < k; i++, x++) {
+                        long r = engine.call(add, x, 1);
+                        if (r != x + 1) {
+                            throw wrong(name, x, r);
+                        }
+                    }
+                } catch (Throwable t) {
+                    failure = t;
+                }
+                end[id] = System.nanoTime();
+                // The decrement publishes start/end to the runner, which reads them after seeing 0.
+                if (remaining.decrementAndGet() == 0) {
+                    LockSupport.unpark(runner);
+                }
+            }
+        }
+
+        @Override
+        void run(int n) {
+            perProducer = n / producers;
+            remaining.set(producers);
+            runner = Thread.currentThread();
+            epoch = epoch + 1;
+            for (Thread t : threads) {
+                LockSupport.unpark(t);
+            }
+            while (remaining.get() != 0) {
+                LockSupport.park(this);
+            }
+            Throwable f = failure;
+            if (f != null) {
+                throw new IllegalStateException(name + ": a producer failed", f);
+            }
+            long s = Long.MAX_VALUE, e = Long.MIN_VALUE;
+            for (int i = 0; i < producers; i++) {
+                s = Math.min(s, start[i]);
+                e = Math.max(e, end[i]);
+            }
+            lastNanos = e - s;
+        }
+
+        @Override
+        long lastRunNanos() {
+            return lastNanos;
+        }
+
+        @Override
+        public void close() {
+            stop = true;
+            for (Thread t : threads) {
+                LockSupport.unpark(t);
+            }
+            for (Thread t : threads) {
+                try {
+                    t.join(5_000);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }
+            super.close();
+        }
+    }
+}

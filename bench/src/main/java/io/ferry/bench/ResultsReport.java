@@ -5,127 +5,437 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.LocalDate;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 
 /**
- * Turns a JMH JSON result of {@link RoundTripBenchmark} into RESULTS.md (Markdown on stdout).
+ * Turns the JMH JSON of one run of Ferry's benchmarks into RESULTS.md (Markdown on stdout) and the chart
+ * (results.svg).
  *
- * <pre>java -cp benchmarks.jar io.ferry.bench.ResultsReport results/quick.json "the command" ["load before"]</pre>
+ * <pre>java -cp benchmarks.jar io.ferry.bench.ResultsReport results/full.json "command" "load before" start-epoch-s results.svg</pre>
  *
- * The headline is the interleaved benchmark: Ferry and the ping-pong floor measured in alternating bursts,
- * so their ratio holds even while the host moves the vCPUs. Everything else is listed with its ns/op,
- * error and allocation, and a ratio to the separately run floor that is only indicative.
+ * <p>Every latency figure comes with the Java ping-pong floor measured in the same cycles
+ * ({@link PairedBenchmark}) and their ratio, the median over cycles. Percentiles and allocation come from
+ * {@link LatencyBenchmark} (SampleTime) and calls/s from {@link ThroughputBenchmark}; those ran in their
+ * own trials, so their absolute values move with the host. Rows are marked where the floor moved
+ * during the trial or where other processes used the CPUs ({@link MachineProfiler}).
  */
 public final class ResultsReport {
     private ResultsReport() {
     }
 
+    /** Per-iteration floor medians spread wider than this (max / min) mark a trial "floor moved". */
+    static final double FLOOR_MOVED = 1.5;
+    /** Iterations where other processes used more than this many CPUs mark a trial "busy". */
+    static final double BUSY_CPUS = 0.2;
+    /** JMH's gc profiler attributes the harness's own background allocation to the ops; below this is 0. */
+    static final double ZERO_BYTES = 0.5;
+
+    /** Everything known about one path (one row). */
+    static final class Row {
+        final String key;
+        final String path;
+        final boolean virtual;
+        String spec;
+        double ns = Double.NaN;
+        double floorNs = Double.NaN;
+        double ratio = Double.NaN;
+        double ratioLo = Double.NaN;
+        double ratioHi = Double.NaN;
+        double cycles;
+        double p50 = Double.NaN, p99 = Double.NaN, p999 = Double.NaN, sampleMean = Double.NaN;
+        double callsPerSec = Double.NaN;
+        boolean callsPerSecMeasured;
+        double bytes = Double.NaN;
+        String bytesFrom;
+        final List<String> marks = new ArrayList<>();
+
+        Row(String path, boolean virtual) {
+            this.path = path;
+            this.virtual = virtual;
+            this.key = key(path, virtual);
+        }
+
+        String label() {
+            return virtual ? path + " (virtual thread)" : path;
+        }
+
+        boolean ferry() {
+            return path.startsWith("ferry_");
+        }
+
+        boolean floor() {
+            return path.endsWith("_floor") || path.startsWith("ffm_");
+        }
+    }
+
+    static String key(String path, boolean virtual) {
+        return virtual ? path + "@vt" : path;
+    }
+
+    /** A head-to-head ratio from one paired trial: median over cycles of b's time per call / a's. */
+    record HeadToHead(String spec, String a, String b, double bOverA, double lo, double hi, double cycles) {
+    }
+
     public static void main(String[] args) throws IOException {
         if (args.length < 2) {
-            System.err.println("usage: ResultsReport <jmh.json> <command> [load average before the run]");
+            System.err.println("usage: ResultsReport <jmh.json> <command> [load before] [start epoch s] [chart.svg]");
             System.exit(2);
         }
         List<?> runs = (List<?>) new Json(Files.readString(Path.of(args[0]))).value();
         String loadBefore = args.length > 2 ? args[2] : null;
-        StringBuilder out = new StringBuilder();
-        Map<?, ?> first = (Map<?, ?>) runs.get(0);
+        long startEpoch = args.length > 3 && !args[3].isEmpty() ? Long.parseLong(args[3]) : -1;
+        Path svg = args.length > 4 ? Path.of(args[4]) : null;
 
+        Map<String, Row> rows = new LinkedHashMap<>();
+        List<HeadToHead> h2h = new ArrayList<>();
+        List<Double> allFloors = new ArrayList<>();
+        double floorBusy = 0;
+        for (Object o : runs) {
+            Map<?, ?> run = (Map<?, ?>) o;
+            String bench = bench(run);
+            Map<?, ?> params = (Map<?, ?>) run.get("params");
+            Map<?, ?> sec = (Map<?, ?>) run.get("secondaryMetrics");
+            if (bench.startsWith("PairedBenchmark.")) {
+                boolean virtual = bench.endsWith(".virtual");
+                String spec = String.valueOf(params.get(virtual ? "vspec" : "spec"));
+                String[] names = spec.split("\\+");
+                List<Double> floors = raw(sec, "floorMedNs");
+                if (!virtual) {
+                    allFloors.addAll(floors);
+                    floorBusy = Math.max(floorBusy, max(raw(sec, "machine.otherCpus")));
+                }
+                for (int i = 0; i < names.length; i++) {
+                    char x = (char) ('a' + i);
+                    Row r = rows.computeIfAbsent(key(names[i], virtual), k -> new Row(k.replace("@vt", ""), k.endsWith("@vt")));
+                    if (r.spec != null) {
+                        continue; // measured in an earlier trial of this run already
+                    }
+                    List<Double> ratios = raw(sec, x + "MedFloor");
+                    r.spec = spec;
+                    r.ns = median(raw(sec, x + "MedNs"));
+                    r.floorNs = median(floors);
+                    r.ratio = median(ratios);
+                    r.ratioLo = min(ratios);
+                    r.ratioHi = max(ratios);
+                    r.cycles = sum(raw(sec, "cycles"));
+                    marks(r.marks, floors, raw(sec, "machine.otherCpus"));
+                    if (i > 0) {
+                        List<Double> vsA = raw(sec, x + "MedA");
+                        h2h.add(new HeadToHead(spec, names[0], names[i], median(vsA), min(vsA), max(vsA), r.cycles));
+                    }
+                }
+            } else if (bench.startsWith("LatencyBenchmark.")) {
+                boolean virtual = bench.endsWith(".virtual");
+                String path = String.valueOf(params.get(bench.endsWith(".spaced") ? "spath" : virtual ? "vpath" : "path"));
+                Row r = rows.computeIfAbsent(key(path, virtual), k -> new Row(path, virtual));
+                Map<?, ?> pm = (Map<?, ?>) run.get("primaryMetric");
+                Map<?, ?> pct = (Map<?, ?>) pm.get("scorePercentiles");
+                r.sampleMean = num(pm.get("score"));
+                r.p50 = num(pct.get("50.0"));
+                r.p99 = num(pct.get("99.0"));
+                r.p999 = num(pct.get("99.9"));
+                double b = score(sec, "gc.alloc.rate.norm");
+                if (!Double.isNaN(b)) {
+                    r.bytes = b;
+                    r.bytesFrom = "SampleTime";
+                }
+                double busy = max(raw(sec, "machine.otherCpus"));
+                if (busy > BUSY_CPUS) {
+                    r.marks.add(String.format(Locale.ROOT, "percentiles measured while other processes used up to %.1f CPUs", busy));
+                }
+            } else if (bench.startsWith("ThroughputBenchmark.")) {
+                String path = bench.endsWith(".pipelined") ? String.valueOf(params.get("pipe"))
+                        : "ferry_p" + bench.substring(bench.lastIndexOf("producers") + "producers".length());
+                Row r = rows.computeIfAbsent(key(path, false), k -> new Row(path, false));
+                r.callsPerSec = num(((Map<?, ?>) run.get("primaryMetric")).get("score"));
+                r.callsPerSecMeasured = true;
+                double b = score(sec, "gc.alloc.rate.norm");
+                if (!Double.isNaN(b)) {
+                    r.bytes = b;
+                    r.bytesFrom = "Throughput";
+                }
+                double busy = max(raw(sec, "machine.otherCpus"));
+                if (busy > BUSY_CPUS) {
+                    r.marks.add(String.format(Locale.ROOT, "calls/s measured while other processes used up to %.1f CPUs", busy));
+                }
+            }
+        }
+        // The Java floor's own row: every floor burst of every platform trial.
+        Row floor = rows.computeIfAbsent("java_floor", k -> new Row("java_floor", false));
+        if (!allFloors.isEmpty()) {
+            floor.ns = median(allFloors);
+            floor.floorNs = floor.ns;
+            floor.ratio = 1;
+            floor.ratioLo = min(allFloors) / floor.ns;
+            floor.ratioHi = max(allFloors) / floor.ns;
+            floor.spec = "every trial";
+            floor.marks.add(String.format(Locale.ROOT, "floor medians over the run's iterations: %s to %s ns",
+                    ns(min(allFloors)), ns(max(allFloors))));
+        }
+        for (Row r : rows.values()) {
+            if (!r.callsPerSecMeasured && r.ns > 0) {
+                r.callsPerSec = 1e9 / r.ns;
+            }
+        }
+
+        StringBuilder out = new StringBuilder();
+        header(out, runs, args[0], args[1], loadBefore, startEpoch);
+        targets(out, rows, h2h);
+        table(out, "One call at a time", "One caller thread makes a call and waits for its result before the next.",
+                rows, List.of("java_floor", "c_floor", "ffm_direct", "ffm_critical", "ferry_spin", "ferry_default",
+                        "ferry_spin@vt", "ferry_default@vt", "ferry_parked", "ferry_async", "jctools", "disruptor_spin",
+                        "disruptor_block", "executor", "cf_supply", "park_unpark"));
+        table(out, "Pipelined: one producer, " + CallPath.DEPTH + " calls in flight", "Time and allocation are per call.", rows,
+                List.of("ferry_batch", "ferry_async_pipelined", "jctools_pipelined"));
+        table(out, "Many producers at once (default preset, 2 vCPUs)", "ns/call is wall time divided by the calls of "
+                + "all producers together; calls/s is JMH Throughput with that many benchmark threads.", rows,
+                List.of("ferry_p1", "ferry_p2", "ferry_p4", "ferry_p8"));
+        headToHead(out, h2h);
+        method(out);
+        if (svg != null) {
+            Files.writeString(svg, ResultsChart.svg(rows, date()));
+            out.append("\n## Chart\n\n![Ferry and its peers: cost per call as a multiple of the floor measured at the same time]("
+                    + svg.getFileName() + ")\n");
+        }
+        System.out.print(out);
+    }
+
+    // ---- sections -----------------------------------------------------------------------------------
+
+    private static void header(StringBuilder out, List<?> runs, String json, String command, String loadBefore,
+            long startEpoch) {
+        Map<?, ?> first = (Map<?, ?>) runs.get(0);
         out.append("# Ferry benchmark results\n\n");
-        out.append("- Date: ").append(LocalDate.now()).append('\n');
+        out.append("- Date: ").append(date()).append('\n');
         out.append("- JDK: ").append(first.get("jdkVersion")).append(" (").append(first.get("vmName")).append(' ')
                 .append(first.get("vmVersion")).append("), JMH ").append(first.get("jmhVersion")).append('\n');
         out.append("- Machine: ").append(cpu()).append(", ").append(Runtime.getRuntime().availableProcessors())
                 .append(" vCPUs; load average before the run ").append(loadBefore == null ? "?" : loadBefore)
                 .append(", after ").append(load()).append('\n');
-        out.append("- Command: `").append(args[1]).append("`\n");
+        out.append("- Command: `").append(command).append("`\n");
+        if (startEpoch > 0) {
+            long s = System.currentTimeMillis() / 1000 - startEpoch;
+            out.append(String.format(Locale.ROOT, "- Wall time of the JMH run: %d min %02d s (%d trials)%n", s / 60, s % 60,
+                    runs.size()));
+        }
         out.append("- JVM args: `").append(String.join(" ", strings(first.get("jvmArgs")))).append("`\n");
-        out.append("- Raw JMH JSON: `").append(Path.of(args[0]).getFileName()).append("` in bench/results/\n\n");
+        out.append("- Raw JMH JSON: `").append(Path.of(json).getFileName()).append("` in bench/results/\n");
+    }
 
-        // ---- headline: interleaved bursts ----
-        out.append("## Ferry sync call vs the floor, measured at the same time\n\n");
-        out.append("One caller thread. Each cycle of `interleaved` waits until the engine thread sleeps, times ")
-                .append(RoundTripBenchmark.BURST).append(" round trips of a two-thread Java ping-pong on padded longs ")
-                .append("(the floor), parks the echo thread, then times ").append(RoundTripBenchmark.BURST)
-                .append(" `engine.call(add, x, 1)` with every result checked. Each burst follows ")
-                .append(RoundTripBenchmark.WARM).append(" untimed calls, and each runs with exactly two busy threads ")
-                .append("on the two vCPUs. **Per-cycle ratio** is the geometric mean over cycles of (Ferry burst ")
-                .append("time / floor burst time), each from two bursts ~0.1 ms apart: the figure to quote. ")
-                .append("The ns columns are means over all cycles and move with the host.\n\n");
-        out.append("| preset | Ferry ns/call | floor ns/call | **per-cycle ratio** | ratio of the means | ratio per iteration (min / median / max) | cycles |\n");
-        out.append("|---|--:|--:|--:|--:|---|--:|\n");
-        for (Object o : runs) {
-            Map<?, ?> run = (Map<?, ?>) o;
-            if (!name(run).equals("interleaved")) {
+    private static void targets(StringBuilder out, Map<String, Row> rows, List<HeadToHead> h2h) {
+        out.append("\n## Targets\n\nEvery ratio below is from this run, between paths measured in the same cycles "
+                + "(median over cycles; the range is the lowest and highest iteration median).\n\n");
+        out.append("| what | target | measured | verdict |\n|---|---|---|---|\n");
+        Row spin = rows.get("ferry_spin");
+        HeadToHead spinVsJc = find(h2h, "ferry_spin", "jctools");
+        if (spin != null) {
+            target(out, "sync round trip, spinning preset (`ferry_spin`)", "<= 1.5x the Java ping-pong floor",
+                    spin.ratio, spin.ratioLo, spin.ratioHi, "x floor", spin.ratio <= 1.5, 1.5, false);
+        }
+        if (spinVsJc != null) {
+            target(out, "", "<= 1.0x the JCTools round trip", 1 / spinVsJc.bOverA, 1 / spinVsJc.hi, 1 / spinVsJc.lo,
+                    "x JCTools", 1 / spinVsJc.bOverA <= 1.0, 1.0, false);
+        }
+        HeadToHead exec = find(h2h, "ferry_default", "executor");
+        if (exec != null) {
+            target(out, "sync round trip, default preset, engine awake (`ferry_default`)",
+                    ">= 100x faster than `ExecutorService.submit().get()`", exec.bOverA, exec.lo, exec.hi, "x faster",
+                    exec.bOverA >= 100, 100, true);
+        }
+        HeadToHead parked = find(h2h, "ferry_parked", "park_unpark");
+        if (parked != null) {
+            target(out, "round trip once the caller has parked (`ferry_parked`)", "<= 1.1x the plain park/unpark hand-off",
+                    1 / parked.bOverA, 1 / parked.hi, 1 / parked.lo, "x park/unpark", 1 / parked.bOverA <= 1.1, 1.1, false);
+        }
+        HeadToHead pipe = find(h2h, "ferry_batch", "jctools_pipelined");
+        if (pipe != null) {
+            // b / a is JCTools' time per call over Ferry's: Ferry's throughput relative to JCTools'.
+            target(out, "pipelined throughput, one producer (`ferry_batch`)", ">= 1.0x JCTools MPSC pipelined",
+                    pipe.bOverA, pipe.lo, pipe.hi, "x JCTools", pipe.bOverA >= 1.0, 1.0, true);
+        }
+        List<String> alloc = new ArrayList<>();
+        double worst = 0;
+        for (String k : List.of("ferry_spin", "ferry_default", "ferry_spin@vt", "ferry_default@vt", "ferry_p1", "ferry_batch")) {
+            Row r = rows.get(k);
+            if (r != null && !Double.isNaN(r.bytes)) {
+                alloc.add(String.format(Locale.ROOT, "%s %.2f", r.label(), r.bytes));
+                worst = Math.max(worst, r.bytes);
+            }
+        }
+        if (!alloc.isEmpty()) {
+            out.append("| allocation per sync call | 0 B | ").append(String.join("; ", alloc)).append(" B/call | ")
+                    .append(worst < ZERO_BYTES ? "**met** (below " + ZERO_BYTES + " B/call, JMH's own background)"
+                            : String.format(Locale.ROOT, "**missed**: up to %.2f B/call", worst))
+                    .append(" |\n");
+        }
+        HeadToHead p8 = find(h2h, "ferry_p1", "ferry_p8");
+        if (p8 != null) {
+            Row t1 = rows.get("ferry_p1"), t8 = rows.get("ferry_p8");
+            String jmh = t1 != null && t8 != null && t1.callsPerSecMeasured && t8.callsPerSecMeasured
+                    ? String.format(Locale.ROOT, "; JMH Throughput: %.2fx (%s vs %s calls/s)", t8.callsPerSec / t1.callsPerSec,
+                            count(t8.callsPerSec), count(t1.callsPerSec))
+                    : "";
+            double rel = 1 / p8.bOverA;
+            out.append(String.format(Locale.ROOT, "| 8 producers on 2 cores (`ferry_p8`) | total calls/s >= 0.5x one producer's "
+                    + "| **%.2fx** (%.2f to %.2f)%s | %s |%n", rel, 1 / p8.hi, 1 / p8.lo, jmh, verdict(rel >= 0.5, rel, 0.5, true)));
+        }
+    }
+
+    private static void target(StringBuilder out, String what, String target, double v, double lo, double hi, String unit,
+            boolean met, double goal, boolean higherIsBetter) {
+        out.append(String.format(Locale.ROOT, "| %s | %s | **%.2f%s** (%.2f to %.2f) | %s |%n", what, target, v, unit, lo, hi,
+                verdict(met, v, goal, higherIsBetter)));
+    }
+
+    private static String verdict(boolean met, double v, double goal, boolean higherIsBetter) {
+        if (Double.isNaN(v)) {
+            return "not measured";
+        }
+        if (met) {
+            return "**met**";
+        }
+        double by = higherIsBetter ? goal / v : v / goal;
+        return String.format(Locale.ROOT, "**missed** by %.2fx", by);
+    }
+
+    private static HeadToHead find(List<HeadToHead> h2h, String a, String b) {
+        for (HeadToHead h : h2h) {
+            if (h.a.equals(a) && h.b.equals(b)) {
+                return h;
+            }
+        }
+        return null;
+    }
+
+    private static void table(StringBuilder out, String title, String intro, Map<String, Row> rows, List<String> keys) {
+        out.append("\n## ").append(title).append("\n\n").append(intro).append(" **x floor** is the median over cycles of "
+                + "(this path's burst / the Java floor's burst in the same cycle); the floor column is the floor in those "
+                + "cycles. p50/p99/p99.9 are single calls sampled by JMH in a separate trial.\n\n");
+        out.append("| path | what it measures | ns/call | floor ns | **x floor** | p50 ns | p99 ns | p99.9 ns | calls/s | B/call | notes |\n");
+        out.append("|---|---|--:|--:|--:|--:|--:|--:|--:|--:|---|\n");
+        for (String k : keys) {
+            Row r = rows.get(k);
+            if (r == null) {
                 continue;
             }
-            Map<?, ?> sec = (Map<?, ?>) run.get("secondaryMetrics");
-            List<Double> fN = raw(sec, "ferryNanos"), fC = raw(sec, "ferryCalls");
-            List<Double> lN = raw(sec, "floorNanos"), lC = raw(sec, "floorCalls");
-            double ferry = sum(fN) / sum(fC), floor = sum(lN) / sum(lC);
-            List<Double> ratios = new ArrayList<>();
-            for (int i = 0; i < fN.size(); i++) {
-                ratios.add((fN.get(i) / fC.get(i)) / (lN.get(i) / lC.get(i)));
+            String what = CallPath.DESCRIPTIONS.getOrDefault(r.path, "");
+            if (r.virtual) {
+                what = "The same, called from a virtual thread";
             }
-            ratios.sort(null);
-            double cycles = sum(raw(sec, "cycles"));
-            double perCycle = Math.exp(sum(raw(sec, "logRatioSum")) / cycles);
-            out.append(String.format(Locale.ROOT, "| %s | %.1f | %.1f | **%.2f** | %.2f | %.2f / %.2f / %.2f | %,.0f |\n",
-                    preset(run), ferry, floor, perCycle, ferry / floor, ratios.get(0), ratios.get(ratios.size() / 2),
-                    ratios.get(ratios.size() - 1), cycles));
-        }
-
-        // ---- every benchmark ----
-        Double floorScore = null;
-        for (Object o : runs) {
-            Map<?, ?> run = (Map<?, ?>) o;
-            if (name(run).equals("floor")) {
-                floorScore = num(((Map<?, ?>) run.get("primaryMetric")).get("score"));
+            List<String> notes = new ArrayList<>(r.marks);
+            if (r.spec != null && !r.path.equals("java_floor")) {
+                notes.add(0, String.format(Locale.ROOT, "x floor per iteration %.2f to %.2f over %,.0f cycles of `%s`",
+                        r.ratioLo, r.ratioHi, r.cycles, r.spec));
             }
+            out.append(String.format(Locale.ROOT, "| `%s` | %s | %s | %s | **%s** | %s | %s | %s | %s%s | %s | %s |%n",
+                    r.label(), what, ns(r.ns), ns(r.floorNs), ratio(r.ratio), ns(r.p50), ns(r.p99), ns(r.p999),
+                    r.callsPerSecMeasured || Double.isNaN(r.callsPerSec) ? "" : "~", count(r.callsPerSec), bytes(r.bytes),
+                    String.join("; ", notes)));
         }
-        out.append("\n## Every benchmark (JMH average time, one caller thread)\n\n");
-        out.append("| benchmark | preset | score | error (99.9%) | ratio to `floor`* | allocation (gc.alloc.rate.norm) |\n");
-        out.append("|---|---|--:|--:|--:|--:|\n");
-        for (Object o : runs) {
-            Map<?, ?> run = (Map<?, ?>) o;
-            Map<?, ?> pm = (Map<?, ?>) run.get("primaryMetric");
-            Map<?, ?> sec = (Map<?, ?>) run.get("secondaryMetrics");
-            Map<?, ?> alloc = sec == null ? null : (Map<?, ?>) sec.get("gc.alloc.rate.norm");
-            boolean cycle = name(run).equals("interleaved");
-            double score = num(pm.get("score"));
-            double err = num(pm.get("scoreError"));
-            String unit = cycle ? "ns/cycle" : String.valueOf(pm.get("scoreUnit"));
-            out.append(String.format(Locale.ROOT, "| %s | %s | %,.1f %s | %s | %s | %s |\n", name(run), preset(run),
-                    score, unit, Double.isNaN(err) ? "n/a" : String.format(Locale.ROOT, "± %,.1f", err),
-                    cycle || floorScore == null ? "—" : String.format(Locale.ROOT, "%.2f", score / floorScore),
-                    alloc == null ? "not measured" : String.format(Locale.ROOT, "%.3f B/%s",
-                            num(alloc.get("score")), cycle ? "cycle" : "op")));
-        }
-        out.append("\n\\* Ratio to the `floor` benchmark, which ran in a different fork at a different time: the ")
-                .append("floor on this VM drifts between ~40, ~100 and ~400 ns for seconds at a time, so only the ")
-                .append("interleaved table above compares like with like. `interleaved`'s own score is the time of a ")
-                .append("whole cycle (both bursts, their warm-up calls and the wait for the engine to go idle) and ")
-                .append("means nothing on its own; its allocation is per cycle of ")
-                .append(2 * (RoundTripBenchmark.BURST + RoundTripBenchmark.WARM)).append(" round trips.\n");
-        System.out.print(out);
     }
 
-    private static String name(Map<?, ?> run) {
+    private static void headToHead(StringBuilder out, List<HeadToHead> h2h) {
+        out.append("\n## Head to head, in the same cycles\n\nFor each trial that measured several paths, the median over "
+                + "cycles of (path's time per call / the first path's), and the range of iteration medians.\n\n");
+        out.append("| trial | path | time per call relative to the first path |\n|---|---|--:|\n");
+        for (HeadToHead h : h2h) {
+            out.append(String.format(Locale.ROOT, "| `%s` | `%s` | %.2fx `%s` (%.2f to %.2f) |%n", h.spec, h.b, h.bOverA, h.a,
+                    h.lo, h.hi));
+        }
+    }
+
+    private static void method(StringBuilder out) {
+        out.append("\n## How these were measured\n\n");
+        out.append("- **Paired cycles** (`PairedBenchmark`): the host moves this VM's two vCPUs, and the floor jumps between "
+                + "~40, ~100 and ~400 ns for seconds at a time. So one JMH invocation is a cycle: a burst of the Java ping-pong "
+                + "floor, then a burst of each path of the trial, each after its own untimed warm-up calls and after every "
+                + "other path has gone quiet (echo and consumer threads parked, engine threads asleep), so each burst has the "
+                + "two vCPUs to itself. Bursts last 0.1 to a few ms. Ratios are taken per cycle and the median over the cycles "
+                + "of an iteration is kept, so a cycle hit by another process cannot move it.\n");
+        out.append("- **Marks**: *floor moved* when the floor's iteration medians in a trial span more than ")
+                .append(FLOOR_MOVED).append("x; *other processes* when another process used more than ").append(BUSY_CPUS)
+                .append(" CPUs during an iteration (`MachineProfiler`, from /proc/stat). On two vCPUs a third busy thread "
+                        + "turns a spinning hand-off into a time-slice switch, so marked absolute figures are suspect; "
+                        + "the same-cycle ratios hold better.\n");
+        out.append("- **Percentiles** (`LatencyBenchmark`, JMH SampleTime): one call per invocation, each path alone in "
+                + "its fork; they include JMH's timer (~20-30 ns) and move with the host. The mean of SampleTime is not "
+                + "shown: millisecond preemptions by the host dominate it.\n");
+        out.append("- **calls/s**: measured by JMH Throughput (`ThroughputBenchmark`) for the pipelined and multi-producer "
+                + "rows; `~` marks 1e9 / (ns per call) for one-at-a-time rows.\n");
+        out.append("- **B/call**: JMH's `gc.alloc.rate.norm` (`-prof gc`), from the SampleTime or Throughput trial. Values "
+                + "below ").append(ZERO_BYTES).append(" B are JMH's own background allocation spread over the calls.\n");
+        out.append("- Every path checks every result it gets (`x + 1` for `x`).\n");
+    }
+
+    private static void marks(List<String> marks, List<Double> floors, List<Double> busy) {
+        if (!floors.isEmpty() && max(floors) / min(floors) > FLOOR_MOVED) {
+            marks.add(String.format(Locale.ROOT, "**floor moved** %s to %s ns", ns(min(floors)), ns(max(floors))));
+        }
+        double b = max(busy);
+        if (b > BUSY_CPUS) {
+            marks.add(String.format(Locale.ROOT, "**other processes** used up to %.1f CPUs", b));
+        }
+    }
+
+    // ---- formatting -------------------------------------------------------------------------------
+
+    static String ns(double v) {
+        if (Double.isNaN(v)) {
+            return "";
+        }
+        return v < 1000 ? String.format(Locale.ROOT, "%.1f", v) : String.format(Locale.ROOT, "%,.0f", v);
+    }
+
+    static String ratio(double v) {
+        if (Double.isNaN(v)) {
+            return "";
+        }
+        return v < 10 ? String.format(Locale.ROOT, "%.2f", v) : String.format(Locale.ROOT, "%,.0f", v);
+    }
+
+    static String count(double v) {
+        if (Double.isNaN(v)) {
+            return "";
+        }
+        if (v >= 1e6) {
+            return String.format(Locale.ROOT, "%.1f M", v / 1e6);
+        }
+        if (v >= 1e3) {
+            return String.format(Locale.ROOT, "%.1f k", v / 1e3);
+        }
+        return String.format(Locale.ROOT, "%.0f", v);
+    }
+
+    static String bytes(double v) {
+        if (Double.isNaN(v)) {
+            return "";
+        }
+        return v < ZERO_BYTES ? "0" : String.format(Locale.ROOT, "%.1f", v);
+    }
+
+    static String date() {
+        return LocalDate.now().toString();
+    }
+
+    // ---- JSON access ------------------------------------------------------------------------------
+
+    private static String bench(Map<?, ?> run) {
         String b = (String) run.get("benchmark");
-        return b.substring(b.lastIndexOf('.') + 1);
+        String[] parts = b.split("\\.");
+        return parts[parts.length - 2] + "." + parts[parts.length - 1];
     }
 
-    private static String preset(Map<?, ?> run) {
-        Map<?, ?> params = (Map<?, ?>) run.get("params");
-        return params == null || params.get("preset") == null ? "—" : String.valueOf(params.get("preset"));
-    }
-
-    /** All iterations of all forks of a secondary metric, in order. */
-    private static List<Double> raw(Map<?, ?> sec, String metric) {
+    /** All iterations of all forks of a secondary metric, in order (empty if absent). */
+    static List<Double> raw(Map<?, ?> sec, String metric) {
         List<Double> values = new ArrayList<>();
-        for (Object fork : (List<?>) ((Map<?, ?>) sec.get(metric)).get("rawData")) {
+        if (sec == null || !(sec.get(metric) instanceof Map<?, ?> m)) {
+            return values;
+        }
+        for (Object fork : (List<?>) m.get("rawData")) {
             for (Object v : (List<?>) fork) {
                 values.add(num(v));
             }
@@ -133,7 +443,32 @@ public final class ResultsReport {
         return values;
     }
 
-    private static double sum(List<Double> values) {
+    private static double score(Map<?, ?> sec, String metric) {
+        if (sec == null || !(sec.get(metric) instanceof Map<?, ?> m)) {
+            return Double.NaN;
+        }
+        return num(m.get("score"));
+    }
+
+    static double median(List<Double> values) {
+        if (values.isEmpty()) {
+            return Double.NaN;
+        }
+        List<Double> v = new ArrayList<>(values);
+        Collections.sort(v);
+        int n = v.size();
+        return n % 2 == 1 ? v.get(n / 2) : (v.get(n / 2 - 1) + v.get(n / 2)) / 2;
+    }
+
+    static double min(List<Double> values) {
+        return values.isEmpty() ? Double.NaN : Collections.min(values);
+    }
+
+    static double max(List<Double> values) {
+        return values.isEmpty() ? 0 : Collections.max(values);
+    }
+
+    static double sum(List<Double> values) {
         double s = 0;
         for (double v : values) {
             s += v;
@@ -141,7 +476,7 @@ public final class ResultsReport {
         return s;
     }
 
-    private static double num(Object o) {
+    static double num(Object o) {
         return o instanceof Number n ? n.doubleValue() : Double.NaN; // JMH writes "NaN" as a string
     }
 

@@ -1,0 +1,123 @@
+package io.ferry.bench;
+
+import io.ferry.Engine;
+import io.ferry.Op;
+import io.ferry.WaitPreset;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import org.openjdk.jmh.annotations.Benchmark;
+import org.openjdk.jmh.annotations.BenchmarkMode;
+import org.openjdk.jmh.annotations.Fork;
+import org.openjdk.jmh.annotations.Level;
+import org.openjdk.jmh.annotations.Measurement;
+import org.openjdk.jmh.annotations.Mode;
+import org.openjdk.jmh.annotations.OperationsPerInvocation;
+import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Param;
+import org.openjdk.jmh.annotations.Scope;
+import org.openjdk.jmh.annotations.Setup;
+import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.TearDown;
+import org.openjdk.jmh.annotations.Threads;
+import org.openjdk.jmh.annotations.Warmup;
+
+/**
+ * Calls per second ({@link Mode#Throughput}): one producer keeping {@link CallPath#DEPTH} calls in flight
+ * ({@link #pipelined}), and 1, 2, 4 and 8 producer threads making sync calls on one engine at once
+ * ({@code producersN}). With {@code -prof gc}, {@code gc.alloc.rate.norm} is bytes per call.
+ */
+@BenchmarkMode(Mode.Throughput)
+@OutputTimeUnit(TimeUnit.SECONDS)
+@Warmup(iterations = 2, time = 1)
+@Measurement(iterations = 4, time = 1)
+@Fork(value = 1, jvmArgsAppend = {"--enable-native-access=ALL-UNNAMED", "-Xms1g", "-Xmx1g"})
+public class ThroughputBenchmark {
+
+    @State(Scope.Thread)
+    public static class Pipeline {
+        @Param({"ferry_batch", "ferry_async_pipelined", "jctools_pipelined"})
+        public String pipe;
+        CallPath p;
+
+        @Setup(Level.Trial)
+        public void setUp() {
+            p = CallPath.create(pipe);
+            p.resume();
+            p.run(p.warm);
+        }
+
+        @TearDown(Level.Trial)
+        public void tearDown() {
+            p.close();
+        }
+    }
+
+    @Benchmark
+    @Threads(1)
+    @OperationsPerInvocation(CallPath.DEPTH)
+    public void pipelined(Pipeline s) {
+        s.p.run(CallPath.DEPTH);
+    }
+
+    /** One engine with the default preset, shared by every producer thread of the trial. */
+    @State(Scope.Benchmark)
+    public static class SharedEngine {
+        Engine engine;
+        Op add;
+        final AtomicLong producers = new AtomicLong();
+
+        @Setup(Level.Trial)
+        public void setUp() {
+            engine = Engine.builder().name("bench-producers").preset(WaitPreset.BALANCED).start();
+            add = engine.op("add");
+        }
+
+        @TearDown(Level.Trial)
+        public void tearDown() {
+            engine.close();
+        }
+    }
+
+    @State(Scope.Thread)
+    public static class Producer {
+        long x;
+
+        @Setup(Level.Trial)
+        public void setUp(SharedEngine shared) {
+            x = (shared.producers.incrementAndGet()) << 40;
+        }
+    }
+
+    static long call(SharedEngine s, Producer p) {
+        long x = p.x++;
+        long r = s.engine.call(s.add, x, 1);
+        if (r != x + 1) {
+            throw CallPath.wrong("producers", x, r);
+        }
+        return r;
+    }
+
+    @Benchmark
+    @Threads(1)
+    public long producers1(SharedEngine s, Producer p) {
+        return call(s, p);
+    }
+
+    @Benchmark
+    @Threads(2)
+    public long producers2(SharedEngine s, Producer p) {
+        return call(s, p);
+    }
+
+    @Benchmark
+    @Threads(4)
+    public long producers4(SharedEngine s, Producer p) {
+        return call(s, p);
+    }
+
+    @Benchmark
+    @Threads(8)
+    public long producers8(SharedEngine s, Producer p) {
+        return call(s, p);
+    }
+}

@@ -626,13 +626,14 @@ static int op_function(ferry_call *c, void *data)
 {
     fs_engine *e = data;
     int64_t n_args = ferry_call_arg(c, 0);
-    int64_t id = ferry_call_arg(c, 1);
     size_t len;
     const unsigned char *in = ferry_call_input(c, &len);
-    if (len < 5 || len > 4 + 255 || n_args < -1 || n_args > 127 || id < 0 || id > INT32_MAX)
+    if (len < 9 || len > 8 + 255 || n_args < -1 || n_args > 127 || memchr(in + 8, 0, len - 8))
         return ferry_call_fail(c, SQLITE_MISUSE, "sqlite.function: malformed input");
+    int32_t id;
     uint32_t flags;
-    memcpy(&flags, in, 4);
+    memcpy(&id, in, 4);
+    memcpy(&flags, in + 4, 4);
     if (e->n_fns == e->fns_cap) {
         int cap = e->fns_cap ? e->fns_cap * 2 : 8;
         fs_fn **fns = realloc(e->fns, sizeof(fs_fn *) * (size_t)cap);
@@ -642,12 +643,12 @@ static int op_function(ferry_call *c, void *data)
         e->fns_cap = cap;
     }
     fs_fn *fn = calloc(1, sizeof(*fn));
-    char *name = fn ? strndup((const char *)in + 4, len - 4) : NULL;
+    char *name = fn ? strndup((const char *)in + 8, len - 8) : NULL;
     if (!name) {
         free(fn);
         return ferry_call_fail(c, SQLITE_NOMEM, "out of memory");
     }
-    *fn = (fs_fn){ e, name, (int)n_args, (int32_t)id, (int)flags };
+    *fn = (fs_fn){ e, name, (int)n_args, id, (int)flags };
     for (fs_ctx *x = e->contexts; x; x = x->next) {
         if (fs_create_function(x->db, fn) != SQLITE_OK) {
             int rc = fs_fail_db(c, x, "", "create function");

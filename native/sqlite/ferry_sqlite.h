@@ -17,8 +17,8 @@
  *   sqlite.batch   input: u32 n, n statements -> output: u32 n, n x i64 changes. All in one transaction
  *                  (BEGIN IMMEDIATE .. COMMIT); any failure rolls all back and fails the call naming the
  *                  statement's index.
- *   sqlite.function arg0 = number of arguments (-1: any), arg1 = the Java function id,
- *                  input = u32 flags (1: deterministic), then the name
+ *   sqlite.function arg0 = number of arguments (-1: any); input = i32 the host's function id,
+ *                  u32 flags (1: deterministic), then the name
  *                  -> registers a scalar function on every connection, present and future.
  *   sqlite.dispatch arg0 = the address of the host's function dispatcher (ferry_sqlite_dispatch_fn)
  *

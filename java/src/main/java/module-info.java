@@ -7,4 +7,5 @@
  */
 module io.ferry {
     exports io.ferry;
+    exports io.ferry.sqlite;
 }

@@ -71,26 +71,52 @@ public final class NativeLibrary {
             throw new IllegalCallerException("Ferry needs native access: start java with --enable-native-access="
                     + who + " (or add 'Enable-Native-Access: ALL-UNNAMED' to an executable jar's manifest)");
         }
-        String explicit = System.getProperty(PATH_PROPERTY);
-        Path file;
+        return SymbolLookup.libraryLookup(locate("libferry.so", PATH_PROPERTY), Arena.global());
+    }
+
+    private static Path extracted;
+
+    /**
+     * Where a native library of Ferry's is: the file a system property names, else (for companions of
+     * libferry) the file of that name beside {@code -Dferry.library.path}, else the copy bundled in the jar,
+     * extracted into one private temporary directory shared by all of Ferry's libraries (so that an
+     * engine library finds libferry.so beside it).
+     *
+     * @param property the system property that may name the file, or null
+     */
+    public static synchronized Path locate(String name, String property) throws IOException {
+        String explicit = property == null ? null : System.getProperty(property);
         if (explicit != null && !explicit.isBlank()) {
-            file = Path.of(explicit);
+            Path file = Path.of(explicit);
             if (!Files.isReadable(file)) {
-                throw new IOException("-D" + PATH_PROPERTY + "=" + explicit + " does not name a readable file");
+                throw new IOException("-D" + property + "=" + explicit + " does not name a readable file");
             }
-        } else {
-            String resource = "/META-INF/native/" + PLATFORM + "/libferry.so";
-            try (InputStream in = NativeLibrary.class.getResourceAsStream(resource)) {
-                if (in == null) {
-                    throw new IOException("no libferry.so for " + PLATFORM + " in the jar (" + resource
-                            + "); Ferry ships linux-x86_64. Build it for this platform and point -D"
-                            + PATH_PROPERTY + " at it");
-                }
-                file = Files.createTempFile("libferry-", ".so");
-                file.toFile().deleteOnExit();
-                Files.copy(in, file, StandardCopyOption.REPLACE_EXISTING);
+            return file.toAbsolutePath();
+        }
+        String base = System.getProperty(PATH_PROPERTY);
+        if (base != null && !base.isBlank()) {
+            Path sibling = Path.of(base).toAbsolutePath().resolveSibling(name);
+            if (Files.isReadable(sibling)) {
+                return sibling;
             }
         }
-        return SymbolLookup.libraryLookup(file, Arena.global());
+        String resource = "/META-INF/native/" + PLATFORM + "/" + name;
+        try (InputStream in = NativeLibrary.class.getResourceAsStream(resource)) {
+            if (in == null) {
+                throw new IOException("no " + name + " for " + PLATFORM + " in the jar (" + resource
+                        + "); Ferry ships linux-x86_64. Build it for this platform and point -D"
+                        + (property == null ? PATH_PROPERTY : property) + " at it");
+            }
+            if (extracted == null) {
+                extracted = Files.createTempDirectory("ferry-native-");
+                extracted.toFile().deleteOnExit();
+            }
+            Path file = extracted.resolve(name);
+            if (!Files.exists(file)) {
+                Files.copy(in, file, StandardCopyOption.REPLACE_EXISTING);
+                file.toFile().deleteOnExit();
+            }
+            return file;
+        }
     }
 }

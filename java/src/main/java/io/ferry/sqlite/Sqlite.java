@@ -1,0 +1,626 @@
+package io.ferry.sqlite;
+
+import io.ferry.CallFailedException;
+import io.ferry.Engine;
+import io.ferry.ExecutionContext;
+import io.ferry.FerryException;
+import io.ferry.Op;
+import io.ferry.internal.FerryNative;
+import io.ferry.internal.NativeLibrary;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.FunctionDescriptor;
+import java.lang.foreign.Linker;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.lang.invoke.MethodHandle;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.MethodType;
+import java.lang.ref.Cleaner;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.concurrent.CancellationException;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.function.Consumer;
+
+/**
+ * SQLite on Ferry's engine thread: every SQLite handle lives on that one thread, each execution context
+ * has its own connection, and any number of Java threads run statements through the ring.
+ *
+ * <pre>{@code
+ * try (Sqlite db = Sqlite.builder().start()) {                       // in memory; or .file(path).wal(true)
+ *     db.execute("CREATE TABLE t(id INTEGER PRIMARY KEY, name TEXT)");
+ *     db.execute("INSERT INTO t VALUES(?, ?)", 1, "one");
+ *     ExecutionContext ctx = db.engine().systemContext().child().create();
+ *     ctx.set("id", 1);                                               // scope variables bind :id
+ *     Rows rows = db.query(ctx, "SELECT name FROM t WHERE id = :id");
+ *     String one = rows.get(0).getString("name");
+ * }
+ * }</pre>
+ *
+ * <p>Statements run in the context given, or in the calling thread's current context of this engine
+ * ({@link Engine#context()}). A user context shares its parent's database unless made with
+ * {@link #PRIVATE_DATABASE}; a read-only context's connection is opened read-only, so SQLite itself
+ * refuses writes. Named parameters ({@code :name}) bind the value given with the call, else the context
+ * variable of that name. Errors are {@link SqliteException}s with SQLite's extended code, message and
+ * error offset. A call that times out or whose future is cancelled interrupts its own statement.
+ */
+public final class Sqlite implements AutoCloseable {
+    /** Engine flag for {@code ExecutionContext.child().engineFlags(...)}: a private in-memory database. */
+    public static final int PRIVATE_DATABASE = 0x100;
+    /** System property naming libferry_sqlite.so to use instead of the bundled one. */
+    public static final String LIBRARY_PROPERTY = "ferry.sqlite.library.path";
+
+    static final int INTEGER = 1, FLOAT = 2, TEXT = 3, BLOB = 4, NULL = 5, ERROR = 6;
+    private static final Cleaner CLEANER = Cleaner.create(Thread.ofPlatform().daemon().name("ferry-sqlite-cleaner").factory());
+    private static final MethodHandle DISPATCH;
+
+    static {
+        try {
+            DISPATCH = MethodHandles.lookup().findVirtual(Functions.class, "dispatch", MethodType.methodType(void.class,
+                    int.class, MemorySegment.class, long.class, int.class, MemorySegment.class));
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
+
+    private final Engine engine;
+    private final Op exec;
+    private final Op batch;
+    private final Op function;
+    private final Functions functions;
+    private final Cleaner.Cleanable cleanable;
+
+    private Sqlite(Engine engine, Functions functions, Arena arena) {
+        this.engine = engine;
+        this.functions = functions;
+        this.exec = engine.op("sqlite.exec");
+        this.batch = engine.op("sqlite.batch");
+        this.function = engine.op("sqlite.function");
+        // Closes the engine (joining its thread) before the arena that holds the function upcall.
+        this.cleanable = CLEANER.register(this, () -> {
+            engine.close();
+            arena.close();
+        });
+    }
+
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /** The engine SQLite runs on: its contexts, its close, its ops. */
+    public Engine engine() {
+        return engine;
+    }
+
+    // ---- statements ------------------------------------------------------------------------------
+
+    /** Runs a statement in the current context with positional parameters; returns the rows it changed. */
+    public long execute(String sql, Object... params) {
+        return query(engine.context(), sql, params).changes();
+    }
+
+    /** Runs a statement in {@code ctx} with positional parameters; returns the rows it changed. */
+    public long execute(ExecutionContext ctx, String sql, Object... params) {
+        return query(ctx, sql, params).changes();
+    }
+
+    /** Runs a statement in {@code ctx} with named parameters; returns the rows it changed. */
+    public long execute(ExecutionContext ctx, String sql, Map<String, ?> params) {
+        return query(ctx, sql, params).changes();
+    }
+
+    /** Runs a query in the current context with positional parameters. */
+    public Rows query(String sql, Object... params) {
+        return query(engine.context(), sql, params);
+    }
+
+    /** Runs a query in {@code ctx} with positional parameters. */
+    public Rows query(ExecutionContext ctx, String sql, Object... params) {
+        return run(ctx, Statement.of(sql, params));
+    }
+
+    /** Runs a query in {@code ctx} with named parameters ({@code :name} without the colon). */
+    public Rows query(ExecutionContext ctx, String sql, Map<String, ?> params) {
+        return run(ctx, Statement.of(sql, params));
+    }
+
+    /** Runs one statement in {@code ctx}. */
+    public Rows run(ExecutionContext ctx, Statement statement) {
+        checkEngine(ctx);
+        try {
+            return decode(ctx.call(exec, encode(List.of(statement), false)));
+        } catch (CallFailedException e) {
+            throw sqlite(e);
+        }
+    }
+
+    /**
+     * Runs one statement in {@code ctx}, giving up after the timeout: the engine interrupts the statement
+     * if it is running and skips it if it has not started.
+     */
+    public Rows run(ExecutionContext ctx, Statement statement, Duration timeout) throws TimeoutException {
+        checkEngine(ctx);
+        try {
+            return decode(ctx.call(exec, encode(List.of(statement), false), timeout));
+        } catch (CallFailedException e) {
+            throw sqlite(e);
+        }
+    }
+
+    /** Runs one statement in {@code ctx} without waiting; cancelling the future interrupts the statement. */
+    public CompletableFuture<Rows> runAsync(ExecutionContext ctx, Statement statement) {
+        checkEngine(ctx);
+        return forward(ctx.callAsync(exec, encode(List.of(statement), false)), Sqlite::decode);
+    }
+
+    /** Async {@link #query(String, Object...)} in the current context. */
+    public CompletableFuture<Rows> queryAsync(String sql, Object... params) {
+        return runAsync(engine.context(), Statement.of(sql, params));
+    }
+
+    /**
+     * Runs several statements as one call, in one engine turn and one transaction: all or nothing.
+     * Returns the rows each changed.
+     *
+     * @throws SqliteException naming the statement that failed; nothing of the batch remains
+     */
+    public long[] batch(ExecutionContext ctx, List<Statement> statements) {
+        checkEngine(ctx);
+        try {
+            return decodeBatch(ctx.call(batch, encode(statements, true)));
+        } catch (CallFailedException e) {
+            throw sqlite(e);
+        }
+    }
+
+    /** {@link #batch(ExecutionContext, List)} in the current context. */
+    public long[] batch(List<Statement> statements) {
+        return batch(engine.context(), statements);
+    }
+
+    /** Async {@link #batch(ExecutionContext, List)}. */
+    public CompletableFuture<long[]> batchAsync(ExecutionContext ctx, List<Statement> statements) {
+        checkEngine(ctx);
+        return forward(ctx.callAsync(batch, encode(statements, true)), Sqlite::decodeBatch);
+    }
+
+    // ---- functions -------------------------------------------------------------------------------
+
+    /**
+     * Registers a scalar SQL function implemented in Java on every connection of this engine, present
+     * and future. SQLite calls it on the engine thread.
+     *
+     * @param nArgs the number of arguments, or -1 for any
+     * @param deterministic whether it always gives the same result for the same arguments (lets SQLite
+     *        use it in indexes and optimise it)
+     */
+    public void createFunction(String name, int nArgs, boolean deterministic, SqlFunction fn) {
+        Objects.requireNonNull(fn, "fn");
+        byte[] n = name.getBytes(StandardCharsets.UTF_8);
+        if (n.length == 0 || n.length > 255 || nArgs < -1 || nArgs > 127) {
+            throw new IllegalArgumentException("name=" + name + ", nArgs=" + nArgs + ": a name of 1..255 bytes and "
+                    + "-1..127 arguments");
+        }
+        int id = functions.add(fn);
+        byte[] in = ByteBuffer.allocate(8 + n.length).order(ByteOrder.LITTLE_ENDIAN).putInt(id)
+                .putInt(deterministic ? 1 : 0).put(n).array();
+        try {
+            engine.systemContext().call(function, nArgs, in);
+        } catch (CallFailedException e) {
+            throw sqlite(e);
+        }
+    }
+
+    /** {@link #createFunction(String, int, boolean, SqlFunction)}, not deterministic. */
+    public void createFunction(String name, int nArgs, SqlFunction fn) {
+        createFunction(name, nArgs, false, fn);
+    }
+
+    // ---- diagnostics -----------------------------------------------------------------------------
+
+    /** SQLite connections open in this process, across all SQLite engines (each context holds one). */
+    public static long openConnections() {
+        return Counters.read(Counters.CONNECTIONS);
+    }
+
+    /** Prepared statements alive in this process, across all SQLite engines (the per-context caches). */
+    public static long openStatements() {
+        return Counters.read(Counters.STATEMENTS);
+    }
+
+    private static final class Counters {
+        static final MethodHandle CONNECTIONS = find("ferry_sqlite_open_connections");
+        static final MethodHandle STATEMENTS = find("ferry_sqlite_open_statements");
+
+        @SuppressWarnings("restricted")
+        private static MethodHandle find(String symbol) {
+            try {
+                var lookup = java.lang.foreign.SymbolLookup.libraryLookup(
+                        NativeLibrary.locate("libferry_sqlite.so", LIBRARY_PROPERTY), Arena.global());
+                return Linker.nativeLinker().downcallHandle(lookup.find(symbol).orElseThrow(),
+                        FunctionDescriptor.of(ValueLayout.JAVA_LONG));
+            } catch (IOException e) {
+                throw new FerryException("cannot find Ferry's SQLite engine: " + e.getMessage(), e);
+            }
+        }
+
+        static long read(MethodHandle h) {
+            NativeLibrary.lookup(); // libferry first: the engine library links against it
+            try {
+                return (long) h.invokeExact();
+            } catch (Throwable t) {
+                throw new AssertionError(t);
+            }
+        }
+    }
+
+    // ---- lifecycle -------------------------------------------------------------------------------
+
+    /** Closes the engine: runs every accepted call, finalises every statement, closes every connection. */
+    @Override
+    public void close() {
+        cleanable.clean();
+    }
+
+    // ---- encoding --------------------------------------------------------------------------------
+
+    private void checkEngine(ExecutionContext ctx) {
+        Objects.requireNonNull(ctx, "ctx");
+        if (ctx.engine() != engine) {
+            throw new IllegalArgumentException("context '" + ctx.name() + "' belongs to engine '"
+                    + ctx.engine().name() + "', not to this SQLite engine '" + engine.name() + "'");
+        }
+    }
+
+    private static SqliteException sqlite(CallFailedException e) {
+        return e instanceof SqliteException s ? s : new SqliteException(e);
+    }
+
+    private static Throwable sqliteCause(Throwable t) {
+        Throwable c = t instanceof CompletionException || t instanceof ExecutionException ? t.getCause() : t;
+        return c instanceof CallFailedException e ? sqlite(e) : c;
+    }
+
+    static byte[] encode(List<Statement> statements, boolean asBatch) {
+        Out out = new Out();
+        if (asBatch) {
+            out.u32(statements.size());
+        }
+        for (Statement s : statements) {
+            byte[] sql = s.sql().getBytes(StandardCharsets.UTF_8);
+            out.u32(sql.length).bytes(sql);
+            out.u32(s.positional().size() + s.named().size());
+            int i = 1;
+            for (Object v : s.positional()) {
+                out.u32(0).u32(i++);
+                value(out, v);
+            }
+            for (Map.Entry<String, ?> e : s.named().entrySet()) {
+                String key = e.getKey();
+                if (!key.isEmpty() && (key.charAt(0) == ':' || key.charAt(0) == '@' || key.charAt(0) == '$')) {
+                    key = key.substring(1);
+                }
+                byte[] k = key.getBytes(StandardCharsets.UTF_8);
+                out.u32(k.length).bytes(k).u32(0);
+                value(out, e.getValue());
+            }
+        }
+        return out.toByteArray();
+    }
+
+    private static void value(Out out, Object v) {
+        switch (v) {
+            case null -> out.u8(NULL);
+            case Long l -> out.u8(INTEGER).i64(l);
+            case Integer i -> out.u8(INTEGER).i64(i);
+            case Short s -> out.u8(INTEGER).i64(s);
+            case Byte b -> out.u8(INTEGER).i64(b);
+            case Boolean b -> out.u8(INTEGER).i64(b ? 1 : 0);
+            case Double d -> out.u8(FLOAT).i64(Double.doubleToRawLongBits(d));
+            case Float f -> out.u8(FLOAT).i64(Double.doubleToRawLongBits(f));
+            case String s -> {
+                byte[] b = s.getBytes(StandardCharsets.UTF_8);
+                out.u8(TEXT).u32(b.length).bytes(b);
+            }
+            case byte[] b -> out.u8(BLOB).u32(b.length).bytes(b);
+            default -> throw new IllegalArgumentException("cannot bind a " + v.getClass().getName()
+                    + ": use Long, Integer, Double, String, byte[], Boolean or null");
+        }
+    }
+
+    static Rows decode(byte[] result) {
+        ByteBuffer b = ByteBuffer.wrap(result).order(ByteOrder.LITTLE_ENDIAN);
+        long changes = b.getLong();
+        long rowid = b.getLong();
+        int n = b.getInt();
+        List<String> columns = new ArrayList<>(n);
+        for (int i = 0; i < n; i++) {
+            byte[] name = new byte[b.getInt()];
+            b.get(name);
+            columns.add(new String(name, StandardCharsets.UTF_8));
+        }
+        List<Object[]> rows = new ArrayList<>();
+        while (b.hasRemaining() && n > 0) {
+            Object[] row = new Object[n];
+            for (int i = 0; i < n; i++) {
+                row[i] = readValue(b);
+            }
+            rows.add(row);
+        }
+        return new Rows(columns, rows, changes, rowid);
+    }
+
+    static Object readValue(ByteBuffer b) {
+        int type = b.get();
+        return switch (type) {
+            case INTEGER -> b.getLong();
+            case FLOAT -> b.getDouble();
+            case TEXT -> {
+                byte[] t = new byte[b.getInt()];
+                b.get(t);
+                yield new String(t, StandardCharsets.UTF_8);
+            }
+            case BLOB -> {
+                byte[] t = new byte[b.getInt()];
+                b.get(t);
+                yield t;
+            }
+            case NULL -> null;
+            default -> throw new FerryException("malformed SQLite result: value type " + type);
+        };
+    }
+
+    private static long[] decodeBatch(byte[] result) {
+        ByteBuffer b = ByteBuffer.wrap(result).order(ByteOrder.LITTLE_ENDIAN);
+        long[] changes = new long[b.getInt()];
+        for (int i = 0; i < changes.length; i++) {
+            changes[i] = b.getLong();
+        }
+        return changes;
+    }
+
+    /** A future of the decoded result whose cancel (and timed-out get) gives up the engine call too. */
+    private static <T> CompletableFuture<T> forward(CompletableFuture<byte[]> source,
+            java.util.function.Function<byte[], T> decode) {
+        CompletableFuture<T> result = new CompletableFuture<>() {
+            @Override
+            public boolean cancel(boolean mayInterruptIfRunning) {
+                source.cancel(mayInterruptIfRunning);
+                return super.cancel(mayInterruptIfRunning);
+            }
+
+            @Override
+            public T get(long timeout, TimeUnit unit) throws InterruptedException, ExecutionException, TimeoutException {
+                try {
+                    return super.get(timeout, unit);
+                } catch (TimeoutException e) {
+                    cancel(false);
+                    throw e;
+                }
+            }
+        };
+        source.whenComplete((bytes, failure) -> {
+            if (failure != null) {
+                Throwable cause = sqliteCause(failure);
+                if (cause instanceof CancellationException) {
+                    result.cancel(false);
+                } else {
+                    result.completeExceptionally(cause);
+                }
+                return;
+            }
+            try {
+                result.complete(decode.apply(bytes));
+            } catch (Throwable t) {
+                result.completeExceptionally(t);
+            }
+        });
+        return result;
+    }
+
+    private static final class Out extends ByteArrayOutputStream {
+        private final ByteBuffer scratch = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN);
+
+        Out u8(int v) {
+            write(v);
+            return this;
+        }
+
+        Out u32(int v) {
+            scratch.clear();
+            write(scratch.putInt(v).array(), 0, 4);
+            return this;
+        }
+
+        Out i64(long v) {
+            scratch.clear();
+            write(scratch.putLong(v).array(), 0, 8);
+            return this;
+        }
+
+        Out bytes(byte[] b) {
+            write(b, 0, b.length);
+            return this;
+        }
+    }
+
+    // ---- Java functions, called on the engine thread ----------------------------------------------
+
+    /**
+     * The registered functions and the upcall SQLite's trampoline makes. Holds no reference to the
+     * Sqlite facade, so the facade can become unreachable (and be cleaned) while the engine runs.
+     */
+    static final class Functions {
+        private final List<SqlFunction> registered = new CopyOnWriteArrayList<>();
+        volatile Throwable lastFailure;
+
+        int add(SqlFunction fn) {
+            synchronized (registered) {
+                registered.add(fn);
+                return registered.size() - 1;
+            }
+        }
+
+        /** ferry_sqlite_dispatch_fn: never throws (an exception escaping an upcall would kill the VM). */
+        @SuppressWarnings("restricted")
+        void dispatch(int id, MemorySegment args, long len, int n, MemorySegment out) {
+            MemorySegment result = out.reinterpret(40);
+            try {
+                ByteBuffer b = args.reinterpret(len).asByteBuffer().order(ByteOrder.LITTLE_ENDIAN);
+                Object[] values = new Object[n];
+                for (int i = 0; i < n; i++) {
+                    values[i] = readValue(b);
+                }
+                write(result, registered.get(id).apply(values));
+            } catch (Throwable t) {
+                lastFailure = t;
+                String message = t.getClass().getSimpleName() + (t.getMessage() == null ? "" : ": " + t.getMessage());
+                try {
+                    writeBytes(result, ERROR, message.getBytes(StandardCharsets.UTF_8));
+                } catch (Throwable nomem) {
+                    result.set(ValueLayout.JAVA_INT, 0, ERROR);
+                    result.set(ValueLayout.ADDRESS, 24, MemorySegment.NULL);
+                }
+            }
+        }
+
+        private static void write(MemorySegment r, Object v) {
+            switch (v) {
+                case null -> r.set(ValueLayout.JAVA_INT, 0, NULL);
+                case Long l -> integer(r, l);
+                case Integer i -> integer(r, i);
+                case Short s -> integer(r, s);
+                case Byte b -> integer(r, b);
+                case Boolean b -> integer(r, b ? 1 : 0);
+                case Double d -> floating(r, d);
+                case Float f -> floating(r, f);
+                case String s -> writeBytes(r, TEXT, s.getBytes(StandardCharsets.UTF_8));
+                case byte[] b -> writeBytes(r, BLOB, b);
+                default -> throw new IllegalArgumentException("an SQL function cannot return a " + v.getClass().getName());
+            }
+        }
+
+        private static void integer(MemorySegment r, long v) {
+            r.set(ValueLayout.JAVA_INT, 0, INTEGER);
+            r.set(ValueLayout.JAVA_LONG, 8, v);
+        }
+
+        private static void floating(MemorySegment r, double v) {
+            r.set(ValueLayout.JAVA_INT, 0, FLOAT);
+            r.set(ValueLayout.JAVA_DOUBLE, 16, v);
+        }
+
+        @SuppressWarnings("restricted")
+        private static void writeBytes(MemorySegment r, int type, byte[] b) {
+            MemorySegment p = FerryNative.ferry_alloc(b.length);
+            if (p.equals(MemorySegment.NULL)) {
+                throw new OutOfMemoryError("native memory for an SQL function result");
+            }
+            MemorySegment.copy(b, 0, p.reinterpret(b.length), ValueLayout.JAVA_BYTE, 0, b.length);
+            r.set(ValueLayout.JAVA_INT, 0, type);
+            r.set(ValueLayout.ADDRESS, 24, p);
+            r.set(ValueLayout.JAVA_LONG, 32, b.length);
+        }
+    }
+
+    /** Configures and starts a SQLite engine. */
+    public static final class Builder {
+        private Path file;
+        private boolean wal;
+        private Duration busyTimeout = Duration.ofSeconds(5);
+        private int statementCache = 64;
+        private Consumer<Engine.Builder> engineConfig = b -> { };
+
+        private Builder() {
+        }
+
+        /** An in-memory database (the default), shared by the contexts that do not ask for a private one. */
+        public Builder memory() {
+            this.file = null;
+            return this;
+        }
+
+        /** A database file. */
+        public Builder file(Path path) {
+            this.file = Objects.requireNonNull(path, "path").toAbsolutePath();
+            return this;
+        }
+
+        /** journal_mode=WAL for a file database. */
+        public Builder wal(boolean wal) {
+            this.wal = wal;
+            return this;
+        }
+
+        /** sqlite3_busy_timeout for every connection. Default 5 s. */
+        public Builder busyTimeout(Duration timeout) {
+            this.busyTimeout = Objects.requireNonNull(timeout, "timeout");
+            return this;
+        }
+
+        /** Prepared statements cached per context (least recently used go first). Default 64. */
+        public Builder statementCache(int statements) {
+            if (statements < 1 || statements > 100_000) {
+                throw new IllegalArgumentException("statementCache=" + statements + ": must be 1..100000");
+            }
+            this.statementCache = statements;
+            return this;
+        }
+
+        /** Configures the underlying engine (capacity, wait preset, name, ...). */
+        public Builder engine(Consumer<Engine.Builder> config) {
+            this.engineConfig = Objects.requireNonNull(config, "config");
+            return this;
+        }
+
+        public Sqlite start() {
+            Path library;
+            try {
+                library = NativeLibrary.locate("libferry_sqlite.so", LIBRARY_PROPERTY);
+            } catch (IOException e) {
+                throw new FerryException("cannot find Ferry's SQLite engine: " + e.getMessage(), e);
+            }
+            String config = (file == null ? "path=:memory:" : "path=" + file) + "\nwal=" + (wal ? 1 : 0)
+                    + "\nbusy_timeout=" + busyTimeout.toMillis() + "\ncache=" + statementCache;
+            if (file != null && file.toString().contains("\n")) {
+                throw new IllegalArgumentException("file=" + file + ": a path with a line break");
+            }
+            Engine.Builder b = Engine.builder().name("sqlite");
+            engineConfig.accept(b);
+            Engine engine = b.library(library, "ferry_sqlite_init", config).start();
+            Arena arena = Arena.ofShared();
+            try {
+                Functions functions = new Functions();
+                MemorySegment stub = Linker.nativeLinker().upcallStub(DISPATCH.bindTo(functions),
+                        FunctionDescriptor.ofVoid(ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.JAVA_LONG,
+                                ValueLayout.JAVA_INT, ValueLayout.ADDRESS),
+                        arena);
+                engine.systemContext().call(engine.op("sqlite.dispatch"), stub.address());
+                return new Sqlite(engine, functions, arena);
+            } catch (RuntimeException | Error e) {
+                engine.close();
+                arena.close();
+                throw e;
+            }
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "Sqlite[" + engine + "]";
+    }
+}

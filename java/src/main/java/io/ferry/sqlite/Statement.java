@@ -1,0 +1,28 @@
+package io.ferry.sqlite;
+
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+
+/**
+ * One SQL statement with its parameters, for a batch: positional values bind {@code ?} / {@code ?NNN},
+ * named ones bind {@code :name} (without the colon). Named parameters not given here bind the call's
+ * context variables of the same name.
+ */
+public record Statement(String sql, List<Object> positional, Map<String, ?> named) {
+    public Statement {
+        Objects.requireNonNull(sql, "sql");
+        positional = positional == null ? List.of() : java.util.Collections.unmodifiableList(new java.util.ArrayList<>(positional));
+        named = named == null ? Map.of() : java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(named));
+    }
+
+    /** A statement with positional parameters (null values allowed). */
+    public static Statement of(String sql, Object... positional) {
+        return new Statement(sql, java.util.Arrays.asList(positional), null);
+    }
+
+    /** A statement with named parameters. */
+    public static Statement of(String sql, Map<String, ?> named) {
+        return new Statement(sql, null, named);
+    }
+}

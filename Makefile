@@ -42,7 +42,7 @@ MAVEN_QUIET_OPTS := $(shell [ -n "$(FERRY_JDK_FEATURE)" ] && [ "$(FERRY_JDK_FEAT
 MVN       := JAVA_HOME=$(FERRY_JDK) MAVEN_OPTS="$(MAVEN_OPTS) $(MAVEN_QUIET_OPTS)" mvn -B -q -Dstyle.color=never
 JAVA      := $(FERRY_JDK)/bin/java
 
-.PHONY: all native java demo test c-test c-test-asan c-test-tsan java-test jcstress check-sqlite stress bench bench-quick check-jdk check-tools clean
+.PHONY: all native java demo demo-core test c-test c-test-asan c-test-tsan java-test jcstress check-sqlite stress bench bench-quick check-jdk check-tools clean
 
 all: native java
 
@@ -131,7 +131,12 @@ java: native check-jdk
 java-test: native check-jdk
 	JAVA_HOME=$(FERRY_JDK) MAVEN_OPTS="$(MAVEN_OPTS) $(MAVEN_QUIET_OPTS)" mvn -B -ntp -Dstyle.color=never install
 
+# Ferry's main job: SQLite on the engine thread (make demo-core: the built-in test engine instead).
 demo: native check-jdk
+	$(MVN) -DskipTests install
+	$(JAVA) --enable-native-access=ALL-UNNAMED -cp bench/target/benchmarks.jar io.ferry.demo.SqliteDemo
+
+demo-core: native check-jdk
 	$(MVN) -DskipTests install
 	$(JAVA) --enable-native-access=ALL-UNNAMED -cp bench/target/benchmarks.jar io.ferry.demo.Demo
 

@@ -375,14 +375,18 @@ static int fs_bind_value(sqlite3_stmt *st, int i, const fs_value *v)
 static int fs_bind(ferry_call *c, fs_ctx *x, sqlite3_stmt *st, fs_statement *s, const char *label)
 {
     int n = sqlite3_bind_parameter_count(st);
+    uint32_t anonymous = 0;
     for (int i = 1; i <= n; i++) {
         const char *pname = sqlite3_bind_parameter_name(st, i);
         fs_param *given = NULL;
         bool named = pname && (pname[0] == ':' || pname[0] == '@' || pname[0] == '$');
+        /* Positional values fill the plain '?'s in order, and '?NNN' takes value NNN, wherever named
+         * parameters sit between them. */
+        uint32_t position = named ? 0 : pname ? (uint32_t)strtoul(pname + 1, NULL, 10) : ++anonymous;
         for (uint32_t k = 0; k < s->n_params && !given; k++) {
             fs_param *p = &s->params[k];
             if (named ? p->name_len == strlen(pname + 1) && memcmp(p->name, pname + 1, p->name_len) == 0
-                      : p->name_len == 0 && p->index == (uint32_t)i)
+                      : p->name_len == 0 && p->index == position)
                 given = p;
         }
         int rc;
@@ -413,8 +417,8 @@ static int fs_bind(ferry_call *c, fs_ctx *x, sqlite3_stmt *st, fs_statement *s, 
             }
             rc = fs_bind_value(st, i, &v);
         } else {
-            return ferry_call_fail(c, SQLITE_RANGE, "%sno value for parameter %s: positional parameters must be "
-                                   "given with the call", label, pname ? pname : "?");
+            return ferry_call_fail(c, SQLITE_RANGE, "%sno value for positional parameter %u (%s): positional "
+                                   "parameters must be given with the call", label, position, pname ? pname : "?");
         }
         if (rc != SQLITE_OK)
             return fs_fail_db(c, x, label, "bind");

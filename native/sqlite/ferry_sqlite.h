@@ -24,7 +24,7 @@
  *
  * statement: u32 sql_len, sql, u32 n_params, n_params x param
  * param:     u32 name_len, name (without the ':', '@' or '$'; name_len 0: positional), u32 index
- *            (positional: ?NNN's number, 1-based), then a value
+ *            (positional, 1-based: the index-th plain '?', or '?NNN' with NNN = index), then a value
  * value:     u8 type (FERRY_SQLITE_*), then INTEGER: i64, FLOAT: f64, TEXT/BLOB: u32 len, bytes, NULL: -
  * result:    i64 changes, i64 last_insert_rowid, u32 n_cols, n_cols x (u32 len, name),
  *            then rows until the end: n_cols values each

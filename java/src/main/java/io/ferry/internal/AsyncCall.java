@@ -35,11 +35,11 @@ public final class AsyncCall<T> extends CompletableFuture<T> implements Runnable
 
     /** On the engine thread, from the wake upcall. */
     void onDone(int idx) {
-        if (!core.isDone(seq)) {
+        Object o = core.takeOutcome(idx, this, seq, op, kind);
+        if (o == null) {
             return; // a late wake meant for an earlier caller of this slot
         }
-        core.clearWaiter(idx, this);
-        outcome = core.takeAsync(seq, op, kind);
+        outcome = o;
         try {
             core.completionExecutor().execute(this);
         } catch (RejectedExecutionException e) {

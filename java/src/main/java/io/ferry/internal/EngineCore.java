@@ -749,8 +749,21 @@ public final class EngineCore {
         return new CallFailedException(op.name(), err, message, detail);
     }
 
-    /** Reads a parked or async call's outcome on the engine thread and releases its slot. */
-    Object takeAsync(long seq, Op op, int kind) {
+    /**
+     * On the engine thread, from the wake upcall: if the call at seq is done, unregisters its waiter,
+     * takes its outcome out of the slot and frees the slot. Null for a late wake meant for an earlier
+     * caller of this slot.
+     */
+    Object takeOutcome(int idx, Object waiter, long seq, Op op, int kind) {
+        if (!isDone(seq)) {
+            return null;
+        }
+        waiters.compareAndSet(idx, waiter, null);
+        return takeAsync(seq, op, kind);
+    }
+
+    /** Reads a parked or async call's outcome and releases its slot. */
+    private Object takeAsync(long seq, Op op, int kind) {
         long base = slotOffset(seq, mask);
         long st = (long) LONG.getAcquire(region, base);
         try {
@@ -764,7 +777,7 @@ public final class EngineCore {
         }
     }
 
-    boolean isDone(long seq) {
+    private boolean isDone(long seq) {
         long st = (long) LONG.getAcquire(region, slotOffset(seq, mask));
         return (st >>> SEQ_SHIFT) == seq && (st & PHASE_MASK) == PHASE_DONE;
     }
@@ -790,10 +803,6 @@ public final class EngineCore {
             // An exception escaping an upcall kills the VM: keep it here and let tests and logs see it.
             lastUpcallFailure = t;
         }
-    }
-
-    void clearWaiter(int idx, Object w) {
-        waiters.compareAndSet(idx, w, null);
     }
 
     // ---- shutdown ---------------------------------------------------------------------------------

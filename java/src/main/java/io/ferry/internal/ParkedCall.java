@@ -29,15 +29,16 @@ final class ParkedCall {
 
     /** On the engine thread, from the wake upcall. */
     void onDone(int idx) {
-        if (!core.isDone(seq)) {
+        Object o;
+        try {
+            o = core.takeOutcome(idx, this, seq, op, kind);
+        } catch (Throwable t) {
+            o = new FerryException("internal error while handing over the result of op '" + op.name() + "'", t);
+        }
+        if (o == null) {
             return; // a late wake meant for an earlier caller of this slot
         }
-        core.clearWaiter(idx, this);
-        try {
-            outcome = core.takeAsync(seq, op, kind);
-        } catch (Throwable t) {
-            outcome = new FerryException("internal error while handing over the result of op '" + op.name() + "'", t);
-        }
+        outcome = o;
         done = true;
         LockSupport.unpark(thread);
     }

@@ -3,6 +3,7 @@ package io.ferry.bench;
 import io.ferry.Engine;
 import io.ferry.Op;
 import io.ferry.WaitPreset;
+import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.LockSupport;
@@ -19,14 +20,14 @@ final class FerryPaths {
         private final long idleSpinNs;
 
         FerryPath(String name, int burst, int warm, WaitPreset preset) {
-            this(name, burst, warm, preset, 0);
+            this(name, burst, warm, preset.callerSpin(), preset.engineIdleSpin(), 0);
         }
 
-        FerryPath(String name, int burst, int warm, WaitPreset preset, long gapNs) {
+        FerryPath(String name, int burst, int warm, Duration callerSpin, Duration engineIdleSpin, long gapNs) {
             super(name, burst, warm, gapNs);
-            engine = Engine.builder().name("bench-" + name).preset(preset).start();
+            engine = Engine.builder().name("bench-" + name).callerSpin(callerSpin).engineIdleSpin(engineIdleSpin).start();
             add = engine.op("add");
-            idleSpinNs = preset.engineIdleSpin().toNanos();
+            idleSpinNs = engineIdleSpin.toNanos();
         }
 
         /**
@@ -60,7 +61,9 @@ final class FerryPaths {
             case "ferry_spin" -> new Sync(name, 1000, 200, WaitPreset.LOWEST_LATENCY);
             case "ferry_default" -> new Sync(name, 1000, 200, WaitPreset.BALANCED);
             // Spaced calls, each paying two wake-ups: short bursts keep a cycle within a few ms.
-            case "ferry_parked" -> new Sync(name, 40, 4, WaitPreset.LOWEST_CPU, CallPath.GAP_US * 1000L);
+            case "ferry_parked" -> new Sync(name, 40, 4, WaitPreset.LOWEST_CPU.callerSpin(),
+                    WaitPreset.LOWEST_CPU.engineIdleSpin(), CallPath.GAP_US * 1000L);
+            case "ferry_nospin" -> new Sync(name, 40, 4, Duration.ZERO, Duration.ZERO, CallPath.GAP_US * 1000L);
             default -> throw new IllegalArgumentException(name);
         };
     }
@@ -70,11 +73,11 @@ final class FerryPaths {
         private long x = 1;
 
         Sync(String name, int burst, int warm, WaitPreset preset) {
-            this(name, burst, warm, preset, 0);
+            super(name, burst, warm, preset);
         }
 
-        Sync(String name, int burst, int warm, WaitPreset preset, long gapNs) {
-            super(name, burst, warm, preset, gapNs);
+        Sync(String name, int burst, int warm, Duration callerSpin, Duration engineIdleSpin, long gapNs) {
+            super(name, burst, warm, callerSpin, engineIdleSpin, gapNs);
         }
 
         @Override

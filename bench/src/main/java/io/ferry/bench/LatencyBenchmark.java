@@ -26,7 +26,7 @@ import org.openjdk.jmh.annotations.Warmup;
 @OutputTimeUnit(TimeUnit.NANOSECONDS)
 @Threads(1)
 @Warmup(iterations = 2, time = 1)
-@Measurement(iterations = 4, time = 1)
+@Measurement(iterations = 5, time = 1)
 @Fork(value = 1, jvmArgsAppend = {"--enable-native-access=ALL-UNNAMED", "-Xms1g", "-Xmx1g"})
 public class LatencyBenchmark {
 
@@ -53,7 +53,7 @@ public class LatencyBenchmark {
     /** The paths whose calls are spaced (CallPath.gapNs): the gap runs before each invocation, untimed. */
     @State(Scope.Thread)
     public static class Spaced {
-        @Param({"ferry_parked", "park_unpark"})
+        @Param({"ferry_parked", "park_unpark", "ferry_nospin"})
         public String spath;
         CallPath p;
 

@@ -33,8 +33,8 @@ import org.openjdk.jmh.runner.IterationType;
  * <p>The JSON holds, per iteration, the aux counters: nanoseconds and calls per path
  * ({@code floor*}, {@code a*}, {@code b*}, {@code c*}, {@code d*} in spec order), the number of
  * cycles, sums over cycles of ln(path / floor) and ln(path / a), and the medians over the iteration's
- * cycles of ns per call and of those per-cycle ratios ({@code aMedFloor}, {@code bMedA}, ...), which
- * ResultsReport reports. The primary score (ns per cycle) includes the waits between bursts and means
+ * cycles of ns per call and of the per-cycle ratios to the floor and between paths ({@code aMedFloor},
+ * {@code cMedB} = c / b, ...), which ResultsReport reports. Odd cycles run the paths in reverse order. The primary score (ns per cycle) includes the waits between bursts and means
  * nothing on its own.
  *
  * <p>{@link #virtual} runs the same cycles from a virtual thread (JMH's {@code jmh.executor=VIRTUAL}).
@@ -43,8 +43,8 @@ import org.openjdk.jmh.runner.IterationType;
 @OutputTimeUnit(TimeUnit.NANOSECONDS)
 @Threads(1)
 @Warmup(iterations = 3, time = 1)
-@Measurement(iterations = 8, time = 1)
-@Fork(value = 1, jvmArgsAppend = {"--enable-native-access=ALL-UNNAMED", "-Xms1g", "-Xmx1g"})
+@Measurement(iterations = 10, time = 1)
+@Fork(value = 2, jvmArgsAppend = {"--enable-native-access=ALL-UNNAMED", "-Xms1g", "-Xmx1g"})
 public class PairedBenchmark {
     static final int MAX_PATHS = 4;
 
@@ -96,10 +96,15 @@ public class PairedBenchmark {
             return own >= 0 ? own : t1 - t0;
         }
 
+        /** Cycles so far; odd ones run the paths in reverse order, so no path always follows another. */
+        long count;
+
         void cycle(Counters c) {
             nanos[0] = burst(floor);
             calls[0] = floor.burst;
-            for (int i = 0; i < paths.length; i++) {
+            boolean reverse = (count++ & 1) == 1;
+            for (int k = 0; k < paths.length; k++) {
+                int i = reverse ? paths.length - 1 - k : k;
                 nanos[i + 1] = burst(paths[i]);
                 calls[i + 1] = paths[i].burst;
             }
@@ -110,7 +115,7 @@ public class PairedBenchmark {
     @State(Scope.Thread)
     public static class Cycle extends CycleState {
         @Param({"c_floor", "ffm_direct+ffm_critical", "ferry_spin+jctools", "ferry_default+executor+cf_supply",
-                "ferry_parked+park_unpark", "ferry_async+disruptor_block", "disruptor_spin",
+                "ferry_parked+park_unpark+ferry_nospin", "ferry_async+disruptor_block", "disruptor_spin",
                 "ferry_batch+jctools_pipelined+ferry_async_pipelined", "ferry_p1+ferry_p2+ferry_p4+ferry_p8"})
         public String spec;
 
@@ -161,8 +166,8 @@ public class PairedBenchmark {
         public double bLogA, cLogA, dLogA;
         /** Medians over the iteration's cycles of ns per call, and the floor's 10th and 90th percentiles. */
         public double floorMedNs, floorP10Ns, floorP90Ns, aMedNs, bMedNs, cMedNs, dMedNs;
-        /** Medians over the iteration's cycles of the per-cycle ratios. */
-        public double aMedFloor, bMedFloor, cMedFloor, dMedFloor, bMedA, cMedA, dMedA;
+        /** Medians over the iteration's cycles of the per-cycle ratios: xMedFloor = x / floor, xMedY = x / y. */
+        public double aMedFloor, bMedFloor, cMedFloor, dMedFloor, bMedA, cMedA, dMedA, cMedB, dMedB, dMedC;
 
         /** Per cycle: ns per call of the floor (0) and of each path (1..4). */
         private final double[][] perCall = new double[MAX_PATHS + 1][KEEP];
@@ -174,7 +179,7 @@ public class PairedBenchmark {
             cycles = floorNanos = floorCalls = aNanos = aCalls = bNanos = bCalls = cNanos = cCalls = dNanos = dCalls = 0;
             aLogFloor = bLogFloor = cLogFloor = dLogFloor = bLogA = cLogA = dLogA = 0;
             floorMedNs = floorP10Ns = floorP90Ns = aMedNs = bMedNs = cMedNs = dMedNs = 0;
-            aMedFloor = bMedFloor = cMedFloor = dMedFloor = bMedA = cMedA = dMedA = 0;
+            aMedFloor = bMedFloor = cMedFloor = dMedFloor = bMedA = cMedA = dMedA = cMedB = dMedB = dMedC = 0;
             kept = 0;
         }
 
@@ -247,11 +252,14 @@ public class PairedBenchmark {
                 cMedNs = quantile(p[3], null, 0.5);
                 cMedFloor = quantile(p[3], p[0], 0.5);
                 cMedA = quantile(p[3], p[1], 0.5);
+                cMedB = quantile(p[3], p[2], 0.5);
             }
             if (paths > 3) {
                 dMedNs = quantile(p[4], null, 0.5);
                 dMedFloor = quantile(p[4], p[0], 0.5);
                 dMedA = quantile(p[4], p[1], 0.5);
+                dMedB = quantile(p[4], p[2], 0.5);
+                dMedC = quantile(p[4], p[3], 0.5);
             }
             StringBuilder s = new StringBuilder(String.format("  [%s] %d cycles, floor median %.1f ns (p10 %.1f, p90 %.1f)",
                     iteration.getType() == IterationType.WARMUP ? "warmup" : "measure", cycles, floorMedNs, floorP10Ns,
@@ -271,7 +279,7 @@ public class PairedBenchmark {
     }
 
     @Benchmark
-    @Fork(value = 1, jvmArgsAppend = {"--enable-native-access=ALL-UNNAMED", "-Xms1g", "-Xmx1g",
+    @Fork(value = 2, jvmArgsAppend = {"--enable-native-access=ALL-UNNAMED", "-Xms1g", "-Xmx1g",
             "-Djmh.executor=VIRTUAL"})
     public void virtual(VirtualCycle s, Counters c) {
         s.cycle(c);

@@ -25,7 +25,7 @@ final class ResultsChart {
             new Section("One call at a time, spinning", List.of("ferry_spin", "ferry_spin@vt", "jctools", "disruptor_spin")),
             new Section("One call at a time, default / blocking", List.of("ferry_default", "ferry_default@vt",
                     "disruptor_block", "executor", "cf_supply", "ferry_async")),
-            new Section("Caller parked: two wake-ups per call", List.of("ferry_parked", "park_unpark")),
+            new Section("Caller parked: two wake-ups per call", List.of("ferry_parked", "ferry_nospin", "park_unpark")),
             new Section("Pipelined, " + CallPath.DEPTH + " in flight (per call)", List.of("ferry_batch", "ferry_async_pipelined",
                     "jctools_pipelined")));
 

@@ -123,9 +123,9 @@ public final class ResultsReport {
                     r.ratioHi = max(ratios);
                     r.cycles = sum(raw(sec, "cycles"));
                     marks(r.marks, floors, raw(sec, "machine.otherCpus"));
-                    if (i > 0) {
-                        List<Double> vsA = raw(sec, x + "MedA");
-                        h2h.add(new HeadToHead(spec, names[0], names[i], median(vsA), min(vsA), max(vsA), r.cycles));
+                    for (int j = 0; j < i; j++) {
+                        List<Double> vs = raw(sec, x + "Med" + (char) ('A' + j));
+                        h2h.add(new HeadToHead(spec, names[j], names[i], median(vs), min(vs), max(vs), r.cycles));
                     }
                 }
             } else if (bench.startsWith("LatencyBenchmark.")) {
@@ -139,7 +139,7 @@ public final class ResultsReport {
                 r.p99 = num(pct.get("99.0"));
                 r.p999 = num(pct.get("99.9"));
                 double b = score(sec, "gc.alloc.rate.norm");
-                if (!Double.isNaN(b)) {
+                if (!Double.isNaN(b) && !"Throughput".equals(r.bytesFrom)) {
                     r.bytes = b;
                     r.bytesFrom = "SampleTime";
                 }
@@ -149,6 +149,7 @@ public final class ResultsReport {
                 }
             } else if (bench.startsWith("ThroughputBenchmark.")) {
                 String path = bench.endsWith(".pipelined") ? String.valueOf(params.get("pipe"))
+                        : bench.endsWith(".sync") ? String.valueOf(params.get("sync"))
                         : "ferry_p" + bench.substring(bench.lastIndexOf("producers") + "producers".length());
                 Row r = rows.computeIfAbsent(key(path, false), k -> new Row(path, false));
                 r.callsPerSec = num(((Map<?, ?>) run.get("primaryMetric")).get("score"));
@@ -248,8 +249,14 @@ public final class ResultsReport {
         }
         HeadToHead parked = find(h2h, "ferry_parked", "park_unpark");
         if (parked != null) {
-            target(out, "round trip once the caller has parked (`ferry_parked`)", "<= 1.1x the plain park/unpark hand-off",
-                    1 / parked.bOverA, 1 / parked.hi, 1 / parked.lo, "x park/unpark", 1 / parked.bOverA <= 1.1, 1.1, false);
+            target(out, "round trip once the caller has parked, preset LOWEST_CPU (`ferry_parked`)",
+                    "<= 1.1x the plain park/unpark hand-off", 1 / parked.bOverA, 1 / parked.hi, 1 / parked.lo,
+                    "x park/unpark", 1 / parked.bOverA <= 1.1, 1.1, false);
+        }
+        HeadToHead nospin = find(h2h, "park_unpark", "ferry_nospin");
+        if (nospin != null) {
+            target(out, "the same with callerSpin(0), engineIdleSpin(0) (`ferry_nospin`)", "<= 1.1x the plain park/unpark "
+                    + "hand-off", nospin.bOverA, nospin.lo, nospin.hi, "x park/unpark", nospin.bOverA <= 1.1, 1.1, false);
         }
         HeadToHead pipe = find(h2h, "ferry_batch", "jctools_pipelined");
         if (pipe != null) {
@@ -257,21 +264,9 @@ public final class ResultsReport {
             target(out, "pipelined throughput, one producer (`ferry_batch`)", ">= 1.0x JCTools MPSC pipelined",
                     pipe.bOverA, pipe.lo, pipe.hi, "x JCTools", pipe.bOverA >= 1.0, 1.0, true);
         }
-        List<String> alloc = new ArrayList<>();
-        double worst = 0;
-        for (String k : List.of("ferry_spin", "ferry_default", "ferry_spin@vt", "ferry_default@vt", "ferry_p1", "ferry_batch")) {
-            Row r = rows.get(k);
-            if (r != null && !Double.isNaN(r.bytes)) {
-                alloc.add(String.format(Locale.ROOT, "%s %.2f", r.label(), r.bytes));
-                worst = Math.max(worst, r.bytes);
-            }
-        }
-        if (!alloc.isEmpty()) {
-            out.append("| allocation per sync call | 0 B | ").append(String.join("; ", alloc)).append(" B/call | ")
-                    .append(worst < ZERO_BYTES ? "**met** (below " + ZERO_BYTES + " B/call, JMH's own background)"
-                            : String.format(Locale.ROOT, "**missed**: up to %.2f B/call", worst))
-                    .append(" |\n");
-        }
+        allocation(out, rows, "allocation per sync call, caller spinning", List.of("ferry_spin", "ferry_default",
+                "ferry_spin@vt", "ferry_default@vt", "ferry_p1", "ferry_p8", "ferry_batch"));
+        allocation(out, rows, "allocation per sync call that parks", List.of("ferry_parked"));
         HeadToHead p8 = find(h2h, "ferry_p1", "ferry_p8");
         if (p8 != null) {
             Row t1 = rows.get("ferry_p1"), t8 = rows.get("ferry_p8");
@@ -282,6 +277,24 @@ public final class ResultsReport {
             double rel = 1 / p8.bOverA;
             out.append(String.format(Locale.ROOT, "| 8 producers on 2 cores (`ferry_p8`) | total calls/s >= 0.5x one producer's "
                     + "| **%.2fx** (%.2f to %.2f)%s | %s |%n", rel, 1 / p8.hi, 1 / p8.lo, jmh, verdict(rel >= 0.5, rel, 0.5, true)));
+        }
+    }
+
+    private static void allocation(StringBuilder out, Map<String, Row> rows, String what, List<String> keys) {
+        List<String> alloc = new ArrayList<>();
+        double worst = 0;
+        for (String k : keys) {
+            Row r = rows.get(k);
+            if (r != null && !Double.isNaN(r.bytes)) {
+                alloc.add(String.format(Locale.ROOT, "`%s` %.2f", r.label(), r.bytes));
+                worst = Math.max(worst, r.bytes);
+            }
+        }
+        if (!alloc.isEmpty()) {
+            out.append("| ").append(what).append(" | 0 B | ").append(String.join("; ", alloc)).append(" B/call | ")
+                    .append(worst < ZERO_BYTES ? "**met** (below " + ZERO_BYTES + " B/call: JMH's own background)"
+                            : String.format(Locale.ROOT, "**missed**: up to %.1f B/call", worst))
+                    .append(" |\n");
         }
     }
 
@@ -331,8 +344,8 @@ public final class ResultsReport {
                 notes.add(0, String.format(Locale.ROOT, "x floor per iteration %.2f to %.2f over %,.0f cycles of `%s`",
                         r.ratioLo, r.ratioHi, r.cycles, r.spec));
             }
-            out.append(String.format(Locale.ROOT, "| `%s` | %s | %s | %s | **%s** | %s | %s | %s | %s%s | %s | %s |%n",
-                    r.label(), what, ns(r.ns), ns(r.floorNs), ratio(r.ratio), ns(r.p50), ns(r.p99), ns(r.p999),
+            out.append(String.format(Locale.ROOT, "| `%s` | %s | %s | %s | %s | %s | %s | %s | %s%s | %s | %s |%n",
+                    r.label(), what, ns(r.ns), ns(r.floorNs), Double.isNaN(r.ratio) ? "" : "**" + ratio(r.ratio) + "**", ns(r.p50), ns(r.p99), ns(r.p999),
                     r.callsPerSecMeasured || Double.isNaN(r.callsPerSec) ? "" : "~", count(r.callsPerSec), bytes(r.bytes),
                     String.join("; ", notes)));
         }
@@ -340,8 +353,8 @@ public final class ResultsReport {
 
     private static void headToHead(StringBuilder out, List<HeadToHead> h2h) {
         out.append("\n## Head to head, in the same cycles\n\nFor each trial that measured several paths, the median over "
-                + "cycles of (path's time per call / the first path's), and the range of iteration medians.\n\n");
-        out.append("| trial | path | time per call relative to the first path |\n|---|---|--:|\n");
+                + "cycles of (one path's time per call / another's), and the range of iteration medians.\n\n");
+        out.append("| trial | path | time per call relative to another path of the trial |\n|---|---|--:|\n");
         for (HeadToHead h : h2h) {
             out.append(String.format(Locale.ROOT, "| `%s` | `%s` | %.2fx `%s` (%.2f to %.2f) |%n", h.spec, h.b, h.bOverA, h.a,
                     h.lo, h.hi));
@@ -364,8 +377,8 @@ public final class ResultsReport {
         out.append("- **Percentiles** (`LatencyBenchmark`, JMH SampleTime): one call per invocation, each path alone in "
                 + "its fork; they include JMH's timer (~20-30 ns) and move with the host. The mean of SampleTime is not "
                 + "shown: millisecond preemptions by the host dominate it.\n");
-        out.append("- **calls/s**: measured by JMH Throughput (`ThroughputBenchmark`) for the pipelined and multi-producer "
-                + "rows; `~` marks 1e9 / (ns per call) for one-at-a-time rows.\n");
+        out.append("- **calls/s**: measured by JMH Throughput (`ThroughputBenchmark`) where it ran (sync Ferry calls, "
+                + "pipelined and multi-producer rows); `~` marks 1e9 / (ns per call) from the paired cycles.\n");
         out.append("- **B/call**: JMH's `gc.alloc.rate.norm` (`-prof gc`), from the SampleTime or Throughput trial. Values "
                 + "below ").append(ZERO_BYTES).append(" B are JMH's own background allocation spread over the calls.\n");
         out.append("- Every path checks every result it gets (`x + 1` for `x`).\n");

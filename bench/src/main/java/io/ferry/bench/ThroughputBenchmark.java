@@ -22,14 +22,15 @@ import org.openjdk.jmh.annotations.Threads;
 import org.openjdk.jmh.annotations.Warmup;
 
 /**
- * Calls per second ({@link Mode#Throughput}): one producer keeping {@link CallPath#DEPTH} calls in flight
- * ({@link #pipelined}), and 1, 2, 4 and 8 producer threads making sync calls on one engine at once
- * ({@code producersN}). With {@code -prof gc}, {@code gc.alloc.rate.norm} is bytes per call.
+ * Calls per second ({@link Mode#Throughput}): one call at a time ({@link #sync}), one producer keeping
+ * {@link CallPath#DEPTH} calls in flight ({@link #pipelined}), and 1, 2, 4 and 8 producer threads making
+ * sync calls on one engine at once ({@code producersN}). With {@code -prof gc}, {@code gc.alloc.rate.norm}
+ * is bytes per call: these trials make the most calls, so JMH's own background allocation weighs least.
  */
 @BenchmarkMode(Mode.Throughput)
 @OutputTimeUnit(TimeUnit.SECONDS)
 @Warmup(iterations = 2, time = 1)
-@Measurement(iterations = 4, time = 1)
+@Measurement(iterations = 5, time = 1)
 @Fork(value = 1, jvmArgsAppend = {"--enable-native-access=ALL-UNNAMED", "-Xms1g", "-Xmx1g"})
 public class ThroughputBenchmark {
 
@@ -50,6 +51,32 @@ public class ThroughputBenchmark {
         public void tearDown() {
             p.close();
         }
+    }
+
+    /** One call at a time on one thread: calls/s and, with -prof gc, bytes per call of the sync paths. */
+    @State(Scope.Thread)
+    public static class Sync {
+        @Param({"ferry_spin", "ferry_default"})
+        public String sync;
+        CallPath p;
+
+        @Setup(Level.Trial)
+        public void setUp() {
+            p = CallPath.create(sync);
+            p.resume();
+            p.run(p.warm);
+        }
+
+        @TearDown(Level.Trial)
+        public void tearDown() {
+            p.close();
+        }
+    }
+
+    @Benchmark
+    @Threads(1)
+    public void sync(Sync s) {
+        s.p.run(1);
     }
 
     @Benchmark

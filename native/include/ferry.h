@@ -231,6 +231,9 @@ FERRY_API void ferry_call_set_i64(ferry_call *call, int64_t value);
 FERRY_API void ferry_call_set_f64(ferry_call *call, double value);
 /* Copies len bytes as the call's output. Returns 0 or FERRY_E_NOMEM. */
 FERRY_API int ferry_call_set_output(ferry_call *call, const void *data, size_t len);
+/* Hands a malloc'd buffer of len bytes over as the call's output, without a copy: from here on Ferry
+ * owns it and frees it. */
+FERRY_API void ferry_call_adopt_output(ferry_call *call, void *data, size_t len);
 /* Allocates the call's output buffer for the op to fill. Returns NULL when out of memory. */
 FERRY_API void *ferry_call_output_buffer(ferry_call *call, size_t len);
 /* Fails the call with code (non-zero) and a message; returns code. */

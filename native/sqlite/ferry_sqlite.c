@@ -516,9 +516,12 @@ static int op_exec(ferry_call *c, void *data)
     fs_buf out = { 0 };
     int rc = fs_run(c, x, &s, &out, NULL, "");
     free(s.params);
-    if (rc == 0 && ferry_call_set_output(c, out.p, out.len) != 0)
+    if (rc == 0 && out.oom)
         rc = ferry_call_fail(c, SQLITE_NOMEM, "out of memory for the result");
-    free(out.p);
+    if (rc == 0)
+        ferry_call_adopt_output(c, out.p, out.len);
+    else
+        free(out.p);
     return rc;
 }
 
@@ -570,8 +573,11 @@ static int op_batch(ferry_call *c, void *data)
     if (rc != 0) {
         fs_plain(x, "ROLLBACK TO ferry_batch");
         fs_plain(x, "RELEASE ferry_batch");
-    } else if (out.oom || ferry_call_set_output(c, out.p, out.len) != 0) {
+    } else if (out.oom) {
         rc = ferry_call_fail(c, SQLITE_NOMEM, "out of memory for the result");
+    } else {
+        ferry_call_adopt_output(c, out.p, out.len);
+        return 0;
     }
     free(out.p);
     return rc;

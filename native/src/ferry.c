@@ -263,6 +263,13 @@ void *ferry_call_output_buffer(ferry_call *call, size_t len)
     return call->out;
 }
 
+void ferry_call_adopt_output(ferry_call *call, void *data, size_t len)
+{
+    free(call->out);
+    call->out = data;
+    call->out_len = data ? len : 0;
+}
+
 int ferry_call_set_output(ferry_call *call, const void *data, size_t len)
 {
     void *buf = ferry_call_output_buffer(call, len);

@@ -20,6 +20,29 @@ final class ResultsChart {
     private record Section(String title, List<String> keys) {
     }
 
+    /** What the bars are called in the chart (the tables use the path names). */
+    private static final Map<String, String> LABELS = Map.ofEntries(
+            Map.entry("java_floor", "Java ping-pong (the floor)"),
+            Map.entry("c_floor", "C cache-line ping-pong"),
+            Map.entry("ffm_direct", "direct FFM downcall, no offload"),
+            Map.entry("ffm_critical", "direct downcall, critical(false)"),
+            Map.entry("ferry_spin", "Ferry call, LOWEST_LATENCY"),
+            Map.entry("ferry_spin@vt", "Ferry call, LOWEST_LATENCY, virtual thr."),
+            Map.entry("ferry_default", "Ferry call, default preset"),
+            Map.entry("ferry_default@vt", "Ferry call, default, virtual thread"),
+            Map.entry("ferry_parked", "Ferry call, LOWEST_CPU"),
+            Map.entry("ferry_nospin", "Ferry call, no spinning"),
+            Map.entry("ferry_async", "Ferry callAsync(..).join()"),
+            Map.entry("ferry_batch", "Ferry callBatch"),
+            Map.entry("ferry_async_pipelined", "Ferry callAsync, one by one"),
+            Map.entry("jctools", "JCTools MPSC queue, spinning"),
+            Map.entry("jctools_pipelined", "JCTools MPSC queue"),
+            Map.entry("disruptor_spin", "Disruptor 4, busy spin"),
+            Map.entry("disruptor_block", "Disruptor 4, blocking"),
+            Map.entry("executor", "single-thread executor submit().get()"),
+            Map.entry("cf_supply", "CompletableFuture.supplyAsync().join()"),
+            Map.entry("park_unpark", "LockSupport park/unpark hand-off"));
+
     private static final List<Section> SECTIONS = List.of(
             new Section("Floors", List.of("ffm_critical", "ffm_direct", "c_floor", "java_floor")),
             new Section("One call at a time, spinning", List.of("ferry_spin", "ferry_spin@vt", "jctools", "disruptor_spin")),
@@ -55,7 +78,7 @@ final class ResultsChart {
         if (decHi <= decLo) {
             decHi = decLo + 1;
         }
-        int labelW = 250, plotW = 520, valueW = 150, left = 10;
+        int labelW = 270, plotW = 520, valueW = 150, left = 10;
         int width = left + labelW + plotW + valueW;
         int top = 78, rowH = 22, titleH = 26;
         int height = top;
@@ -103,11 +126,12 @@ final class ResultsChart {
             ResultsReport.Row r = (ResultsReport.Row) o;
             String color = r.floor() ? FLOOR : r.ferry() ? FERRY : PEER;
             double w = plotW * (Math.log10(r.ratio) - decLo) / decades;
-            s.append(text(x0 - 8, y + 15, r.label(), "text-anchor=\"end\"" + (r.ferry() ? " font-weight=\"bold\"" : "")));
+            s.append(text(x0 - 8, y + 15, LABELS.getOrDefault(r.key, r.label()), "text-anchor=\"end\""
+                    + (r.ferry() ? " font-weight=\"bold\"" : "")));
             s.append(String.format(Locale.ROOT, "<rect x=\"%d\" y=\"%d\" width=\"%.1f\" height=\"%d\" fill=\"%s\"/>%n", x0, y + 4,
                     Math.max(1, w), rowH - 7, color));
             s.append(text(x0 + Math.max(1, w) + 6, y + 15, String.format(Locale.ROOT, "%sx · %s ns", ResultsReport.ratio(r.ratio),
-                    ResultsReport.ns(r.ns)), "fill=\"#222\""));
+                    ResultsReport.ns(r.ns)), "fill=\"#222\" paint-order=\"stroke\" stroke=\"white\" stroke-width=\"3\""));
             y += rowH;
         }
         s.append("</svg>\n");

@@ -51,6 +51,8 @@ public final class ResultsReport {
         boolean callsPerSecMeasured;
         double bytes = Double.NaN;
         String bytesFrom;
+        /** Whether the trial the bytes come from ran while other processes were busy. */
+        boolean bytesBusy;
         final List<String> marks = new ArrayList<>();
 
         Row(String path, boolean virtual) {
@@ -93,7 +95,6 @@ public final class ResultsReport {
         Map<String, Row> rows = new LinkedHashMap<>();
         List<HeadToHead> h2h = new ArrayList<>();
         List<Double> allFloors = new ArrayList<>();
-        double floorBusy = 0;
         for (Object o : runs) {
             Map<?, ?> run = (Map<?, ?>) o;
             String bench = bench(run);
@@ -103,10 +104,13 @@ public final class ResultsReport {
                 boolean virtual = bench.endsWith(".virtual");
                 String spec = String.valueOf(params.get(virtual ? "vspec" : "spec"));
                 String[] names = spec.split("\\+");
-                List<Double> floors = raw(sec, "floorMedNs");
+                // Iterations during which other processes were busy are left out when enough remain.
+                List<Double> busy = raw(sec, "machine.otherCpus");
+                boolean[] keep = keep(busy, raw(sec, "floorMedNs").size());
+                int kept = count(keep);
+                List<Double> floors = pick(raw(sec, "floorMedNs"), keep);
                 if (!virtual) {
                     allFloors.addAll(floors);
-                    floorBusy = Math.max(floorBusy, max(raw(sec, "machine.otherCpus")));
                 }
                 for (int i = 0; i < names.length; i++) {
                     char x = (char) ('a' + i);
@@ -114,17 +118,21 @@ public final class ResultsReport {
                     if (r.spec != null) {
                         continue; // measured in an earlier trial of this run already
                     }
-                    List<Double> ratios = raw(sec, x + "MedFloor");
+                    List<Double> ratios = pick(raw(sec, x + "MedFloor"), keep);
                     r.spec = spec;
-                    r.ns = median(raw(sec, x + "MedNs"));
+                    r.ns = median(pick(raw(sec, x + "MedNs"), keep));
                     r.floorNs = median(floors);
                     r.ratio = median(ratios);
                     r.ratioLo = min(ratios);
                     r.ratioHi = max(ratios);
-                    r.cycles = sum(raw(sec, "cycles"));
-                    marks(r.marks, floors, raw(sec, "machine.otherCpus"));
+                    r.cycles = sum(pick(raw(sec, "cycles"), keep));
+                    marks(r.marks, floors, pick(busy, keep));
+                    if (kept < keep.length) {
+                        r.marks.add(String.format(Locale.ROOT, "%d of %d iterations left out: other processes used over %.1f CPUs",
+                                keep.length - kept, keep.length, BUSY_CPUS));
+                    }
                     for (int j = 0; j < i; j++) {
-                        List<Double> vs = raw(sec, x + "Med" + (char) ('A' + j));
+                        List<Double> vs = pick(raw(sec, x + "Med" + (char) ('A' + j)), keep);
                         h2h.add(new HeadToHead(spec, names[j], names[i], median(vs), min(vs), max(vs), r.cycles));
                     }
                 }
@@ -139,11 +147,12 @@ public final class ResultsReport {
                 r.p99 = num(pct.get("99.0"));
                 r.p999 = num(pct.get("99.9"));
                 double b = score(sec, "gc.alloc.rate.norm");
+                double busy = max(raw(sec, "machine.otherCpus"));
                 if (!Double.isNaN(b) && !"Throughput".equals(r.bytesFrom)) {
                     r.bytes = b;
                     r.bytesFrom = "SampleTime";
+                    r.bytesBusy = busy > BUSY_CPUS;
                 }
-                double busy = max(raw(sec, "machine.otherCpus"));
                 if (busy > BUSY_CPUS) {
                     r.marks.add(String.format(Locale.ROOT, "percentiles measured while other processes used up to %.1f CPUs", busy));
                 }
@@ -155,11 +164,12 @@ public final class ResultsReport {
                 r.callsPerSec = num(((Map<?, ?>) run.get("primaryMetric")).get("score"));
                 r.callsPerSecMeasured = true;
                 double b = score(sec, "gc.alloc.rate.norm");
+                double busy = max(raw(sec, "machine.otherCpus"));
                 if (!Double.isNaN(b)) {
                     r.bytes = b;
                     r.bytesFrom = "Throughput";
+                    r.bytesBusy = busy > BUSY_CPUS;
                 }
-                double busy = max(raw(sec, "machine.otherCpus"));
                 if (busy > BUSY_CPUS) {
                     r.marks.add(String.format(Locale.ROOT, "calls/s measured while other processes used up to %.1f CPUs", busy));
                 }
@@ -286,7 +296,8 @@ public final class ResultsReport {
         for (String k : keys) {
             Row r = rows.get(k);
             if (r != null && !Double.isNaN(r.bytes)) {
-                alloc.add(String.format(Locale.ROOT, "`%s` %.2f", r.label(), r.bytes));
+                alloc.add(String.format(Locale.ROOT, "`%s` %.2f%s", r.label(), r.bytes,
+                        r.bytesBusy ? " (trial disturbed by other processes)" : ""));
                 worst = Math.max(worst, r.bytes);
             }
         }
@@ -372,8 +383,9 @@ public final class ResultsReport {
         out.append("- **Marks**: *floor moved* when the floor's iteration medians in a trial span more than ")
                 .append(FLOOR_MOVED).append("x; *other processes* when another process used more than ").append(BUSY_CPUS)
                 .append(" CPUs during an iteration (`MachineProfiler`, from /proc/stat). On two vCPUs a third busy thread "
-                        + "turns a spinning hand-off into a time-slice switch, so marked absolute figures are suspect; "
-                        + "the same-cycle ratios hold better.\n");
+                        + "turns a spinning hand-off into a time-slice switch, so paired iterations measured while other "
+                        + "processes were busy are left out of the medians whenever at least 3 quiet ones remain (the "
+                        + "notes say how many); if fewer remain, all are used and the row is marked.\n");
         out.append("- **Percentiles** (`LatencyBenchmark`, JMH SampleTime): one call per invocation, each path alone in "
                 + "its fork; they include JMH's timer (~20-30 ns) and move with the host. The mean of SampleTime is not "
                 + "shown: millisecond preemptions by the host dominate it.\n");
@@ -382,6 +394,38 @@ public final class ResultsReport {
         out.append("- **B/call**: JMH's `gc.alloc.rate.norm` (`-prof gc`), from the SampleTime or Throughput trial. Values "
                 + "below ").append(ZERO_BYTES).append(" B are JMH's own background allocation spread over the calls.\n");
         out.append("- Every path checks every result it gets (`x + 1` for `x`).\n");
+    }
+
+    /** Per iteration: whether to use it. Busy iterations go, unless fewer than 3 quiet ones remain. */
+    static boolean[] keep(List<Double> busy, int n) {
+        boolean[] keep = new boolean[n];
+        int quiet = 0;
+        for (int i = 0; i < n; i++) {
+            keep[i] = i >= busy.size() || busy.get(i) <= BUSY_CPUS;
+            quiet += keep[i] ? 1 : 0;
+        }
+        if (quiet < 3) {
+            java.util.Arrays.fill(keep, true);
+        }
+        return keep;
+    }
+
+    static int count(boolean[] keep) {
+        int c = 0;
+        for (boolean k : keep) {
+            c += k ? 1 : 0;
+        }
+        return c;
+    }
+
+    static List<Double> pick(List<Double> values, boolean[] keep) {
+        List<Double> out = new ArrayList<>();
+        for (int i = 0; i < values.size(); i++) {
+            if (i >= keep.length || keep[i]) {
+                out.add(values.get(i));
+            }
+        }
+        return out;
     }
 
     private static void marks(List<String> marks, List<Double> floors, List<Double> busy) {

@@ -116,11 +116,11 @@ run_c_tests = pass=0; fail=0; skip=0; \
     else fail=$$((fail+1)); echo "  FAIL $(1) $$t (exit $$rc)"; fi; fi; \
   done; echo "c-tests-$(1): $$pass passed, $$fail failed, $$skip skipped"; [ $$fail = 0 ]
 
-c-test: $(addprefix $(BUILD)/ctest-plain/,$(C_TESTS))
+c-test: native $(addprefix $(BUILD)/ctest-plain/,$(C_TESTS))
 	@$(call run_c_tests,plain,$(C_TESTS),)
-c-test-asan: $(addprefix $(BUILD)/ctest-asan/,$(C_TESTS))
+c-test-asan: native $(addprefix $(BUILD)/ctest-asan/,$(C_TESTS))
 	@$(call run_c_tests,asan,$(C_TESTS),ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1)
-c-test-tsan: $(addprefix $(BUILD)/ctest-tsan/,$(TSAN_TESTS))
+c-test-tsan: native $(addprefix $(BUILD)/ctest-tsan/,$(TSAN_TESTS))
 	@$(call run_c_tests,tsan,$(TSAN_TESTS),TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 setarch -R)
 
 # ---- Java ---------------------------------------------------------------------------------------

@@ -297,11 +297,18 @@ static void fs_finalize(fs_stmt *s)
     memset(s, 0, sizeof(*s));
 }
 
-static bool fs_only_space(const char *p, const char *end)
+/* Whether the rest of the SQL holds another statement (not just space, semicolons or comments). */
+static bool fs_more_sql(sqlite3 *db, const char *tail, const char *end)
 {
-    for (; p < end; p++)
-        if (*p != ' ' && *p != '\t' && *p != '\n' && *p != '\r' && *p != ';')
-            return false;
+    if (tail >= end)
+        return false;
+    sqlite3_stmt *next = NULL;
+    const char *rest = NULL;
+    if (sqlite3_prepare_v2(db, tail, (int)(end - tail), &next, &rest) != SQLITE_OK)
+        return true; /* not nothing: let the caller report it */
+    if (!next)
+        return false;
+    sqlite3_finalize(next);
     return true;
 }
 
@@ -325,7 +332,7 @@ static sqlite3_stmt *fs_prepare(ferry_call *c, fs_ctx *x, const char *sql, uint3
         return NULL;
     }
     atomic_fetch_add(&fs_open_statements, 1);
-    if (tail && !fs_only_space(tail, sql + len)) {
+    if (tail && fs_more_sql(x->db, tail, sql + len)) {
         sqlite3_finalize(stmt);
         atomic_fetch_sub(&fs_open_statements, 1);
         ferry_call_set_i64(c, (int64_t)(tail - sql));
@@ -460,6 +467,7 @@ static int fs_run(ferry_call *c, fs_ctx *x, fs_statement *s, fs_buf *out, int64_
             fs_put(out, name, n);
         }
     }
+    int64_t total_before = sqlite3_total_changes64(x->db);
     x->current = c;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         if (out) {
@@ -480,7 +488,9 @@ static int fs_run(ferry_call *c, fs_ctx *x, fs_statement *s, fs_buf *out, int64_
     sqlite3_clear_bindings(st);
     if (out && out->oom)
         return ferry_call_fail(c, SQLITE_NOMEM, "%sout of memory for the result", label);
-    int64_t ch = sqlite3_changes64(x->db);
+    /* sqlite3_changes64 keeps the count of the last INSERT, UPDATE or DELETE: a statement that changed
+     * nothing (a SELECT, DDL) would report an earlier one's. */
+    int64_t ch = sqlite3_total_changes64(x->db) != total_before ? sqlite3_changes64(x->db) : 0;
     if (changes)
         *changes = ch;
     if (out) {
@@ -502,6 +512,7 @@ static fs_ctx *fs_context(ferry_call *c)
 static int op_exec(ferry_call *c, void *data)
 {
     (void)data;
+    ferry_call_set_i64(c, -1); /* the failure's detail: the error offset, unknown until SQLite says */
     fs_ctx *x = fs_context(c);
     if (!x)
         return -1;
@@ -533,6 +544,7 @@ static bool fs_plain(fs_ctx *x, const char *sql)
 static int op_batch(ferry_call *c, void *data)
 {
     (void)data;
+    ferry_call_set_i64(c, -1);
     fs_ctx *x = fs_context(c);
     if (!x)
         return -1;
@@ -559,7 +571,7 @@ static int op_batch(ferry_call *c, void *data)
         }
         int64_t changes = 0;
         char label[96];
-        snprintf(label, sizeof label, "batch statement %u of %u (the batch was rolled back): ", i, n);
+        snprintf(label, sizeof label, "batch statement %u of %u (the batch was rolled back): ", i + 1, n);
         rc = fs_run(c, x, &s, NULL, &changes, label);
         free(s.params);
         if (rc != 0)
@@ -674,11 +686,31 @@ static int op_function(ferry_call *c, void *data)
 static int op_dispatch(ferry_call *c, void *data)
 {
     fs_engine *e = data;
+    if (e->dispatch)
+        return ferry_call_fail(c, SQLITE_MISUSE, "sqlite.dispatch: the function dispatcher is installed once, at start");
     e->dispatch = (ferry_sqlite_dispatch_fn)(uintptr_t)ferry_call_arg(c, 0);
     return 0;
 }
 
 /* ---- connections, one per context --------------------------------------------------------------- */
+
+/* The busy handler. A lock held by another connection of this engine can only be released by this
+ * same thread, so waiting for it would only stall every context: fail at once. A lock held by another
+ * process is waited for, up to busy_timeout. */
+static int fs_busy(void *p, int count)
+{
+    fs_ctx *x = p;
+    for (fs_ctx *o = x->engine->contexts; o; o = o->next)
+        if (o != x && !sqlite3_get_autocommit(o->db))
+            return 0;
+    int waited = 0; /* ms slept so far: 1, 2, 4, .. 32, 32, .. */
+    for (int i = 0; i < count; i++)
+        waited += i < 5 ? 1 << i : 32;
+    if (waited >= x->engine->busy_ms)
+        return 0;
+    sqlite3_sleep(count < 5 ? 1 << count : 32);
+    return 1;
+}
 
 static int fs_progress(void *p)
 {
@@ -716,7 +748,7 @@ static int fs_ctx_open(const ferry_context_info *info, void **ctx_data, void *da
     atomic_fetch_add(&fs_open_connections, 1);
     *x = (fs_ctx){ .engine = e, .db = db, .db_name = db_name, .cache = cache };
     sqlite3_extended_result_codes(db, 1);
-    sqlite3_busy_timeout(db, e->busy_ms);
+    sqlite3_busy_handler(db, fs_busy, x);
     sqlite3_progress_handler(db, FS_PROGRESS_STEPS, fs_progress, x);
     if (!parent && e->wal && e->path && !read_only &&
         sqlite3_exec(db, "PRAGMA journal_mode=WAL", NULL, NULL, NULL) != SQLITE_OK) {
@@ -847,8 +879,8 @@ __attribute__((visibility("default"))) int ferry_sqlite_init(ferry_registry *reg
     if (ferry_registry_on_context(reg, fs_ctx_open, fs_ctx_close, e) != 0 ||
         ferry_register_op(reg, "sqlite.exec", op_exec, e, FERRY_OP_IN_BYTES | FERRY_OP_OUT_BYTES) < 0 ||
         ferry_register_op(reg, "sqlite.batch", op_batch, e, FERRY_OP_IN_BYTES | FERRY_OP_OUT_BYTES) < 0 ||
-        ferry_register_op(reg, "sqlite.function", op_function, e, FERRY_OP_IN_BYTES) < 0 ||
-        ferry_register_op(reg, "sqlite.dispatch", op_dispatch, e, 0) < 0)
+        ferry_register_op(reg, "sqlite.function", op_function, e, FERRY_OP_IN_BYTES | FERRY_OP_MUTATES) < 0 ||
+        ferry_register_op(reg, "sqlite.dispatch", op_dispatch, e, FERRY_OP_MUTATES) < 0)
         return ferry_registry_fail(reg, -1, "sqlite engine: cannot register its ops");
     return 0;
 }

@@ -9,7 +9,9 @@
  * Configuration (ferry_registry_arg), one key=value per line:
  *   path=<file>          the database file; absent or ":memory:": an in-memory database
  *   wal=1                journal_mode=WAL (file databases)
- *   busy_timeout=<ms>    sqlite3_busy_timeout for every connection (default 5000)
+ *   busy_timeout=<ms>    how long a connection waits for a lock another process holds (default 5000); a
+ *                        lock held by another context of the same engine fails at once (SQLITE_BUSY),
+ *                        since only the engine thread itself could release it
  *   cache=<n>            prepared statements cached per context (default 64)
  *
  * Ops (all little-endian, u32 lengths):

@@ -679,7 +679,7 @@ static void test_batches(world *w)
     put_stmt(&in, "INSERT INTO t(id, name) VALUES(12, 'one')", NULL); /* UNIQUE(name) */
     ring_res res;
     batch_raw(r, w->shared, &in, 3, &res);
-    check_fail(&res, 2067, "statement 2 of 3", "failing batch");
+    check_fail(&res, 2067, "statement 3 of 3", "failing batch");
     CHECK_EQ_I64(exec_int(r, SYS, "SELECT count(*) FROM t WHERE id >= 10", NULL), 0, "rows left by the failed batch");
 
     /* A function error in the middle of a batch rolls it back too. */

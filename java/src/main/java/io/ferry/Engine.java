@@ -252,6 +252,15 @@ public final class Engine implements AutoCloseable {
         return core.isClosed();
     }
 
+    /**
+     * Whether the engine thread has been stopped and joined by {@link #close()}; false while the engine
+     * runs, and false for good if close gave up on a thread stuck in an op past the close timeout (its
+     * memory is then deliberately never freed).
+     */
+    public boolean isStopped() {
+        return core.isStopped();
+    }
+
     /** The engine's name, as given to the builder. */
     public String name() {
         return core.name();

@@ -172,6 +172,11 @@ public final class EngineCore {
         return lifecycle != OPEN;
     }
 
+    /** Whether close() stopped and joined the engine thread (false while open, or if it gave up on it). */
+    public boolean isStopped() {
+        return lifecycle == CLOSED && closeDone && !abandoned;
+    }
+
     /** CPU time the engine thread has used so far, in ns, or -1 once stopped. */
     public long engineCpuNanos() {
         return lifecycle == OPEN ? FerryNative.ferry_engine_cpu_ns(handle) : -1;
@@ -617,8 +622,9 @@ public final class EngineCore {
             } else {
                 long left = deadline - System.nanoTime();
                 if (left <= 0) {
-                    if (abandonParked(base, seq, parked)) {
-                        throw timedOut(PHASE_RUNNING);
+                    long phase = abandonParked(base, seq, parked);
+                    if (phase >= 0) {
+                        throw timedOut(phase);
                     }
                     deadline = NO_DEADLINE; // DONE already: the upcall is handing the result over
                     continue;
@@ -629,17 +635,20 @@ public final class EngineCore {
         return parked.result();
     }
 
-    /** Sets GONE on a parked call unless it is DONE; the slot may have moved on, hence the seq check. */
-    private boolean abandonParked(long base, long seq, ParkedCall parked) {
+    /**
+     * Sets GONE on a parked call unless it is DONE (the slot may have moved on, hence the seq check).
+     * Returns the phase it gave the call up in, or -1 if the call was already done.
+     */
+    private long abandonParked(long base, long seq, ParkedCall parked) {
         for (;;) {
             long st = (long) LONG.getAcquire(region, base);
             if ((st >>> SEQ_SHIFT) != seq || (st & PHASE_MASK) == PHASE_DONE) {
-                return false;
+                return -1;
             }
             if (LONG.compareAndSet(region, base, st, st | FLAG_GONE)) {
                 // GONE: the engine skips the call or discards its result and will make no upcall.
                 waiters.compareAndSet((int) (seq & mask), parked, null);
-                return true;
+                return st & PHASE_MASK;
             }
         }
     }

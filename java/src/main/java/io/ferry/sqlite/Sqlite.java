@@ -57,6 +57,9 @@ import java.util.function.Consumer;
  * refuses writes. Named parameters ({@code :name}) bind the value given with the call, else the context
  * variable of that name. Errors are {@link SqliteException}s with SQLite's extended code, message and
  * error offset. A call that times out or whose future is cancelled interrupts its own statement.
+ *
+ * <p>Close it: a Java function that captures this object keeps it reachable from the engine, so then
+ * only {@link #close()} (or, at the latest, the JVM's shutdown hook) stops the engine.
  */
 public final class Sqlite implements AutoCloseable {
     /** Engine flag for {@code ExecutionContext.child().engineFlags(...)}: a private in-memory database. */
@@ -93,7 +96,12 @@ public final class Sqlite implements AutoCloseable {
         // Closes the engine (joining its thread) before the arena that holds the function upcall.
         this.cleanable = CLEANER.register(this, () -> {
             engine.close();
-            arena.close();
+            // The function upcall stub lives in the arena: free it only once the engine thread, which may
+            // still call it, has stopped. If close gave up on a stuck thread, the stub stays (a leak,
+            // never a jump into freed code).
+            if (engine.isStopped()) {
+                arena.close();
+            }
         });
     }
 
@@ -121,6 +129,16 @@ public final class Sqlite implements AutoCloseable {
     /** Runs a statement in {@code ctx} with named parameters; returns the rows it changed. */
     public long execute(ExecutionContext ctx, String sql, Map<String, ?> params) {
         return query(ctx, sql, params).changes();
+    }
+
+    /** Runs a statement in the current context with named parameters; returns the rows it changed. */
+    public long execute(String sql, Map<String, ?> params) {
+        return query(engine.context(), sql, params).changes();
+    }
+
+    /** Runs a query in the current context with named parameters ({@code :name} without the colon). */
+    public Rows query(String sql, Map<String, ?> params) {
+        return query(engine.context(), sql, params);
     }
 
     /** Runs a query in the current context with positional parameters. */

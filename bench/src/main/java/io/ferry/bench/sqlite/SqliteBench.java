@@ -367,7 +367,7 @@ public final class SqliteBench {
                 }
                 System.out.println(line);
             }
-            if (only == null || "pinning".contains(only) || cells.stream().anyMatch(Cell::virtual)) {
+            if (cells.stream().anyMatch(Cell::virtual)) {
                 for (Config c : configs) {
                     pinnings.add(pinning(kind, c, targets.get(c)));
                 }

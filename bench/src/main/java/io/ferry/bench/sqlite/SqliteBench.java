@@ -155,34 +155,69 @@ public final class SqliteBench {
     private int rerunRounds, disturbedKept;
     private int maxReruns = -1;
 
-    /** Ticks from /proc/stat and /proc/self/stat: {busy, total, steal, own}. */
-    private static long[] ticks() {
+    /**
+     * CPU time in ticks: the machine's busy (user, nice, system) and total time from /proc/stat, its steal,
+     * and each process's utime + stime from /proc/PID/stat (this process under {@link #SELF}).
+     */
+    record Ticks(long busy, long total, long steal, Map<Long, Long> processes) {
+    }
+
+    private static final long SELF = ProcessHandle.current().pid();
+
+    private static Ticks ticks() {
         try {
             String[] f = Files.readAllLines(Path.of("/proc/stat")).get(0).trim().split("\\s+");
-            long user = Long.parseLong(f[1]), nice = Long.parseLong(f[2]), sys = Long.parseLong(f[3]),
-                    idle = Long.parseLong(f[4]), iowait = Long.parseLong(f[5]), irq = Long.parseLong(f[6]),
-                    soft = Long.parseLong(f[7]), steal = Long.parseLong(f[8]);
-            String self = Files.readString(Path.of("/proc/self/stat"));
-            String[] g = self.substring(self.lastIndexOf(')') + 2).split(" ");
-            long own = Long.parseLong(g[11]) + Long.parseLong(g[12]); // utime, stime (fields 14, 15)
-            // Busy: user, nice and system time only; interrupt time (irq, softirq) goes with the wake-ups of
-            // our own threads and would count our own work as someone else's.
-            return new long[] {user + nice + sys, user + nice + sys + idle + iowait + irq + soft + steal,
-                    steal, own};
+            long busy = Long.parseLong(f[1]) + Long.parseLong(f[2]) + Long.parseLong(f[3]);
+            long total = 0;
+            for (int i = 1; i <= 8; i++) {
+                total += Long.parseLong(f[i]);
+            }
+            Map<Long, Long> processes = new java.util.HashMap<>();
+            try (var dirs = Files.newDirectoryStream(Path.of("/proc"), "[0-9]*")) {
+                for (Path d : dirs) {
+                    try {
+                        String stat = Files.readString(d.resolve("stat"));
+                        String[] g = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+                        processes.put(Long.parseLong(d.getFileName().toString()),
+                                Long.parseLong(g[11]) + Long.parseLong(g[12])); // utime, stime (fields 14, 15)
+                    } catch (IOException | RuntimeException gone) {
+                        // the process ended meanwhile
+                    }
+                }
+            }
+            return new Ticks(busy, total, Long.parseLong(f[8]), processes);
         } catch (IOException | RuntimeException e) {
-            return new long[4];
+            return new Ticks(0, 0, 0, Map.of());
         }
     }
 
-    /** CPUs' worth of time other processes used between two {@link #ticks()}. */
-    private static double others(long[] a, long[] b) {
-        long total = b[1] - a[1];
-        return total <= 0 ? 0 : Math.max(0, (double) (b[0] - a[0] - (b[3] - a[3])) / total) * CPUS;
+    /**
+     * CPUs' worth of time other processes used between two {@link #ticks()}: what the processes other than
+     * this one used (all of it for one that started meanwhile), plus the machine's busy time that no live
+     * process accounts for (processes that ended meanwhile) beyond 0.15 CPUs. The machine-wide and the
+     * per-process counts disagree by up to ~0.15 CPUs while this process wakes threads at a high rate, so
+     * the difference alone would count some of our own work as someone else's.
+     */
+    private static double others(Ticks a, Ticks b) {
+        double perCpu = (double) (b.total() - a.total()) / CPUS;
+        if (perCpu <= 0) {
+            return 0;
+        }
+        long others = 0, all = 0;
+        for (Map.Entry<Long, Long> e : b.processes().entrySet()) {
+            long d = e.getValue() - a.processes().getOrDefault(e.getKey(), 0L);
+            all += d;
+            if (e.getKey() != SELF) {
+                others += Math.max(0, d);
+            }
+        }
+        double unaccounted = (b.busy() - a.busy() - all) / perCpu;
+        return others / perCpu + Math.max(0, unaccounted - 0.15);
     }
 
-    private static double stealOf(long[] a, long[] b) {
-        long total = b[1] - a[1];
-        return total <= 0 ? 0 : (double) (b[2] - a[2]) / total;
+    private static double stealOf(Ticks a, Ticks b) {
+        long total = b.total() - a.total();
+        return total <= 0 ? 0 : (double) (b.steal() - a.steal()) / total;
     }
 
     private static final int CPUS = Runtime.getRuntime().availableProcessors();
@@ -201,7 +236,7 @@ public final class SqliteBench {
                         maxSeconds, last);
                 return false;
             }
-            long[] a = ticks();
+            Ticks a = ticks();
             Thread.sleep(1000);
             last = others(a, ticks());
             quietSeconds = last < quietLimit ? quietSeconds + 1 : 0;
@@ -254,7 +289,7 @@ public final class SqliteBench {
     private void run() throws Throwable {
         long t0 = System.nanoTime();
         String load0 = loadavg();
-        long[] cpu0 = ticks();
+        Ticks cpu0 = ticks();
         Files.createDirectories(dir);
         Files.createDirectories(jfrDir);
         try (var old = Files.newDirectoryStream(jfrDir, "pinned-*.jfr")) {
@@ -268,7 +303,7 @@ public final class SqliteBench {
         for (Kind kind : Kind.values()) {
             runKind(kind);
         }
-        long[] cpu1 = ticks();
+        Ticks cpu1 = ticks();
         double wall = (System.nanoTime() - t0) / 1e9;
         String report = report(wall, load0, loadavg(), stealOf(cpu0, cpu1), others(cpu0, cpu1));
         System.out.println();
@@ -334,9 +369,9 @@ public final class SqliteBench {
                     boolean disturbed = false;
                     for (int i = 0; i < all.length; i++) {
                         Config c = all[(i + r) % all.length];
-                        long[] t0 = ticks();
+                        Ticks t0 = ticks();
                         long[] res = slice(targets.get(c), cell, slice);
-                        long[] t1 = ticks();
+                        Ticks t1 = ticks();
                         double others = others(t0, t1);
                         disturbed |= others >= quietLimit;
                         round.add(new Sample(cell, c, r, res[0], res[1], res[2] / 1e9, stealOf(t0, t1), others,

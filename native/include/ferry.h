@@ -27,15 +27,17 @@ extern "C" {
  *   0                 128               256               384               512
  *   +-----------------+-----------------+-----------------+-----------------+--------+--------+----
  *   | header (config, | tail: producers'| engine: sleeping| stats: head,    | slot 0 | slot 1 | ...
- *   | read-only once  | claim counter,  | (futex), state; | completed;      | 128 B  | 128 B  |
- *   | started)        | bit 63 = CLOSED | rarely written  | engine-written  |        |        |
+ *   | read-only once  | claim counter,  | (futex), state; | completed,      | 128 B  | 128 B  |
+ *   | started)        | bit 63 = CLOSED | rarely written  | started; engine-|        |        |
+ *   |                 |                 |                 | written         |        |        |
  *   +-----------------+-----------------+-----------------+-----------------+--------+--------+----
  *
  * Every hot word sits alone on its own 128-byte block (two cache lines, against the adjacent-line
  * prefetcher). Producers read `sleeping` after every publish, so nothing the engine writes per batch
- * may share its block: the engine's counters live in the stats block. A slot is 128 bytes: its first
- * cache line holds everything a primitive call touches, so a sync round trip moves that one line to
- * the engine and back.
+ * may share its block: the engine's counters live in the stats block (stats.started, written once per
+ * call, is read by a caller only when it gives a call up). A slot is 128 bytes: its first cache line
+ * holds everything a primitive call touches, so a sync round trip moves that one line to the engine
+ * and back.
  *
  * Slot (128 bytes):
  *   0  state    u64  seq << 8 | flags | phase       (atomic; see below)
@@ -55,22 +57,38 @@ extern "C" {
  *   96 reserved 32 bytes
  *
  * Slot state word: seq (the claim sequence the slot currently serves) << 8, then flag bits, then a
- * two-bit phase. Phases advance FREE -> PUBLISHED -> RUNNING -> DONE -> FREE(seq + capacity):
+ * two-bit phase. Phases advance FREE -> PUBLISHED -> DONE -> FREE(seq + capacity):
  *   - FREE(seq): slot i starts as FREE(i). A producer that claimed seq waits until the slot reads
  *     exactly FREE(seq): the previous lap's caller has taken its result.
  *   - PUBLISHED: the producer wrote the slot with plain stores, then published with a release store.
- *   - RUNNING:  the engine took the call (atomic add of 1; flags are preserved).
- *   - DONE:     result written, published by an atomic add of 1 (release).
+ *     The phase stays PUBLISHED while the engine runs the call: the engine makes one atomic add per
+ *     call, so the caller's cache line travels to the engine and back once.
+ *   - DONE:     result written, published by an atomic add of 2 (PUBLISHED -> DONE, acq_rel; flags are
+ *     preserved and the old value shows the flags the caller set).
  *   - the caller reads the result and stores FREE(seq + capacity) with release.
- * Flags, set by the caller with a CAS while the phase is PUBLISHED or RUNNING:
+ * (Phase 2 is no longer used. DONE keeps the value 3, so the engine's add is +2: 1 -> 3, within the
+ * phase bits.)
+ * Flags, set by the caller with a CAS while the phase is PUBLISHED:
  *   - PARKED: the caller stopped spinning and parked; the engine wakes it through the wake callback.
  *     Async calls set it when they publish.
- *   - GONE: the caller gave up (timeout, cancel). The engine skips a GONE call it has not started,
- *     and frees the slot itself when a GONE call finishes.
+ *   - GONE: the caller gave up (timeout, cancel). The engine skips a call it finds GONE when it starts
+ *     it (see "Starting a call"), freeing the slot, and frees the slot itself when a call that became
+ *     GONE while it ran finishes (the DONE add's old value shows GONE; the result is discarded).
+ *
+ * Starting a call (stats.started): before it runs seq, the engine stores stats.started = seq + 1
+ * (seq_cst), then re-loads the slot state (seq_cst) and skips the call if GONE is set. A caller that
+ * set GONE (its CAS is a full fence) and then reads stats.started (seq_cst / volatile) can tell:
+ *   - started <= seq: the engine will skip the call (it never ran and never will);
+ *   - started >  seq: the call may already be running (or have run): its result will be discarded.
+ * This is a Dekker pair, like the engine's sleep announcement (ferry__sleep in ferry.c): each side
+ * stores its own word, then loads the other's, with a StoreLoad barrier between, so at least one sees
+ * the other. Either the caller reads started <= seq and the engine's re-load sees GONE (skip), or the
+ * caller reads started > seq and reports "may be running" (whether the engine's load saw GONE or not).
+ * Nothing weaker than seq_cst orders a store before a later load.
  * ---------------------------------------------------------------------------------------------- */
 
 #define FERRY_MAGIC        UINT64_C(0x3159525245464d52) /* "RMFERRY1" little-endian */
-#define FERRY_VERSION      1u
+#define FERRY_VERSION      2u
 #define FERRY_BLOCK        128u
 #define FERRY_SLOT_SIZE    128u
 
@@ -86,7 +104,6 @@ extern "C" {
 #define FERRY_PHASE_MASK   UINT64_C(0x3)
 #define FERRY_PHASE_FREE      UINT64_C(0)
 #define FERRY_PHASE_PUBLISHED UINT64_C(1)
-#define FERRY_PHASE_RUNNING   UINT64_C(2)
 #define FERRY_PHASE_DONE      UINT64_C(3)
 #define FERRY_FLAG_PARKED  UINT64_C(0x10)
 #define FERRY_FLAG_GONE    UINT64_C(0x20)
@@ -134,7 +151,10 @@ typedef struct ferry_engine_block {
 typedef struct ferry_stats_block {
     _Atomic uint64_t head;     /* next sequence the engine will run (advanced once per batch) */
     _Atomic uint64_t completed;/* calls run or skipped, for diagnostics */
-    uint8_t pad[FERRY_BLOCK - 16];
+    _Atomic uint64_t started;  /* seq + 1 of the last call the engine started (stored seq_cst before it
+                                * re-checks GONE; see "Starting a call" above); callers read it only
+                                * after setting GONE */
+    uint8_t pad[FERRY_BLOCK - 24];
 } ferry_stats_block;
 
 typedef struct ferry_slot {

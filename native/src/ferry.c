@@ -28,6 +28,8 @@ _Static_assert(offsetof(ferry_region, tail) == FERRY_OFF_TAIL, "tail offset");
 _Static_assert(offsetof(ferry_region, engine) == FERRY_OFF_ENGINE, "engine offset");
 _Static_assert(offsetof(ferry_region, slots) == FERRY_OFF_SLOTS, "slots offset");
 _Static_assert(offsetof(ferry_slot, arg1) + 8 <= 64, "a primitive call fits the slot's first line");
+_Static_assert((FERRY_PHASE_DONE & ~FERRY_PHASE_MASK) == 0 && FERRY_PHASE_DONE > FERRY_PHASE_PUBLISHED,
+               "the DONE add changes the phase bits only");
 
 #define FERRY__FIELD(prefix, type, field) \
     { prefix #field, (uint32_t)offsetof(type, field), (uint32_t)sizeof(((type *)0)->field) }
@@ -48,6 +50,7 @@ static const ferry_layout_entry ferry__layout[] = {
     FERRY__FIELD("engine.", ferry_engine_block, state),
     FERRY__FIELD("stats.", ferry_stats_block, head),
     FERRY__FIELD("stats.", ferry_stats_block, completed),
+    FERRY__FIELD("stats.", ferry_stats_block, started),
     FERRY__FIELD("slot.", ferry_slot, state),
     FERRY__FIELD("slot.", ferry_slot, op),
     FERRY__FIELD("slot.", ferry_slot, flags),
@@ -66,7 +69,6 @@ static const ferry_layout_entry ferry__layout[] = {
     { "const.flag_parked", (uint32_t)FERRY_FLAG_PARKED, 0 },
     { "const.flag_gone", (uint32_t)FERRY_FLAG_GONE, 0 },
     { "const.phase_published", (uint32_t)FERRY_PHASE_PUBLISHED, 0 },
-    { "const.phase_running", (uint32_t)FERRY_PHASE_RUNNING, 0 },
     { "const.phase_done", (uint32_t)FERRY_PHASE_DONE, 0 },
     { "const.engine_stopped", FERRY_ENGINE_STOPPED, 0 },
     { "const.call_has_input", FERRY_CALL_HAS_INPUT, 0 },
@@ -338,11 +340,23 @@ static void ferry__release(ferry_engine *e, ferry_slot *s, uint64_t seq)
     ferry__store_release(&s->state, (seq + e->capacity) << FERRY_SEQ_SHIFT);
 }
 
+/* Starts seq: the engine's half of the Dekker pair that lets a caller who gave up tell "skipped" from
+ * "may be running" (ferry.h, "Starting a call"). Announces seq in stats.started, then re-reads the slot
+ * state; returns true if the caller has set GONE, and the call must then be skipped. Both seq_cst:
+ * nothing weaker orders the store before the load. Pairs with the caller's GONE CAS (a full fence)
+ * followed by its seq_cst load of stats.started: a caller that reads started <= seq set GONE before
+ * our load, which sees it. It writes only the engine's own stats line and re-reads the slot line the
+ * loop has just loaded: in the common case no cache line moves between threads for it. */
+static inline bool ferry__start_gone(ferry_engine *e, ferry_slot *s, uint64_t seq)
+{
+    ferry__store_seq_cst(&e->region->stats.started, seq + 1);
+    return (ferry__load_seq_cst(&s->state) & FERRY_FLAG_GONE) != 0;
+}
+
 static void ferry__run_slot(ferry_engine *e, ferry_slot *s, uint64_t seq)
 {
-    /* PUBLISHED -> RUNNING. An add keeps any flag the caller set; the old value says whether the
-     * caller gave up before we started. */
-    uint64_t old = ferry__fetch_add_acq_rel(&s->state, FERRY_PHASE_RUNNING - FERRY_PHASE_PUBLISHED);
+    /* The phase stays PUBLISHED while the call runs: no store to the caller's line until DONE. */
+    bool gone = ferry__start_gone(e, s, seq);
     ferry_call c = { .slot = s, .engine = e };
     /* An abort record carries no input, whatever its flags say: its producer failed before it could
      * fill the slot, so the input fields may still be the previous lap's (already freed). */
@@ -358,7 +372,7 @@ static void ferry__run_slot(ferry_engine *e, ferry_slot *s, uint64_t seq)
             c.input_len = 0;
         }
     }
-    if (!(old & FERRY_FLAG_GONE) && !aborted) {
+    if (!gone && !aborted) {
         if (bad_input)
             ferry_call_fail(&c, FERRY_E_INVALID, "call has a null input pointer with length %llu",
                             (unsigned long long)s->in_len);
@@ -367,7 +381,7 @@ static void ferry__run_slot(ferry_engine *e, ferry_slot *s, uint64_t seq)
     }
     if (has_input)
         free((void *)(uintptr_t)s->in_ptr);
-    if ((old & FERRY_FLAG_GONE) || aborted) {
+    if (gone || aborted) {
         free(c.out);
         free(c.err_msg);
         ferry__release(e, s, seq);
@@ -391,9 +405,10 @@ static void ferry__run_slot(ferry_engine *e, ferry_slot *s, uint64_t seq)
         s->out_len = 0;
     }
 
-    /* RUNNING -> DONE. Release publishes the result stores above to the caller's acquire load; the
-     * old value tells whether the caller parked (wake it) or left (free the slot ourselves). */
-    old = ferry__fetch_add_acq_rel(&s->state, FERRY_PHASE_DONE - FERRY_PHASE_RUNNING);
+    /* PUBLISHED -> DONE, the one atomic add of the call. An add keeps any flag the caller set.
+     * Release publishes the result stores above to the caller's acquire load; the old value tells
+     * whether the caller parked (wake it) or left (free the slot ourselves). */
+    uint64_t old = ferry__fetch_add_acq_rel(&s->state, FERRY_PHASE_DONE - FERRY_PHASE_PUBLISHED);
     if (old & FERRY_FLAG_GONE) {
         free((void *)(uintptr_t)s->out_ptr);
         ferry__release(e, s, seq);

@@ -12,9 +12,11 @@
  *   take      read result, err, out_kind, out_ptr, out_len; copy the bytes out; ferry_free(out_ptr)
  *   release   store FREE(seq + capacity) with release
  *
- * A timed caller that runs out of time CASes FERRY_FLAG_GONE into a PUBLISHED or RUNNING state and then
- * never touches the slot again (the engine skips or finishes the call and frees the slot itself); if the
- * call is already DONE it takes the result as usual.
+ * A timed caller that runs out of time CASes FERRY_FLAG_GONE into the PUBLISHED state (seq_cst: a full
+ * fence) and then never touches the slot again (the engine skips or finishes the call and frees the slot
+ * itself); if the call is already DONE it takes the result as usual. Right after its GONE CAS it reads
+ * stats.started (seq_cst): started <= seq means the engine will skip the call, started > seq that the
+ * call may already be running (ferry.h, "Starting a call").
  *
  * Every wait here is bounded by a deadline: a protocol bug must fail a test, not hang it.
  */
@@ -39,6 +41,10 @@
 #define RING_TIMEDOUT 3 /* a timed call gave up; the slot now belongs to the engine */
 #define RING_HUNG     4 /* a wait passed its deadline: the protocol is stuck */
 #define RING_NOMEM    5 /* ferry_alloc failed; an abort record was published in the claimed slot */
+
+/* What a caller that gave up was told (ring_give_up_how, ring_call_timed_seq). */
+#define RING_GAVE_UP_SKIPPED   1 /* stats.started <= seq after GONE: the engine will not run the call */
+#define RING_GAVE_UP_MAYBE_RAN 2 /* stats.started > seq: it may be running or have run; result dropped */
 
 typedef struct ring {
     ferry_region *region;
@@ -280,9 +286,28 @@ static inline void ring_take(ring *r, uint64_t seq, ring_res *res)
     atomic_store_explicit(&s->state, ring_free_state(seq + r->capacity), memory_order_release);
 }
 
-/* Sets a flag (PARKED or GONE) while the call is PUBLISHED or RUNNING. Returns true if set; false if the
- * call was already DONE (it is still ours: take it). *old_state, if not NULL, receives the state the CAS
- * replaced (or the DONE state it found). */
+/* stats.started: seq + 1 of the last call the engine started. seq_cst: after a GONE CAS, the load half of
+ * the caller's side of the Dekker pair with the engine's start (ferry.h, "Starting a call"). */
+static inline uint64_t ring_started(const ring *r)
+{
+    return atomic_load_explicit(&r->region->stats.started, memory_order_seq_cst);
+}
+
+/* Waits until the engine has started seq (stats.started > seq; it may have finished it too). RING_OK or
+ * RING_HUNG. */
+static inline int ring_await_started(ring *r, uint64_t seq, int64_t deadline)
+{
+    uint32_t spins = 0;
+    while (ring_started(r) <= seq)
+        if (!ring_backoff(&spins, deadline))
+            return RING_HUNG;
+    return RING_OK;
+}
+
+/* Sets a flag (PARKED or GONE) while the call is PUBLISHED (the only phase before DONE). Returns true if
+ * set; false if the call was already DONE (it is still ours: take it). *old_state, if not NULL, receives
+ * the state the CAS replaced (or the DONE state it found). The CAS is seq_cst: for GONE it is the store
+ * half of the Dekker pair with the engine's start, ordered before a following ring_started(). */
 static inline bool ring_set_flag_old(ring *r, uint64_t seq, uint64_t flag, uint64_t *old_state)
 {
     ferry_slot *s = ring_slot(r, seq);
@@ -293,12 +318,12 @@ static inline bool ring_set_flag_old(ring *r, uint64_t seq, uint64_t flag, uint6
             *old_state = st;
         if (ph == FERRY_PHASE_DONE)
             return false;
-        if (ph != FERRY_PHASE_PUBLISHED && ph != FERRY_PHASE_RUNNING) {
+        if (ph != FERRY_PHASE_PUBLISHED) {
             fprintf(stderr, "ring_set_flag: slot of seq %llu is in state %#llx\n", (unsigned long long)seq,
                     (unsigned long long)st);
             abort();
         }
-        if (atomic_compare_exchange_weak_explicit(&s->state, &st, st | flag, memory_order_acq_rel,
+        if (atomic_compare_exchange_weak_explicit(&s->state, &st, st | flag, memory_order_seq_cst,
                                                   memory_order_acquire))
             return true;
     }
@@ -309,11 +334,23 @@ static inline bool ring_set_flag(ring *r, uint64_t seq, uint64_t flag)
     return ring_set_flag_old(r, seq, flag, NULL);
 }
 
+/* Gives up on a published call. Returns 0 if the call was already DONE (take it); otherwise the slot now
+ * belongs to the engine (do not touch it) and the result says what the caller may conclude:
+ * RING_GAVE_UP_SKIPPED (the engine will not run the call) or RING_GAVE_UP_MAYBE_RAN. */
+static inline int ring_give_up_how(ring *r, uint64_t seq)
+{
+    if (!ring_set_flag(r, seq, FERRY_FLAG_GONE))
+        return 0;
+    /* After the seq_cst CAS: either this load sees the engine's started store, or the engine's re-load
+     * of the state sees our GONE and skips the call. */
+    return ring_started(r) <= seq ? RING_GAVE_UP_SKIPPED : RING_GAVE_UP_MAYBE_RAN;
+}
+
 /* Gives up on a published call. Returns true if the slot now belongs to the engine (do not touch it);
  * false if the call was already DONE (take it). */
 static inline bool ring_give_up(ring *r, uint64_t seq)
 {
-    return ring_set_flag(r, seq, FERRY_FLAG_GONE);
+    return ring_give_up_how(r, seq) != 0;
 }
 
 /* ---- whole calls -------------------------------------------------------------------------------- */
@@ -327,10 +364,13 @@ static inline void ring_res_free(ring_res *res)
 /* A timed call: gives up when timeout_ns passes after publishing (timeout_ns < 0: no timeout, only the
  * hang deadline). RING_OK, RING_CLOSED, RING_TIMEDOUT (the call is the engine's now; res is untouched),
  * RING_NOMEM or RING_HUNG (a wait passed hang_ns).
- * *seq_out, if not NULL, receives the claimed sequence. */
+ * *seq_out, if not NULL, receives the claimed sequence; *gave_up, if not NULL, receives 0, or on
+ * RING_TIMEDOUT RING_GAVE_UP_SKIPPED or RING_GAVE_UP_MAYBE_RAN. */
 static inline int ring_call_timed_seq(ring *r, const ring_req *q, ring_res *res, int64_t timeout_ns,
-                                      uint64_t *seq_out)
+                                      uint64_t *seq_out, int *gave_up)
 {
+    if (gave_up)
+        *gave_up = 0;
     uint64_t seq = 0;
     int rc = ring_claim(r, &seq);
     if (rc != RING_OK)
@@ -349,8 +389,12 @@ static inline int ring_call_timed_seq(ring *r, const ring_req *q, ring_res *res,
     if (ring_wait_done(r, seq, deadline) != RING_OK) {
         if (timeout_ns < 0)
             return RING_HUNG;
-        if (ring_give_up(r, seq))
+        int how = ring_give_up_how(r, seq);
+        if (how != 0) {
+            if (gave_up)
+                *gave_up = how;
             return RING_TIMEDOUT;
+        }
     }
     ring_take(r, seq, res);
     return RING_OK;
@@ -358,13 +402,13 @@ static inline int ring_call_timed_seq(ring *r, const ring_req *q, ring_res *res,
 
 static inline int ring_call_timed(ring *r, const ring_req *q, ring_res *res, int64_t timeout_ns)
 {
-    return ring_call_timed_seq(r, q, res, timeout_ns, NULL);
+    return ring_call_timed_seq(r, q, res, timeout_ns, NULL, NULL);
 }
 
 /* A synchronous call: RING_OK, RING_CLOSED or RING_HUNG. */
 static inline int ring_call(ring *r, const ring_req *q, ring_res *res)
 {
-    return ring_call_timed_seq(r, q, res, -1, NULL);
+    return ring_call_timed_seq(r, q, res, -1, NULL, NULL);
 }
 
 /* Convenience: a primitive call with two arguments. */

@@ -97,6 +97,7 @@ static void test_layout(void)
         F("engine.", ferry_engine_block, state),
         F("stats.", ferry_stats_block, head),
         F("stats.", ferry_stats_block, completed),
+        F("stats.", ferry_stats_block, started),
         F("slot.", ferry_slot, state),
         F("slot.", ferry_slot, op),
         F("slot.", ferry_slot, flags),
@@ -115,7 +116,6 @@ static void test_layout(void)
         { "const.flag_parked", (uint32_t)FERRY_FLAG_PARKED, 0 },
         { "const.flag_gone", (uint32_t)FERRY_FLAG_GONE, 0 },
         { "const.phase_published", (uint32_t)FERRY_PHASE_PUBLISHED, 0 },
-        { "const.phase_running", (uint32_t)FERRY_PHASE_RUNNING, 0 },
         { "const.phase_done", (uint32_t)FERRY_PHASE_DONE, 0 },
         { "const.engine_stopped", FERRY_ENGINE_STOPPED, 0 },
         { "const.call_has_input", FERRY_CALL_HAS_INPUT, 0 },
@@ -156,6 +156,15 @@ static void test_layout(void)
     CHECK(offsetof(ferry_slot, result) == 40 && offsetof(ferry_slot, err) == 48 && offsetof(ferry_slot, in_ptr) == 64 &&
               offsetof(ferry_slot, out_len) == 88,
           "slot field offsets differ from the table in ferry.h");
+    CHECK(offsetof(ferry_stats_block, head) == 0 && offsetof(ferry_stats_block, completed) == 8 &&
+              offsetof(ferry_stats_block, started) == 16,
+          "stats field offsets differ from ferry.h (Java's Layout.STATS_* hard-code them)");
+    /* The slot protocol's numbers (version 2): three phases, the engine's one add is +2 (PUBLISHED ->
+     * DONE), and the flags sit above the phase bits, where no add can carry into them. */
+    CHECK(FERRY_VERSION == 2u, "FERRY_VERSION %u: the one-add slot protocol is version 2", FERRY_VERSION);
+    CHECK(FERRY_PHASE_FREE == 0 && FERRY_PHASE_PUBLISHED == 1 && FERRY_PHASE_DONE == 3 && FERRY_PHASE_MASK == 3,
+          "phase numbers differ from ferry.h");
+    CHECK(FERRY_FLAG_PARKED == 0x10 && FERRY_FLAG_GONE == 0x20, "flag bits differ from ferry.h");
 }
 
 static void test_region_size(void)

@@ -5,12 +5,15 @@
  *                            stop point completes with its own result, every later claim is rejected
  *   stop_waits_for_claimed*  a claimed but unpublished call holds the engine up until it is published
  *   stop_sleeping_engine     stop wakes an engine asleep on its futex
- *   gone_skip_noop           a call given up (GONE) before the engine reached it is skipped, and the
- *                            engine frees its slot to FREE(seq + capacity) without writing a result
+ *   gone_skip_noop           a call given up (GONE) before the engine reached it is reported skipped
+ *                            (stats.started <= seq) and is skipped: the engine frees its slot to
+ *                            FREE(seq + capacity) without writing a result
  *   gone_skip_input          the same with input bytes (the engine frees them: ASan's leak check)
- *   gone_running             GONE set while `spin` runs: the op stops early, the engine frees the slot
+ *   gone_running             GONE set while `spin` runs: reported "may be running", the op stops
+ *                            early, the engine frees the slot
  *   gone_running_output      GONE set while echo_bytes runs: the engine frees the output and the slot
- *   gone_race                timed calls with tiny timeouts, so GONE races every engine transition
+ *   gone_race                timed calls with tiny timeouts, so GONE races the engine's start and its
+ *                            DONE add; a counter op shows that no call reported skipped ever ran
  *   abort_record             an op FERRY_OP_ABORT + GONE record is skipped (with and without input)
  *   wake_callback            FERRY_WAKE_HELLO once at start, on the engine thread; the slot index for a
  *                            parked or async call; never for a call nobody parked on or a GONE one
@@ -105,14 +108,13 @@ static void await_state(ring *r, uint64_t seq, uint64_t want, int64_t timeout_ns
               (unsigned long long)seq, (unsigned long long)st, (unsigned long long)want);
 }
 
-static void await_phase(ring *r, uint64_t seq, uint64_t phase, const char *what)
+/* Bounded polling until the engine has started seq (stats.started > seq). */
+static void await_started(ring *r, uint64_t seq, const char *what)
 {
-    int64_t deadline = ring_now_ns() + r->hang_ns;
-    uint32_t spins = 0;
-    uint64_t st;
-    while (ring_phase(st = atomic_load_explicit(&ring_slot(r, seq)->state, memory_order_acquire)) != phase)
-        CHECK(ring_backoff(&spins, deadline), "%s: slot of seq %llu stuck at %#llx", what, (unsigned long long)seq,
-              (unsigned long long)st);
+    CHECK(ring_await_started(r, seq, ring_now_ns() + r->hang_ns) == RING_OK,
+          "%s: the engine never started seq %llu (stats.started %llu, slot state %#llx)", what,
+          (unsigned long long)seq, (unsigned long long)ring_started(r),
+          (unsigned long long)atomic_load(&ring_slot(r, seq)->state));
 }
 
 static void add_calls(ring *r, int n, const char *what)
@@ -347,14 +349,14 @@ static void test_stop_sleeping_engine(void)
 #define MAX_ATTEMPTS 10
 
 /* Publishes `q` behind a running spin of spin_ns, gives it up (CAS GONE) after 10 ms, long before the
- * spin ends, and checks that the engine skips it: the slot goes to FREE(seq + capacity) with no result
- * written into it. Returns false when the attempt proved nothing because this thread was descheduled
- * for longer than the spin (the call then completed or started, and has been cleaned up); the caller
- * retries. */
+ * spin ends, and checks that the caller is told "skipped" (stats.started <= seq right after the CAS) and
+ * that the engine skips it: the slot goes to FREE(seq + capacity) with no result written into it.
+ * Returns false when the attempt proved nothing because this thread was descheduled for longer than the
+ * spin (the call then completed or started, and has been cleaned up); the caller retries. */
 static bool skip_behind_spin(ring *r, const ring_req *q, int64_t spin_ns)
 {
     uint64_t spin = submit(r, op(r, "spin"), spin_ns, 0, 0);
-    await_phase(r, spin, FERRY_PHASE_RUNNING, "spin call");
+    await_started(r, spin, "spin call");
 
     uint64_t seq = claim(r);
     CHECK(ring_fill(r, seq, q) == RING_OK, "fill");
@@ -368,8 +370,11 @@ static bool skip_behind_spin(ring *r, const ring_req *q, int64_t spin_ns)
 
     ring_res res;
     uint64_t old = 0;
-    if (ring_wait_done(r, seq, ring_now_ns() + 10 * FT_MS) == RING_OK ||
-        !ring_set_flag_old(r, seq, FERRY_FLAG_GONE, &old)) {
+    bool gave_up = ring_wait_done(r, seq, ring_now_ns() + 10 * FT_MS) != RING_OK &&
+                   ring_set_flag_old(r, seq, FERRY_FLAG_GONE, &old);
+    /* Right after the seq_cst CAS: the caller's half of the Dekker pair with the engine's start. */
+    uint64_t started = gave_up ? ring_started(r) : 0;
+    if (!gave_up) {
         /* DONE already: only possible once the spin ended, i.e. we slept through all of it. */
         take_ok(r, spin, &res, "spin");
         CHECK(res.result >= spin_ns, "the call behind a spin completed after a spin of only %lld ns",
@@ -379,6 +384,11 @@ static bool skip_behind_spin(ring *r, const ring_req *q, int64_t spin_ns)
         return false;
     }
     /* From here on the slot is the engine's; we only watch its state word. */
+    CHECK(ring_phase(old) == FERRY_PHASE_PUBLISHED && (old & FERRY_FLAG_GONE) == 0,
+          "GONE replaced state %#llx, expected PUBLISHED(seq)", (unsigned long long)old);
+    CHECK(seq == spin + 1 && (started == seq || started == seq + 1),
+          "stats.started %llu while seq %llu is given up behind the spin, seq %llu", (unsigned long long)started,
+          (unsigned long long)seq, (unsigned long long)spin);
     take_ok(r, spin, &res, "spin");
     CHECK(res.result >= spin_ns, "spin ran %lld ns, asked for %lld", (long long)res.result, (long long)spin_ns);
     await_state(r, seq, ring_free_state(seq + r->capacity), ft_hang_ns(), "the abandoned call's slot");
@@ -389,13 +399,17 @@ static bool skip_behind_spin(ring *r, const ring_req *q, int64_t spin_ns)
               (unsigned long long)(completed_before + 2));
         sched_yield();
     }
-    if (ring_phase(old) != FERRY_PHASE_PUBLISHED) {
-        /* The engine had started it: the spin was over, so we slept through it. GONE in RUNNING is a
-         * legal give-up too; the engine freed the slot above. */
-        CHECK(ring_phase(old) == FERRY_PHASE_RUNNING, "GONE replaced state %#llx", (unsigned long long)old);
+    if (started > seq) {
+        /* Told "may be running": the engine had started it, so the spin was over and we slept through
+         * it. A legal give-up too; the engine freed the slot above. */
+        CHECK(started == seq + 1, "stats.started %llu right after giving up seq %llu, the last call",
+              (unsigned long long)started, (unsigned long long)seq);
         return false;
     }
-    /* Nobody claims the slot before we look: the engine skipped the call without writing into it. */
+    /* Told "skipped" (started <= seq). Nobody claims the slot before we look: the engine skipped the
+     * call without writing into it. */
+    CHECK(ring_started(r) == seq + 1, "stats.started %llu after the engine skipped seq %llu",
+          (unsigned long long)ring_started(r), (unsigned long long)seq);
     CHECK(s->result == SENTINEL && s->err == 1234 && s->out_kind == 77 && s->out_ptr == 0,
           "the engine wrote a result for a call given up before it started: result %lld err %d kind %u",
           (long long)s->result, s->err, s->out_kind);
@@ -435,8 +449,8 @@ static void test_gone_skip_noop(void)
     ft_case_done(ft_test_name, t0);
 }
 
-/* A timed call (ring_call_timed) with input bytes times out behind a spin: the engine frees the input
- * of the skipped call (ASan's leak check) and its slot. */
+/* A timed call (ring_call_timed) with input bytes times out behind a spin: it is told "skipped", and
+ * the engine frees the input of the skipped call (ASan's leak check) and its slot. */
 static void test_gone_skip_input(void)
 {
     ft_test_name = "gone_skip_input";
@@ -448,13 +462,14 @@ static void test_gone_skip_input(void)
     for (int attempt = 0; skipped < 2; attempt++) {
         CHECK(attempt < 2 + MAX_ATTEMPTS, "this thread never ran within 100 ms of a spin starting");
         uint64_t spin = submit(&r, op_spin, 100 * FT_MS, 0, 0);
-        await_phase(&r, spin, FERRY_PHASE_RUNNING, "spin call");
+        await_started(&r, spin, "spin call");
         char in[1000];
         memset(in, 'x', sizeof in);
         ring_req q = { .op = op_echo, .has_input = true, .in = in, .in_len = sizeof in };
         ring_res res, spun;
         uint64_t seq = 0;
-        int rc = ring_call_timed_seq(&r, &q, &res, 10 * FT_MS, &seq);
+        int how = 0;
+        int rc = ring_call_timed_seq(&r, &q, &res, 10 * FT_MS, &seq, &how);
         take_ok(&r, spin, &spun, "spin");
         if (rc == RING_OK) { /* only if this thread slept through the spin */
             CHECK(spun.result >= 100 * FT_MS, "the echo behind a spin completed after %lld ns", (long long)spun.result);
@@ -463,6 +478,13 @@ static void test_gone_skip_input(void)
             continue;
         }
         CHECK(rc == RING_TIMEDOUT, "timed call returned %d", rc);
+        if (how == RING_GAVE_UP_MAYBE_RAN) {
+            /* The engine had started the echo when we gave up: the spin was over, we slept through it. */
+            CHECK(spun.result >= 100 * FT_MS, "a call behind a spin started after %lld ns", (long long)spun.result);
+            await_state(&r, seq, ring_free_state(seq + r.capacity), ft_hang_ns(), "the abandoned echo's slot");
+            continue;
+        }
+        CHECK(how == RING_GAVE_UP_SKIPPED, "a timed-out call was told %d", how);
         skipped++;
         await_state(&r, seq, ring_free_state(seq + r.capacity), ft_hang_ns(), "the skipped echo's slot");
     }
@@ -479,10 +501,15 @@ static void test_gone_running(void)
     ring r;
     start(&r, 4, 1000000, wake_cb);
     uint64_t seq = submit(&r, op(&r, "spin"), 60 * FT_SEC, 0, FERRY_FLAG_PARKED);
-    await_phase(&r, seq, FERRY_PHASE_RUNNING, "spin call");
+    await_started(&r, seq, "spin call");
     uint64_t old = 0;
     CHECK(ring_set_flag_old(&r, seq, FERRY_FLAG_GONE, &old), "a 60 s spin was DONE already");
-    CHECK(ring_phase(old) == FERRY_PHASE_RUNNING, "state %#llx, expected RUNNING", (unsigned long long)old);
+    uint64_t started = ring_started(&r);
+    /* The phase stays PUBLISHED while a call runs; only stats.started tells the caller it may run. */
+    CHECK(old == (ring_free_state(seq) | FERRY_FLAG_PARKED | FERRY_PHASE_PUBLISHED),
+          "state %#llx, expected PUBLISHED(%llu) | PARKED", (unsigned long long)old, (unsigned long long)seq);
+    CHECK(started == seq + 1, "stats.started %llu while seq %llu runs: its caller would be told it was skipped",
+          (unsigned long long)started, (unsigned long long)seq);
     /* The op sees ferry_call_cancelled and stops; the engine frees the slot (and drops the output). */
     int64_t gone_at = ring_now_ns();
     await_state(&r, seq, ring_free_state(seq + r.capacity), 10 * FT_SEC, "the cancelled spin's slot");
@@ -494,8 +521,8 @@ static void test_gone_running(void)
 }
 
 /* GONE lands while an op that produces output runs: the engine must free the output it made (ASan's
- * leak check) and the slot. echo_bytes of 16 MB runs for milliseconds; retried until the flag lands in
- * RUNNING (a call already DONE is simply taken). */
+ * leak check) and the slot. echo_bytes of 16 MB runs for milliseconds; retried until the flag lands
+ * after the engine started the echo and before it was DONE (a call already DONE is simply taken). */
 static void test_gone_running_output(void)
 {
     ft_test_name = "gone_running_output";
@@ -514,14 +541,18 @@ static void test_gone_running_output(void)
         ring_req q = { .op = op_echo, .has_input = true, .in = in, .in_len = n };
         CHECK(ring_fill(&r, seq, &q) == RING_OK, "fill");
         ring_publish(&r, seq, 0);
-        uint64_t st;
-        int64_t deadline = ring_now_ns() + r.hang_ns;
-        while (ring_phase(st = atomic_load_explicit(&ring_slot(&r, seq)->state, memory_order_acquire)) ==
-               FERRY_PHASE_PUBLISHED)
-            CHECK(ring_now_ns() < deadline, "the echo never started");
+        await_started(&r, seq, "the echo");
+        /* 100 us more: the engine re-reads the state right after it stores stats.started; a GONE that
+         * lands before that re-read makes it skip the echo, which would not test the output's free. */
+        int64_t until = ring_now_ns() + 100000;
+        while (ring_now_ns() < until)
+            ring_relax();
         uint64_t old = 0;
-        if (ring_phase(st) == FERRY_PHASE_RUNNING && ring_set_flag_old(&r, seq, FERRY_FLAG_GONE, &old)) {
-            CHECK(ring_phase(old) == FERRY_PHASE_RUNNING, "GONE replaced state %#llx", (unsigned long long)old);
+        if (ring_set_flag_old(&r, seq, FERRY_FLAG_GONE, &old)) {
+            CHECK(old == (ring_free_state(seq) | FERRY_PHASE_PUBLISHED), "GONE replaced state %#llx",
+                  (unsigned long long)old);
+            CHECK(ring_started(&r) == seq + 1, "stats.started %llu after the echo of seq %llu started",
+                  (unsigned long long)ring_started(&r), (unsigned long long)seq);
             landed++;
             await_state(&r, seq, ring_free_state(seq + r.capacity), ft_hang_ns(), "the abandoned echo's slot");
         } else {
@@ -543,13 +574,16 @@ typedef struct race_producer {
     long iters;
     pthread_t thread;
     long ok, timedout;
+    long skipped, maybe_ran;          /* what the timed-out calls were told */
+    long counter_ok, counter_maybe;   /* counter(1) calls: completed / told "may have run" */
 } race_producer;
 
 static void *race_main(void *arg)
 {
     race_producer *p = arg;
     ring *r = p->r;
-    int32_t op_spin = op(r, "spin"), op_add = op(r, "add"), op_echo = op(r, "echo_bytes");
+    int32_t op_spin = op(r, "spin"), op_add = op(r, "add"), op_echo = op(r, "echo_bytes"),
+            op_counter = op(r, "counter");
     uint64_t rng = 0x9e3779b97f4a7c15ull * (uint64_t)(p->id + 1);
     for (long i = 0; i < p->iters; i++) {
         rng ^= rng << 13;
@@ -557,26 +591,39 @@ static void *race_main(void *arg)
         rng ^= rng << 17;
         int64_t timeout = (int64_t)(rng % 60000); /* 0..60 us */
         ring_res res;
-        int rc;
-        int kind = (int)(rng >> 40) % 4;
+        int rc, how = 0;
+        int kind = (int)(rng >> 40) % 5;
         int64_t a = i, b = p->id, spin_ns = (int64_t)((rng >> 20) % 80000);
         char in[24];
         snprintf(in, sizeof in, "p%d-%ld", p->id, i);
         if (kind == 0) {
             ring_req q = { .op = op_spin, .arg0 = spin_ns };
-            rc = ring_call_timed(r, &q, &res, timeout);
+            rc = ring_call_timed_seq(r, &q, &res, timeout, NULL, &how);
         } else if (kind == 1) {
             ring_req q = { .op = op_echo, .has_input = true, .in = in, .in_len = strlen(in) };
-            rc = ring_call_timed(r, &q, &res, timeout);
+            rc = ring_call_timed_seq(r, &q, &res, timeout, NULL, &how);
         } else if (kind == 2) {
             ring_req q = { .op = op_add, .arg0 = a, .arg1 = b };
-            rc = ring_call_timed(r, &q, &res, timeout / 16);
-        } else {
+            rc = ring_call_timed_seq(r, &q, &res, timeout / 16, NULL, &how);
+        } else if (kind == 3) {
             ring_req q = { .op = op_add, .arg0 = a, .arg1 = b };
             rc = ring_call_timed(r, &q, &res, -1); /* no timeout */
+        } else {
+            /* counter(1): its effect shows whether a call ran, so a call told "skipped" that ran anyway
+             * is caught by the count in test_gone_race. */
+            ring_req q = { .op = op_counter, .arg0 = 1 };
+            rc = ring_call_timed_seq(r, &q, &res, timeout, NULL, &how);
         }
         if (rc == RING_TIMEDOUT) {
             p->timedout++;
+            CHECK(how == RING_GAVE_UP_SKIPPED || how == RING_GAVE_UP_MAYBE_RAN, "producer %d: gave up with %d", p->id,
+                  how);
+            if (how == RING_GAVE_UP_SKIPPED)
+                p->skipped++;
+            else
+                p->maybe_ran++;
+            if (kind == 4 && how == RING_GAVE_UP_MAYBE_RAN)
+                p->counter_maybe++;
             continue;
         }
         CHECK(rc == RING_OK, "producer %d: timed call returned %d", p->id, rc);
@@ -587,6 +634,8 @@ static void *race_main(void *arg)
         else if (kind == 1)
             CHECK(res.out_len == strlen(in) && memcmp(res.out, in, res.out_len) == 0,
                   "producer %d: echo returned '%s', sent '%s'", p->id, res.out ? res.out : "(null)", in);
+        else if (kind == 4)
+            p->counter_ok++;
         else
             CHECK(res.result == a + b, "producer %d: add returned %lld", p->id, (long long)res.result);
         ring_res_free(&res);
@@ -608,13 +657,26 @@ static void test_gone_race(void)
         ps[i] = (race_producer){ .r = &r, .id = i, .iters = iters };
         CHECK(pthread_create(&ps[i].thread, NULL, race_main, &ps[i]) == 0, "pthread_create");
     }
-    long ok = 0, timedout = 0;
+    long ok = 0, timedout = 0, skipped = 0, maybe_ran = 0, counter_ok = 0, counter_maybe = 0;
     for (int i = 0; i < 4; i++) {
         pthread_join(ps[i].thread, NULL);
         ok += ps[i].ok;
         timedout += ps[i].timedout;
+        skipped += ps[i].skipped;
+        maybe_ran += ps[i].maybe_ran;
+        counter_ok += ps[i].counter_ok;
+        counter_maybe += ps[i].counter_maybe;
     }
     CHECK(ok > 0 && timedout > 0, "expected both completed and timed-out calls: %ld ok, %ld timed out", ok, timedout);
+    CHECK(skipped > 0 && maybe_ran > 0, "expected timed-out calls told both answers: %ld skipped, %ld may have run",
+          skipped, maybe_ran);
+    /* The engine-wide counter counts the counter(1) calls that ran: every completed one, none told
+     * "skipped", and some of those told "may have run". */
+    ring_res res;
+    CHECK(ring_call2(&r, op(&r, "counter"), 0, 0, &res) == RING_OK && res.err == 0, "counter(0) failed");
+    CHECK(res.result >= counter_ok && res.result <= counter_ok + counter_maybe,
+          "counter(1) ran %lld times: %ld calls completed and %ld may have run (a call told skipped ran)",
+          (long long)res.result, counter_ok, counter_maybe);
     finish(&r); /* every GONE slot released by the engine, nothing leaked (ASan) */
     CHECK(atomic_load(&slot_wakes) == 0, "wake callback called %ld times; nobody parked", atomic_load(&slot_wakes));
     ft_case_done(ft_test_name, t0);
@@ -748,7 +810,7 @@ static bool join_timeout_attempt(void)
     ring r;
     start(&r, 4, 1000000, NULL);
     uint64_t seq = submit(&r, op(&r, "spin"), spin_ns, 0, 0);
-    await_phase(&r, seq, FERRY_PHASE_RUNNING, "spin call");
+    await_started(&r, seq, "spin call");
     int64_t running_at = ring_now_ns(); /* the spin ends no sooner than spin_ns after this */
     CHECK(ferry_engine_cpu_ns(r.engine) >= 0, "ferry_engine_cpu_ns of a running engine");
     uint64_t closed = ferry_engine_stop(r.engine);

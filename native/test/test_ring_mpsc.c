@@ -221,10 +221,11 @@ static void run_sleep_race(long calls)
         CHECK(ring_claim(&r, &seq) == RING_OK, "claim");
         CHECK(ring_wait_free(&r, seq, ring_now_ns() + r.hang_ns) == RING_OK, "slot never free");
         CHECK(ring_fill(&r, seq, &q) == RING_OK, "fill");
-        /* Spin (no yield: timing matters) until the previous call runs, then until the aimed moment. */
-        _Atomic uint64_t *st = &ring_slot(&r, prev)->state;
+        /* Spin (no yield: timing matters) until the previous call runs (the engine has started it:
+         * stats.started > prev), then until the aimed moment. */
+        _Atomic uint64_t *started = &r.region->stats.started;
         int64_t deadline = ring_now_ns() + r.hang_ns;
-        for (uint32_t k = 0; ring_phase(atomic_load_explicit(st, memory_order_acquire)) == FERRY_PHASE_PUBLISHED; k++)
+        for (uint32_t k = 0; atomic_load_explicit(started, memory_order_acquire) <= prev; k++)
             if ((k & 4095) == 4095)
                 CHECK(ring_now_ns() < deadline, "call %ld never started: the engine slept through its publish", i - 1);
         int64_t aim = ring_now_ns() + spin_ns + (i * 37) % 4096 - 1024;

@@ -32,6 +32,7 @@ class LayoutTest {
         m.put("engine.state", new long[] {Layout.ENGINE_STATE - Layout.OFF_ENGINE, 4});
         m.put("stats.head", new long[] {Layout.STATS_HEAD - Layout.OFF_STATS, 8});
         m.put("stats.completed", new long[] {Layout.STATS_COMPLETED - Layout.OFF_STATS, 8});
+        m.put("stats.started", new long[] {Layout.STATS_STARTED - Layout.OFF_STATS, 8});
         m.put("slot.state", new long[] {Layout.SLOT_STATE, 8});
         m.put("slot.op", new long[] {Layout.SLOT_OP, 4});
         m.put("slot.flags", new long[] {Layout.SLOT_FLAGS, 4});
@@ -50,7 +51,6 @@ class LayoutTest {
         m.put("const.flag_parked", new long[] {Layout.FLAG_PARKED, 0});
         m.put("const.flag_gone", new long[] {Layout.FLAG_GONE, 0});
         m.put("const.phase_published", new long[] {Layout.PHASE_PUBLISHED, 0});
-        m.put("const.phase_running", new long[] {Layout.PHASE_RUNNING, 0});
         m.put("const.phase_done", new long[] {Layout.PHASE_DONE, 0});
         m.put("const.engine_stopped", new long[] {Layout.ENGINE_STOPPED, 0});
         m.put("const.call_has_input", new long[] {Layout.CALL_HAS_INPUT, 0});

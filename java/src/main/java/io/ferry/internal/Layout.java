@@ -8,15 +8,21 @@ package io.ferry.internal;
  *   0                 128               256               384               512
  *   +-----------------+-----------------+-----------------+-----------------+--------+--------+----
  *   | header (config) | tail: claim     | engine: sleeping| stats: head,    | slot 0 | slot 1 | ...
- *   |                 | counter, bit 63 | (futex), state  | completed       | 128 B  | 128 B  |
- *   |                 | = CLOSED        | (rarely written)| (engine-written)|        |        |
+ *   |                 | counter, bit 63 | (futex), state  | completed,      | 128 B  | 128 B  |
+ *   |                 | = CLOSED        | (rarely written)| started         |        |        |
+ *   |                 |                 |                 | (engine-written)|        |        |
  *   +-----------------+-----------------+-----------------+-----------------+--------+--------+----
  *
  *   slot: 0 state | 8 op | 12 flags | 16 ctx | 24 arg0 | 32 arg1 | 40 result | 48 err | 52 out_kind
  *         64 in_ptr | 72 in_len | 80 out_ptr | 88 out_len            (first 64 bytes: a primitive call)
  *
- *   slot state: seq &lt;&lt; 8 | GONE 0x20 | PARKED 0x10 | phase (FREE 0, PUBLISHED 1, RUNNING 2, DONE 3)
+ *   slot state: seq &lt;&lt; 8 | GONE 0x20 | PARKED 0x10 | phase (FREE 0, PUBLISHED 1, DONE 3)
  * </pre>
+ *
+ * <p>The phase stays PUBLISHED while the engine runs a call; its one atomic add takes it to DONE. A
+ * caller that gave up (CAS of GONE, a full fence) reads {@link #STATS_STARTED} with {@code getVolatile}:
+ * a value {@code <= seq} means the engine will skip the call, a larger one that it may already be
+ * running (ferry.h, "Starting a call").
  */
 public final class Layout {
     private Layout() {
@@ -41,6 +47,8 @@ public final class Layout {
     public static final long ENGINE_STATE = OFF_ENGINE + 4;
     public static final long STATS_HEAD = OFF_STATS;
     public static final long STATS_COMPLETED = OFF_STATS + 8;
+    /** seq + 1 of the last call the engine started (u64, stored seq_cst before it re-checks GONE). */
+    public static final long STATS_STARTED = OFF_STATS + 16;
 
     public static final long SLOT_SIZE = 128;
     public static final long SLOT_STATE = 0;
@@ -58,14 +66,13 @@ public final class Layout {
     public static final long SLOT_OUT_LEN = 88;
 
     public static final long MAGIC = 0x3159525245464d52L;
-    public static final int VERSION = 1;
+    public static final int VERSION = 2;
 
     public static final long TAIL_CLOSED = 1L << 63;
     public static final int SEQ_SHIFT = 8;
     public static final long PHASE_MASK = 0x3;
     public static final long PHASE_FREE = 0;
     public static final long PHASE_PUBLISHED = 1;
-    public static final long PHASE_RUNNING = 2;
     public static final long PHASE_DONE = 3;
     public static final long FLAG_PARKED = 0x10;
     public static final long FLAG_GONE = 0x20;

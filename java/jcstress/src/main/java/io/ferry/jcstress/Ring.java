@@ -3,6 +3,7 @@ package io.ferry.jcstress;
 import static io.ferry.internal.Layout.ALIGNMENT;
 import static io.ferry.internal.Layout.SEQ_SHIFT;
 import static io.ferry.internal.Layout.SLOT_STATE;
+import static io.ferry.internal.Layout.STATS_STARTED;
 import static io.ferry.internal.Layout.regionSize;
 import static io.ferry.internal.Layout.slotOffset;
 
@@ -51,6 +52,8 @@ final class Ring {
     static final long SEQ = CAPACITY;
     /** Byte offset of SEQ's slot (its state word is at offset SLOT_STATE = 0 within it). */
     static final long SLOT = slotOffset(SEQ, MASK) + SLOT_STATE;
+    /** Byte offset of {@code stats.started} (seq + 1 of the last call the engine started). */
+    static final long STARTED = STATS_STARTED;
 
     private static final int REGIONS_PER_CHUNK = 512;
     private static MemorySegment chunk;

@@ -2,14 +2,14 @@
 # Runs Ferry's jcstress tests (target/jcstress.jar, built by `mvn install`). Exits non-zero if any test
 # failed (a FORBIDDEN outcome was observed) or errored (jcstress itself then ends with an AssertionError
 # listing them), or if fewer results passed than were planned; prints the summary and whether the
-# negative control showed its lost wake-up.
+# negative controls showed their forbidden-elsewhere outcomes.
 #
 #   java/jcstress/run.sh [jcstress options]      default options: -m quick -iters 1
 #
 # JAVA selects the java launcher (a JDK 22+; default: java on the PATH). Output, the HTML report and the
-# result blob go to java/jcstress/target/jcstress-run/. The negative control SleepWakeWithoutFenceNegative
-# is expected to show its ACCEPTABLE_INTERESTING lost wake-up; if it does not, this prints a warning
-# (a short run may miss it) but does not fail.
+# result blob go to java/jcstress/target/jcstress-run/. The negative controls SleepWakeWithoutFenceNegative
+# and GoneVsStartWithoutFenceNegative are expected to show their ACCEPTABLE_INTERESTING outcomes; if one
+# does not, this prints a warning (a short run may miss it) but does not fail.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -55,13 +55,20 @@ fi
 if grep -q 'No scheduling is possible' "$log"; then
     echo "jcstress: note: tests with more actors than CPUs were skipped (ClaimClaimClose needs 3 CPUs)"
 fi
-# The summary at the end ("Interesting tests:" up to "Failed tests:"), not the per-fork tables above it.
-lost=$(sed -n '/^  Interesting tests:/,/^  Failed tests:/p' "$log" \
-    | sed -n '/SleepWakeWithoutFenceNegative/,$p' \
-    | awk '$1 == "0," && $2 == "0" && /Interesting/ { print $3 " samples (" $4 ")"; exit }')
-if [ -n "$lost" ]; then
-    echo "jcstress: negative control SleepWakeWithoutFenceNegative showed the lost wake-up: $lost"
-else
-    echo "jcstress: warning: the negative control did not show the lost wake-up in this run" >&2
-fi
+# Negative controls: each should show its ACCEPTABLE_INTERESTING outcome (absence only warns). Looked
+# up in the summary at the end ("Interesting tests:" up to "Failed tests:"), not the per-fork tables.
+#   negative <test> <result id, two values> <what the outcome is>
+negative() {
+    local a=${2%%,*} b=${2#*, } seen
+    seen=$(sed -n '/^  Interesting tests:/,/^  Failed tests:/p' "$log" \
+        | sed -n "/$1/,\$p" \
+        | awk -v a="$a," -v b="$b" '$1 == a && $2 == b && /Interesting/ { print $3 " samples (" $4 ")"; exit }')
+    if [ -n "$seen" ]; then
+        echo "jcstress: negative control $1 showed $3: $seen"
+    else
+        echo "jcstress: warning: the negative control $1 did not show $3 in this run" >&2
+    fi
+}
+negative SleepWakeWithoutFenceNegative "0, 0" "the lost wake-up"
+negative GoneVsStartWithoutFenceNegative "1, 1" "a call told skipped that ran"
 exit $fail

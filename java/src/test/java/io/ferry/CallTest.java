@@ -218,4 +218,52 @@ class CallTest {
         engine.close(); // idempotent
         assertTrue(engine.isClosed());
     }
+
+    /**
+     * With no spinning on either side every call parks, and each thread reuses one ParkedCall for all its
+     * parked calls: results, byte results and failures must still reach their own caller, from platform
+     * and virtual threads at once, and batches (several chunks of this 8-slot ring) come back in order.
+     */
+    @Test
+    void parkedCallsHandEachOutcomeToItsOwnCaller() throws Exception {
+        try (Engine parking = Engine.builder().name("parking").capacity(8).callerSpin(Duration.ZERO)
+                .engineIdleSpin(Duration.ZERO).start()) {
+            Op add = parking.op("add"), fail = parking.op("fail"), echo = parking.op("echo_bytes");
+            int threads = 12, rounds = 300;
+            java.util.List<Thread> all = new java.util.ArrayList<>();
+            java.util.concurrent.ConcurrentLinkedQueue<Throwable> errors = new java.util.concurrent.ConcurrentLinkedQueue<>();
+            for (int t = 0; t < threads; t++) {
+                int id = t;
+                Runnable body = () -> {
+                    try {
+                        for (int i = 0; i < rounds; i++) {
+                            assertEquals(id * 1_000_000L + i + 1, parking.call(add, id * 1_000_000L + i, 1));
+                            int code = 1 + id * 1000 + i;
+                            CallFailedException e = assertThrows(CallFailedException.class,
+                                    () -> parking.call(fail, code, ("t" + id + " r" + code).getBytes(StandardCharsets.UTF_8)));
+                            assertEquals(code, e.code());
+                            assertEquals("t" + id + " r" + code, e.engineMessage());
+                            byte[] in = ("echo " + id + "/" + i).getBytes(StandardCharsets.UTF_8);
+                            assertArrayEquals(in, parking.call(echo, in));
+                            if (i % 50 == 0) {
+                                long[] a = new long[21], out = new long[21];
+                                for (int j = 0; j < a.length; j++) {
+                                    a[j] = id * 1000L + j;
+                                }
+                                parking.callBatch(add, a, null, out);
+                                assertArrayEquals(a, out, "batch of thread " + id);
+                            }
+                        }
+                    } catch (Throwable e) {
+                        errors.add(e);
+                    }
+                };
+                all.add(id % 3 == 0 ? Thread.ofPlatform().start(body) : Thread.ofVirtual().start(body));
+            }
+            for (Thread t : all) {
+                t.join();
+            }
+            assertTrue(errors.isEmpty(), () -> errors.size() + " failures, first: " + errors.peek());
+        }
+    }
 }

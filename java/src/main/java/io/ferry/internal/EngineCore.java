@@ -54,6 +54,11 @@ public final class EngineCore {
     private static final VarHandle FREE_WAITERS;
     /** Spinners yield their CPU after this long, so more spinners than cores still make progress. */
     private static final long YIELD_AFTER_NS = 5_000;
+    /**
+     * A virtual thread yields its carrier sooner, since other virtual threads may need it; but not at
+     * once: a yield costs more than a typical call, and allocates.
+     */
+    private static final long VIRTUAL_YIELD_AFTER_NS = 2_000;
 
     static {
         try {
@@ -194,10 +199,11 @@ public final class EngineCore {
         long seq = claim();
         long base = slotOffset(seq, mask);
         awaitFree(base, seq);
-        writeAndPublish(base, seq, op.id(), 0, ctx, a, b, 0, 0, 0);
+        boolean woke = writeAndPublish(base, seq, op.id(), 0, ctx, a, b, 0, 0, 0);
         try {
-            long st = spin(base, seq, NO_DEADLINE);
-            return st >= 0 ? takeLong(base, seq, st, op) : (Long) park(base, seq, NO_DEADLINE, op, AsyncCall.KIND_LONG);
+            // A caller that had to wake the engine parks at once: the wake-up takes longer than any spin.
+            long st = woke ? -1 : spin(base, seq, NO_DEADLINE);
+            return st >= 0 ? takeLong(base, seq, st, op) : parkLong(base, seq, NO_DEADLINE, op);
         } catch (TimeoutException impossible) {
             throw new AssertionError(impossible);
         }
@@ -210,20 +216,22 @@ public final class EngineCore {
     public long callLong(Op op, long ctx, long a, long b, byte[] input, long timeoutNs) throws TimeoutException {
         checkNotEngineThread();
         long deadline = deadline(timeoutNs);
-        long seq = submit(op, ctx, a, b, input, deadline, 0);
+        long submitted = submit(op, ctx, a, b, input, deadline, 0);
+        long seq = submitted & Long.MAX_VALUE;
         long base = slotOffset(seq, mask);
-        long st = spin(base, seq, deadline);
-        return st >= 0 ? takeLong(base, seq, st, op) : (Long) park(base, seq, deadline, op, AsyncCall.KIND_LONG);
+        long st = submitted < 0 ? -1 : spin(base, seq, deadline);
+        return st >= 0 ? takeLong(base, seq, st, op) : parkLong(base, seq, deadline, op);
     }
 
     /** A sync call with an input byte array and a bytes result. */
     public byte[] callBytes(Op op, long ctx, long a, byte[] input, long timeoutNs) throws TimeoutException {
         checkNotEngineThread();
         long deadline = deadline(timeoutNs);
-        long seq = submit(op, ctx, a, 0, input, deadline, 0);
+        long submitted = submit(op, ctx, a, 0, input, deadline, 0);
+        long seq = submitted & Long.MAX_VALUE;
         long base = slotOffset(seq, mask);
-        long st = spin(base, seq, deadline);
-        return st >= 0 ? takeBytes(base, seq, st, op) : (byte[]) park(base, seq, deadline, op, AsyncCall.KIND_BYTES);
+        long st = submitted < 0 ? -1 : spin(base, seq, deadline);
+        return st >= 0 ? takeBytes(base, seq, st, op) : (byte[]) parkObject(base, seq, deadline, op, AsyncCall.KIND_BYTES);
     }
 
     /** Like {@link #callLong(Op, long, long, long)} but fails fast when every slot is in flight. */
@@ -235,10 +243,10 @@ public final class EngineCore {
                     + " slots are in flight; call rejected (op '" + op.name() + "')");
         }
         long base = slotOffset(seq, mask);
-        writeAndPublish(base, seq, op.id(), 0, ctx, a, b, 0, 0, 0);
+        boolean woke = writeAndPublish(base, seq, op.id(), 0, ctx, a, b, 0, 0, 0);
         try {
-            long st = spin(base, seq, NO_DEADLINE);
-            return st >= 0 ? takeLong(base, seq, st, op) : (Long) park(base, seq, NO_DEADLINE, op, AsyncCall.KIND_LONG);
+            long st = woke ? -1 : spin(base, seq, NO_DEADLINE);
+            return st >= 0 ? takeLong(base, seq, st, op) : parkLong(base, seq, NO_DEADLINE, op);
         } catch (TimeoutException impossible) {
             throw new AssertionError(impossible);
         }
@@ -246,14 +254,22 @@ public final class EngineCore {
 
     /**
      * Many calls of one op with one claim: claims up to {@code capacity} sequences with one atomic add,
-     * writes and publishes them (release stores, then one full fence before the sleeping check), then
-     * takes their results in order. Repeats per chunk of at most {@code capacity} calls, so a batch of any
-     * size never waits on its own slots. If calls fail, the rest of their chunk still completes and the
-     * first failure is thrown; later chunks are not submitted.
+     * writes them all, then publishes them last to first (release stores) and issues one full fence before
+     * the sleeping check. Publishing the chunk's first slot last means the engine, which waits on that
+     * slot, finds the whole chunk ready at once and runs it without ever contending with this producer
+     * for a slot's cache line. The producer then spins on the chunk's last slot only (the engine finishes
+     * slots in order, and its release of the last DONE covers the results of all before it) and takes the
+     * results in order. Repeats per chunk of at most {@code capacity} calls, so a batch of any size never
+     * waits on its own slots. If calls fail, the rest of their chunk still completes and the first failure
+     * is thrown; later chunks are not submitted.
      */
     public void callBatch(Op op, long ctx, long[] a, long[] b, long[] results) {
         checkNotEngineThread();
         int n = results.length;
+        if (a.length < n || (b != null && b.length < n)) {
+            throw new IllegalArgumentException("callBatch: " + n + " results but " + a.length + " first and "
+                    + (b == null ? "no" : String.valueOf(b.length)) + " second arguments");
+        }
         int opId = op.id();
         for (int done = 0; done < n; ) {
             int k = Math.min(n - done, capacity);
@@ -275,22 +291,50 @@ public final class EngineCore {
                 LONG.set(region, base + SLOT_CTX, ctx);
                 LONG.set(region, base + SLOT_ARG0, a[done + i]);
                 LONG.set(region, base + SLOT_ARG1, b == null ? 0 : b[done + i]);
+            }
+            for (int i = k - 1; i >= 0; i--) {
+                long seq = first + i;
                 // Release: pairs with the engine's acquire load; the fence below orders all of these
                 // before the read of `sleeping`.
-                LONG.setRelease(region, base, (seq << SEQ_SHIFT) | PHASE_PUBLISHED);
+                LONG.setRelease(region, slotOffset(seq, mask), (seq << SEQ_SHIFT) | PHASE_PUBLISHED);
             }
             VarHandle.fullFence();
+            boolean woke = false;
             if ((int) INT.getVolatile(region, ENGINE_SLEEPING) != 0) {
                 FerryNative.ferry_engine_wake(handle);
+                woke = true;
             }
-            RuntimeException failure = null;
+            // Wait for the chunk's last call only: spin, or park at once if we had to wake the engine.
+            long last = first + k - 1;
+            long lastBase = slotOffset(last, mask);
+            RuntimeException failure = null, lastFailure = null;
+            boolean lastTaken = false;
+            long lastResult = 0;
+            try {
+                if (woke || spin(lastBase, last, NO_DEADLINE) < 0) {
+                    lastTaken = true;
+                    lastResult = parkLong(lastBase, last, NO_DEADLINE, op);
+                }
+            } catch (TimeoutException impossible) {
+                throw new AssertionError(impossible);
+            } catch (RuntimeException e) {
+                lastFailure = e;
+            }
+            // The engine finishes slots in order, so every slot of the chunk is normally DONE now (not if
+            // the engine was abandoned while stuck: then each slot is waited for as usual).
             for (int i = 0; i < k; i++) {
                 long seq = first + i;
+                if (seq == last && lastTaken) {
+                    results[done + i] = lastResult;
+                    continue;
+                }
                 long base = slotOffset(seq, mask);
                 try {
-                    long st = spin(base, seq, NO_DEADLINE);
-                    results[done + i] = st >= 0 ? takeLong(base, seq, st, op)
-                            : (Long) park(base, seq, NO_DEADLINE, op, AsyncCall.KIND_LONG);
+                    long st = (long) LONG.getAcquire(region, base);
+                    if (st != ((seq << SEQ_SHIFT) | PHASE_DONE)) {
+                        st = spin(base, seq, NO_DEADLINE);
+                    }
+                    results[done + i] = st >= 0 ? takeLong(base, seq, st, op) : parkLong(base, seq, NO_DEADLINE, op);
                 } catch (TimeoutException impossible) {
                     throw new AssertionError(impossible);
                 } catch (RuntimeException e) {
@@ -298,6 +342,9 @@ public final class EngineCore {
                         failure = e;
                     }
                 }
+            }
+            if (failure == null) {
+                failure = lastFailure;
             }
             if (failure != null) {
                 throw failure;
@@ -308,7 +355,8 @@ public final class EngineCore {
 
     /**
      * Claims a slot (waiting for it without a deadline, or with tryClaim until the deadline, so that a
-     * timed call never waits after its claim), writes and publishes the call. Returns its sequence.
+     * timed call never waits after its claim), writes and publishes the call. Returns its sequence, with
+     * the sign bit set if this call had to wake the engine (a sequence never uses the sign bit).
      */
     private long submit(Op op, long ctx, long a, long b, byte[] input, long deadline, long stateFlags)
             throws TimeoutException {
@@ -323,9 +371,9 @@ public final class EngineCore {
             FerryNative.ferry_free(in);
             throw e;
         }
-        writeAndPublish(slotOffset(seq, mask), seq, op.id(), input == null ? 0 : CALL_HAS_INPUT, ctx, a, b,
-                in.address(), input == null ? 0 : input.length, stateFlags);
-        return seq;
+        boolean woke = writeAndPublish(slotOffset(seq, mask), seq, op.id(), input == null ? 0 : CALL_HAS_INPUT,
+                ctx, a, b, in.address(), input == null ? 0 : input.length, stateFlags);
+        return woke ? seq | Long.MIN_VALUE : seq;
     }
 
     /** An async call: the future completes on the completion executor, never on the engine thread. */
@@ -520,7 +568,8 @@ public final class EngineCore {
         }
     }
 
-    private void writeAndPublish(long base, long seq, int op, int flags, long ctx, long a, long b, long inPtr,
+    /** Writes and publishes a claimed slot; wakes the engine if it sleeps. Returns whether it woke it. */
+    private boolean writeAndPublish(long base, long seq, int op, int flags, long ctx, long a, long b, long inPtr,
             long inLen, long stateFlags) {
         boolean published = false;
         try {
@@ -551,11 +600,13 @@ public final class EngineCore {
         }
         if ((int) INT.getVolatile(region, ENGINE_SLEEPING) != 0) {
             FerryNative.ferry_engine_wake(handle);
+            return true;
         }
+        return false;
     }
 
     /**
-     * Spins on the slot for the spin budget (yielding after a while, at once on a virtual thread, whose
+     * Spins on the slot for the spin budget (yielding after a while, sooner on a virtual thread, whose
      * carrier other virtual threads may need). Returns the DONE state, or -1 when the budget ran out
      * and the caller should {@link #park}. Gives the call up at the deadline.
      */
@@ -566,7 +617,7 @@ public final class EngineCore {
             return st;
         }
         long start = System.nanoTime();
-        long yieldAfter = Thread.currentThread().isVirtual() ? 0 : YIELD_AFTER_NS;
+        long yieldAfter = Thread.currentThread().isVirtual() ? VIRTUAL_YIELD_AFTER_NS : YIELD_AFTER_NS;
         for (int i = 1; ; i++) {
             st = (long) LONG.getAcquire(region, base);
             if ((st & PHASE_MASK) == PHASE_DONE) {
@@ -589,25 +640,43 @@ public final class EngineCore {
         }
     }
 
+    /** {@link #parkUntilDone} for a 64-bit result: allocates nothing. */
+    private long parkLong(long base, long seq, long deadline, Op op) throws TimeoutException {
+        ParkedCall parked = parkUntilDone(base, seq, deadline, op, AsyncCall.KIND_LONG);
+        return parked == null ? takeLong(base, seq, 0, op) : parked.longResult();
+    }
+
+    /** {@link #parkUntilDone} for a bytes or string result. */
+    private Object parkObject(long base, long seq, long deadline, Op op, int kind) throws TimeoutException {
+        ParkedCall parked = parkUntilDone(base, seq, deadline, op, kind);
+        if (parked == null) {
+            long st = (long) LONG.getAcquire(region, base);
+            byte[] bytes = takeBytes(base, seq, st, op);
+            return kind == AsyncCall.KIND_STRING ? new String(bytes, StandardCharsets.UTF_8) : bytes;
+        }
+        return parked.objectResult();
+    }
+
     /**
      * The slow path: announce PARKED and park until the engine's wake upcall hands over the outcome.
      * Once PARKED is set the slot is no longer ours: the upcall takes the result out of it and frees it
      * right away, so a parked caller (which may take long to be scheduled again) never holds a slot
      * and never stalls the ring for the calls behind it.
      *
-     * @return the result (a Long or a byte[]); throws what the call failed with
+     * @return the done ParkedCall holding the outcome, or null if the call was DONE before we could
+     *     announce PARKED: then the result is still in the slot and still ours to take
      */
-    private Object park(long base, long seq, long deadline, Op op, int kind) throws TimeoutException {
+    private ParkedCall parkUntilDone(long base, long seq, long deadline, Op op, int kind) throws TimeoutException {
         int idx = (int) (seq & mask);
-        ParkedCall parked = new ParkedCall(this, Thread.currentThread(), seq, op, kind);
+        ParkedCall parked = ParkedCall.forCall(seq, op, kind);
+        // A volatile store: publishes the ParkedCall's fields to the upcall, which reads this entry.
         waiters.set(idx, parked);
         // Announce PARKED. The CAS fails if the engine moved the phase meanwhile; re-read and retry.
         for (;;) {
             long st = (long) LONG.getAcquire(region, base);
             if ((st & PHASE_MASK) == PHASE_DONE) {
-                // Done before we parked: the result is still in the slot and still ours.
                 waiters.compareAndSet(idx, parked, null);
-                return kind == AsyncCall.KIND_LONG ? (Object) takeLong(base, seq, st, op) : takeBytes(base, seq, st, op);
+                return null;
             }
             if (LONG.compareAndSet(region, base, st, st | FLAG_PARKED)) {
                 break;
@@ -615,6 +684,7 @@ public final class EngineCore {
         }
         while (!parked.done) {
             if (abandoned) {
+                parked.discard(); // a late upcall may still reach it
                 throw new EngineClosedException("engine '" + name + "' stopped before the call completed");
             }
             if (deadline == NO_DEADLINE) {
@@ -632,7 +702,7 @@ public final class EngineCore {
                 LockSupport.parkNanos(this, left);
             }
         }
-        return parked.result();
+        return parked;
     }
 
     /**
@@ -759,6 +829,35 @@ public final class EngineCore {
     }
 
     /**
+     * On the engine thread, from the wake upcall: moves a parked call's outcome out of its slot into the
+     * ParkedCall (a 64-bit result stays primitive), frees the slot and unparks the caller.
+     */
+    private void completeParked(int idx, ParkedCall parked) {
+        long seq = parked.seq;
+        if (!isDone(seq)) {
+            return; // a late wake meant for an earlier caller of this slot
+        }
+        waiters.compareAndSet(idx, parked, null);
+        long base = slotOffset(seq, mask);
+        try {
+            if (parked.kind == AsyncCall.KIND_LONG) {
+                parked.value = takeLong(base, seq, 0, parked.op);
+            } else {
+                byte[] bytes = takeBytes(base, seq, 0, parked.op);
+                parked.outcome = parked.kind == AsyncCall.KIND_STRING ? new String(bytes, StandardCharsets.UTF_8) : bytes;
+            }
+        } catch (FerryException e) {
+            parked.outcome = e;
+        } catch (Throwable t) {
+            parked.outcome = new FerryException("internal error while handing over the result of op '"
+                    + parked.op.name() + "'", t);
+        }
+        Thread caller = parked.thread;
+        parked.done = true; // release: the outcome above is visible to the caller that sees done
+        LockSupport.unpark(caller);
+    }
+
+    /**
      * On the engine thread, from the wake upcall: if the call at seq is done, unregisters its waiter,
      * takes its outcome out of the slot and frees the slot. Null for a late wake meant for an earlier
      * caller of this slot.
@@ -804,7 +903,7 @@ public final class EngineCore {
             }
             Object w = waiters.get(idx);
             if (w instanceof ParkedCall parked) {
-                parked.onDone(idx);
+                completeParked(idx, parked);
             } else if (w instanceof AsyncCall<?> call) {
                 call.onDone(idx);
             }

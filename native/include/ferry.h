@@ -116,6 +116,12 @@ extern "C" {
 
 /* Slot.flags, written by the producer. */
 #define FERRY_CALL_HAS_INPUT  0x1u
+/* A batch slot: in_ptr points to in_len ferry_batch_item records owned by the producer (the engine
+ * does not free them). The engine checks the context and the op once, then runs the op once per item
+ * in order in the same turn, writing each item's result and err. The slot's own outcome is that of the
+ * first failed item (err, message, and result = the item's index), or success. Ops with an input byte
+ * array cannot be batched; outputs other than the 64-bit result are discarded. */
+#define FERRY_CALL_BATCH      0x2u
 
 /* Slot.out_kind, written by the engine. */
 #define FERRY_OUT_NONE    0u
@@ -126,6 +132,15 @@ extern "C" {
  * skips such a record and ignores its flags and input fields; the producer keeps ownership of any
  * input it had allocated. */
 #define FERRY_OP_ABORT    (-1)
+
+/* One call of a batch slot (FERRY_CALL_BATCH): 32 bytes, two per cache line. */
+typedef struct ferry_batch_item {
+    int64_t arg0;
+    int64_t arg1;
+    int64_t result; /* written by the engine */
+    int32_t err;    /* written by the engine: 0 or the op's error code */
+    uint32_t reserved;
+} ferry_batch_item;
 
 typedef struct ferry_header {
     uint64_t magic;

@@ -28,6 +28,7 @@ _Static_assert(offsetof(ferry_region, tail) == FERRY_OFF_TAIL, "tail offset");
 _Static_assert(offsetof(ferry_region, engine) == FERRY_OFF_ENGINE, "engine offset");
 _Static_assert(offsetof(ferry_region, slots) == FERRY_OFF_SLOTS, "slots offset");
 _Static_assert(offsetof(ferry_slot, arg1) + 8 <= 64, "a primitive call fits the slot's first line");
+_Static_assert(sizeof(ferry_batch_item) == 32, "batch item size");
 _Static_assert((FERRY_PHASE_DONE & ~FERRY_PHASE_MASK) == 0 && FERRY_PHASE_DONE > FERRY_PHASE_PUBLISHED,
                "the DONE add changes the phase bits only");
 
@@ -64,6 +65,12 @@ static const ferry_layout_entry ferry__layout[] = {
     FERRY__FIELD("slot.", ferry_slot, in_len),
     FERRY__FIELD("slot.", ferry_slot, out_ptr),
     FERRY__FIELD("slot.", ferry_slot, out_len),
+    FERRY__FIELD("batch_item.", ferry_batch_item, arg0),
+    FERRY__FIELD("batch_item.", ferry_batch_item, arg1),
+    FERRY__FIELD("batch_item.", ferry_batch_item, result),
+    FERRY__FIELD("batch_item.", ferry_batch_item, err),
+    { "const.batch_item_size", (uint32_t)sizeof(ferry_batch_item), 0 },
+    { "const.call_batch", FERRY_CALL_BATCH, 0 },
     { "const.slot_size", FERRY_SLOT_SIZE, 0 },
     { "const.seq_shift", FERRY_SEQ_SHIFT, 0 },
     { "const.flag_parked", (uint32_t)FERRY_FLAG_PARKED, 0 },
@@ -224,7 +231,7 @@ int32_t ferry_op_lookup(ferry_engine *engine, const char *name, uint32_t *flags)
 
 int64_t ferry_call_arg(const ferry_call *call, int index)
 {
-    return index == 0 ? call->slot->arg0 : index == 1 ? call->slot->arg1 : 0;
+    return index == 0 || index == 1 ? call->arg[index] : 0;
 }
 
 double ferry_call_arg_f64(const ferry_call *call, int index)
@@ -306,6 +313,38 @@ int ferry_call_cancelled(const ferry_call *call)
 
 /* ---- running one slot -------------------------------------------------------------------------- */
 
+/* Runs a batch slot's items (FERRY_CALL_BATCH): one context check and op lookup for all of them. */
+static void ferry__execute_batch(ferry_engine *e, ferry_slot *s, ferry_call *c, const ferry__op *entry)
+{
+    if (entry->flags & FERRY_OP_IN_BYTES) {
+        ferry_call_fail(c, FERRY_E_INVALID, "op '%s' takes an input byte array and cannot be batched", entry->name);
+        return;
+    }
+    ferry_batch_item *items = (ferry_batch_item *)(uintptr_t)s->in_ptr;
+    uint64_t n = s->in_len;
+    if (!items && n != 0) {
+        ferry_call_fail(c, FERRY_E_INVALID, "batch call has a null item pointer with %llu items", (unsigned long long)n);
+        return;
+    }
+    for (uint64_t i = 0; i < n; i++) {
+        ferry_call item = { .slot = s, .engine = e, .ctx = c->ctx, .arg = { items[i].arg0, items[i].arg1 } };
+        int rc = entry->fn(&item, entry->data);
+        if (rc != 0 && item.err == 0)
+            ferry_call_fail(&item, rc, "op '%s' failed with code %d", entry->name, rc);
+        items[i].result = item.result;
+        items[i].err = item.err;
+        free(item.out);
+        if (item.err != 0 && c->err == 0) {
+            /* The slot reports its first failure; the items report each of theirs. */
+            c->err = item.err;
+            c->err_msg = item.err_msg;
+            c->result = (int64_t)i;
+        } else {
+            free(item.err_msg);
+        }
+    }
+}
+
 static void ferry__execute(ferry_engine *e, ferry_slot *s, ferry_call *c)
 {
     int32_t op = s->op;
@@ -324,6 +363,10 @@ static void ferry__execute(ferry_engine *e, ferry_slot *s, ferry_call *c)
     const ferry__op *entry = &e->reg.ops[op];
     if (ferry__context_authorize(c, entry, op) != 0)
         return;
+    if (s->flags & FERRY_CALL_BATCH) {
+        ferry__execute_batch(e, s, c, entry);
+        return;
+    }
     if ((entry->flags & FERRY_OP_IN_BYTES) && !(s->flags & FERRY_CALL_HAS_INPUT)) {
         ferry_call_fail(c, FERRY_E_INVALID, "op '%s' takes an input byte array and none was given", entry->name);
         return;
@@ -357,7 +400,7 @@ static void ferry__run_slot(ferry_engine *e, ferry_slot *s, uint64_t seq)
 {
     /* The phase stays PUBLISHED while the call runs: no store to the caller's line until DONE. */
     bool gone = ferry__start_gone(e, s, seq);
-    ferry_call c = { .slot = s, .engine = e };
+    ferry_call c = { .slot = s, .engine = e, .arg = { s->arg0, s->arg1 } };
     /* An abort record carries no input, whatever its flags say: its producer failed before it could
      * fill the slot, so the input fields may still be the previous lap's (already freed). */
     bool aborted = s->op == FERRY_OP_ABORT;

@@ -104,6 +104,7 @@ struct ferry_call {
     ferry_slot *slot;
     ferry_engine *engine;
     ferry__ctx *ctx;         /* resolved before the op runs */
+    int64_t arg[2];          /* the slot's arg0/arg1, or a batch item's */
     const void *input;
     size_t input_len;
     int64_t result;

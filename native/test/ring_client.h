@@ -62,6 +62,8 @@ typedef struct ring_req {
     bool has_input;
     const void *in;     /* copied into a ferry_alloc buffer at fill time */
     size_t in_len;
+    ferry_batch_item *items; /* with flags FERRY_CALL_BATCH: the items, owned by the caller */
+    uint64_t n_items;
 } ring_req;
 
 typedef struct ring_res {
@@ -225,6 +227,10 @@ static inline int ring_fill(ring *r, uint64_t seq, const ring_req *q)
     s->arg1 = q->arg1;
     s->in_ptr = 0;
     s->in_len = 0;
+    if (q->flags & FERRY_CALL_BATCH) {
+        s->in_ptr = (uint64_t)(uintptr_t)q->items;
+        s->in_len = q->n_items;
+    }
     if (q->has_input) {
         void *buf = ferry_alloc(q->in_len);
         if (!buf) {

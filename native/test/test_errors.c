@@ -111,6 +111,12 @@ static void test_layout(void)
         F("slot.", ferry_slot, in_len),
         F("slot.", ferry_slot, out_ptr),
         F("slot.", ferry_slot, out_len),
+        F("batch_item.", ferry_batch_item, arg0),
+        F("batch_item.", ferry_batch_item, arg1),
+        F("batch_item.", ferry_batch_item, result),
+        F("batch_item.", ferry_batch_item, err),
+        { "const.batch_item_size", (uint32_t)sizeof(ferry_batch_item), 0 },
+        { "const.call_batch", FERRY_CALL_BATCH, 0 },
         { "const.slot_size", FERRY_SLOT_SIZE, 0 },
         { "const.seq_shift", FERRY_SEQ_SHIFT, 0 },
         { "const.flag_parked", (uint32_t)FERRY_FLAG_PARKED, 0 },
@@ -637,6 +643,57 @@ static void test_example_engine(void)
     stop(&r);
 }
 
+/* A batch slot runs every item in order, reports each item's outcome and the first failure. */
+static void test_batch(void)
+{
+    ring r;
+    start(&r, 8, NULL, NULL);
+    enum { N = 1000 };
+    ferry_batch_item *items = calloc(N, sizeof(*items));
+    CHECK(items != NULL, "calloc");
+    for (int i = 0; i < N; i++)
+        items[i] = (ferry_batch_item){ .arg0 = i, .arg1 = 7, .result = -1, .err = -1 };
+    ring_req q = { .op = op(&r, "add"), .flags = FERRY_CALL_BATCH, .items = items, .n_items = N };
+    ring_res res;
+    call(&r, &q, &res, "batch of adds");
+    check_ok(&res, "batch of adds");
+    CHECK(res.out_kind == FERRY_OUT_NONE, "batch of adds: out_kind %u", res.out_kind);
+    for (int i = 0; i < N; i++)
+        CHECK(items[i].result == i + 7 && items[i].err == 0, "item %d: result %lld err %d", i,
+              (long long)items[i].result, items[i].err);
+    free(res.out);
+
+    /* spin(-n) fails with EINVAL naming n: items 1 and 3 fail, the others still run. */
+    int64_t spins[] = { 0, -5, 0, -7, 0 };
+    for (int i = 0; i < 5; i++)
+        items[i] = (ferry_batch_item){ .arg0 = spins[i], .result = -1, .err = -1 };
+    q = (ring_req){ .op = op(&r, "spin"), .flags = FERRY_CALL_BATCH, .items = items, .n_items = 5 };
+    call(&r, &q, &res, "batch with failures");
+    check_error(&res, EINVAL, "batch with failures", "-5", NULL);
+    CHECK(res.result == 1, "the slot names item %lld as the first failure, expected 1", (long long)res.result);
+    for (int i = 0; i < 5; i++)
+        CHECK(items[i].err == (spins[i] < 0 ? EINVAL : 0), "item %d: err %d", i, items[i].err);
+    free(res.out);
+
+    /* An op with an input byte array cannot be batched; a null item array is refused. */
+    q = (ring_req){ .op = op(&r, "echo_bytes"), .flags = FERRY_CALL_BATCH, .items = items, .n_items = 1 };
+    call(&r, &q, &res, "batch of echo_bytes");
+    check_error(&res, FERRY_E_INVALID, "batch of echo_bytes", "echo_bytes", "cannot be batched");
+    free(res.out);
+    q = (ring_req){ .op = op(&r, "add"), .flags = FERRY_CALL_BATCH, .items = NULL, .n_items = 3 };
+    call(&r, &q, &res, "batch without items");
+    check_error(&res, FERRY_E_INVALID, "batch without items", "null item pointer", NULL);
+    free(res.out);
+
+    /* An empty batch succeeds. */
+    q = (ring_req){ .op = op(&r, "add"), .flags = FERRY_CALL_BATCH, .items = NULL, .n_items = 0 };
+    call(&r, &q, &res, "empty batch");
+    check_ok(&res, "empty batch");
+    free(res.out);
+    free(items);
+    stop(&r);
+}
+
 int main(void)
 {
     test_layout();
@@ -650,12 +707,13 @@ int main(void)
     test_builtin_edges();
     test_null_input_with_length();
     test_abort_record_ignores_stale_input();
+    test_batch();
     if (access(EXAMPLE_LIB, R_OK) != 0) {
         fprintf(stderr, "test_errors: skipping the example engine tests: %s is not built (make native)\n",
                 EXAMPLE_LIB);
         return 77;
     }
     test_example_engine();
-    printf("test_errors: 12 tests passed\n");
+    printf("test_errors: 13 tests passed\n");
     return 0;
 }

@@ -122,8 +122,13 @@ class CallTest {
         Op order = engine.op("order");
         CompletableFuture<Long> busy = engine.callAsync(spin, 300_000_000L, 0);
         // The engine is busy for 300 ms: this call times out before the engine reaches it...
-        assertThrows(TimeoutException.class, () -> engine.call(order, 9, 1, Duration.ofMillis(30)));
+        TimeoutException queued = assertThrows(TimeoutException.class, () -> engine.call(order, 9, 1, Duration.ofMillis(30)));
+        assertTrue(queued.getMessage().contains("will skip it"), queued.getMessage());
         busy.get(10, TimeUnit.SECONDS);
+        // A call that times out while it runs is told so: the engine had started it (stats.started).
+        TimeoutException running = assertThrows(TimeoutException.class,
+                () -> engine.call(spin, 200_000_000L, 0, Duration.ofMillis(30)));
+        assertTrue(running.getMessage().contains("already running"), running.getMessage());
         // ...and was skipped: had it run, producer 9's call #1 would now be out of order.
         assertEquals(1, engine.call(order, 9, 1));
         // Its slot was reused: more calls than slots still work.
@@ -265,5 +270,51 @@ class CallTest {
             }
             assertTrue(errors.isEmpty(), () -> errors.size() + " failures, first: " + errors.peek());
         }
+    }
+
+    /**
+     * Batches travel as items, 256 per slot, in groups of slots: sizes around those edges, from several
+     * threads at once on this 8-slot ring, each result checked; an op that takes bytes is refused.
+     */
+    @Test
+    void batchesOfEverySizeComeBackInOrderFromManyThreads() throws Exception {
+        Op add = engine.op("add");
+        int[] sizes = {0, 1, 255, 256, 257, 2047, 2048, 2049, 5000};
+        java.util.concurrent.ConcurrentLinkedQueue<Throwable> errors = new java.util.concurrent.ConcurrentLinkedQueue<>();
+        java.util.List<Thread> threads = new java.util.ArrayList<>();
+        for (int t = 0; t < 4; t++) {
+            int id = t;
+            Runnable body = () -> {
+                try {
+                    for (int round = 0; round < 20; round++) {
+                        for (int n : sizes) {
+                            long[] a = new long[n], b = new long[n], out = new long[n];
+                            for (int i = 0; i < n; i++) {
+                                a[i] = ((long) id << 40) + ((long) round << 20) + i;
+                                b[i] = n;
+                            }
+                            engine.callBatch(add, a, b, out);
+                            for (int i = 0; i < n; i++) {
+                                if (out[i] != a[i] + n) {
+                                    throw new AssertionError("thread " + id + " size " + n + " call " + i + ": " + out[i]);
+                                }
+                            }
+                        }
+                    }
+                } catch (Throwable e) {
+                    errors.add(e);
+                }
+            };
+            threads.add(t % 2 == 0 ? Thread.ofPlatform().start(body) : Thread.ofVirtual().start(body));
+        }
+        for (Thread t : threads) {
+            t.join();
+        }
+        assertTrue(errors.isEmpty(), () -> errors.size() + " failures, first: " + errors.peek());
+        // Refused at submit, before anything is sent (the engine refuses it too: test_errors batch).
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> engine.callBatch(engine.op("echo_bytes"), new long[3], null, new long[3]));
+        assertTrue(e.getMessage().contains("echo_bytes"), e.getMessage());
+        assertEquals(7, engine.call(add, 3, 4), "the engine keeps running");
     }
 }

@@ -46,6 +46,12 @@ class LayoutTest {
         m.put("slot.in_len", new long[] {Layout.SLOT_IN_LEN, 8});
         m.put("slot.out_ptr", new long[] {Layout.SLOT_OUT_PTR, 8});
         m.put("slot.out_len", new long[] {Layout.SLOT_OUT_LEN, 8});
+        m.put("batch_item.arg0", new long[] {Layout.BATCH_ITEM_ARG0, 8});
+        m.put("batch_item.arg1", new long[] {Layout.BATCH_ITEM_ARG1, 8});
+        m.put("batch_item.result", new long[] {Layout.BATCH_ITEM_RESULT, 8});
+        m.put("batch_item.err", new long[] {Layout.BATCH_ITEM_ERR, 4});
+        m.put("const.batch_item_size", new long[] {Layout.BATCH_ITEM_SIZE, 0});
+        m.put("const.call_batch", new long[] {Layout.CALL_BATCH, 0});
         m.put("const.slot_size", new long[] {Layout.SLOT_SIZE, 0});
         m.put("const.seq_shift", new long[] {Layout.SEQ_SHIFT, 0});
         m.put("const.flag_parked", new long[] {Layout.FLAG_PARKED, 0});

@@ -252,16 +252,25 @@ public final class EngineCore {
         }
     }
 
+    /** Calls of a batch carried by one slot: the engine runs them back to back in one turn. */
+    static final int BATCH_ITEMS_PER_SLOT = 256;
+    /** Slots a batch fills before it waits for them (at most the ring's capacity). */
+    private static final int BATCH_SLOTS_PER_GROUP = 16;
+    /** Each thread's batch items, in native memory the GC frees once the thread is gone. */
+    private static final ThreadLocal<MemorySegment> BATCH_ITEMS = new ThreadLocal<>();
+    /** Item buffers an abandoned engine may still write into: never freed. */
+    private static final java.util.Queue<MemorySegment> ABANDONED_ITEMS = new ConcurrentLinkedQueue<>();
+
     /**
-     * Many calls of one op with one claim: claims up to {@code capacity} sequences with one atomic add,
-     * writes them all, then publishes them last to first (release stores) and issues one full fence before
-     * the sleeping check. Publishing the chunk's first slot last means the engine, which waits on that
-     * slot, finds the whole chunk ready at once and runs it without ever contending with this producer
-     * for a slot's cache line. The producer then spins on the chunk's last slot only (the engine finishes
-     * slots in order, and its release of the last DONE covers the results of all before it) and takes the
-     * results in order. Repeats per chunk of at most {@code capacity} calls, so a batch of any size never
-     * waits on its own slots. If calls fail, the rest of their chunk still completes and the first failure
-     * is thrown; later chunks are not submitted.
+     * Many calls of one op: the calls travel as compact 32-byte items in a native array this thread
+     * reuses, {@value #BATCH_ITEMS_PER_SLOT} per slot, so a call of a batch costs the engine a few
+     * sequential loads and stores instead of a slot's two cache lines, and the producer one claim per
+     * group of slots. Per group of up to {@value #BATCH_SLOTS_PER_GROUP} slots: write the items, claim the
+     * slots with one atomic add, write them, publish them last to first (release stores; the engine,
+     * which waits on the first, then finds the whole group ready and never races this producer for a
+     * slot's line), one full fence before the sleeping check, then wait on the group's last slot only
+     * (the engine finishes slots in order) and read the results. If calls fail, the rest of their group
+     * still completes and the first failure is thrown; later groups are not submitted.
      */
     public void callBatch(Op op, long ctx, long[] a, long[] b, long[] results) {
         checkNotEngineThread();
@@ -271,8 +280,18 @@ public final class EngineCore {
                     + (b == null ? "no" : String.valueOf(b.length)) + " second arguments");
         }
         int opId = op.id();
+        int groupSlots = Math.min(capacity, BATCH_SLOTS_PER_GROUP);
+        int groupItems = groupSlots * BATCH_ITEMS_PER_SLOT;
+        MemorySegment items = batchItems((int) Math.min(n, groupItems));
+        long itemsAddress = items.address();
         for (int done = 0; done < n; ) {
-            int k = Math.min(n - done, capacity);
+            int count = Math.min(n - done, groupItems);
+            int k = (count + BATCH_ITEMS_PER_SLOT - 1) / BATCH_ITEMS_PER_SLOT;
+            for (int i = 0; i < count; i++) {
+                long item = i * BATCH_ITEM_SIZE;
+                LONG.set(items, item + BATCH_ITEM_ARG0, a[done + i]);
+                LONG.set(items, item + BATCH_ITEM_ARG1, b == null ? 0 : b[done + i]);
+            }
             long first;
             try {
                 first = (long) LONG.getAndAdd(region, TAIL, (long) k);
@@ -287,10 +306,10 @@ public final class EngineCore {
                 long base = slotOffset(seq, mask);
                 awaitFree(base, seq);
                 INT.set(region, base + SLOT_OP, opId);
-                INT.set(region, base + SLOT_FLAGS, 0);
+                INT.set(region, base + SLOT_FLAGS, CALL_BATCH);
                 LONG.set(region, base + SLOT_CTX, ctx);
-                LONG.set(region, base + SLOT_ARG0, a[done + i]);
-                LONG.set(region, base + SLOT_ARG1, b == null ? 0 : b[done + i]);
+                LONG.set(region, base + SLOT_IN_PTR, itemsAddress + (long) i * BATCH_ITEMS_PER_SLOT * BATCH_ITEM_SIZE);
+                LONG.set(region, base + SLOT_IN_LEN, (long) Math.min(BATCH_ITEMS_PER_SLOT, count - i * BATCH_ITEMS_PER_SLOT));
             }
             for (int i = k - 1; i >= 0; i--) {
                 long seq = first + i;
@@ -304,53 +323,82 @@ public final class EngineCore {
                 FerryNative.ferry_engine_wake(handle);
                 woke = true;
             }
-            // Wait for the chunk's last call only: spin, or park at once if we had to wake the engine.
-            long last = first + k - 1;
-            long lastBase = slotOffset(last, mask);
-            RuntimeException failure = null, lastFailure = null;
-            boolean lastTaken = false;
-            long lastResult = 0;
+            RuntimeException failure = null;
             try {
-                if (woke || spin(lastBase, last, NO_DEADLINE) < 0) {
-                    lastTaken = true;
-                    lastResult = parkLong(lastBase, last, NO_DEADLINE, op);
-                }
-            } catch (TimeoutException impossible) {
-                throw new AssertionError(impossible);
-            } catch (RuntimeException e) {
-                lastFailure = e;
+                failure = awaitBatch(first, k, woke, op);
+            } catch (EngineClosedException e) {
+                // The engine was abandoned with our items in flight: it may still write into them.
+                ABANDONED_ITEMS.add(items);
+                BATCH_ITEMS.remove();
+                throw e;
             }
-            // The engine finishes slots in order, so every slot of the chunk is normally DONE now (not if
-            // the engine was abandoned while stuck: then each slot is waited for as usual).
-            for (int i = 0; i < k; i++) {
-                long seq = first + i;
-                if (seq == last && lastTaken) {
-                    results[done + i] = lastResult;
-                    continue;
-                }
-                long base = slotOffset(seq, mask);
-                try {
-                    long st = (long) LONG.getAcquire(region, base);
-                    if (st != ((seq << SEQ_SHIFT) | PHASE_DONE)) {
-                        st = spin(base, seq, NO_DEADLINE);
-                    }
-                    results[done + i] = st >= 0 ? takeLong(base, seq, st, op) : parkLong(base, seq, NO_DEADLINE, op);
-                } catch (TimeoutException impossible) {
-                    throw new AssertionError(impossible);
-                } catch (RuntimeException e) {
-                    if (failure == null) {
-                        failure = e;
-                    }
-                }
-            }
-            if (failure == null) {
-                failure = lastFailure;
+            for (int i = 0; i < count; i++) {
+                results[done + i] = (long) LONG.get(items, i * BATCH_ITEM_SIZE + BATCH_ITEM_RESULT);
             }
             if (failure != null) {
                 throw failure;
             }
-            done += k;
+            done += count;
         }
+    }
+
+    /**
+     * Waits for the k batch slots from first (spinning or parking on the last only, at once if we woke the
+     * engine), releases them and returns the first failure (a slot's failure is its first failed item).
+     */
+    private RuntimeException awaitBatch(long first, int k, boolean woke, Op op) {
+        long last = first + k - 1;
+        long lastBase = slotOffset(last, mask);
+        RuntimeException failure = null, lastFailure = null;
+        boolean lastTaken = false;
+        try {
+            if (woke || spin(lastBase, last, NO_DEADLINE) < 0) {
+                lastTaken = true;
+                parkLong(lastBase, last, NO_DEADLINE, op);
+            }
+        } catch (TimeoutException impossible) {
+            throw new AssertionError(impossible);
+        } catch (CallFailedException e) {
+            lastFailure = e;
+        }
+        // The engine finishes slots in order, so every slot of the group is normally DONE now (not if the
+        // engine was abandoned while stuck: then each is waited for as usual, and that throws).
+        for (int i = 0; i < k; i++) {
+            long seq = first + i;
+            if (seq == last && lastTaken) {
+                continue;
+            }
+            long base = slotOffset(seq, mask);
+            try {
+                long st = (long) LONG.getAcquire(region, base);
+                if (st != ((seq << SEQ_SHIFT) | PHASE_DONE)) {
+                    st = spin(base, seq, NO_DEADLINE);
+                }
+                if (st >= 0) {
+                    takeLong(base, seq, st, op);
+                } else {
+                    parkLong(base, seq, NO_DEADLINE, op);
+                }
+            } catch (TimeoutException impossible) {
+                throw new AssertionError(impossible);
+            } catch (CallFailedException e) {
+                if (failure == null) {
+                    failure = e;
+                }
+            }
+        }
+        return failure != null ? failure : lastFailure;
+    }
+
+    /** This thread's batch item buffer, grown to hold at least {@code items}. */
+    private static MemorySegment batchItems(int items) {
+        MemorySegment s = BATCH_ITEMS.get();
+        long want = (long) Math.max(items, BATCH_ITEMS_PER_SLOT) * BATCH_ITEM_SIZE;
+        if (s == null || s.byteSize() < want) {
+            s = Arena.ofAuto().allocate(want, ALIGNMENT);
+            BATCH_ITEMS.set(s);
+        }
+        return s;
     }
 
     /**
@@ -692,9 +740,8 @@ public final class EngineCore {
             } else {
                 long left = deadline - System.nanoTime();
                 if (left <= 0) {
-                    long phase = abandonParked(base, seq, parked);
-                    if (phase >= 0) {
-                        throw timedOut(phase);
+                    if (abandonParked(base, seq, parked)) {
+                        throw timedOut(seq);
                     }
                     deadline = NO_DEADLINE; // DONE already: the upcall is handing the result over
                     continue;
@@ -707,24 +754,31 @@ public final class EngineCore {
 
     /**
      * Sets GONE on a parked call unless it is DONE (the slot may have moved on, hence the seq check).
-     * Returns the phase it gave the call up in, or -1 if the call was already done.
+     * Returns true if it gave the call up, false if the call was already done.
      */
-    private long abandonParked(long base, long seq, ParkedCall parked) {
+    private boolean abandonParked(long base, long seq, ParkedCall parked) {
         for (;;) {
             long st = (long) LONG.getAcquire(region, base);
             if ((st >>> SEQ_SHIFT) != seq || (st & PHASE_MASK) == PHASE_DONE) {
-                return -1;
+                return false;
             }
             if (LONG.compareAndSet(region, base, st, st | FLAG_GONE)) {
                 // GONE: the engine skips the call or discards its result and will make no upcall.
                 waiters.compareAndSet((int) (seq & mask), parked, null);
-                return st & PHASE_MASK;
+                return true;
             }
         }
     }
 
-    private TimeoutException timedOut(long phase) {
-        return new TimeoutException("engine '" + name + "': call timed out; " + (phase == PHASE_PUBLISHED
+    /**
+     * The timeout for a call its caller has just given up (GONE set by a CAS, a full fence). The engine
+     * stores stats.started = seq + 1 and then re-reads the slot before it runs a call (ferry.h, "Starting a
+     * call"): if started is still <= seq here, the engine's re-read comes after our GONE and it will
+     * skip the call. Otherwise it may have started it, and will discard its result.
+     */
+    private TimeoutException timedOut(long seq) {
+        boolean skipped = (long) LONG.getVolatile(region, STATS_STARTED) <= seq;
+        return new TimeoutException("engine '" + name + "': call timed out; " + (skipped
                 ? "the engine will skip it" : "it was already running and its result will be discarded"));
     }
 
@@ -739,7 +793,7 @@ public final class EngineCore {
                 return st;
             }
             if (LONG.compareAndSet(region, base, st, st | FLAG_GONE)) {
-                throw timedOut(st & PHASE_MASK);
+                throw timedOut(seq);
             }
         }
     }

@@ -83,6 +83,15 @@ public final class Layout {
     public static final int ENGINE_STOPPED = 3;
 
     public static final int CALL_HAS_INPUT = 0x1;
+    /** Slot.flags: in_ptr/in_len are a caller-owned array of in_len batch items (ferry_batch_item). */
+    public static final int CALL_BATCH = 0x2;
+
+    /** ferry_batch_item: one call of a batch slot. */
+    public static final long BATCH_ITEM_SIZE = 32;
+    public static final long BATCH_ITEM_ARG0 = 0;
+    public static final long BATCH_ITEM_ARG1 = 8;
+    public static final long BATCH_ITEM_RESULT = 16;
+    public static final long BATCH_ITEM_ERR = 24;
     public static final int OUT_NONE = 0;
     public static final int OUT_BYTES = 1;
     public static final int OUT_ERROR = 2;

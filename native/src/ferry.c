@@ -520,6 +520,7 @@ static void ferry__loop(ferry_engine *e)
             ferry__store_relaxed(&sb->head, head);
             ferry__store_relaxed(&sb->completed, ferry__load_relaxed(&sb->completed) + batch);
             idle_since = 0;
+            polls = 0;
             continue;
         }
         uint64_t closed = ferry__load_acquire(&e->closed_at);
@@ -531,15 +532,23 @@ static void ferry__loop(ferry_engine *e)
                 draining = true;
             }
         }
-        /* Idle: spin for the budget, reading the clock only every 64 polls, then sleep. */
-        if (idle_since == 0) {
-            idle_since = ferry__now_ns();
-            polls = 0;
-        }
-        if (e->idle_spin_ns == 0 || ((++polls & 63) == 0 && ferry__now_ns() - idle_since >= e->idle_spin_ns)) {
+        /* Idle: spin for the budget, then sleep. The clock is read only every 64 polls, and first at the
+         * 64th: in a busy ping-pong most idle spells end sooner, and a clock read costs ~20 ns in a VM
+         * (8% of the engine's time in a profile when it was read at the start of every spell). */
+        if (e->idle_spin_ns == 0) {
             ferry__sleep(e, head);
-            idle_since = 0;
             continue;
+        }
+        if ((++polls & 63) == 0) {
+            int64_t now = ferry__now_ns();
+            if (idle_since == 0) {
+                idle_since = now;
+            } else if (now - idle_since >= e->idle_spin_ns) {
+                ferry__sleep(e, head);
+                idle_since = 0;
+                polls = 0;
+                continue;
+            }
         }
         ferry__cpu_relax();
     }

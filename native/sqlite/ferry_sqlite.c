@@ -40,9 +40,21 @@ typedef struct fs_fn {
 typedef struct fs_stmt {
     char *sql;
     size_t len;
+    uint32_t hash;
+    bool plain;              /* every parameter is an anonymous '?': positional value k binds index k */
     sqlite3_stmt *stmt;
     uint64_t used;
 } fs_stmt;
+
+/* A channel: a buffer the host writes a statement into and reads its result from, so that a call
+ * needs no allocation or copy on either side. Made by sqlite.channel; the host owns the memory and
+ * frees it (ferry_free) once the engine has stopped. */
+typedef struct fs_chan {
+    unsigned char *p;
+    uint32_t cap;
+    unsigned char *spill;    /* a result that did not fit, until sqlite.spill takes it */
+    size_t spill_len;
+} fs_chan;
 
 typedef struct fs_ctx {
     fs_engine *engine;
@@ -67,6 +79,9 @@ struct fs_engine {
     int fns_cap;
     ferry_sqlite_dispatch_fn dispatch;
     fs_ctx *contexts;        /* every open context, for registering functions on all connections */
+    fs_chan *chans;
+    uint32_t n_chans;
+    uint32_t chans_cap;
 };
 
 int64_t ferry_sqlite_open_connections(void)
@@ -81,29 +96,53 @@ int64_t ferry_sqlite_open_statements(void)
 
 /* ---- growing output buffer ---------------------------------------------------------------------- */
 
+/* Starts empty (malloc'd as it grows), or on a channel's memory (borrowed: p is not ours to free until
+ * the result outgrows it, when it moves to a malloc'd copy and owned becomes true). */
 typedef struct fs_buf {
     unsigned char *p;
     size_t len;
     size_t cap;
     bool oom;
+    bool borrowed;
 } fs_buf;
 
-static void fs_put(fs_buf *b, const void *d, size_t n)
+static void fs_buf_free(fs_buf *b)
+{
+    if (!b->borrowed)
+        free(b->p);
+    b->p = NULL;
+    b->len = b->cap = 0;
+}
+
+static bool fs_grow(fs_buf *b, size_t need)
 {
     if (b->oom)
-        return;
-    if (b->len + n > b->cap) {
-        size_t cap = b->cap ? b->cap : 256;
-        while (cap < b->len + n)
-            cap *= 2;
-        unsigned char *p = realloc(b->p, cap);
-        if (!p) {
-            b->oom = true;
-            return;
-        }
-        b->p = p;
-        b->cap = cap;
+        return false;
+    size_t cap = b->cap ? b->cap : 256;
+    while (cap < need)
+        cap *= 2;
+    unsigned char *p;
+    if (b->borrowed) {
+        p = malloc(cap);
+        if (p && b->len)
+            memcpy(p, b->p, b->len);
+    } else {
+        p = realloc(b->p, cap);
     }
+    if (!p) {
+        b->oom = true;
+        return false;
+    }
+    b->p = p;
+    b->cap = cap;
+    b->borrowed = false;
+    return true;
+}
+
+static inline void fs_put(fs_buf *b, const void *d, size_t n)
+{
+    if (b->len + n > b->cap && !fs_grow(b, b->len + n))
+        return;
     if (n)
         memcpy(b->p + b->len, d, n);
     b->len += n;
@@ -238,26 +277,38 @@ typedef struct fs_param {
     bool used;
 } fs_param;
 
+#define FS_INLINE_PARAMS 8
+
 typedef struct fs_statement {
     const char *sql;
     uint32_t sql_len;
-    fs_param *params;
+    fs_param *params;        /* inline, or malloc'd when there are more than FS_INLINE_PARAMS */
     uint32_t n_params;
+    fs_param inline_params[FS_INLINE_PARAMS];
 } fs_statement;
 
-/* Reads one statement; params is malloc'd (free it). Returns false on malformed input. */
+static void fs_statement_free(fs_statement *s)
+{
+    if (s->params != s->inline_params)
+        free(s->params);
+    s->params = NULL;
+}
+
+/* Reads one statement (free it with fs_statement_free). Returns false on malformed input. */
 static bool fs_read_statement(fs_in *r, fs_statement *s)
 {
-    memset(s, 0, sizeof(*s));
+    s->params = s->inline_params;
     s->sql_len = fs_u32(r);
     s->sql = fs_take(r, s->sql_len);
     s->n_params = fs_u32(r);
     if (r->bad || s->n_params > r->left / 9)
         return false;
-    if (s->n_params) {
+    if (s->n_params > FS_INLINE_PARAMS) {
         s->params = calloc(s->n_params, sizeof(fs_param));
         if (!s->params)
             return false;
+    } else {
+        memset(s->inline_params, 0, sizeof(fs_param) * s->n_params);
     }
     for (uint32_t i = 0; i < s->n_params && !r->bad; i++) {
         fs_param *p = &s->params[i];
@@ -270,6 +321,22 @@ static bool fs_read_statement(fs_in *r, fs_statement *s)
 }
 
 /* ---- errors ------------------------------------------------------------------------------------- */
+
+/* Where a statement sits, for error messages: the n-th of a batch (or not in a batch when total is 0).
+ * The text is formatted only when a message needs it. */
+typedef struct fs_where {
+    uint32_t index, total;
+    char text[96];
+} fs_where;
+
+static const char *fs_label(fs_where *w)
+{
+    if (!w || w->total == 0)
+        return "";
+    snprintf(w->text, sizeof w->text, "batch statement %u of %u (the batch was rolled back): ", w->index + 1,
+             w->total);
+    return w->text;
+}
 
 /* Fails the call with SQLite's extended code and message; the error offset goes into the detail. */
 static int fs_fail_db(ferry_call *c, fs_ctx *x, const char *label, const char *what)
@@ -312,23 +379,46 @@ static bool fs_more_sql(sqlite3 *db, const char *tail, const char *end)
     return true;
 }
 
-/* The cached prepared statement for sql, preparing it if needed. NULL after failing the call. */
-static sqlite3_stmt *fs_prepare(ferry_call *c, fs_ctx *x, const char *sql, uint32_t len, const char *label)
+/* A hash of the SQL text for the statement cache: 8 bytes at a time, so a lookup costs a few
+ * multiplications and one memcmp of the text that matches. */
+static uint32_t fs_hash(const char *sql, uint32_t len)
 {
+    uint64_t h = 0x9e3779b97f4a7c15ull ^ len;
+    uint32_t i = 0;
+    for (; i + 8 <= len; i += 8) {
+        uint64_t w;
+        memcpy(&w, sql + i, 8);
+        h = (h ^ w) * 0xff51afd7ed558ccdull;
+        h ^= h >> 32;
+    }
+    if (i < len) {
+        uint64_t w = 0;
+        memcpy(&w, sql + i, len - i);
+        h = (h ^ w) * 0xc4ceb9fe1a85ec53ull;
+        h ^= h >> 29;
+    }
+    return (uint32_t)h;
+}
+
+/* The cached prepared statement for sql, preparing it if needed. NULL after failing the call. */
+static fs_stmt *fs_prepare(ferry_call *c, fs_ctx *x, const char *sql, uint32_t len, fs_where *w)
+{
+    uint32_t hash = fs_hash(sql, len);
     for (int i = 0; i < x->cached; i++) {
-        if (x->cache[i].len == len && memcmp(x->cache[i].sql, sql, len) == 0) {
-            x->cache[i].used = ++x->tick;
-            return x->cache[i].stmt;
+        fs_stmt *e = &x->cache[i];
+        if (e->hash == hash && e->len == len && memcmp(e->sql, sql, len) == 0) {
+            e->used = ++x->tick;
+            return e;
         }
     }
     sqlite3_stmt *stmt = NULL;
     const char *tail = NULL;
     if (sqlite3_prepare_v3(x->db, sql, (int)len, SQLITE_PREPARE_PERSISTENT, &stmt, &tail) != SQLITE_OK) {
-        fs_fail_db(c, x, label, "prepare");
+        fs_fail_db(c, x, fs_label(w), "prepare");
         return NULL;
     }
     if (!stmt) {
-        ferry_call_fail(c, SQLITE_MISUSE, "%sprepare: the SQL holds no statement", label);
+        ferry_call_fail(c, SQLITE_MISUSE, "%sprepare: the SQL holds no statement", fs_label(w));
         return NULL;
     }
     atomic_fetch_add(&fs_open_statements, 1);
@@ -337,7 +427,7 @@ static sqlite3_stmt *fs_prepare(ferry_call *c, fs_ctx *x, const char *sql, uint3
         atomic_fetch_sub(&fs_open_statements, 1);
         ferry_call_set_i64(c, (int64_t)(tail - sql));
         ferry_call_fail(c, SQLITE_MISUSE, "%sprepare: more than one statement (at offset %d); run several with a batch",
-                        label, (int)(tail - sql));
+                        fs_label(w), (int)(tail - sql));
         return NULL;
     }
     char *copy = malloc(len ? len : 1);
@@ -348,6 +438,9 @@ static sqlite3_stmt *fs_prepare(ferry_call *c, fs_ctx *x, const char *sql, uint3
         return NULL;
     }
     memcpy(copy, sql, len);
+    bool plain = true;
+    for (int i = 1, n = sqlite3_bind_parameter_count(stmt); i <= n && plain; i++)
+        plain = sqlite3_bind_parameter_name(stmt, i) == NULL;
     fs_stmt *slot;
     if (x->cached < x->engine->cache_cap) {
         slot = &x->cache[x->cached++];
@@ -358,8 +451,8 @@ static sqlite3_stmt *fs_prepare(ferry_call *c, fs_ctx *x, const char *sql, uint3
                 slot = &x->cache[i];
         fs_finalize(slot);
     }
-    *slot = (fs_stmt){ copy, len, stmt, ++x->tick };
-    return stmt;
+    *slot = (fs_stmt){ .sql = copy, .len = len, .hash = hash, .plain = plain, .stmt = stmt, .used = ++x->tick };
+    return slot;
 }
 
 static int fs_bind_value(sqlite3_stmt *st, int i, const fs_value *v)
@@ -378,8 +471,27 @@ static int fs_bind_value(sqlite3_stmt *st, int i, const fs_value *v)
     }
 }
 
+/* The common case: a statement whose parameters are all plain '?'s, given as positional values 1..n in
+ * order. Binds them by index and returns true; false (nothing bound) if the call is any other shape. */
+static bool fs_bind_plain(ferry_call *c, fs_ctx *x, fs_stmt *e, fs_statement *s, fs_where *w, int *rc)
+{
+    if (!e->plain || (int)s->n_params != sqlite3_bind_parameter_count(e->stmt))
+        return false;
+    for (uint32_t k = 0; k < s->n_params; k++)
+        if (s->params[k].name_len != 0 || s->params[k].index != k + 1)
+            return false;
+    *rc = 0;
+    for (uint32_t k = 0; k < s->n_params; k++) {
+        if (fs_bind_value(e->stmt, (int)k + 1, &s->params[k].value) != SQLITE_OK) {
+            *rc = fs_fail_db(c, x, fs_label(w), "bind");
+            break;
+        }
+    }
+    return true;
+}
+
 /* Binds every parameter: the call's own values first, then the context's scope variables. */
-static int fs_bind(ferry_call *c, fs_ctx *x, sqlite3_stmt *st, fs_statement *s, const char *label)
+static int fs_bind(ferry_call *c, fs_ctx *x, sqlite3_stmt *st, fs_statement *s, fs_where *w)
 {
     int n = sqlite3_bind_parameter_count(st);
     uint32_t anonymous = 0;
@@ -406,7 +518,7 @@ static int fs_bind(ferry_call *c, fs_ctx *x, sqlite3_stmt *st, fs_statement *s, 
                 return ferry_call_fail(c, SQLITE_RANGE,
                                        "%sno value for parameter %s: it was not given with the call and context '%s' "
                                        "has no variable '%s'",
-                                       label, pname, ferry_call_context_name(c), pname + 1);
+                                       fs_label(w), pname, ferry_call_context_name(c), pname + 1);
             fs_value v = { 0 };
             switch (var.type) {
             case FERRY_VAR_I64:
@@ -425,34 +537,43 @@ static int fs_bind(ferry_call *c, fs_ctx *x, sqlite3_stmt *st, fs_statement *s, 
             rc = fs_bind_value(st, i, &v);
         } else {
             return ferry_call_fail(c, SQLITE_RANGE, "%sno value for positional parameter %u (%s): positional "
-                                   "parameters must be given with the call", label, position, pname ? pname : "?");
+                                   "parameters must be given with the call", fs_label(w), position, pname ? pname : "?");
         }
         if (rc != SQLITE_OK)
-            return fs_fail_db(c, x, label, "bind");
+            return fs_fail_db(c, x, fs_label(w), "bind");
     }
     for (uint32_t k = 0; k < s->n_params; k++) {
         fs_param *p = &s->params[k];
         if (!p->used) {
             if (p->name_len)
-                return ferry_call_fail(c, SQLITE_RANGE, "%sthe statement has no parameter :%.*s", label,
+                return ferry_call_fail(c, SQLITE_RANGE, "%sthe statement has no parameter :%.*s", fs_label(w),
                                        (int)p->name_len, p->name);
-            return ferry_call_fail(c, SQLITE_RANGE, "%sthe statement has no parameter ?%u", label, p->index);
+            return ferry_call_fail(c, SQLITE_RANGE, "%sthe statement has no parameter ?%u", fs_label(w), p->index);
         }
     }
     return 0;
 }
 
-/* Runs one statement; appends its result to out (if not NULL) and returns 0, or fails the call. */
-static int fs_run(ferry_call *c, fs_ctx *x, fs_statement *s, fs_buf *out, int64_t *changes, const char *label)
+/* Runs one statement; appends its result to out (if not NULL) and returns 0, or fails the call. Reads
+ * nothing of s once the statement is bound, so out may overwrite the memory s was read from. */
+static int fs_run(ferry_call *c, fs_ctx *x, fs_statement *s, fs_buf *out, int64_t *changes, fs_where *w)
 {
-    sqlite3_stmt *st = fs_prepare(c, x, s->sql, s->sql_len, label);
-    if (!st)
+    fs_stmt *e = fs_prepare(c, x, s->sql, s->sql_len, w);
+    if (!e)
         return -1;
-    int rc = fs_bind(c, x, st, s, label);
+    sqlite3_stmt *st = e->stmt;
+    int rc;
+    if (!fs_bind_plain(c, x, e, s, w, &rc))
+        rc = fs_bind(c, x, st, s, w);
     if (rc != 0) {
         sqlite3_clear_bindings(st);
         return rc;
     }
+    int64_t total_before = sqlite3_total_changes64(x->db);
+    x->current = c;
+    rc = sqlite3_step(st);
+    /* The columns after the first step: a schema change since the statement was prepared makes SQLite
+     * prepare it again inside that step, and may change its columns. */
     int cols = sqlite3_column_count(st);
     size_t header = 0;
     if (out) {
@@ -467,9 +588,7 @@ static int fs_run(ferry_call *c, fs_ctx *x, fs_statement *s, fs_buf *out, int64_
             fs_put(out, name, n);
         }
     }
-    int64_t total_before = sqlite3_total_changes64(x->db);
-    x->current = c;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    for (; rc == SQLITE_ROW; rc = sqlite3_step(st)) {
         if (out) {
             for (int i = 0; i < cols; i++)
                 fs_put_value(out, sqlite3_column_value(st, i));
@@ -479,7 +598,7 @@ static int fs_run(ferry_call *c, fs_ctx *x, fs_statement *s, fs_buf *out, int64_
     }
     x->current = NULL;
     if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
-        fs_fail_db(c, x, label, "step");
+        fs_fail_db(c, x, fs_label(w), "step");
         sqlite3_reset(st);
         sqlite3_clear_bindings(st);
         return -1;
@@ -487,7 +606,7 @@ static int fs_run(ferry_call *c, fs_ctx *x, fs_statement *s, fs_buf *out, int64_
     sqlite3_reset(st);
     sqlite3_clear_bindings(st);
     if (out && out->oom)
-        return ferry_call_fail(c, SQLITE_NOMEM, "%sout of memory for the result", label);
+        return ferry_call_fail(c, SQLITE_NOMEM, "%sout of memory for the result", fs_label(w));
     /* sqlite3_changes64 keeps the count of the last INSERT, UPDATE or DELETE: a statement that changed
      * nothing (a SELECT, DDL) would report an earlier one's. */
     int64_t ch = sqlite3_total_changes64(x->db) != total_before ? sqlite3_changes64(x->db) : 0;
@@ -521,19 +640,122 @@ static int op_exec(ferry_call *c, void *data)
     fs_in r = { in, len, false };
     fs_statement s;
     if (!fs_read_statement(&r, &s) || r.left != 0) {
-        free(s.params);
+        fs_statement_free(&s);
         return ferry_call_fail(c, SQLITE_MISUSE, "sqlite.exec: malformed input");
     }
     fs_buf out = { 0 };
-    int rc = fs_run(c, x, &s, &out, NULL, "");
-    free(s.params);
+    int rc = fs_run(c, x, &s, &out, NULL, NULL);
+    fs_statement_free(&s);
     if (rc == 0 && out.oom)
         rc = ferry_call_fail(c, SQLITE_NOMEM, "out of memory for the result");
     if (rc == 0)
         ferry_call_adopt_output(c, out.p, out.len);
     else
-        free(out.p);
+        fs_buf_free(&out);
     return rc;
+}
+
+/* ---- channels ----------------------------------------------------------------------------------- */
+
+#define FS_MAX_CHANNELS 65536u
+#define FS_MAX_CHANNEL_BYTES (16u << 20)
+
+/* sqlite.channel: arg0 = capacity in bytes -> the channel's address; its id is in its first 4 bytes. */
+static int op_channel(ferry_call *c, void *data)
+{
+    fs_engine *e = data;
+    int64_t cap = ferry_call_arg(c, 0);
+    if (cap < 64 || cap > FS_MAX_CHANNEL_BYTES)
+        return ferry_call_fail(c, SQLITE_MISUSE, "sqlite.channel: capacity %lld is not 64..%u bytes", (long long)cap,
+                               FS_MAX_CHANNEL_BYTES);
+    if (e->n_chans == FS_MAX_CHANNELS)
+        return ferry_call_fail(c, SQLITE_MISUSE, "sqlite.channel: all %u channels are made", FS_MAX_CHANNELS);
+    if (e->n_chans == e->chans_cap) {
+        uint32_t n = e->chans_cap ? e->chans_cap * 2 : 16;
+        fs_chan *chans = realloc(e->chans, sizeof(fs_chan) * n);
+        if (!chans)
+            return ferry_call_fail(c, SQLITE_NOMEM, "out of memory");
+        e->chans = chans;
+        e->chans_cap = n;
+    }
+    unsigned char *p = ferry_alloc((uint64_t)cap);
+    if (!p)
+        return ferry_call_fail(c, SQLITE_NOMEM, "out of memory for a channel of %lld bytes", (long long)cap);
+    uint32_t id = e->n_chans++;
+    e->chans[id] = (fs_chan){ .p = p, .cap = (uint32_t)cap };
+    memcpy(p, &id, 4);
+    ferry_call_set_i64(c, (int64_t)(uintptr_t)p);
+    return 0;
+}
+
+static fs_chan *fs_channel(ferry_call *c, fs_engine *e, int64_t id, const char *op)
+{
+    if (id < 0 || id >= (int64_t)e->n_chans) {
+        ferry_call_fail(c, SQLITE_MISUSE, "%s: no channel %lld", op, (long long)id);
+        return NULL;
+    }
+    return &e->chans[id];
+}
+
+/* sqlite.run: arg0 = channel id, arg1 = the length of the statement written at the channel's start ->
+ * the result's length, written over it; or -1 when the result did not fit: sqlite.spill hands it over. */
+static int op_run(ferry_call *c, void *data)
+{
+    fs_engine *e = data;
+    ferry_call_set_i64(c, -1);
+    fs_chan *ch = fs_channel(c, e, ferry_call_arg(c, 0), "sqlite.run");
+    if (!ch)
+        return -1;
+    int64_t len = ferry_call_arg(c, 1);
+    if (len < 0 || len > ch->cap)
+        return ferry_call_fail(c, SQLITE_MISUSE, "sqlite.run: length %lld exceeds the channel's %u bytes",
+                               (long long)len, ch->cap);
+    free(ch->spill); /* a result nobody took */
+    ch->spill = NULL;
+    fs_ctx *x = fs_context(c);
+    if (!x)
+        return -1;
+    fs_in r = { ch->p, (size_t)len, false };
+    fs_statement s;
+    if (!fs_read_statement(&r, &s) || r.left != 0) {
+        fs_statement_free(&s);
+        return ferry_call_fail(c, SQLITE_MISUSE, "sqlite.run: malformed input");
+    }
+    fs_buf out = { .p = ch->p, .cap = ch->cap, .borrowed = true };
+    int rc = fs_run(c, x, &s, &out, NULL, NULL);
+    fs_statement_free(&s);
+    if (rc == 0 && out.oom)
+        rc = ferry_call_fail(c, SQLITE_NOMEM, "out of memory for the result");
+    if (rc != 0) {
+        fs_buf_free(&out);
+        return rc;
+    }
+    if (out.borrowed) {
+        ferry_call_set_i64(c, (int64_t)out.len);
+    } else {
+        ch->spill = out.p;
+        ch->spill_len = out.len;
+    }
+    return 0;
+}
+
+/* sqlite.spill: input = u32 channel id -> the result of that channel's last sqlite.run that did not fit. */
+static int op_spill(ferry_call *c, void *data)
+{
+    fs_engine *e = data;
+    size_t len;
+    const void *in = ferry_call_input(c, &len);
+    uint32_t id = UINT32_MAX;
+    if (len == 4)
+        memcpy(&id, in, 4);
+    fs_chan *ch = fs_channel(c, e, id, "sqlite.spill");
+    if (!ch)
+        return -1;
+    if (!ch->spill)
+        return ferry_call_fail(c, SQLITE_MISUSE, "sqlite.spill: channel %u holds no result", id);
+    ferry_call_adopt_output(c, ch->spill, ch->spill_len);
+    ch->spill = NULL;
+    return 0;
 }
 
 static bool fs_plain(fs_ctx *x, const char *sql)
@@ -558,22 +780,21 @@ static int op_batch(ferry_call *c, void *data)
     fs_put_u32(&out, n);
     /* A savepoint is one transaction outside a transaction, and nests inside one the caller opened. */
     if (!fs_plain(x, "SAVEPOINT ferry_batch")) {
-        free(out.p);
+        fs_buf_free(&out);
         return fs_fail_db(c, x, "batch: ", "begin");
     }
     int rc = 0;
     for (uint32_t i = 0; i < n && rc == 0; i++) {
         fs_statement s;
         if (!fs_read_statement(&r, &s)) {
-            free(s.params);
+            fs_statement_free(&s);
             rc = ferry_call_fail(c, SQLITE_MISUSE, "sqlite.batch: malformed statement %u", i);
             break;
         }
         int64_t changes = 0;
-        char label[96];
-        snprintf(label, sizeof label, "batch statement %u of %u (the batch was rolled back): ", i + 1, n);
-        rc = fs_run(c, x, &s, NULL, &changes, label);
-        free(s.params);
+        fs_where w = { .index = i, .total = n };
+        rc = fs_run(c, x, &s, NULL, &changes, &w);
+        fs_statement_free(&s);
         if (rc != 0)
             break;
         fs_put_i64(&out, changes);
@@ -591,7 +812,7 @@ static int op_batch(ferry_call *c, void *data)
         ferry_call_adopt_output(c, out.p, out.len);
         return 0;
     }
-    free(out.p);
+    fs_buf_free(&out);
     return rc;
 }
 
@@ -608,13 +829,13 @@ static void fs_trampoline(sqlite3_context *sctx, int argc, sqlite3_value **argv)
     for (int i = 0; i < argc; i++)
         fs_put_value(&args, argv[i]);
     if (args.oom) {
-        free(args.p);
+        fs_buf_free(&args);
         sqlite3_result_error_nomem(sctx);
         return;
     }
     ferry_sqlite_result res = { .type = FERRY_SQLITE_ERROR };
     fn->engine->dispatch(fn->id, args.p, args.len, argc, &res);
-    free(args.p);
+    fs_buf_free(&args);
     switch (res.type) {
     case FERRY_SQLITE_INTEGER:
         sqlite3_result_int64(sctx, res.i64);
@@ -804,6 +1025,11 @@ static void fs_ctx_close(uint64_t id, void *ctx_data, void *data)
 static void fs_engine_free(void *data)
 {
     fs_engine *e = data;
+    /* The channels' memory is the host's to free (it may still read it); what the engine made of its
+     * own, it frees. */
+    for (uint32_t i = 0; i < e->n_chans; i++)
+        free(e->chans[i].spill);
+    free(e->chans);
     for (int i = 0; i < e->n_fns; i++) {
         free(e->fns[i]->name);
         free(e->fns[i]);
@@ -879,6 +1105,9 @@ __attribute__((visibility("default"))) int ferry_sqlite_init(ferry_registry *reg
     if (ferry_registry_on_context(reg, fs_ctx_open, fs_ctx_close, e) != 0 ||
         ferry_register_op(reg, "sqlite.exec", op_exec, e, FERRY_OP_IN_BYTES | FERRY_OP_OUT_BYTES) < 0 ||
         ferry_register_op(reg, "sqlite.batch", op_batch, e, FERRY_OP_IN_BYTES | FERRY_OP_OUT_BYTES) < 0 ||
+        ferry_register_op(reg, "sqlite.channel", op_channel, e, 0) < 0 ||
+        ferry_register_op(reg, "sqlite.run", op_run, e, 0) < 0 ||
+        ferry_register_op(reg, "sqlite.spill", op_spill, e, FERRY_OP_IN_BYTES | FERRY_OP_OUT_BYTES) < 0 ||
         ferry_register_op(reg, "sqlite.function", op_function, e, FERRY_OP_IN_BYTES | FERRY_OP_MUTATES) < 0 ||
         ferry_register_op(reg, "sqlite.dispatch", op_dispatch, e, FERRY_OP_MUTATES) < 0)
         return ferry_registry_fail(reg, -1, "sqlite engine: cannot register its ops");

@@ -19,6 +19,16 @@
  *   sqlite.batch   input: u32 n, n statements -> output: u32 n, n x i64 changes. All in one transaction
  *                  (BEGIN IMMEDIATE .. COMMIT); any failure rolls all back and fails the call naming the
  *                  statement's index.
+ *   sqlite.channel arg0 = capacity (64 .. 16 MiB) -> the address of a new channel, a buffer the host
+ *                  writes statements into and reads results from; its id (u32) is in its first 4
+ *                  bytes. The host owns the memory: it frees it with ferry_free once the engine has
+ *                  stopped (never before: the engine may still be writing into it).
+ *   sqlite.run     arg0 = channel id, arg1 = length of a statement written at the channel's start
+ *                  -> the length of the result, written over the statement from the channel's start;
+ *                  or -1 if the result does not fit the channel: it waits on the engine for
+ *                  sqlite.spill (until the next sqlite.run on that channel). One SQL statement, as
+ *                  sqlite.exec, without an allocation or a copy of the input or the result.
+ *   sqlite.spill   input = u32 channel id -> output: the result sqlite.run could not fit in it.
  *   sqlite.function arg0 = number of arguments (-1: any); input = i32 the host's function id,
  *                  u32 flags (1: deterministic), then the name
  *                  -> registers a scalar function on every connection, present and future.

@@ -20,10 +20,14 @@
  *   batches              a failing third statement rolls all back and is named; a good batch's changes
  *   cache                statements cached per context up to cache=N; a closed context frees its
  *                        statements and its connection
+ *   channels             sqlite.run reads a statement from a channel (sqlite.channel) and writes the
+ *                        result over it; a result too large waits for sqlite.spill; bad ids, lengths
+ *                        and input fail the call; a read-only context refuses writes through it too
  *   cancel               a timed-out call interrupts its own endless statement; the next call is prompt
  *   stop_with_open       the engine stops with contexts, cached statements, a pending transaction, an
- *                        interrupted statement and registered functions: every counter returns to its
- *                        value before the start, and LeakSanitizer finds nothing at exit
+ *                        interrupted statement, registered functions and a result no one took from its
+ *                        channel: every counter returns to its value before the start, the host frees
+ *                        the channels, and LeakSanitizer finds nothing at exit
  *   fresh_engine         a second engine's in-memory database starts empty
  */
 #include "ferry_test.h"
@@ -47,7 +51,7 @@ static int64_t (*lib_connections)(void);
 static int64_t (*lib_statements)(void);
 
 static struct {
-    int32_t exec, batch, function, dispatch, create, close, set;
+    int32_t exec, batch, function, dispatch, create, close, set, channel, run, spill;
 } O;
 
 /* ---- engine ------------------------------------------------------------------------------------- */
@@ -78,6 +82,9 @@ static void start(ring *r, const char *config)
     O.batch = op(r, "sqlite.batch");
     O.function = op(r, "sqlite.function");
     O.dispatch = op(r, "sqlite.dispatch");
+    O.channel = op(r, "sqlite.channel");
+    O.run = op(r, "sqlite.run");
+    O.spill = op(r, "sqlite.spill");
     O.create = op(r, "ferry.ctx_create");
     O.close = op(r, "ferry.ctx_close");
     O.set = op(r, "ferry.var_set");
@@ -517,6 +524,8 @@ static void create_function(ring *r, const char *name, int32_t id, int n_args, b
 typedef struct world {
     ring r;
     uint64_t shared, priv, ro, frozen;
+    unsigned char *chan[2]; /* channels: the engine made them, the host frees them after the stop */
+    uint32_t chan_id[2];
 } world;
 
 static void test_contexts_and_params(world *w)
@@ -727,6 +736,139 @@ static void test_cache(world *w)
     CHECK_EQ_I64(statements(), s0, "statements after the context was closed");
 }
 
+/* ---- channels ------------------------------------------------------------------------------------ */
+
+#define CHAN_BYTES 256
+
+static unsigned char *make_channel(ring *r, uint32_t *id)
+{
+    ring_res res;
+    xcall(r, SYS, O.channel, CHAN_BYTES, NULL, 0, false, &res);
+    CHECK(res.err == 0 && res.result != 0, "sqlite.channel: err %d (%s)", res.err, res.out ? res.out : "");
+    ring_res_free(&res);
+    unsigned char *p = (unsigned char *)(uintptr_t)res.result;
+    memcpy(id, p, 4);
+    return p;
+}
+
+/* Writes sql with p into the channel and runs it; returns the call's result (length, or -1: spilled). */
+static int64_t run_raw(ring *r, uint64_t ctx, unsigned char *chan, uint32_t id, const char *sql, params *p,
+                       ring_res *res)
+{
+    bb in = { 0 };
+    put_stmt(&in, sql, p);
+    CHECK(in.len <= CHAN_BYTES, "statement of %zu bytes for a %d-byte channel", in.len, CHAN_BYTES);
+    memcpy(chan, in.p, in.len);
+    ring_req q = { .op = O.run, .ctx = ctx, .arg0 = id, .arg1 = (int64_t)in.len };
+    CHECK(ring_call(r, &q, res) == RING_OK, "sqlite.run '%s'", sql);
+    bb_free(&in);
+    return res->result;
+}
+
+/* Runs sql through the channel and decodes its result from the channel's memory into x. */
+static void run_ok(ring *r, uint64_t ctx, unsigned char *chan, uint32_t id, const char *sql, params *p, result *x)
+{
+    memset(x, 0, sizeof *x);
+    int64_t len = run_raw(r, ctx, chan, id, sql, p, &x->raw);
+    CHECK(x->raw.err == 0, "run '%s': err %d (%s)", sql, x->raw.err, x->raw.out ? x->raw.out : "");
+    CHECK(x->raw.out_kind == FERRY_OUT_NONE, "run '%s': output kind %u, expected none", sql, x->raw.out_kind);
+    CHECK(len >= 0 && len <= CHAN_BYTES, "run '%s': result length %lld", sql, (long long)len);
+    /* Decode a copy as if it were the call's output bytes. */
+    x->raw.out = malloc((size_t)len + 1);
+    CHECK(x->raw.out != NULL, "out of memory");
+    memcpy(x->raw.out, chan, (size_t)len);
+    x->raw.out_len = (uint64_t)len;
+    x->raw.out_kind = FERRY_OUT_BYTES;
+    decode(x);
+}
+
+static void test_channels(world *w)
+{
+    ft_test_name = "channels";
+    ring *r = &w->r;
+    for (int i = 0; i < 2; i++)
+        w->chan[i] = make_channel(r, &w->chan_id[i]);
+    CHECK(w->chan_id[0] != w->chan_id[1], "two channels, one id %u", w->chan_id[0]);
+    unsigned char *ch = w->chan[0];
+    uint32_t id = w->chan_id[0];
+
+    /* A plain statement, positional values by index: the row comes back in the channel. */
+    exec_do(r, w->shared, "CREATE TABLE kv(id INTEGER PRIMARY KEY, name TEXT)");
+    params p = { 0 };
+    p_int(&p, NULL, 1, 7);
+    p_text(&p, NULL, 2, "seven");
+    result x;
+    run_ok(r, w->shared, ch, id, "INSERT INTO kv VALUES(?, ?)", &p, &x);
+    CHECK(x.changes == 1 && x.rowid == 7 && x.ncols == 0, "insert: changes %lld rowid %lld cols %u",
+          (long long)x.changes, (long long)x.rowid, x.ncols);
+    result_free(&x);
+    p_int(&p, NULL, 1, 7);
+    run_ok(r, w->shared, ch, id, "SELECT name, id * 6 FROM kv WHERE id = ?", &p, &x);
+    CHECK(x.ncols == 2 && x.nvals == 2 && x.v[0].type == FERRY_SQLITE_TEXT && x.v[0].len == 5 &&
+              memcmp(x.v[0].p, "seven", 5) == 0 && x.v[1].i == 42,
+          "select through the channel: %u cols %u vals", x.ncols, x.nvals);
+    CHECK(x.changes == 0, "a select changed %lld rows", (long long)x.changes);
+    result_free(&x);
+
+    /* Named parameters and scope variables, and positional values out of order, still bind. */
+    set_var(r, w->shared, "who", FERRY_VAR_I64, 7, NULL);
+    CHECK_EQ_I64(exec_int(r, w->shared, "SELECT count(*) FROM kv WHERE id = :who", NULL), 1, "scope variable");
+    p_int(&p, "who", 0, 8);
+    run_ok(r, w->shared, ch, id, "SELECT count(*) FROM kv WHERE id = :who", &p, &x);
+    CHECK(x.nvals == 1 && x.v[0].i == 0, "an explicit :who wins over the scope's");
+    result_free(&x);
+    run_ok(r, w->shared, ch, id, "SELECT count(*) FROM kv WHERE id = :who", NULL, &x);
+    CHECK(x.nvals == 1 && x.v[0].i == 1, "the scope's :who through the channel");
+    result_free(&x);
+    p_int(&p, NULL, 2, 2);
+    p_int(&p, NULL, 1, 1);
+    run_ok(r, w->shared, ch, id, "SELECT ? - ?", &p, &x);
+    CHECK(x.nvals == 1 && x.v[0].i == -1, "positional values given out of order bind by index");
+    result_free(&x);
+
+    /* A result larger than the channel stays on the engine until sqlite.spill takes it. */
+    ring_res res;
+    int64_t len = run_raw(r, w->shared, ch, id, "SELECT zeroblob(1000), 'x'", NULL, &res);
+    CHECK(res.err == 0 && len == -1, "a large result: err %d, result %lld", res.err, (long long)len);
+    ring_res_free(&res);
+    xcall(r, SYS, O.spill, 0, &id, 4, true, &res);
+    CHECK(res.err == 0 && res.out_kind == FERRY_OUT_BYTES, "sqlite.spill: err %d (%s)", res.err, res.out ? res.out : "");
+    memset(&x, 0, sizeof x);
+    x.raw = res;
+    decode(&x);
+    CHECK(x.ncols == 2 && x.nvals == 2 && x.v[0].type == FERRY_SQLITE_BLOB && x.v[0].len == 1000, "the spilled result");
+    result_free(&x);
+    xcall(r, SYS, O.spill, 0, &id, 4, true, &res);
+    check_fail(&res, 21 /* SQLITE_MISUSE */, "holds no result", "a second sqlite.spill");
+
+    /* Failures: SQLite's, and malformed calls. */
+    run_raw(r, w->shared, ch, id, "SELECT nosuch FROM kv", NULL, &res);
+    int64_t offset = check_fail(&res, 1 /* SQLITE_ERROR */, "no such column: nosuch", "run: no such column");
+    CHECK_EQ_I64(offset, 7, "error offset through sqlite.run");
+    p_int(&p, NULL, 1, 8);
+    p_text(&p, NULL, 2, "eight");
+    run_raw(r, w->ro, ch, id, "INSERT INTO kv VALUES(?, ?)", &p, &res);
+    check_fail(&res, -8 /* SQLITE_READONLY */, "readonly", "run: a write in a read-only context");
+    ring_req q = { .op = O.run, .ctx = w->shared, .arg0 = 99, .arg1 = 0 };
+    CHECK(ring_call(r, &q, &res) == RING_OK, "run on no channel");
+    check_fail(&res, 21 /* SQLITE_MISUSE */, "no channel 99", "run on no channel");
+    q = (ring_req){ .op = O.run, .ctx = w->shared, .arg0 = id, .arg1 = CHAN_BYTES + 1 };
+    CHECK(ring_call(r, &q, &res) == RING_OK, "run beyond the channel");
+    check_fail(&res, 21 /* SQLITE_MISUSE */, "exceeds the channel", "run beyond the channel");
+    memset(ch, 0xff, 16);
+    q = (ring_req){ .op = O.run, .ctx = w->shared, .arg0 = id, .arg1 = 16 };
+    CHECK(ring_call(r, &q, &res) == RING_OK, "run on garbage");
+    check_fail(&res, 21 /* SQLITE_MISUSE */, "malformed", "run on garbage");
+    q = (ring_req){ .op = O.channel, .ctx = SYS, .arg0 = 1 };
+    CHECK(ring_call(r, &q, &res) == RING_OK, "a tiny channel");
+    check_fail(&res, 21 /* SQLITE_MISUSE */, "capacity", "a tiny channel");
+
+    /* The second channel is left holding a result no one takes: the stop frees it. */
+    len = run_raw(r, w->shared, w->chan[1], w->chan_id[1], "SELECT zeroblob(500)", NULL, &res);
+    CHECK(res.err == 0 && len == -1, "a large result left in channel 2");
+    ring_res_free(&res);
+}
+
 static void test_cancel(world *w)
 {
     ft_test_name = "cancel";
@@ -762,6 +904,9 @@ static void test_stop_with_open(world *w, int64_t c0, int64_t s0)
     stop(r);
     CHECK_EQ_I64(connections(), c0, "connections after the stop");
     CHECK_EQ_I64(statements(), s0, "statements after the stop");
+    /* The channels are the host's to free, once the engine has stopped. */
+    for (int i = 0; i < 2; i++)
+        ferry_free(w->chan[i]);
 }
 
 static void test_fresh_engine(int64_t c0, int64_t s0)
@@ -824,6 +969,7 @@ int main(void)
         { "errors", test_errors },
         { "batches", test_batches },
         { "cache", test_cache },
+        { "channels", test_channels },
         { "cancel", test_cancel },
     };
     const int n = (int)(sizeof tests / sizeof tests[0]);

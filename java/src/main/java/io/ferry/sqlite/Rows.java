@@ -2,24 +2,28 @@ package io.ferry.sqlite;
 
 import java.util.AbstractList;
 import java.util.List;
+import java.util.Objects;
 
 /**
  * A statement's whole result, decoded from the one buffer the engine sent back: the column names, the
- * rows, the number of rows it changed and the last inserted rowid.
+ * rows, the number of rows it changed and the last inserted rowid. Immutable.
  */
 public final class Rows extends AbstractList<Row> {
+    private static final Row[] NONE = new Row[0];
+
     private final List<String> columns;
-    private final List<Row> rows;
+    private final Row[] rows;
     private final long changes;
     private final long lastInsertRowid;
 
-    Rows(List<String> columns, List<Object[]> values, long changes, long lastInsertRowid) {
-        this.columns = List.copyOf(columns);
-        Row[] r = new Row[values.size()];
-        for (int i = 0; i < r.length; i++) {
-            r[i] = new Row(this, values.get(i));
+    /** {@code columns} immutable; the first {@code count} of {@code values} are the rows. */
+    Rows(List<String> columns, Object[][] values, int count, long changes, long lastInsertRowid) {
+        this.columns = columns;
+        Row[] r = count == 0 ? NONE : new Row[count];
+        for (int i = 0; i < count; i++) {
+            r[i] = new Row(this, values[i]);
         }
-        this.rows = List.of(r);
+        this.rows = r;
         this.changes = changes;
         this.lastInsertRowid = lastInsertRowid;
     }
@@ -30,12 +34,13 @@ public final class Rows extends AbstractList<Row> {
 
     @Override
     public Row get(int index) {
-        return rows.get(index);
+        Objects.checkIndex(index, rows.length);
+        return rows[index];
     }
 
     @Override
     public int size() {
-        return rows.size();
+        return rows.length;
     }
 
     /** Rows inserted, updated or deleted by the statement (sqlite3_changes64). */

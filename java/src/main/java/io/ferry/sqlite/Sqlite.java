@@ -2,12 +2,12 @@ package io.ferry.sqlite;
 
 import io.ferry.CallFailedException;
 import io.ferry.Engine;
+import io.ferry.EngineClosedException;
 import io.ferry.ExecutionContext;
 import io.ferry.FerryException;
 import io.ferry.Op;
 import io.ferry.internal.FerryNative;
 import io.ferry.internal.NativeLibrary;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;
@@ -23,10 +23,12 @@ import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collection;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
@@ -67,7 +69,8 @@ public final class Sqlite implements AutoCloseable {
     /** System property naming libferry_sqlite.so to use instead of the bundled one. */
     public static final String LIBRARY_PROPERTY = "ferry.sqlite.library.path";
 
-    static final int INTEGER = 1, FLOAT = 2, TEXT = 3, BLOB = 4, NULL = 5, ERROR = 6;
+    private static final int INTEGER = Wire.INTEGER, FLOAT = Wire.FLOAT, TEXT = Wire.TEXT, BLOB = Wire.BLOB,
+            NULL = Wire.NULL, ERROR = Wire.ERROR;
     private static final Cleaner CLEANER = Cleaner.create(Thread.ofPlatform().daemon().name("ferry-sqlite-cleaner").factory());
     private static final MethodHandle DISPATCH;
 
@@ -80,19 +83,28 @@ public final class Sqlite implements AutoCloseable {
         }
     }
 
+    private static final String RUN = "sqlite.run";
+
     private final Engine engine;
     private final Op exec;
+    private final Op run;
+    private final Op spill;
     private final Op batch;
     private final Op function;
     private final Functions functions;
+    private final Channels channels;
+    private final SqlCache sql = new SqlCache();
     private final Cleaner.Cleanable cleanable;
 
     private Sqlite(Engine engine, Functions functions, Arena arena) {
         this.engine = engine;
         this.functions = functions;
         this.exec = engine.op("sqlite.exec");
+        this.run = engine.op(RUN);
+        this.spill = engine.op("sqlite.spill");
         this.batch = engine.op("sqlite.batch");
         this.function = engine.op("sqlite.function");
+        this.channels = new Channels(engine.systemContext(), engine.op("sqlite.channel"), arena);
         // Closes the engine (joining its thread) before the arena that holds the function upcall.
         this.cleanable = CLEANER.register(this, () -> {
             engine.close();
@@ -118,22 +130,22 @@ public final class Sqlite implements AutoCloseable {
 
     /** Runs a statement in the current context with positional parameters; returns the rows it changed. */
     public long execute(String sql, Object... params) {
-        return query(engine.context(), sql, params).changes();
+        return call(engine.context(), sql, params, null).changes();
     }
 
     /** Runs a statement in {@code ctx} with positional parameters; returns the rows it changed. */
     public long execute(ExecutionContext ctx, String sql, Object... params) {
-        return query(ctx, sql, params).changes();
+        return call(ctx, sql, params, null).changes();
     }
 
     /** Runs a statement in {@code ctx} with named parameters; returns the rows it changed. */
     public long execute(ExecutionContext ctx, String sql, Map<String, ?> params) {
-        return query(ctx, sql, params).changes();
+        return call(ctx, sql, null, Objects.requireNonNull(params, "params")).changes();
     }
 
     /** Runs a statement in the current context with named parameters; returns the rows it changed. */
     public long execute(String sql, Map<String, ?> params) {
-        return query(engine.context(), sql, params).changes();
+        return execute(engine.context(), sql, params);
     }
 
     /** Runs a query in the current context with named parameters ({@code :name} without the colon). */
@@ -143,27 +155,26 @@ public final class Sqlite implements AutoCloseable {
 
     /** Runs a query in the current context with positional parameters. */
     public Rows query(String sql, Object... params) {
-        return query(engine.context(), sql, params);
+        return call(engine.context(), sql, params, null);
     }
 
-    /** Runs a query in {@code ctx} with positional parameters. */
+    /**
+     * Runs a query in {@code ctx} with positional parameters. The statement is prepared once per context
+     * and kept in the context's statement cache ({@link Builder#statementCache(int)}), so calling this
+     * again with the same SQL text only binds and steps it.
+     */
     public Rows query(ExecutionContext ctx, String sql, Object... params) {
-        return run(ctx, Statement.of(sql, params));
+        return call(ctx, sql, params, null);
     }
 
     /** Runs a query in {@code ctx} with named parameters ({@code :name} without the colon). */
     public Rows query(ExecutionContext ctx, String sql, Map<String, ?> params) {
-        return run(ctx, Statement.of(sql, params));
+        return call(ctx, sql, null, Objects.requireNonNull(params, "params"));
     }
 
     /** Runs one statement in {@code ctx}. */
     public Rows run(ExecutionContext ctx, Statement statement) {
-        checkEngine(ctx);
-        try {
-            return decode(ctx.call(exec, encode(List.of(statement), false)));
-        } catch (CallFailedException e) {
-            throw sqlite(e);
-        }
+        return call(ctx, statement.sql(), statement.positional().toArray(), statement.named());
     }
 
     /**
@@ -172,8 +183,9 @@ public final class Sqlite implements AutoCloseable {
      */
     public Rows run(ExecutionContext ctx, Statement statement, Duration timeout) throws TimeoutException {
         checkEngine(ctx);
+        SqlCache.Entry text = sql.get(statement.sql());
         try {
-            return decode(ctx.call(exec, encode(List.of(statement), false), timeout));
+            return decode(ctx.call(exec, Wire.encode(List.of(statement), false, sql), timeout), text);
         } catch (CallFailedException e) {
             throw sqlite(e);
         }
@@ -182,7 +194,88 @@ public final class Sqlite implements AutoCloseable {
     /** Runs one statement in {@code ctx} without waiting; cancelling the future interrupts the statement. */
     public CompletableFuture<Rows> runAsync(ExecutionContext ctx, Statement statement) {
         checkEngine(ctx);
-        return forward(ctx.callAsync(exec, encode(List.of(statement), false)), Sqlite::decode);
+        SqlCache.Entry text = sql.get(statement.sql());
+        return forward(ctx.callAsync(exec, Wire.encode(List.of(statement), false, sql)), b -> decode(b, text));
+    }
+
+    /**
+     * One statement, waiting without a deadline: through a channel (the statement written into native
+     * memory the engine reads it from and writes the result over, no allocation on either side), or as
+     * byte arrays when it does not fit, or when the context may not run {@code sqlite.run}.
+     */
+    private Rows call(ExecutionContext ctx, String sqlText, Object[] positional, Map<String, ?> named) {
+        checkEngine(ctx);
+        SqlCache.Entry text = sql.get(Objects.requireNonNull(sqlText, "sql"));
+        Optional<Collection<String>> ops = ctx.allowedOps();
+        if ((ops.isPresent() && !ops.get().contains(RUN)) || engine.isClosed()) {
+            return callBytes(ctx, text, positional, named);
+        }
+        Channels.Channel ch = channels.acquire();
+        boolean reusable = false;
+        try {
+            long len;
+            try {
+                len = Wire.statement(ch.memory, 0, text.utf8, positional, named);
+            } catch (IllegalStateException closed) {
+                // The engine closed meanwhile, and with it the channels: the byte-array call fails the
+                // same way a call to a closed engine does (after checking the values, as it always does).
+                return callBytes(ctx, text, positional, named);
+            }
+            reusable = true;
+            if (len < 0) {
+                return callBytes(ctx, text, positional, named);
+            }
+            reusable = false;
+            long result;
+            try {
+                result = ctx.call(run, ch.id, len);
+            } catch (CallFailedException e) {
+                reusable = true;
+                throw sqlite(e);
+            }
+            Rows rows;
+            try {
+                rows = result >= 0 ? Wire.rows(ch.memory, result, text) : spilled(ch, text);
+            } catch (IllegalStateException e) {
+                throw engineClosed(e);
+            }
+            reusable = true;
+            return rows;
+        } finally {
+            // Not after an unexpected failure between the publish and the result: the engine might
+            // still be running the call (a close that gave up on it) and writing into the channel.
+            if (reusable) {
+                channels.release(ch);
+            }
+        }
+    }
+
+    private Rows callBytes(ExecutionContext ctx, SqlCache.Entry text, Object[] positional, Map<String, ?> named) {
+        byte[] in = Wire.encode(List.of(new Statement(text.sql, positional == null ? null : Arrays.asList(positional),
+                named)), false, sql);
+        try {
+            return decode(ctx.call(exec, in), text);
+        } catch (CallFailedException e) {
+            throw sqlite(e);
+        }
+    }
+
+    /** A result too large for its channel: the engine kept it; take it as an array. */
+    private Rows spilled(Channels.Channel ch, SqlCache.Entry text) {
+        try {
+            return decode(engine.systemContext().call(spill, ch.idBytes), text);
+        } catch (CallFailedException e) {
+            throw sqlite(e);
+        }
+    }
+
+    private EngineClosedException engineClosed(IllegalStateException e) {
+        if (!engine.isClosed()) {
+            throw e;
+        }
+        EngineClosedException closed = new EngineClosedException("engine '" + engine.name() + "' is closed");
+        closed.initCause(e);
+        return closed;
     }
 
     /** Async {@link #query(String, Object...)} in the current context. */
@@ -199,7 +292,7 @@ public final class Sqlite implements AutoCloseable {
     public long[] batch(ExecutionContext ctx, List<Statement> statements) {
         checkEngine(ctx);
         try {
-            return decodeBatch(ctx.call(batch, encode(statements, true)));
+            return Wire.batchChanges(ctx.call(batch, Wire.encode(statements, true, sql)));
         } catch (CallFailedException e) {
             throw sqlite(e);
         }
@@ -213,7 +306,7 @@ public final class Sqlite implements AutoCloseable {
     /** Async {@link #batch(ExecutionContext, List)}. */
     public CompletableFuture<long[]> batchAsync(ExecutionContext ctx, List<Statement> statements) {
         checkEngine(ctx);
-        return forward(ctx.callAsync(batch, encode(statements, true)), Sqlite::decodeBatch);
+        return forward(ctx.callAsync(batch, Wire.encode(statements, true, sql)), Wire::batchChanges);
     }
 
     // ---- functions -------------------------------------------------------------------------------
@@ -313,102 +406,8 @@ public final class Sqlite implements AutoCloseable {
         return c instanceof CallFailedException e ? sqlite(e) : c;
     }
 
-    static byte[] encode(List<Statement> statements, boolean asBatch) {
-        Out out = new Out();
-        if (asBatch) {
-            out.u32(statements.size());
-        }
-        for (Statement s : statements) {
-            byte[] sql = s.sql().getBytes(StandardCharsets.UTF_8);
-            out.u32(sql.length).bytes(sql);
-            out.u32(s.positional().size() + s.named().size());
-            int i = 1;
-            for (Object v : s.positional()) {
-                out.u32(0).u32(i++);
-                value(out, v);
-            }
-            for (Map.Entry<String, ?> e : s.named().entrySet()) {
-                String key = e.getKey();
-                if (!key.isEmpty() && (key.charAt(0) == ':' || key.charAt(0) == '@' || key.charAt(0) == '$')) {
-                    key = key.substring(1);
-                }
-                byte[] k = key.getBytes(StandardCharsets.UTF_8);
-                out.u32(k.length).bytes(k).u32(0);
-                value(out, e.getValue());
-            }
-        }
-        return out.toByteArray();
-    }
-
-    private static void value(Out out, Object v) {
-        switch (v) {
-            case null -> out.u8(NULL);
-            case Long l -> out.u8(INTEGER).i64(l);
-            case Integer i -> out.u8(INTEGER).i64(i);
-            case Short s -> out.u8(INTEGER).i64(s);
-            case Byte b -> out.u8(INTEGER).i64(b);
-            case Boolean b -> out.u8(INTEGER).i64(b ? 1 : 0);
-            case Double d -> out.u8(FLOAT).i64(Double.doubleToRawLongBits(d));
-            case Float f -> out.u8(FLOAT).i64(Double.doubleToRawLongBits(f));
-            case String s -> {
-                byte[] b = s.getBytes(StandardCharsets.UTF_8);
-                out.u8(TEXT).u32(b.length).bytes(b);
-            }
-            case byte[] b -> out.u8(BLOB).u32(b.length).bytes(b);
-            default -> throw new IllegalArgumentException("cannot bind a " + v.getClass().getName()
-                    + ": use Long, Integer, Double, String, byte[], Boolean or null");
-        }
-    }
-
-    static Rows decode(byte[] result) {
-        ByteBuffer b = ByteBuffer.wrap(result).order(ByteOrder.LITTLE_ENDIAN);
-        long changes = b.getLong();
-        long rowid = b.getLong();
-        int n = b.getInt();
-        List<String> columns = new ArrayList<>(n);
-        for (int i = 0; i < n; i++) {
-            byte[] name = new byte[b.getInt()];
-            b.get(name);
-            columns.add(new String(name, StandardCharsets.UTF_8));
-        }
-        List<Object[]> rows = new ArrayList<>();
-        while (b.hasRemaining() && n > 0) {
-            Object[] row = new Object[n];
-            for (int i = 0; i < n; i++) {
-                row[i] = readValue(b);
-            }
-            rows.add(row);
-        }
-        return new Rows(columns, rows, changes, rowid);
-    }
-
-    static Object readValue(ByteBuffer b) {
-        int type = b.get();
-        return switch (type) {
-            case INTEGER -> b.getLong();
-            case FLOAT -> b.getDouble();
-            case TEXT -> {
-                byte[] t = new byte[b.getInt()];
-                b.get(t);
-                yield new String(t, StandardCharsets.UTF_8);
-            }
-            case BLOB -> {
-                byte[] t = new byte[b.getInt()];
-                b.get(t);
-                yield t;
-            }
-            case NULL -> null;
-            default -> throw new FerryException("malformed SQLite result: value type " + type);
-        };
-    }
-
-    private static long[] decodeBatch(byte[] result) {
-        ByteBuffer b = ByteBuffer.wrap(result).order(ByteOrder.LITTLE_ENDIAN);
-        long[] changes = new long[b.getInt()];
-        for (int i = 0; i < changes.length; i++) {
-            changes[i] = b.getLong();
-        }
-        return changes;
+    private static Rows decode(byte[] result, SqlCache.Entry text) {
+        return Wire.rows(MemorySegment.ofArray(result), result.length, text);
     }
 
     /** A future of the decoded result whose cancel (and timed-out get) gives up the engine call too. */
@@ -450,32 +449,6 @@ public final class Sqlite implements AutoCloseable {
         return result;
     }
 
-    private static final class Out extends ByteArrayOutputStream {
-        private final ByteBuffer scratch = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN);
-
-        Out u8(int v) {
-            write(v);
-            return this;
-        }
-
-        Out u32(int v) {
-            scratch.clear();
-            write(scratch.putInt(v).array(), 0, 4);
-            return this;
-        }
-
-        Out i64(long v) {
-            scratch.clear();
-            write(scratch.putLong(v).array(), 0, 8);
-            return this;
-        }
-
-        Out bytes(byte[] b) {
-            write(b, 0, b.length);
-            return this;
-        }
-    }
-
     // ---- Java functions, called on the engine thread ----------------------------------------------
 
     /**
@@ -498,11 +471,7 @@ public final class Sqlite implements AutoCloseable {
         void dispatch(int id, MemorySegment args, long len, int n, MemorySegment out) {
             MemorySegment result = out.reinterpret(40);
             try {
-                ByteBuffer b = args.reinterpret(len).asByteBuffer().order(ByteOrder.LITTLE_ENDIAN);
-                Object[] values = new Object[n];
-                for (int i = 0; i < n; i++) {
-                    values[i] = readValue(b);
-                }
+                Object[] values = Wire.values(args.reinterpret(len), n);
                 write(result, registered.get(id).apply(values));
             } catch (Throwable t) {
                 lastFailure = t;

@@ -233,13 +233,13 @@ class SqliteContextTest {
             assertEquals("one", db.query(ro, "SELECT v FROM t WHERE id = 1").get(0).getString(0));
 
             // The refusal comes from SQLite (its connection was opened read-only), not from Ferry's
-            // permission check: SQLITE_READONLY, through the sqlite.exec op.
+            // permission check: SQLITE_READONLY, through the sqlite.run op (a single statement's).
             for (String write : List.of("INSERT INTO t VALUES(2, 'two')", "UPDATE t SET v = 'x'", "DELETE FROM t",
                     "CREATE TABLE u(x)", "DROP TABLE t")) {
                 SqliteException e = assertThrows(SqliteException.class, () -> db.execute(ro, write), write);
                 assertEquals(8, e.primaryCode(), () -> write + ": " + e.getMessage());
                 assertNotEquals(FERRY_E_DENIED, e.code(), write);
-                assertEquals("sqlite.exec", e.op());
+                assertEquals("sqlite.run", e.op());
                 assertTrue(e.getMessage().contains("readonly"), e::getMessage);
             }
             // A batch that writes is refused the same way, and leaves nothing behind.

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 /* io.ferry.sqlite.Sqlite mirrors this struct: type 0, i64 8, f64 16, ptr 24, len 32; 40 bytes. */
 _Static_assert(offsetof(ferry_sqlite_result, i64) == 8 && offsetof(ferry_sqlite_result, f64) == 16 &&
@@ -71,6 +72,8 @@ struct fs_engine {
     char *path;              /* NULL: in memory */
     char main_name[160];
     bool wal;
+    int synchronous;         /* PRAGMA synchronous for every connection; -1: SQLite's default */
+    bool memstatus;          /* keep SQLite's allocation statistics (a global mutex per allocation) */
     int busy_ms;
     int cache_cap;
     uint64_t privates;
@@ -92,6 +95,11 @@ int64_t ferry_sqlite_open_connections(void)
 int64_t ferry_sqlite_open_statements(void)
 {
     return atomic_load(&fs_open_statements);
+}
+
+void ferry_sqlite_free(void *channel)
+{
+    free(channel);
 }
 
 /* ---- growing output buffer ---------------------------------------------------------------------- */
@@ -678,7 +686,9 @@ static int op_channel(ferry_call *c, void *data)
         e->chans = chans;
         e->chans_cap = n;
     }
-    unsigned char *p = ferry_alloc((uint64_t)cap);
+    /* Cache-line aligned: a short statement and its result each fit the line the call moves. The
+     * host frees it with ferry_sqlite_free. */
+    unsigned char *p = aligned_alloc(64, ((size_t)cap + 63) & ~(size_t)63);
     if (!p)
         return ferry_call_fail(c, SQLITE_NOMEM, "out of memory for a channel of %lld bytes", (long long)cap);
     uint32_t id = e->n_chans++;
@@ -976,6 +986,14 @@ static int fs_ctx_open(const ferry_context_info *info, void **ctx_data, void *da
         snprintf(err, errlen, "cannot switch %s to WAL: %s", name, sqlite3_errmsg(db));
         goto fail;
     }
+    if (e->synchronous >= 0) {
+        char pragma[32];
+        snprintf(pragma, sizeof pragma, "PRAGMA synchronous=%d", e->synchronous);
+        if (sqlite3_exec(db, pragma, NULL, NULL, NULL) != SQLITE_OK) {
+            snprintf(err, errlen, "cannot set %s on %s: %s", pragma, name, sqlite3_errmsg(db));
+            goto fail;
+        }
+    }
     for (int i = 0; i < e->n_fns; i++) {
         if (fs_create_function(db, e->fns[i]) != SQLITE_OK) {
             snprintf(err, errlen, "cannot add function %s: %s", e->fns[i]->name, sqlite3_errmsg(db));
@@ -1059,6 +1077,18 @@ static bool fs_config(fs_engine *e, const char *arg, char *bad, size_t badlen)
                 e->path = (vn == 8 && memcmp(v, ":memory:", 8) == 0) ? NULL : strndup(v, vn);
             } else if (k == 3 && memcmp(p, "wal", 3) == 0) {
                 e->wal = vn == 1 && *v == '1';
+            } else if (k == 11 && memcmp(p, "synchronous", 11) == 0) {
+                static const char *const modes[] = { "off", "normal", "full", "extra" };
+                e->synchronous = -2;
+                for (int m = 0; m < 4; m++)
+                    if ((vn == 1 && *v == '0' + m) || (vn == strlen(modes[m]) && strncasecmp(v, modes[m], vn) == 0))
+                        e->synchronous = m;
+                if (e->synchronous == -2) {
+                    snprintf(bad, badlen, "synchronous=%.*s must be off, normal, full, extra or 0..3", (int)vn, v);
+                    return false;
+                }
+            } else if (k == 9 && memcmp(p, "memstatus", 9) == 0) {
+                e->memstatus = vn == 1 && *v == '1';
             } else if (k == 12 && memcmp(p, "busy_timeout", 12) == 0) {
                 e->busy_ms = atoi(v);
             } else if (k == 5 && memcmp(p, "cache", 5) == 0) {
@@ -1084,11 +1114,18 @@ __attribute__((visibility("default"))) int ferry_sqlite_init(ferry_registry *reg
         return ferry_registry_fail(reg, SQLITE_NOMEM, "sqlite engine: out of memory");
     e->busy_ms = 5000;
     e->cache_cap = FS_DEFAULT_CACHE;
+    e->synchronous = -1;
     char bad[256];
     if (!fs_config(e, ferry_registry_arg(reg), bad, sizeof bad)) {
         fs_engine_free(e);
         return ferry_registry_fail(reg, SQLITE_MISUSE, "sqlite engine configuration: %s", bad);
     }
+    /* SQLite's allocation statistics take a process-wide mutex around every malloc and free (and
+     * Debian's build has no lookaside, so a point select makes several): off, as sqlite-jdbc's build
+     * has them, unless asked for. Only possible before SQLite initialises; later it stays as it is. */
+    if (!e->memstatus)
+        sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+    sqlite3_initialize();
     if (e->path)
         snprintf(e->main_name, sizeof e->main_name, "%s", e->path);
     else

@@ -9,6 +9,11 @@
  * Configuration (ferry_registry_arg), one key=value per line:
  *   path=<file>          the database file; absent or ":memory:": an in-memory database
  *   wal=1                journal_mode=WAL (file databases)
+ *   synchronous=<mode>   PRAGMA synchronous on every connection: off, normal, full, extra (or 0..3);
+ *                        absent: SQLite's default
+ *   memstatus=1          keep SQLite's allocation statistics; by default the engine turns them off
+ *                        (SQLITE_CONFIG_MEMSTATUS, process-wide, and only if SQLite is not yet
+ *                        initialised): they take a global mutex around every allocation
  *   busy_timeout=<ms>    how long a connection waits for a lock another process holds (default 5000); a
  *                        lock held by another context of the same engine fails at once (SQLITE_BUSY),
  *                        since only the engine thread itself could release it
@@ -21,8 +26,8 @@
  *                  statement's index.
  *   sqlite.channel arg0 = capacity (64 .. 16 MiB) -> the address of a new channel, a buffer the host
  *                  writes statements into and reads results from; its id (u32) is in its first 4
- *                  bytes. The host owns the memory: it frees it with ferry_free once the engine has
- *                  stopped (never before: the engine may still be writing into it).
+ *                  bytes. The host owns the memory: it frees it with ferry_sqlite_free once the
+ *                  engine has stopped (never before: the engine may still be writing into it).
  *   sqlite.run     arg0 = channel id, arg1 = length of a statement written at the channel's start
  *                  -> the length of the result, written over the statement from the channel's start;
  *                  or -1 if the result does not fit the channel: it waits on the engine for
@@ -82,5 +87,8 @@ FERRY_API int ferry_sqlite_init(ferry_registry *reg);
 /* Connections and statements open in this process, across engines (for leak checks). */
 FERRY_API int64_t ferry_sqlite_open_connections(void);
 FERRY_API int64_t ferry_sqlite_open_statements(void);
+
+/* Frees a channel made by sqlite.channel (only once its engine has stopped). */
+FERRY_API void ferry_sqlite_free(void *channel);
 
 #endif

@@ -49,6 +49,7 @@
 static const char *sqlite_lib = SQLITE_LIB; /* FERRY_TEST_SQLITE_LIB overrides it */
 static int64_t (*lib_connections)(void);
 static int64_t (*lib_statements)(void);
+static void (*lib_free)(void *);
 
 static struct {
     int32_t exec, batch, function, dispatch, create, close, set, channel, run, spill;
@@ -906,7 +907,7 @@ static void test_stop_with_open(world *w, int64_t c0, int64_t s0)
     CHECK_EQ_I64(statements(), s0, "statements after the stop");
     /* The channels are the host's to free, once the engine has stopped. */
     for (int i = 0; i < 2; i++)
-        ferry_free(w->chan[i]);
+        lib_free(w->chan[i]);
 }
 
 static void test_fresh_engine(int64_t c0, int64_t s0)
@@ -952,6 +953,9 @@ int main(void)
     CHECK(fc && fs, "the counters are not exported by %s", sqlite_lib);
     memcpy(&lib_connections, &fc, sizeof fc);
     memcpy(&lib_statements, &fs, sizeof fs);
+    void *ff = dlsym(h, "ferry_sqlite_free");
+    CHECK(ff != NULL, "ferry_sqlite_free is not exported by %s", sqlite_lib);
+    memcpy(&lib_free, &ff, sizeof ff);
 
     int64_t c0 = connections(), s0 = statements();
     static world w;

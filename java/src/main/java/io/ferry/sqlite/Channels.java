@@ -3,7 +3,6 @@ package io.ferry.sqlite;
 import io.ferry.EngineClosedException;
 import io.ferry.ExecutionContext;
 import io.ferry.Op;
-import io.ferry.internal.FerryNative;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -92,10 +91,10 @@ final class Channels {
         long address = system.call(make, BYTES);
         MemorySegment memory;
         try {
-            memory = MemorySegment.ofAddress(address).reinterpret(BYTES, arena, FerryNative::ferry_free);
+            memory = MemorySegment.ofAddress(address).reinterpret(BYTES, arena, Sqlite.Counters::free);
         } catch (IllegalStateException closed) {
             // The arena closed meanwhile (the engine stopped right after making it): nothing reads it.
-            FerryNative.ferry_free(MemorySegment.ofAddress(address));
+            Sqlite.Counters.free(MemorySegment.ofAddress(address));
             throw new EngineClosedException("engine '" + system.engine().name() + "' is closed");
         }
         return new Channel(memory.get(ValueLayout.JAVA_INT_UNALIGNED, 0), memory);

@@ -353,26 +353,39 @@ public final class Sqlite implements AutoCloseable {
         return Counters.read(Counters.STATEMENTS);
     }
 
-    private static final class Counters {
-        static final MethodHandle CONNECTIONS = find("ferry_sqlite_open_connections");
-        static final MethodHandle STATEMENTS = find("ferry_sqlite_open_statements");
+    /** Functions of libferry_sqlite.so itself (not ops): the leak counters and the channels' free. */
+    static final class Counters {
+        static {
+            NativeLibrary.lookup(); // libferry first: the engine library links against it
+        }
+
+        static final MethodHandle CONNECTIONS = find("ferry_sqlite_open_connections", FunctionDescriptor.of(ValueLayout.JAVA_LONG));
+        static final MethodHandle STATEMENTS = find("ferry_sqlite_open_statements", FunctionDescriptor.of(ValueLayout.JAVA_LONG));
+        static final MethodHandle FREE = find("ferry_sqlite_free", FunctionDescriptor.ofVoid(ValueLayout.ADDRESS));
 
         @SuppressWarnings("restricted")
-        private static MethodHandle find(String symbol) {
+        private static MethodHandle find(String symbol, FunctionDescriptor descriptor) {
             try {
                 var lookup = java.lang.foreign.SymbolLookup.libraryLookup(
                         NativeLibrary.locate("libferry_sqlite.so", LIBRARY_PROPERTY), Arena.global());
-                return Linker.nativeLinker().downcallHandle(lookup.find(symbol).orElseThrow(),
-                        FunctionDescriptor.of(ValueLayout.JAVA_LONG));
+                return Linker.nativeLinker().downcallHandle(lookup.find(symbol).orElseThrow(), descriptor);
             } catch (IOException e) {
                 throw new FerryException("cannot find Ferry's SQLite engine: " + e.getMessage(), e);
             }
         }
 
         static long read(MethodHandle h) {
-            NativeLibrary.lookup(); // libferry first: the engine library links against it
             try {
                 return (long) h.invokeExact();
+            } catch (Throwable t) {
+                throw new AssertionError(t);
+            }
+        }
+
+        /** Frees a channel (ferry_sqlite_free); only once its engine has stopped. */
+        static void free(MemorySegment channel) {
+            try {
+                FREE.invokeExact(channel);
             } catch (Throwable t) {
                 throw new AssertionError(t);
             }
@@ -524,10 +537,27 @@ public final class Sqlite implements AutoCloseable {
         }
     }
 
+    /**
+     * {@code PRAGMA synchronous}: how often SQLite waits for the disk. With WAL, {@link #NORMAL} syncs at
+     * checkpoints only: the database never corrupts, and a power loss (not a crash of the process) can
+     * undo the last commits. {@link #FULL} syncs the WAL at every commit as well.
+     */
+    public enum Synchronous {
+        /** No syncs: a power loss can corrupt the database. */
+        OFF,
+        /** Syncs at critical moments; with WAL, at checkpoints: durable up to the last checkpoint. */
+        NORMAL,
+        /** Syncs at every commit (SQLite's default). */
+        FULL,
+        /** FULL, and the directory after a rollback journal is deleted. */
+        EXTRA
+    }
+
     /** Configures and starts a SQLite engine. */
     public static final class Builder {
         private Path file;
         private boolean wal;
+        private Synchronous synchronous;
         private Duration busyTimeout = Duration.ofSeconds(5);
         private int statementCache = 64;
         private Consumer<Engine.Builder> engineConfig = b -> { };
@@ -547,9 +577,21 @@ public final class Sqlite implements AutoCloseable {
             return this;
         }
 
-        /** journal_mode=WAL for a file database. */
+        /**
+         * journal_mode=WAL for a file database. Unless {@link #synchronous(Synchronous)} says otherwise,
+         * WAL connections run with {@code synchronous=NORMAL}, the setting SQLite recommends for WAL.
+         */
         public Builder wal(boolean wal) {
             this.wal = wal;
+            return this;
+        }
+
+        /**
+         * {@code PRAGMA synchronous} for every connection. Default: {@link Synchronous#NORMAL} with
+         * {@link #wal(boolean) WAL}, SQLite's default ({@link Synchronous#FULL}) otherwise.
+         */
+        public Builder synchronous(Synchronous mode) {
+            this.synchronous = Objects.requireNonNull(mode, "mode");
             return this;
         }
 
@@ -581,8 +623,10 @@ public final class Sqlite implements AutoCloseable {
             } catch (IOException e) {
                 throw new FerryException("cannot find Ferry's SQLite engine: " + e.getMessage(), e);
             }
+            Synchronous sync = synchronous != null ? synchronous : wal && file != null ? Synchronous.NORMAL : null;
             String config = (file == null ? "path=:memory:" : "path=" + file) + "\nwal=" + (wal ? 1 : 0)
-                    + "\nbusy_timeout=" + busyTimeout.toMillis() + "\ncache=" + statementCache;
+                    + "\nbusy_timeout=" + busyTimeout.toMillis() + "\ncache=" + statementCache
+                    + (sync == null ? "" : "\nsynchronous=" + sync.ordinal());
             if (file != null && file.toString().contains("\n")) {
                 throw new IllegalArgumentException("file=" + file + ": a path with a line break");
             }

@@ -3,6 +3,8 @@ package io.ferry.sqlite;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import io.ferry.ExecutionContext;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
@@ -25,6 +27,32 @@ class SqliteSmokeTest {
             assertEquals(2, db.batch(List.of(Statement.of("INSERT INTO t(id) VALUES(2)"), Statement.of("INSERT INTO t(id) VALUES(3)"))).length);
             assertEquals(3L, db.query(ctx, "SELECT count(*) FROM t", Map.of()).get(0).getLong(0));
             assertEquals("one", db.queryAsync("SELECT name FROM t WHERE id = 1").get().get(0).getString(0));
+        }
+    }
+
+    @Test
+    void walConnectionsSyncNormallyUnlessToldOtherwise() throws Exception {
+        Path dir = Files.createTempDirectory("ferry-sqlite-sync");
+        try {
+            try (Sqlite db = Sqlite.builder().file(dir.resolve("a.db")).wal(true).start()) {
+                ExecutionContext child = db.engine().systemContext().child().create();
+                assertEquals("wal", db.query("PRAGMA journal_mode").get(0).getString(0));
+                assertEquals(1L, db.query("PRAGMA synchronous").get(0).getLong(0), "NORMAL in WAL by default");
+                assertEquals(1L, db.query(child, "PRAGMA synchronous").get(0).getLong(0), "on every connection");
+            }
+            try (Sqlite db = Sqlite.builder().file(dir.resolve("b.db")).wal(true).synchronous(Sqlite.Synchronous.FULL).start()) {
+                assertEquals(2L, db.query("PRAGMA synchronous").get(0).getLong(0));
+            }
+            try (Sqlite db = Sqlite.builder().file(dir.resolve("c.db")).start()) {
+                assertEquals(2L, db.query("PRAGMA synchronous").get(0).getLong(0), "SQLite's default without WAL");
+            }
+        } finally {
+            try (var files = Files.list(dir)) {
+                for (Path f : files.toList()) {
+                    Files.delete(f);
+                }
+            }
+            Files.delete(dir);
         }
     }
 }

@@ -62,6 +62,7 @@ final class FfmTarget implements SqlTarget {
         check((int) BUSY_TIMEOUT.invokeExact(db, 5000), "busy_timeout");
         if (file != null) {
             exec("PRAGMA journal_mode=WAL");
+            exec("PRAGMA synchronous=NORMAL"); // as Ferry's WAL default
         }
         exec(SCHEMA_KV);
         exec(SCHEMA_LOG);

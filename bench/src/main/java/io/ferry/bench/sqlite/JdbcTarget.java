@@ -43,6 +43,8 @@ final class JdbcTarget implements SqlTarget {
         config.setBusyTimeout(5000);
         if (file != null) {
             config.setJournalMode(SQLiteConfig.JournalMode.WAL);
+            // As Ferry's WAL default: commits as durable as Ferry's (see SQLITE.md).
+            config.setSynchronous(SQLiteConfig.SynchronousMode.NORMAL);
             url = "jdbc:sqlite:" + file;
         } else if (shared) {
             url = "jdbc:sqlite::memory:";

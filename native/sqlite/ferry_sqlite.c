@@ -43,6 +43,7 @@ typedef struct fs_stmt {
     size_t len;
     uint32_t hash;
     bool plain;              /* every parameter is an anonymous '?': positional value k binds index k */
+    bool read;               /* only reads and returns rows: may run in a held read transaction */
     sqlite3_stmt *stmt;
     uint64_t used;
 } fs_stmt;
@@ -65,6 +66,9 @@ typedef struct fs_ctx {
     int cached;
     uint64_t tick;
     ferry_call *current;     /* the call whose statement is running: its cancel flag stops it */
+    bool memory;             /* an in-memory database: only this engine's connections reach it */
+    bool held;               /* a read transaction the engine opened and keeps across reads */
+    sqlite3_stmt *begin, *commit; /* for held read transactions (not in the statement counter) */
     struct fs_ctx *prev, *next;
 } fs_ctx;
 
@@ -82,6 +86,7 @@ struct fs_engine {
     int fns_cap;
     ferry_sqlite_dispatch_fn dispatch;
     fs_ctx *contexts;        /* every open context, for registering functions on all connections */
+    int held;                /* contexts whose connection holds a read transaction */
     fs_chan *chans;
     uint32_t n_chans;
     uint32_t chans_cap;
@@ -449,6 +454,9 @@ static fs_stmt *fs_prepare(ferry_call *c, fs_ctx *x, const char *sql, uint32_t l
     bool plain = true;
     for (int i = 1, n = sqlite3_bind_parameter_count(stmt); i <= n && plain; i++)
         plain = sqlite3_bind_parameter_name(stmt, i) == NULL;
+    /* A query: changes nothing and returns rows. (Transaction control, ATTACH and the like are
+     * "read-only" to SQLite too, but return no rows.) */
+    bool read = sqlite3_stmt_readonly(stmt) && sqlite3_column_count(stmt) > 0;
     fs_stmt *slot;
     if (x->cached < x->engine->cache_cap) {
         slot = &x->cache[x->cached++];
@@ -459,7 +467,8 @@ static fs_stmt *fs_prepare(ferry_call *c, fs_ctx *x, const char *sql, uint32_t l
                 slot = &x->cache[i];
         fs_finalize(slot);
     }
-    *slot = (fs_stmt){ .sql = copy, .len = len, .hash = hash, .plain = plain, .stmt = stmt, .used = ++x->tick };
+    *slot = (fs_stmt){ .sql = copy, .len = len, .hash = hash, .plain = plain, .read = read, .stmt = stmt,
+                       .used = ++x->tick };
     return slot;
 }
 
@@ -562,6 +571,67 @@ static int fs_bind(ferry_call *c, fs_ctx *x, sqlite3_stmt *st, fs_statement *s, 
     return 0;
 }
 
+/* ---- held read transactions ---------------------------------------------------------------------
+ *
+ * An autocommit query opens and closes a read transaction: a lock and an unlock of the database, a
+ * third of the cost of a point select in memory. On an in-memory database, which only this engine's
+ * connections can reach, the engine keeps a query's read transaction open for the connection's next
+ * queries, and commits every such transaction before any statement that may write (or control a
+ * transaction) runs on any connection. No write can happen in between, so a query in a held
+ * transaction sees exactly what it would have seen in its own. Not for files: another process could
+ * commit meanwhile, and a held transaction would not see it. */
+
+static bool fs_step_once(sqlite3_stmt *st)
+{
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE;
+}
+
+static void fs_forget_read(fs_ctx *x)
+{
+    if (x->held) {
+        x->held = false;
+        x->engine->held--;
+    }
+}
+
+/* Ends every held read transaction: before anything but a query runs. */
+static void fs_release_reads(fs_engine *e)
+{
+    for (fs_ctx *o = e->contexts; o && e->held > 0; o = o->next) {
+        if (!o->held)
+            continue;
+        /* A read transaction commits without fail; should it not, roll it back. */
+        if (!sqlite3_get_autocommit(o->db) && !fs_step_once(o->commit))
+            sqlite3_exec(o->db, "ROLLBACK", NULL, NULL, NULL);
+        fs_forget_read(o);
+    }
+}
+
+/* Before a query on x: open a held read transaction if x is in autocommit mode. */
+static void fs_hold_read(fs_ctx *x)
+{
+    if (x->held) {
+        if (!sqlite3_get_autocommit(x->db))
+            return;
+        fs_forget_read(x); /* an error ended it */
+    }
+    if (!sqlite3_get_autocommit(x->db) || sqlite3_db_name(x->db, 2) != NULL)
+        return; /* the caller's own transaction; or an attached database, which may be a file */
+    if (!x->begin &&
+        (sqlite3_prepare_v3(x->db, "BEGIN", -1, SQLITE_PREPARE_PERSISTENT, &x->begin, NULL) != SQLITE_OK ||
+         sqlite3_prepare_v3(x->db, "COMMIT", -1, SQLITE_PREPARE_PERSISTENT, &x->commit, NULL) != SQLITE_OK)) {
+        sqlite3_finalize(x->begin);
+        x->begin = NULL;
+        return;
+    }
+    if (fs_step_once(x->begin)) {
+        x->held = true;
+        x->engine->held++;
+    }
+}
+
 /* Runs one statement; appends its result to out (if not NULL) and returns 0, or fails the call. Reads
  * nothing of s once the statement is bound, so out may overwrite the memory s was read from. */
 static int fs_run(ferry_call *c, fs_ctx *x, fs_statement *s, fs_buf *out, int64_t *changes, fs_where *w)
@@ -570,6 +640,10 @@ static int fs_run(ferry_call *c, fs_ctx *x, fs_statement *s, fs_buf *out, int64_
     if (!e)
         return -1;
     sqlite3_stmt *st = e->stmt;
+    if (!e->read)
+        fs_release_reads(x->engine);
+    else if (x->memory)
+        fs_hold_read(x);
     int rc;
     if (!fs_bind_plain(c, x, e, s, w, &rc))
         rc = fs_bind(c, x, st, s, w);
@@ -789,6 +863,7 @@ static int op_batch(ferry_call *c, void *data)
     fs_buf out = { 0 };
     fs_put_u32(&out, n);
     /* A savepoint is one transaction outside a transaction, and nests inside one the caller opened. */
+    fs_release_reads(x->engine);
     if (!fs_plain(x, "SAVEPOINT ferry_batch")) {
         fs_buf_free(&out);
         return fs_fail_db(c, x, "batch: ", "begin");
@@ -977,7 +1052,8 @@ static int fs_ctx_open(const ferry_context_info *info, void **ctx_data, void *da
         return rc;
     }
     atomic_fetch_add(&fs_open_connections, 1);
-    *x = (fs_ctx){ .engine = e, .db = db, .db_name = db_name, .cache = cache };
+    *x = (fs_ctx){ .engine = e, .db = db, .db_name = db_name, .cache = cache,
+                   .memory = strstr(db_name, "vfs=memdb") != NULL };
     sqlite3_extended_result_codes(db, 1);
     sqlite3_busy_handler(db, fs_busy, x);
     sqlite3_progress_handler(db, FS_PROGRESS_STEPS, fs_progress, x);
@@ -1024,6 +1100,9 @@ static void fs_ctx_close(uint64_t id, void *ctx_data, void *data)
         return;
     for (int i = 0; i < x->cached; i++)
         fs_finalize(&x->cache[i]);
+    fs_forget_read(x); /* sqlite3_close rolls it back */
+    sqlite3_finalize(x->begin);
+    sqlite3_finalize(x->commit);
     /* sqlite3_close (not _v2): every statement is finalized above, so this closes for real. */
     if (sqlite3_close(x->db) == SQLITE_OK)
         atomic_fetch_sub(&fs_open_connections, 1);

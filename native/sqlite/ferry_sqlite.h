@@ -1,10 +1,19 @@
 /*
  * ferry_sqlite.h: SQLite behind Ferry's bridge (libferry_sqlite.so, init function ferry_sqlite_init).
  *
- * Every SQLite handle is made, used and closed on the engine thread, each connection opened with
- * SQLITE_OPEN_NOMUTEX. Each execution context has its own connection (opened by the context hook): a
- * user context works on its parent's database, or on a private in-memory one when made with
+ * Every context's SQLite handles are made, used and closed on the engine thread, each connection
+ * opened with SQLITE_OPEN_NOMUTEX. Each execution context has its own connection (opened by the context
+ * hook): a user context works on its parent's database, or on a private in-memory one when made with
  * FERRY_SQLITE_PRIVATE; a read-only context's connection is opened SQLITE_OPEN_READONLY.
+ *
+ * Read transactions beyond a statement, invisible to callers (ferry_sqlite.c says why each is safe):
+ *   - on an in-memory database, a connection's consecutive queries share one read transaction; every
+ *     such transaction is committed before anything but a query runs on any connection;
+ *   - on a WAL file, an "anchor" connection holds a read transaction while queries run, so theirs take
+ *     the WAL index's read lock without a system call. Each query still sees every commit before it.
+ *     The anchor lets go before anything but a query runs, and its own thread ("sqlite-anchor",
+ *     one per engine on a WAL file, the only other thread that touches SQLite) renews it every
+ *     millisecond while queries come and lets it go after a millisecond without one.
  *
  * Configuration (ferry_registry_arg), one key=value per line:
  *   path=<file>          the database file; absent or ":memory:": an in-memory database

@@ -29,6 +29,11 @@
  *                        channel: every counter returns to its value before the start, the host frees
  *                        the channels, and LeakSanitizer finds nothing at exit
  *   fresh_engine         a second engine's in-memory database starts empty
+ *   wal_anchor           a WAL file: queries see another connection's commits at once; a checkpoint
+ *                        through the engine right after queries, and one from another connection a
+ *                        few ticks after the queries stopped, both complete (the anchor let go); after
+ *                        a switch to journal_mode=DELETE another connection writes without waiting;
+ *                        the engine stops with the anchor holding, and nothing leaks
  */
 #include "ferry_test.h"
 #include "ring_client.h"
@@ -36,8 +41,12 @@
 
 #include <dlfcn.h>
 #include <pthread.h>
+#include <sqlite3.h>
 #include <stdbool.h>
+#include <stdlib.h>
 #include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
 
 #define SQLITE_LIB "build/native/libferry_sqlite.so"
 #define SQLITE_SRC "native/sqlite/ferry_sqlite.c"
@@ -931,6 +940,89 @@ static void test_fresh_engine(int64_t c0, int64_t s0)
     CHECK_EQ_I64(statements(), s0, "statements after the second engine");
 }
 
+/* ---- a WAL file and its anchor -------------------------------------------------------------------- */
+
+static void sleep_ms(int ms)
+{
+    struct timespec t = { ms / 1000, (long)(ms % 1000) * 1000000L };
+    nanosleep(&t, NULL);
+}
+
+/* Another connection's statement (as another process would run it); returns the first column. */
+static int64_t other_int(sqlite3 *db, const char *sql)
+{
+    sqlite3_stmt *st = NULL;
+    CHECK(sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK, "other: prepare %s: %s", sql, sqlite3_errmsg(db));
+    int rc = sqlite3_step(st);
+    CHECK(rc == SQLITE_ROW || rc == SQLITE_DONE, "other: %s: %s", sql, sqlite3_errmsg(db));
+    int64_t v = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+    sqlite3_finalize(st);
+    return v;
+}
+
+static void test_wal_anchor(int64_t c0, int64_t s0)
+{
+    ft_test_name = "wal_anchor";
+    char dir[] = "/tmp/ferry-test-sqlite-XXXXXX";
+    CHECK(mkdtemp(dir) != NULL, "mkdtemp");
+    char path[128], config[256];
+    snprintf(path, sizeof path, "%s/anchor.db", dir);
+    snprintf(config, sizeof config, "path=%s\nwal=1\nsynchronous=normal\nbusy_timeout=100", path);
+    world w2 = { 0 };
+    start(&w2.r, config);
+    ring *r = &w2.r;
+    exec_do(r, SYS, "CREATE TABLE t(x INTEGER)");
+    sqlite3 *other = NULL;
+    CHECK(sqlite3_open(path, &other) == SQLITE_OK, "open the other connection");
+    for (int i = 0; i < 20; i++) {
+        CHECK_EQ_I64(exec_int(r, SYS, "SELECT count(*) FROM t", NULL), i, "the engine sees every commit");
+        other_int(other, "INSERT INTO t VALUES(1)");
+    }
+    /* Right after queries: a checkpoint through the engine lets the anchor go first, and completes. */
+    CHECK_EQ_I64(exec_int(r, SYS, "SELECT count(*) FROM t", NULL), 20, "count");
+    result x;
+    exec_ok(r, SYS, "PRAGMA wal_checkpoint(TRUNCATE)", NULL, &x);
+    CHECK(x.nvals == 3 && x.v[0].i == 0 && x.v[1].i == 0, "the engine's checkpoint: busy %lld, log %lld",
+          (long long)x.v[0].i, (long long)x.v[1].i);
+    result_free(&x);
+    /* Queries, then quiet: within a few ticks nothing is held, and another connection's checkpoint
+     * completes. */
+    for (int i = 0; i < 5; i++) {
+        other_int(other, "INSERT INTO t VALUES(2)");
+        CHECK_EQ_I64(exec_int(r, SYS, "SELECT count(*) FROM t", NULL), 21 + i, "count");
+    }
+    int64_t busy = 1;
+    for (int tries = 0; tries < 200 && busy; tries++) {
+        sleep_ms(5);
+        busy = other_int(other, "PRAGMA wal_checkpoint(TRUNCATE)");
+    }
+    CHECK_EQ_I64(busy, 0, "another connection's checkpoint once the engine is quiet");
+    /* Out of WAL mode (the other connection closed: SQLite needs the file to itself for the switch,
+     * and the anchor's connection makes way), no anchor: after queries, another connection writes
+     * without waiting. */
+    CHECK(sqlite3_close(other) == SQLITE_OK, "close the other connection");
+    exec_do(r, SYS, "PRAGMA journal_mode=DELETE");
+    CHECK(sqlite3_open(path, &other) == SQLITE_OK, "open the other connection again");
+    other_int(other, "PRAGMA busy_timeout=0");
+    CHECK_EQ_I64(exec_int(r, SYS, "SELECT count(*) FROM t", NULL), 25, "count in rollback mode");
+    other_int(other, "INSERT INTO t VALUES(3)");
+    CHECK_EQ_I64(exec_int(r, SYS, "SELECT count(*) FROM t", NULL), 26, "count in rollback mode");
+    /* Back to WAL; stop with the anchor holding. */
+    exec_do(r, SYS, "PRAGMA journal_mode=WAL");
+    CHECK_EQ_I64(exec_int(r, SYS, "SELECT count(*) FROM t", NULL), 26, "count back in WAL mode");
+    stop(r);
+    CHECK(sqlite3_close(other) == SQLITE_OK, "close the other connection");
+    CHECK_EQ_I64(connections(), c0, "connections after the WAL engine");
+    CHECK_EQ_I64(statements(), s0, "statements after the WAL engine");
+    const char *suffix[] = { "", "-wal", "-shm", "-journal" };
+    for (int i = 0; i < 4; i++) {
+        char f[160];
+        snprintf(f, sizeof f, "%s%s", path, suffix[i]);
+        unlink(f);
+    }
+    rmdir(dir);
+}
+
 int main(void)
 {
     const char *env = getenv("FERRY_TEST_SQLITE_LIB");
@@ -984,6 +1076,9 @@ int main(void)
     }
     test_stop_with_open(&w, c0, s0);
     test_fresh_engine(c0, s0);
-    printf("test_sqlite: %d tests passed in %.2f s\n", n + 2, (double)(ft_now_ns() - t0) / 1e9);
+    int64_t t = ft_now_ns();
+    test_wal_anchor(c0, s0);
+    ft_case_done("wal_anchor", t);
+    printf("test_sqlite: %d tests passed in %.2f s\n", n + 3, (double)(ft_now_ns() - t0) / 1e9);
     return 0;
 }

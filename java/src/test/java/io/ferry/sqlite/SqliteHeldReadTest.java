@@ -11,10 +11,11 @@ import java.util.List;
 import org.junit.jupiter.api.Test;
 
 /**
- * The read transactions the engine keeps open across queries on an in-memory database: invisible to
- * callers. Every write, in any context, sees no lock of them; every query sees every write made before
- * it; a caller's own BEGIN, COMMIT and batches behave as without them; an attached file is never read
- * from a held transaction, so another process's commit to it shows at once.
+ * The read transactions the engine keeps open across queries on an in-memory database, and the WAL
+ * anchor of a file: invisible to callers. Every write, in any context, sees no lock of them; every
+ * query sees every write made before it, by this engine or another; a caller's own BEGIN, COMMIT and
+ * batches behave as without them; an attached file is never read from a held transaction; another
+ * engine's checkpoint completes once this one has been quiet for a few milliseconds.
  */
 class SqliteHeldReadTest {
     @Test
@@ -66,6 +67,41 @@ class SqliteHeldReadTest {
             db.query(a, "SELECT count(*) FROM t");
             assertEquals(1, db.batch(a, List.of(Statement.of("INSERT INTO t VALUES(3)")))[0]);
             assertEquals(2L, db.query(sys, "SELECT count(*) FROM t").get(0).getLong(0));
+        }
+    }
+
+    @Test
+    void aWalReaderSeesAnotherEnginesCommitsAndLetsItsCheckpointsThrough() throws Exception {
+        Path dir = Files.createTempDirectory("ferry-wal-anchor");
+        Path file = dir.resolve("shared.db");
+        try (Sqlite writer = Sqlite.builder().file(file).wal(true).start();
+             Sqlite reader = Sqlite.builder().file(file).wal(true).start()) {
+            writer.execute("CREATE TABLE t(x INTEGER)");
+            ExecutionContext ro = reader.engine().systemContext().child().readOnly().create();
+            for (int i = 0; i < 200; i++) {
+                assertEquals(i, reader.query("SELECT count(*) FROM t").get(0).getLong(0));
+                assertEquals(i, reader.query(ro, "SELECT count(*) FROM t").get(0).getLong(0));
+                writer.execute("INSERT INTO t VALUES(?)", i);
+            }
+            // The reader's own checkpoint, right after its queries.
+            reader.query("SELECT count(*) FROM t");
+            assertEquals(0L, reader.query("PRAGMA wal_checkpoint(TRUNCATE)").get(0).getLong(0), "busy");
+            // The writer's, once the reader has been quiet for a little while.
+            writer.execute("INSERT INTO t VALUES(-1)");
+            assertEquals(201L, reader.query("SELECT count(*) FROM t").get(0).getLong(0));
+            long busy = 1;
+            for (int tries = 0; tries < 200 && busy != 0; tries++) {
+                Thread.sleep(5);
+                busy = writer.query("PRAGMA wal_checkpoint(TRUNCATE)").get(0).getLong(0);
+            }
+            assertEquals(0L, busy, "the writer's checkpoint after the reader went quiet");
+        } finally {
+            try (var files = Files.list(dir)) {
+                for (Path f : files.toList()) {
+                    Files.delete(f);
+                }
+            }
+            Files.delete(dir);
         }
     }
 

@@ -4,7 +4,8 @@
 #   make demo     build everything and run Ferry's main job
 #   make test     C tests (plain, ASan+UBSan, TSan) and the JUnit 5 tests
 #   make stress   the long stress runs (not part of make test)
-#   make bench    JMH benchmarks (bench/), writes bench/RESULTS.md;  make bench-quick: a short subset
+#   make bench    JMH benchmarks (bench/), writes bench/RESULTS.md;  make bench-quick: a short subset;
+#                 make bench-sqlite: SQLite against sqlite-jdbc (bench/SQLITE.md)
 
 SHELL := /bin/bash
 .SUFFIXES:
@@ -42,7 +43,7 @@ MAVEN_QUIET_OPTS := $(shell [ -n "$(FERRY_JDK_FEATURE)" ] && [ "$(FERRY_JDK_FEAT
 MVN       := JAVA_HOME=$(FERRY_JDK) MAVEN_OPTS="$(MAVEN_OPTS) $(MAVEN_QUIET_OPTS)" mvn -B -q -Dstyle.color=never
 JAVA      := $(FERRY_JDK)/bin/java
 
-.PHONY: all native java demo demo-core test c-test c-test-asan c-test-tsan java-test jcstress check-sqlite stress bench bench-quick check-jdk check-tools clean
+.PHONY: all native java demo demo-core test c-test c-test-asan c-test-tsan java-test jcstress check-sqlite stress bench bench-quick bench-sqlite check-jdk check-tools clean
 
 all: native java
 
@@ -152,7 +153,7 @@ stress: java
 	cd java && JAVA_HOME=$(FERRY_JDK) MAVEN_OPTS="$(MAVEN_OPTS) $(MAVEN_QUIET_OPTS)" mvn -B -ntp -Dstyle.color=never \
 	  surefire:test -Dtest='StressTest,RingTest,ShutdownTest' -Dferry.stress.scale=10
 
-bench bench-quick: native check-jdk
+bench bench-quick bench-sqlite: native check-jdk
 	$(MVN) -DskipTests install
 	$(MAKE) -C bench $@ JAVA=$(JAVA)
 

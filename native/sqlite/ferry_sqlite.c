@@ -311,6 +311,8 @@ typedef struct fs_param {
 } fs_param;
 
 #define FS_INLINE_PARAMS 8
+#define FS_BATCH_ROWS 0x80000000u   /* sqlite.batch's count: the rows form (one statement, many rows) */
+#define FS_MAX_BATCH_ROWS (1u << 24)
 
 typedef struct fs_statement {
     const char *sql;
@@ -1076,8 +1078,25 @@ static int op_batch(ferry_call *c, void *data)
     const void *in = ferry_call_input(c, &len);
     fs_in r = { in, len, false };
     uint32_t n = fs_u32(&r);
-    if (r.bad || n > r.left / 8)
+    /* The rows form: one statement, then n rows of its positional values. */
+    bool rows = (n & FS_BATCH_ROWS) != 0;
+    n &= ~FS_BATCH_ROWS;
+    fs_statement one;
+    one.params = one.inline_params;
+    if (rows) {
+        one.sql_len = fs_u32(&r);
+        one.sql = fs_take(&r, one.sql_len);
+        one.n_params = fs_u32(&r);
+        if (!r.bad && one.n_params > FS_INLINE_PARAMS && one.n_params <= r.left)
+            one.params = calloc(one.n_params, sizeof(fs_param));
+        if (r.bad || !one.params || one.n_params > r.left || n > FS_MAX_BATCH_ROWS ||
+            (one.n_params > 0 && n > r.left / one.n_params)) {
+            fs_statement_free(&one);
+            return ferry_call_fail(c, SQLITE_MISUSE, "sqlite.batch: malformed input");
+        }
+    } else if (r.bad || n > r.left / 8) {
         return ferry_call_fail(c, SQLITE_MISUSE, "sqlite.batch: malformed input");
+    }
     fs_buf out = { 0 };
     fs_put_u32(&out, n);
     /* A savepoint is one transaction outside a transaction, and nests inside one the caller opened. */
@@ -1086,24 +1105,38 @@ static int op_batch(ferry_call *c, void *data)
         fs_anchor_release(x->engine, false);
     if (!fs_plain(x, "SAVEPOINT ferry_batch")) {
         fs_buf_free(&out);
+        if (rows)
+            fs_statement_free(&one);
         return fs_fail_db(c, x, "batch: ", "begin");
     }
     int rc = 0;
     for (uint32_t i = 0; i < n && rc == 0; i++) {
         fs_statement s;
-        if (!fs_read_statement(&r, &s)) {
+        fs_statement *st = &s;
+        if (rows) {
+            st = &one;
+            for (uint32_t k = 0; k < one.n_params; k++)
+                one.params[k] = (fs_param){ .index = k + 1, .value = fs_read_value(&r) };
+            if (r.bad) {
+                rc = ferry_call_fail(c, SQLITE_MISUSE, "sqlite.batch: malformed row %u", i);
+                break;
+            }
+        } else if (!fs_read_statement(&r, &s)) {
             fs_statement_free(&s);
             rc = ferry_call_fail(c, SQLITE_MISUSE, "sqlite.batch: malformed statement %u", i);
             break;
         }
         int64_t changes = 0;
         fs_where w = { .index = i, .total = n };
-        rc = fs_run(c, x, &s, NULL, &changes, &w);
-        fs_statement_free(&s);
+        rc = fs_run(c, x, st, NULL, &changes, &w);
+        if (!rows)
+            fs_statement_free(&s);
         if (rc != 0)
             break;
         fs_put_i64(&out, changes);
     }
+    if (rows)
+        fs_statement_free(&one);
     if (rc == 0 && r.left != 0)
         rc = ferry_call_fail(c, SQLITE_MISUSE, "sqlite.batch: trailing bytes after %u statements", n);
     if (rc == 0 && !fs_plain(x, "RELEASE ferry_batch"))

@@ -31,8 +31,10 @@
  * Ops (all little-endian, u32 lengths):
  *   sqlite.exec    input: a statement (below) -> output: a result (below). One SQL statement.
  *   sqlite.batch   input: u32 n, n statements -> output: u32 n, n x i64 changes. All in one transaction
- *                  (BEGIN IMMEDIATE .. COMMIT); any failure rolls all back and fails the call naming the
- *                  statement's index.
+ *                  (a savepoint); any failure rolls all back and fails the call naming the statement's
+ *                  index. The rows form: u32 (n | 0x80000000), u32 sql_len, sql, u32 n_params, then n
+ *                  rows of n_params values each: the one statement run once per row, its values bound
+ *                  to ?1..?n_params (at most 2^24 rows).
  *   sqlite.channel arg0 = capacity (64 .. 16 MiB) -> the address of a new channel, a buffer the host
  *                  writes statements into and reads results from; its id (u32) is in its first 4
  *                  bytes. The host owns the memory: it frees it with ferry_sqlite_free once the

@@ -723,6 +723,46 @@ static void test_batches(world *w)
           (long long)ch[1], (long long)ch[2]);
     ring_res_free(&res);
     CHECK_EQ_I64(exec_int(r, w->ro, "SELECT count(*) FROM t", NULL), 4, "count after the good batch");
+
+    /* The rows form: one statement, rows of values; a failing row rolls all back. */
+    bb_u32(&in, 3u | 0x80000000u);
+    bb_str(&in, "INSERT INTO t(id, name) VALUES(?, ?)");
+    bb_u32(&in, 2);
+    const char *names[] = { "twenty", "twenty-one", "one" }; /* 'one' is taken: UNIQUE(name) */
+    for (int i = 0; i < 3; i++) {
+        bb_u8(&in, FERRY_SQLITE_INTEGER);
+        bb_i64(&in, 20 + i);
+        bb_u8(&in, FERRY_SQLITE_TEXT);
+        bb_str(&in, names[i]);
+    }
+    xcall(r, w->shared, O.batch, 0, in.p, in.len, true, &res);
+    check_fail(&res, 2067, "statement 3 of 3", "failing rows batch");
+    CHECK_EQ_I64(exec_int(r, SYS, "SELECT count(*) FROM t WHERE id >= 20", NULL), 0, "rows left by the failed batch");
+    names[2] = "twenty-two";
+    in.len = 0;
+    bb_u32(&in, 3u | 0x80000000u);
+    bb_str(&in, "INSERT INTO t(id, name) VALUES(?, ?)");
+    bb_u32(&in, 2);
+    for (int i = 0; i < 3; i++) {
+        bb_u8(&in, FERRY_SQLITE_INTEGER);
+        bb_i64(&in, 20 + i);
+        bb_u8(&in, FERRY_SQLITE_TEXT);
+        bb_str(&in, names[i]);
+    }
+    /* Truncated rows, and more rows than the bytes could hold, fail cleanly and leave nothing. */
+    xcall(r, w->shared, O.batch, 0, in.p, in.len - 3, true, &res);
+    check_fail(&res, 21, "malformed", "truncated rows batch");
+    memcpy(in.p, &(uint32_t){ 1000000u | 0x80000000u }, 4);
+    xcall(r, w->shared, O.batch, 0, in.p, in.len, true, &res);
+    check_fail(&res, 21, "malformed", "a rows batch claiming too many rows");
+    CHECK_EQ_I64(exec_int(r, SYS, "SELECT count(*) FROM t WHERE id >= 20", NULL), 0, "rows after the malformed batches");
+    memcpy(in.p, &(uint32_t){ 3u | 0x80000000u }, 4);
+    xcall(r, w->shared, O.batch, 0, in.p, in.len, true, &res);
+    CHECK(res.err == 0 && res.out_len == 4 + 3 * 8, "rows batch: err %d (%s)", res.err, res.out ? res.out : "");
+    ring_res_free(&res);
+    bb_free(&in);
+    CHECK_EQ_I64(exec_int(r, SYS, "SELECT count(*) FROM t WHERE id >= 20", NULL), 3, "rows of the good batch");
+    exec_do(r, SYS, "DELETE FROM t WHERE id >= 20");
 }
 
 static void test_cache(world *w)

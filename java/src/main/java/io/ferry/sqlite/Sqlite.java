@@ -314,6 +314,34 @@ public final class Sqlite implements AutoCloseable {
         return batch(engine.context(), statements);
     }
 
+    /**
+     * Runs one statement once per row of positional values ({@code ?} or {@code ?1}, {@code ?2} .. in the
+     * row's order), all as one call in one transaction: the bulk insert. The SQL travels and is looked up
+     * once, not once per row. Returns the rows each run changed.
+     *
+     * @param rows every row has the same number of values (Long, Integer, Double, String, byte[],
+     *        Boolean or null); at most 2^24 rows
+     * @throws SqliteException naming the row that failed; nothing of the batch remains
+     */
+    public long[] batch(ExecutionContext ctx, String sql, List<Object[]> rows) {
+        checkEngine(ctx);
+        Objects.requireNonNull(rows, "rows");
+        if (rows.size() > Wire.MAX_BATCH_ROWS) {
+            throw new IllegalArgumentException("rows.size()=" + rows.size() + ": at most " + Wire.MAX_BATCH_ROWS
+                    + " rows per batch");
+        }
+        try {
+            return Wire.batchChanges(ctx.call(batch, Wire.batchRows(this.sql.get(sql).utf8, rows)));
+        } catch (CallFailedException e) {
+            throw sqlite(e);
+        }
+    }
+
+    /** {@link #batch(ExecutionContext, String, List)} in the current context. */
+    public long[] batch(String sql, List<Object[]> rows) {
+        return batch(engine.context(), sql, rows);
+    }
+
     /** Async {@link #batch(ExecutionContext, List)}. */
     public CompletableFuture<long[]> batchAsync(ExecutionContext ctx, List<Statement> statements) {
         checkEngine(ctx);

@@ -27,6 +27,10 @@ final class Wire {
     static final ValueLayout.OfDouble F64 = ValueLayout.JAVA_DOUBLE_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
     private static final ValueLayout.OfByte U8 = ValueLayout.JAVA_BYTE;
     private static final int RESULT_HEADER = 20;
+    /** sqlite.batch's count with this bit: the rows form. */
+    private static final int BATCH_ROWS = 0x8000_0000;
+    /** The most rows one rows-form batch carries (the engine's limit). */
+    static final int MAX_BATCH_ROWS = 1 << 24;
 
     private Wire() {
     }
@@ -180,6 +184,40 @@ final class Wire {
                 throw new IllegalArgumentException("statements too large to encode");
             }
             buf = new byte[buf.length * 4];
+        }
+    }
+
+    /** sqlite.batch's rows form: one statement, then each row's positional values. */
+    static byte[] batchRows(byte[] sql, List<Object[]> rows) {
+        int params = rows.isEmpty() ? 0 : rows.get(0).length;
+        byte[] buf = new byte[Math.max(256, 16 + sql.length + rows.size() * (params * 9 + 1))];
+        for (;;) {
+            MemorySegment m = MemorySegment.ofArray(buf);
+            long p = -1;
+            if (12 + sql.length <= buf.length) {
+                m.set(U32, 0, rows.size() | BATCH_ROWS);
+                m.set(U32, 4, sql.length);
+                MemorySegment.copy(sql, 0, m, U8, 8, sql.length);
+                m.set(U32, 8 + sql.length, params);
+                p = 12 + sql.length;
+                for (int i = 0; i < rows.size() && p >= 0; i++) {
+                    Object[] row = rows.get(i);
+                    if (row.length != params) {
+                        throw new IllegalArgumentException("row " + i + " has " + row.length + " values, row 0 has "
+                                + params + ": every row binds the same parameters");
+                    }
+                    for (int k = 0; k < params && p >= 0; k++) {
+                        p = value(m, p, row[k]);
+                    }
+                }
+            }
+            if (p >= 0) {
+                return Arrays.copyOf(buf, (int) p);
+            }
+            if (buf.length >= Integer.MAX_VALUE / 2) {
+                throw new IllegalArgumentException("rows too large to encode");
+            }
+            buf = new byte[buf.length * 2];
         }
     }
 

@@ -183,4 +183,45 @@ class SqliteBatchTest {
             assertEquals(List.of(1L), ids(db, writer));
         }
     }
+
+    @Test
+    void theRowsFormRunsOneStatementPerRowAllOrNothing() {
+        try (Sqlite db = Sqlite.builder().start()) {
+            ExecutionContext ctx = db.engine().systemContext().child().create();
+            db.execute(ctx, "CREATE TABLE t(id INTEGER PRIMARY KEY, v TEXT UNIQUE, d BLOB, f REAL)");
+            List<Object[]> rows = new java.util.ArrayList<>();
+            for (int i = 1; i <= 1000; i++) {
+                rows.add(new Object[] {i, "v" + i, i % 2 == 0 ? new byte[] {(byte) i} : null, i / 2.0});
+            }
+            long[] changes = db.batch(ctx, "INSERT INTO t VALUES(?, ?, ?, ?)", rows);
+            assertEquals(1000, changes.length);
+            assertTrue(java.util.Arrays.stream(changes).allMatch(c -> c == 1));
+            Row r = db.query(ctx, "SELECT v, d, f FROM t WHERE id = 8").get(0);
+            assertEquals("v8", r.getString(0));
+            assertArrayEquals(new byte[] {8}, r.getBytes(1));
+            assertEquals(4.0, r.getDouble(2));
+            // Numbered parameters take the row's values by number.
+            assertArrayEquals(new long[] {1, 0}, db.batch(ctx, "UPDATE t SET v = ?2 WHERE id = ?1",
+                    List.of(new Object[] {1L, "one"}, new Object[] {5000L, "none"})));
+            assertEquals("one", db.query(ctx, "SELECT v FROM t WHERE id = 1").get(0).getString(0));
+
+            // A failing row names its index and leaves nothing of the batch.
+            SqliteException e = assertThrows(SqliteException.class, () -> db.batch(ctx,
+                    "INSERT INTO t(id, v) VALUES(?, ?)",
+                    List.of(new Object[] {2001, "new"}, new Object[] {2002, "v5"}, new Object[] {2003, "x"})));
+            assertEquals(2067, e.extendedCode(), e::getMessage);
+            assertTrue(e.getMessage().contains("statement 2 of 3"), e::getMessage);
+            assertEquals(0L, db.query(ctx, "SELECT count(*) FROM t WHERE id > 2000").get(0).getLong(0));
+
+            // Rows of different lengths and values that cannot be bound fail before anything is sent.
+            assertThrows(IllegalArgumentException.class, () -> db.batch(ctx, "INSERT INTO t(id) VALUES(?)",
+                    List.of(new Object[] {3001}, new Object[] {3002, "extra"})));
+            assertThrows(IllegalArgumentException.class, () -> db.batch(ctx, "INSERT INTO t(id) VALUES(?)",
+                    List.<Object[]>of(new Object[] {new Object()})));
+            assertEquals(1000L, db.query(ctx, "SELECT count(*) FROM t").get(0).getLong(0));
+            // No rows, and a statement without parameters.
+            assertArrayEquals(new long[0], db.batch(ctx, "INSERT INTO t(id) VALUES(?)", List.of()));
+            assertArrayEquals(new long[] {1000}, db.batch(ctx, "DELETE FROM t", List.<Object[]>of(new Object[0])));
+        }
+    }
 }

@@ -11,8 +11,10 @@ import java.util.List;
 
 /**
  * Ferry: one {@link Sqlite} engine (default engine settings: {@code WaitPreset.BALANCED}, capacity
- * 1024), every statement a plain {@code db.query}/{@code db.execute}/{@code db.batch} call. The engine
- * caches each context's prepared statements by itself.
+ * 1024), every statement a plain {@code db.query}/{@code db.execute} call, a batch one
+ * {@code db.batch(ctx, sql, rows)} call (one SQL text, a row of values per insert). The engine caches each
+ * context's prepared statements by itself. File databases run in WAL mode with Ferry's defaults
+ * ({@code synchronous=NORMAL}).
  *
  * <ul>
  *   <li><b>system</b>: every caller thread passes the engine's systemic context (one connection);
@@ -79,11 +81,11 @@ final class FerryTarget implements SqlTarget {
 
         @Override
         public void batch(long tid, long seq0, int n) {
-            List<Statement> statements = new ArrayList<>(n);
+            List<Object[]> rows = new ArrayList<>(n);
             for (int i = 0; i < n; i++) {
-                statements.add(Statement.of(INSERT, tid, seq0 + i));
+                rows.add(new Object[] {tid, seq0 + i});
             }
-            long[] changes = db.batch(ctx, statements);
+            long[] changes = db.batch(ctx, INSERT, rows);
             SqlTarget.checkChanges("batch", changes.length, n);
             for (long c : changes) {
                 SqlTarget.checkChanges("batch INSERT", c, 1);

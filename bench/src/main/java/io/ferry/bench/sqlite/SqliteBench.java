@@ -615,7 +615,7 @@ public final class SqliteBench {
         o.append("- Data: `kv(id INTEGER PRIMARY KEY, name TEXT, val INTEGER)` with ").append(String.format("%,d", SqlTarget.ROWS))
                 .append(" rows, select `").append(SqlTarget.SELECT).append("` with a random id; insert `")
                 .append(SqlTarget.INSERT).append("` in autocommit; batch: 1,000 of those inserts in one transaction "
-                        + "(Ferry `db.batch`, JDBC `addBatch`/`executeBatch`/`commit`, FFM `BEGIN` .. `COMMIT`). Each "
+                        + "(Ferry `db.batch(ctx, sql, rows)`, JDBC `addBatch`/`executeBatch`/`commit`, FFM `BEGIN` .. `COMMIT`). Each "
                         + "configuration has its own database; the file databases are in `bench/target/sqlite-db/`.\n\n");
         o.append("Configurations:\n\n");
         for (Config c : configs) {

@@ -804,7 +804,10 @@ static void fs_anchor_hold(fs_engine *e)
                           memory_order_relaxed);
     if (atomic_load_explicit(&a->holding, memory_order_relaxed))
         return;
-    pthread_mutex_lock(&a->lock);
+    /* Never wait for the anchor's thread (it may be renewing, and may have lost its CPU to callers
+     * while at it): this query goes without, as any query may. */
+    if (pthread_mutex_trylock(&a->lock) != 0)
+        return;
     if (!a->held && !atomic_load_explicit(&a->off, memory_order_relaxed) && !a->stop) {
         if (!a->db) {
             /* No busy handler: if the file is busy (another process recovering it), go without. */
@@ -831,14 +834,20 @@ static void fs_anchor_hold(fs_engine *e)
 }
 
 /* On the engine thread, before anything but a query: let the anchor go (and look at the mode again);
- * before a statement that may need the file to itself, close its connection too. */
+ * before a statement that may need the file to itself, close its connection too. Letting go before a
+ * write only lets that write's checkpoint run to the end (a reader never makes a WAL writer wait or
+ * fail), so if the anchor's thread has the lock this moment, the write goes ahead without waiting; a
+ * statement that needs the file to itself waits for it. */
 static void fs_anchor_release(fs_engine *e, bool solo)
 {
     fs_anchor *a = e->anchor;
     if (!atomic_load_explicit(&a->holding, memory_order_relaxed) &&
         !atomic_load_explicit(&a->off, memory_order_relaxed) && !(solo && a->db))
         return;
-    pthread_mutex_lock(&a->lock);
+    if (solo)
+        pthread_mutex_lock(&a->lock);
+    else if (pthread_mutex_trylock(&a->lock) != 0)
+        return;
     if (a->held)
         fs_anchor_drop(a);
     if (solo)

@@ -37,6 +37,8 @@ final class Channels {
         final MemorySegment memory;
         /** The id as sqlite.spill takes it: u32, little-endian. */
         final byte[] idBytes;
+        /** Short texts of a result on their way into Strings (used by the channel's holder only). */
+        final byte[] scratch = new byte[256];
 
         Channel(int id, MemorySegment memory) {
             this.id = id;

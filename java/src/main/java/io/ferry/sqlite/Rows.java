@@ -16,6 +16,14 @@ public final class Rows extends AbstractList<Row> {
     private final long changes;
     private final long lastInsertRowid;
 
+    /** {@code columns} immutable; no rows if {@code values} is null, else one. */
+    Rows(List<String> columns, Object[] values, long changes, long lastInsertRowid) {
+        this.columns = columns;
+        this.rows = values == null ? NONE : new Row[] {new Row(this, values)};
+        this.changes = changes;
+        this.lastInsertRowid = lastInsertRowid;
+    }
+
     /** {@code columns} immutable; the first {@code count} of {@code values} are the rows. */
     Rows(List<String> columns, Object[][] values, int count, long changes, long lastInsertRowid) {
         this.columns = columns;

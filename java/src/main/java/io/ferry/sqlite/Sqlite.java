@@ -246,7 +246,7 @@ public final class Sqlite implements AutoCloseable {
             }
             Rows rows;
             try {
-                rows = result >= 0 ? Wire.rows(ch.memory, result, text) : spilled(ch, text);
+                rows = result >= 0 ? Wire.rows(ch.memory, result, text, ch.scratch) : spilled(ch, text);
             } catch (IllegalStateException e) {
                 throw engineClosed(e);
             }

@@ -225,6 +225,14 @@ final class Wire {
 
     /** Decodes a result of {@code len} bytes at the start of {@code m}. */
     static Rows rows(MemorySegment m, long len, SqlCache.Entry sql) {
+        return rows(m, len, sql, null);
+    }
+
+    /**
+     * Decodes a result of {@code len} bytes at the start of {@code m}; {@code scratch} (may be null) holds
+     * short texts on their way into Strings, so each costs the String alone.
+     */
+    static Rows rows(MemorySegment m, long len, SqlCache.Entry sql, byte[] scratch) {
         long changes = m.get(I64, 0);
         long rowid = m.get(I64, 8);
         int n = m.get(U32, 16);
@@ -233,6 +241,7 @@ final class Wire {
             p += 4 + Integer.toUnsignedLong(m.get(U32, p));
         }
         List<String> columns = sql == null ? columnNames(m, n, p) : sql.columns(m, RESULT_HEADER, p, n);
+        Object[] first = null;
         Object[][] rows = null;
         int count = 0;
         while (p < len && n > 0) {
@@ -251,7 +260,7 @@ final class Wire {
                     }
                     case TEXT -> {
                         int l = m.get(U32, p);
-                        row[i] = new String(array(m, p + 4, l), StandardCharsets.UTF_8);
+                        row[i] = text(m, p + 4, l, scratch);
                         p += 4 + l;
                     }
                     case BLOB -> {
@@ -263,14 +272,28 @@ final class Wire {
                     default -> throw new FerryException("malformed SQLite result: value type " + type);
                 }
             }
-            if (rows == null) {
-                rows = new Object[1][];
-            } else if (count == rows.length) {
-                rows = Arrays.copyOf(rows, count * 2);
+            if (count == 0) {
+                first = row; // most results are one row: no array of rows for them
+            } else {
+                if (rows == null) {
+                    rows = new Object[4][];
+                    rows[0] = first;
+                } else if (count == rows.length) {
+                    rows = Arrays.copyOf(rows, count * 2);
+                }
+                rows[count] = row;
             }
-            rows[count++] = row;
+            count++;
         }
-        return new Rows(columns, rows, count, changes, rowid);
+        return count <= 1 ? new Rows(columns, first, changes, rowid) : new Rows(columns, rows, count, changes, rowid);
+    }
+
+    private static String text(MemorySegment m, long at, int len, byte[] scratch) {
+        if (scratch == null || len < 0 || len > scratch.length) {
+            return new String(array(m, at, len), StandardCharsets.UTF_8);
+        }
+        MemorySegment.copy(m, U8, at, scratch, 0, len);
+        return new String(scratch, 0, len, StandardCharsets.UTF_8);
     }
 
     /** The column names in a result's header ({@code n} of them, ending at {@code end}). */

@@ -87,6 +87,7 @@ typedef struct fs_anchor {
     atomic_bool off;         /* the file is not in WAL mode: no anchor until a statement may change that */
     atomic_bool holding;
     _Atomic uint64_t reads;  /* queries run on the file; written by the engine thread only */
+    uint32_t run;            /* queries since the last write (engine thread only) */
     sqlite3 *db;
     sqlite3_stmt *begin, *read, *commit, *mode;
 } fs_anchor;
@@ -682,6 +683,7 @@ static void fs_hold_read(fs_ctx *x)
  * it would behind any reader, and nothing is held while the engine is idle. */
 
 #define FS_ANCHOR_TICK_NS 1000000
+#define FS_ANCHOR_RUN 4 /* queries in a row (no write between) before the anchor is taken */
 
 static bool fs_anchor_take(fs_anchor *a)
 {
@@ -804,6 +806,12 @@ static void fs_anchor_hold(fs_engine *e)
                           memory_order_relaxed);
     if (atomic_load_explicit(&a->holding, memory_order_relaxed))
         return;
+    /* Taking the anchor costs about what two queries save: only once queries come in a run, so that
+     * writes and queries taking turns do not pay for it over and over. */
+    if (a->run < FS_ANCHOR_RUN) {
+        a->run++;
+        return;
+    }
     /* Never wait for the anchor's thread (it may be renewing, and may have lost its CPU to callers
      * while at it): this query goes without, as any query may. */
     if (pthread_mutex_trylock(&a->lock) != 0)
@@ -841,6 +849,7 @@ static void fs_anchor_hold(fs_engine *e)
 static void fs_anchor_release(fs_engine *e, bool solo)
 {
     fs_anchor *a = e->anchor;
+    a->run = 0;
     if (!atomic_load_explicit(&a->holding, memory_order_relaxed) &&
         !atomic_load_explicit(&a->off, memory_order_relaxed) && !(solo && a->db))
         return;

@@ -697,48 +697,70 @@ public final class SqliteBench {
     /** What the profiles showed; dated, since it describes the call path as it was then. */
     private static final String WHY = """
 
-            ## Why Ferry falls short of the select targets (profiled 2026-11-21, same VM)
+            ## Where the time goes (profiled 2026-11-21, same VM)
 
-            - **The engine takes one of the two vCPUs, and the callers spin on the other.** Every Ferry \
-            statement runs on the engine thread, which spins between calls; all caller threads share the other \
-            vCPU. `perf` during 8-thread in-memory selects (~560k ops/s): the engine thread spent about half \
-            of its time spinning idle in `ferry__main`, waiting for the next call, while the 8 callers spent \
-            ~60% of theirs spinning for their results in `EngineCore.callBytes`; callers that spin keep the \
-            callers that would submit the next call off the one vCPU they share. With 64 virtual threads the \
-            two carrier threads spent half their time in that spin and the engine again idled half its time, \
-            while competing with both carriers for the 2 vCPUs. sqlite-jdbc behind `synchronized` parks the \
-            waiting threads and runs SQLite on the caller's own thread: 8 or 64 threads get about what 1 gets.
-            - **The engine's cost per call.** The engine was busy ~0.9 us per point select: ~0.5 us in \
-            libsqlite3, ~0.35 us in libc (`malloc`, `free`, mutexes: SQLite's and the engine's), ~0.1 us in \
-            libferry_sqlite. Kept saturated it would top out near 1.1M selects/s, ~1.6x sqlite-jdbc in memory: \
-            short of 2x even with a vCPU to spare for the callers. The FFM floor does the whole select, Java \
-            side included, in ~0.55 us.
-            - **WAL reads on one connection.** In WAL mode every autocommit read takes and drops a POSIX lock on \
-            the WAL index: ~2 `fcntl` syscalls per select (`perf stat` on the FFM floor: 760k `fcntl`/s at \
-            430k selects/s). SQLite skips the syscall when another connection of the process already holds \
-            that lock, so sqlite-jdbc's per-thread connections, reading at the same time on both vCPUs, reach \
-            ~4x what one connection does. Ferry's connections (one, or one per context) run one after another \
-            on the engine thread and pay the syscalls on every select.
-            - **Batches.** `db.batch` takes one `Statement` per row, so each of the 1,000 rows carries the SQL \
-            text again and is encoded, decoded, looked up in the statement cache, given a formatted error label \
-            and a parameter array again; sqlite-jdbc's `executeBatch` binds one prepared statement in a loop in \
-            C. Ferry's batch runs at about half of sqlite-jdbc's rate.
-            - **Neighbours.** With one other CPU-bound process on this VM, Ferry's 1-thread select fell from \
-            ~340k to 15k-19k ops/s (the caller ends up parking and being woken for every call) while \
-            sqlite-jdbc stayed at ~830k. Hence the wait for a quiet machine and the re-run of disturbed rounds.
+            `perf record` of the JVM (with `-XX:+DumpPerfMapAtExit`), a C microbenchmark of the same select on \
+            the system libsqlite3 (CPU time per select), `strace -c`, and the quick runs of this harness.
 
-            Where Ferry is ahead: single-row inserts into the in-memory database from 1 and 8 threads (the engine \
-            does the insert and encodes its result in less time than sqlite-jdbc's `executeUpdate`), and file \
-            inserts from 8 threads against per-thread connections, which wait on each other's write locks \
-            (busy_timeout). File inserts are bound by the fsync of every commit (`synchronous=FULL`, the default, for all \
-            configurations) at ~10k/s whatever the configuration. No configuration pinned a carrier on JDK 25 \
-            (where `synchronized` no longer pins a virtual thread; on JDK 21 the virtual threads waiting on the \
-            shared sqlite-jdbc connection's monitor would hold their carriers).
+            What a point select cost before the changes of 2026-11-21, and what was done about it:
 
-            What would close the gaps, from the profiles: callers that stop spinning sooner when they outnumber \
-            the free vCPUs; fewer allocations per call on the engine; running a connection's consecutive queued \
-            reads in one read transaction (one WAL lock for the run of calls); a batch form with one SQL text \
-            and many parameter rows.
+            - **Per call, on both sides: allocations and copies.** The caller built a `Statement` (copied \
+              lists), encoded it through a `ByteArrayOutputStream` (the SQL re-encoded each time), copied it \
+              into `malloc`'d native memory; the engine `calloc`'d the parameters, `malloc`'d and grew the \
+              result, freed the input (allocated on another thread: glibc takes an arena lock); the caller \
+              copied the result into a `byte[]`, freed it natively and decoded it with new column-name \
+              Strings. Now a call without a timeout writes the statement into a pooled *channel* (native \
+              memory the engine made and reads in place, `sqlite.run`), the engine writes the result over \
+              it, and the caller decodes it from there: no native allocation on either side, two numbers \
+              through the ring. The SQL's UTF-8 bytes and the column names are cached per SQL text; the \
+              engine finds the prepared statement by a hash and binds plain `?`s by index.
+            - **SQLite's own overhead in Debian's build.** libsqlite3 3.40.1 is built with `OMIT_LOOKASIDE` \
+              and with allocation statistics on, so a select makes several `malloc`s each under a \
+              process-wide mutex (`pragma compile_options`; sqlite-jdbc's build has `DEFAULT_MEMSTATUS=0` \
+              and lookaside). The engine turns the statistics off before SQLite initialises: ~40 of ~500 ns \
+              per select in the C microbenchmark. Lookaside cannot be turned on at run time.
+            - **A transaction per select.** An autocommit select locks and unlocks the database around \
+              itself: 505 ns per select in memory against 316 ns inside one transaction (C microbenchmark). \
+              On an in-memory database, which only the engine's connections can reach, a connection's \
+              consecutive queries now share one read transaction, committed before anything else runs on any \
+              connection (each query still sees every earlier write).
+            - **WAL: two `fcntl` per select.** In WAL mode every read transaction takes and drops a POSIX lock \
+              on a read mark of the WAL index (`strace -c`: 2 `fcntl` per select; 1,991 ns per select against \
+              542 ns when another connection of the process holds that lock, which SQLite counts and then \
+              skips the system call for). sqlite-jdbc's per-thread connections overlap their reads and so \
+              mostly skip it; Ferry ran its connections' reads one after another. Now an *anchor* connection \
+              holds a read transaction while queries keep coming (renewed every millisecond, let go before any \
+              write and after a millisecond without a query); each query still opens its own transaction and \
+              sees every commit before it.
+            - **Batches** carried the SQL text, a parameter list and a statement record per row; \
+              `db.batch(ctx, sql, rows)` sends the SQL once and a row of values per insert.
+
+            What is left, from the profiles of the new code:
+
+            - **1 thread.** A point select takes ~0.7 us end to end in memory: ~0.5 us of engine work (~0.33 \
+              libsqlite3, ~0.07 the engine's op, the rest the ring and libc), ~0.07 us of Java work, and two \
+              cache-line hand-offs between the vCPUs. The FFM floor does the select in ~0.5 us on one thread.
+            - **8 platform threads.** The engine is idle ~60% of its time, waiting for calls, while the callers \
+              spend ~80% of theirs spinning in `EngineCore` for results (their own encode and decode: ~5%). \
+              Eight callers share the one vCPU the engine leaves them; a spinning caller keeps the caller that \
+              would submit the next call off it. Yielding sooner (a quick experiment: `Thread.yield` from the \
+              first clock check, after 64 polls, instead of after 5 us) made it worse, 1.1-1.4M down to \
+              ~0.73M: each yield is a system call and a context switch. \
+              So the engine, which could do ~2M selects/s, gets ~1.2M.
+            - **64 virtual threads.** The two carrier threads spin (and yield to other virtual threads) on \
+              both vCPUs, so the engine thread gets only a third of the machine and idles half of that \
+              waiting for calls.
+            - **8 and 64 threads on the WAL file** are held to the one engine thread: sqlite-jdbc's \
+              per-thread connections read in parallel on both vCPUs (WAL readers never wait for each other), \
+              ~1.4-1.6M selects/s. One engine thread tops out near ~1.2M.
+            - **Neighbours.** With another CPU-bound process on this VM, Ferry's 1-thread select falls to \
+              tens of thousands per second (the caller ends up parking and being woken for every call) while \
+              sqlite-jdbc, which runs SQLite on the caller's own thread, loses far less. Hence the wait for a \
+              quiet machine and the re-run of disturbed rounds.
+
+            File inserts: every configuration runs WAL with `synchronous=NORMAL` (Ferry's default with WAL, \
+            set the same on the others), so a commit writes the WAL without an fsync. No configuration pinned a \
+            carrier on JDK 25 (where `synchronized` no longer pins a virtual thread).
             """;
 
     private static String jdbcDriverVersion() {

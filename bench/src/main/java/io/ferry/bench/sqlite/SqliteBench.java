@@ -652,7 +652,7 @@ public final class SqliteBench {
                         cell.threadsLabel(), goal, kind.label, ratio(cell, Config.FERRY, Config.JDBC_SHARED),
                         ratio(cell, Config.FERRY, Config.JDBC_THREAD), f, fc, f >= goal ? "yes"
                                 : fc >= goal ? "with ctx only"
-                                : String.format(Locale.ROOT, "no: %.0f%% short", (1 - Math.max(f, fc) / goal) * 100)));
+                                : String.format(Locale.ROOT, "no: %.0f%% short", (1 - f / goal) * 100)));
             }
         }
         o.append("\n## Results\n\n");
@@ -705,58 +705,65 @@ public final class SqliteBench {
             What a point select cost before the changes of 2026-11-21, and what was done about it:
 
             - **Per call, on both sides: allocations and copies.** The caller built a `Statement` (copied \
-              lists), encoded it through a `ByteArrayOutputStream` (the SQL re-encoded each time), copied it \
-              into `malloc`'d native memory; the engine `calloc`'d the parameters, `malloc`'d and grew the \
-              result, freed the input (allocated on another thread: glibc takes an arena lock); the caller \
-              copied the result into a `byte[]`, freed it natively and decoded it with new column-name \
-              Strings. Now a call without a timeout writes the statement into a pooled *channel* (native \
-              memory the engine made and reads in place, `sqlite.run`), the engine writes the result over \
-              it, and the caller decodes it from there: no native allocation on either side, two numbers \
-              through the ring. The SQL's UTF-8 bytes and the column names are cached per SQL text; the \
-              engine finds the prepared statement by a hash and binds plain `?`s by index.
+            lists), encoded it through a `ByteArrayOutputStream` (the SQL re-encoded each time), copied it \
+            into `malloc`'d native memory; the engine `calloc`'d the parameters, `malloc`'d and grew the \
+            result, freed the input (allocated on another thread: glibc takes an arena lock); the caller \
+            copied the result into a `byte[]`, freed it natively and decoded it with new column-name \
+            Strings. Now a call without a timeout writes the statement into a pooled *channel* (native \
+            memory the engine made and reads in place, `sqlite.run`), the engine writes the result over \
+            it, and the caller decodes it from there: no native allocation on either side, two numbers \
+            through the ring. The SQL's UTF-8 bytes and the column names are cached per SQL text; the \
+            engine finds the prepared statement by a hash and binds plain `?`s by index.
             - **SQLite's own overhead in Debian's build.** libsqlite3 3.40.1 is built with `OMIT_LOOKASIDE` \
-              and with allocation statistics on, so a select makes several `malloc`s each under a \
-              process-wide mutex (`pragma compile_options`; sqlite-jdbc's build has `DEFAULT_MEMSTATUS=0` \
-              and lookaside). The engine turns the statistics off before SQLite initialises: ~40 of ~500 ns \
-              per select in the C microbenchmark. Lookaside cannot be turned on at run time.
+            and with allocation statistics on, so a select makes several `malloc`s each under a \
+            process-wide mutex (`pragma compile_options`; sqlite-jdbc's build has `DEFAULT_MEMSTATUS=0` \
+            and lookaside). The engine turns the statistics off before SQLite initialises: ~40 of ~500 ns \
+            per select in the C microbenchmark. Lookaside cannot be turned on at run time.
             - **A transaction per select.** An autocommit select locks and unlocks the database around \
-              itself: 505 ns per select in memory against 316 ns inside one transaction (C microbenchmark). \
-              On an in-memory database, which only the engine's connections can reach, a connection's \
-              consecutive queries now share one read transaction, committed before anything else runs on any \
-              connection (each query still sees every earlier write).
+            itself: 505 ns per select in memory against 316 ns inside one transaction (C microbenchmark). \
+            On an in-memory database, which only the engine's connections can reach, a connection's \
+            consecutive queries now share one read transaction, committed before anything else runs on any \
+            connection (each query still sees every earlier write).
             - **WAL: two `fcntl` per select.** In WAL mode every read transaction takes and drops a POSIX lock \
-              on a read mark of the WAL index (`strace -c`: 2 `fcntl` per select; 1,991 ns per select against \
-              542 ns when another connection of the process holds that lock, which SQLite counts and then \
-              skips the system call for). sqlite-jdbc's per-thread connections overlap their reads and so \
-              mostly skip it; Ferry ran its connections' reads one after another. Now an *anchor* connection \
-              holds a read transaction while queries keep coming (renewed every millisecond, let go before any \
-              write and after a millisecond without a query); each query still opens its own transaction and \
-              sees every commit before it.
+            on a read mark of the WAL index (`strace -c`: 2 `fcntl` per select; 1,991 ns per select against \
+            542 ns when another connection of the process holds that lock, which SQLite counts and then \
+            skips the system call for). sqlite-jdbc's per-thread connections overlap their reads and so \
+            mostly skip it; Ferry ran its connections' reads one after another. Now an *anchor* connection \
+            holds a read transaction while queries keep coming (renewed every millisecond, let go before any \
+            write and after a millisecond without a query); each query still opens its own transaction and \
+            sees every commit before it.
             - **Batches** carried the SQL text, a parameter list and a statement record per row; \
-              `db.batch(ctx, sql, rows)` sends the SQL once and a row of values per insert.
+            `db.batch(ctx, sql, rows)` sends the SQL once and a row of values per insert.
 
             What is left, from the profiles of the new code:
 
             - **1 thread.** A point select takes ~0.7 us end to end in memory: ~0.5 us of engine work (~0.33 \
-              libsqlite3, ~0.07 the engine's op, the rest the ring and libc), ~0.07 us of Java work, and two \
-              cache-line hand-offs between the vCPUs. The FFM floor does the select in ~0.5 us on one thread.
+            libsqlite3, ~0.07 the engine's op, the rest the ring and libc), ~0.07 us of Java work, and two \
+            cache-line hand-offs between the vCPUs. The FFM floor does the select in ~0.5 us on one thread.
             - **8 platform threads.** The engine is idle ~60% of its time, waiting for calls, while the callers \
-              spend ~80% of theirs spinning in `EngineCore` for results (their own encode and decode: ~5%). \
-              Eight callers share the one vCPU the engine leaves them; a spinning caller keeps the caller that \
-              would submit the next call off it. Yielding sooner (a quick experiment: `Thread.yield` from the \
-              first clock check, after 64 polls, instead of after 5 us) made it worse, 1.1-1.4M down to \
-              ~0.73M: each yield is a system call and a context switch. \
-              So the engine, which could do ~2M selects/s, gets ~1.2M.
+            spend ~80% of theirs spinning in `EngineCore` for results (their own encode and decode: ~5%). \
+            Eight callers share the one vCPU the engine leaves them; a spinning caller keeps the caller that \
+            would submit the next call off it. Yielding sooner (a quick experiment: `Thread.yield` from the \
+            first clock check, after 64 polls, instead of after 5 us) made it worse, 1.1-1.4M down to \
+            ~0.73M: each yield is a system call and a context switch. \
+            So the engine, which could do ~2M selects/s, gets ~1.2M.
             - **64 virtual threads.** The two carrier threads spin (and yield to other virtual threads) on \
-              both vCPUs, so the engine thread gets only a third of the machine and idles half of that \
-              waiting for calls.
+            both vCPUs, so the engine thread gets only a third of the machine and idles half of that \
+            waiting for calls.
             - **8 and 64 threads on the WAL file** are held to the one engine thread: sqlite-jdbc's \
-              per-thread connections read in parallel on both vCPUs (WAL readers never wait for each other), \
-              ~1.4-1.6M selects/s. One engine thread tops out near ~1.2M.
+            per-thread connections read in parallel on both vCPUs (WAL readers never wait for each other), \
+            ~1.4-1.6M selects/s. One engine thread tops out near ~1.2M.
+            - **The ring's wake-up policy (core, not SQLite).** Core commit d4d2528 made the engine yield its \
+            CPU once after every batch of calls in which it woke a parked caller. With 64 virtual threads most \
+            calls park, so the engine yields on nearly every batch and loses its vCPU to the carriers. Quick \
+            runs of the same SQLite code on the core just before and at that commit (same VM, minutes \
+            apart): 64 virtual threads in memory 691k and 123k selects/s, on the WAL file 367k and 115k; 8 \
+            platform threads 1.36M and 0.63M, and 1.02M and 0.53M. The full run above is on the core as \
+            committed when it ran.
             - **Neighbours.** With another CPU-bound process on this VM, Ferry's 1-thread select falls to \
-              tens of thousands per second (the caller ends up parking and being woken for every call) while \
-              sqlite-jdbc, which runs SQLite on the caller's own thread, loses far less. Hence the wait for a \
-              quiet machine and the re-run of disturbed rounds.
+            tens of thousands per second (the caller ends up parking and being woken for every call) while \
+            sqlite-jdbc, which runs SQLite on the caller's own thread, loses far less. Hence the wait for a \
+            quiet machine and the re-run of disturbed rounds.
 
             File inserts: every configuration runs WAL with `synchronous=NORMAL` (Ferry's default with WAL, \
             set the same on the others), so a commit writes the WAL without an fsync. No configuration pinned a \

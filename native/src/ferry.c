@@ -8,7 +8,6 @@
 
 #include <dlfcn.h>
 #include <errno.h>
-#include <sched.h>
 #include <linux/futex.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -397,8 +396,7 @@ static inline bool ferry__start_gone(ferry_engine *e, ferry_slot *s, uint64_t se
     return (ferry__load_seq_cst(&s->state) & FERRY_FLAG_GONE) != 0;
 }
 
-/* Runs one slot. Returns true if it woke a parked caller. */
-static bool ferry__run_slot(ferry_engine *e, ferry_slot *s, uint64_t seq)
+static void ferry__run_slot(ferry_engine *e, ferry_slot *s, uint64_t seq)
 {
     /* The phase stays PUBLISHED while the call runs: no store to the caller's line until DONE. */
     bool gone = ferry__start_gone(e, s, seq);
@@ -430,7 +428,7 @@ static bool ferry__run_slot(ferry_engine *e, ferry_slot *s, uint64_t seq)
         free(c.out);
         free(c.err_msg);
         ferry__release(e, s, seq);
-        return false;
+        return;
     }
 
     s->result = c.result;
@@ -459,9 +457,7 @@ static bool ferry__run_slot(ferry_engine *e, ferry_slot *s, uint64_t seq)
         ferry__release(e, s, seq);
     } else if ((old & FERRY_FLAG_PARKED) && e->wake) {
         e->wake((uint32_t)(seq & e->mask));
-        return true;
     }
-    return false;
 }
 
 /* ---- the engine thread ------------------------------------------------------------------------- */
@@ -507,28 +503,20 @@ static void ferry__loop(ferry_engine *e)
     int64_t idle_since = 0;
     uint32_t polls = 0;
     bool draining = false;
-    /* Whether the last calls run woke a parked caller. The engine then yields its CPU once before it
-     * spins: Linux often queues the woken thread on the waker's CPU, where a spinning engine held it up
-     * until the spin ended (on this 2-vCPU VM a parked round trip took ~7 µs with a 2 µs idle spin
-     * against ~4 µs without). Sleeping at once instead made every later call wake the engine, which
-     * trapped spaced calls of the default preset at ~56 µs each. */
-    bool woke = false;
 
     for (;;) {
         uint64_t batch = 0;
-        bool batch_woke = false;
         for (;;) {
             ferry_slot *s = &slots[head & mask];
             /* Pairs with the producer's release store that published the slot. */
             uint64_t st = ferry__load_acquire(&s->state);
             if (!ferry__ready(s, head, st))
                 break;
-            batch_woke |= ferry__run_slot(e, s, head);
+            ferry__run_slot(e, s, head);
             head++;
             batch++;
         }
         if (batch) {
-            woke = batch_woke;
             ferry__store_relaxed(&sb->head, head);
             ferry__store_relaxed(&sb->completed, ferry__load_relaxed(&sb->completed) + batch);
             idle_since = 0;
@@ -549,11 +537,6 @@ static void ferry__loop(ferry_engine *e)
          * (8% of the engine's time in a profile when it was read at the start of every spell). */
         if (e->idle_spin_ns == 0) {
             ferry__sleep(e, head);
-            continue;
-        }
-        if (woke) {
-            woke = false;
-            sched_yield();
             continue;
         }
         if ((++polls & 63) == 0) {

@@ -199,9 +199,10 @@ public final class EngineCore {
         long seq = claim();
         long base = slotOffset(seq, mask);
         awaitFree(base, seq);
-        writeAndPublish(base, seq, op.id(), 0, ctx, a, b, 0, 0, 0);
+        boolean woke = writeAndPublish(base, seq, op.id(), 0, ctx, a, b, 0, 0, 0);
         try {
-            long st = spin(base, seq, NO_DEADLINE);
+            // A caller that had to wake the engine parks at once: the wake-up takes longer than any spin.
+            long st = woke ? -1 : spin(base, seq, NO_DEADLINE);
             return st >= 0 ? takeLong(base, seq, st, op) : parkLong(base, seq, NO_DEADLINE, op);
         } catch (TimeoutException impossible) {
             throw new AssertionError(impossible);
@@ -215,9 +216,10 @@ public final class EngineCore {
     public long callLong(Op op, long ctx, long a, long b, byte[] input, long timeoutNs) throws TimeoutException {
         checkNotEngineThread();
         long deadline = deadline(timeoutNs);
-        long seq = submit(op, ctx, a, b, input, deadline, 0);
+        long submitted = submit(op, ctx, a, b, input, deadline, 0);
+        long seq = submitted & Long.MAX_VALUE;
         long base = slotOffset(seq, mask);
-        long st = spin(base, seq, deadline);
+        long st = submitted < 0 ? -1 : spin(base, seq, deadline);
         return st >= 0 ? takeLong(base, seq, st, op) : parkLong(base, seq, deadline, op);
     }
 
@@ -225,9 +227,10 @@ public final class EngineCore {
     public byte[] callBytes(Op op, long ctx, long a, byte[] input, long timeoutNs) throws TimeoutException {
         checkNotEngineThread();
         long deadline = deadline(timeoutNs);
-        long seq = submit(op, ctx, a, 0, input, deadline, 0);
+        long submitted = submit(op, ctx, a, 0, input, deadline, 0);
+        long seq = submitted & Long.MAX_VALUE;
         long base = slotOffset(seq, mask);
-        long st = spin(base, seq, deadline);
+        long st = submitted < 0 ? -1 : spin(base, seq, deadline);
         return st >= 0 ? takeBytes(base, seq, st, op) : (byte[]) parkObject(base, seq, deadline, op, AsyncCall.KIND_BYTES);
     }
 
@@ -240,9 +243,9 @@ public final class EngineCore {
                     + " slots are in flight; call rejected (op '" + op.name() + "')");
         }
         long base = slotOffset(seq, mask);
-        writeAndPublish(base, seq, op.id(), 0, ctx, a, b, 0, 0, 0);
+        boolean woke = writeAndPublish(base, seq, op.id(), 0, ctx, a, b, 0, 0, 0);
         try {
-            long st = spin(base, seq, NO_DEADLINE);
+            long st = woke ? -1 : spin(base, seq, NO_DEADLINE);
             return st >= 0 ? takeLong(base, seq, st, op) : parkLong(base, seq, NO_DEADLINE, op);
         } catch (TimeoutException impossible) {
             throw new AssertionError(impossible);
@@ -315,12 +318,14 @@ public final class EngineCore {
                 LONG.setRelease(region, slotOffset(seq, mask), (seq << SEQ_SHIFT) | PHASE_PUBLISHED);
             }
             VarHandle.fullFence();
+            boolean woke = false;
             if ((int) INT.getVolatile(region, ENGINE_SLEEPING) != 0) {
                 FerryNative.ferry_engine_wake(handle);
+                woke = true;
             }
             RuntimeException failure = null;
             try {
-                failure = awaitBatch(first, k, op);
+                failure = awaitBatch(first, k, woke, op);
             } catch (EngineClosedException e) {
                 // The engine was abandoned with our items in flight: it may still write into them.
                 ABANDONED_ITEMS.add(items);
@@ -338,15 +343,16 @@ public final class EngineCore {
     }
 
     /**
-     * Waits for the k batch slots from first (spinning or parking on the last only), releases them and returns the first failure (a slot's failure is its first failed item).
+     * Waits for the k batch slots from first (spinning or parking on the last only, at once if we woke the
+     * engine), releases them and returns the first failure (a slot's failure is its first failed item).
      */
-    private RuntimeException awaitBatch(long first, int k, Op op) {
+    private RuntimeException awaitBatch(long first, int k, boolean woke, Op op) {
         long last = first + k - 1;
         long lastBase = slotOffset(last, mask);
         RuntimeException failure = null, lastFailure = null;
         boolean lastTaken = false;
         try {
-            if (spin(lastBase, last, NO_DEADLINE) < 0) {
+            if (woke || spin(lastBase, last, NO_DEADLINE) < 0) {
                 lastTaken = true;
                 parkLong(lastBase, last, NO_DEADLINE, op);
             }
@@ -397,7 +403,8 @@ public final class EngineCore {
 
     /**
      * Claims a slot (waiting for it without a deadline, or with tryClaim until the deadline, so that a
-     * timed call never waits after its claim), writes and publishes the call. Returns its sequence.
+     * timed call never waits after its claim), writes and publishes the call. Returns its sequence, with
+     * the sign bit set if this call had to wake the engine (a sequence never uses the sign bit).
      */
     private long submit(Op op, long ctx, long a, long b, byte[] input, long deadline, long stateFlags)
             throws TimeoutException {
@@ -412,9 +419,9 @@ public final class EngineCore {
             FerryNative.ferry_free(in);
             throw e;
         }
-        writeAndPublish(slotOffset(seq, mask), seq, op.id(), input == null ? 0 : CALL_HAS_INPUT, ctx, a, b,
-                in.address(), input == null ? 0 : input.length, stateFlags);
-        return seq;
+        boolean woke = writeAndPublish(slotOffset(seq, mask), seq, op.id(), input == null ? 0 : CALL_HAS_INPUT,
+                ctx, a, b, in.address(), input == null ? 0 : input.length, stateFlags);
+        return woke ? seq | Long.MIN_VALUE : seq;
     }
 
     /** An async call: the future completes on the completion executor, never on the engine thread. */
@@ -609,8 +616,8 @@ public final class EngineCore {
         }
     }
 
-    /** Writes and publishes a claimed slot; wakes the engine if it sleeps. */
-    private void writeAndPublish(long base, long seq, int op, int flags, long ctx, long a, long b, long inPtr,
+    /** Writes and publishes a claimed slot; wakes the engine if it sleeps. Returns whether it woke it. */
+    private boolean writeAndPublish(long base, long seq, int op, int flags, long ctx, long a, long b, long inPtr,
             long inLen, long stateFlags) {
         boolean published = false;
         try {
@@ -641,7 +648,9 @@ public final class EngineCore {
         }
         if ((int) INT.getVolatile(region, ENGINE_SLEEPING) != 0) {
             FerryNative.ferry_engine_wake(handle);
+            return true;
         }
+        return false;
     }
 
     /**

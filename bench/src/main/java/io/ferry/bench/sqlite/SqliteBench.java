@@ -753,13 +753,13 @@ public final class SqliteBench {
             - **8 and 64 threads on the WAL file** are held to the one engine thread: sqlite-jdbc's \
             per-thread connections read in parallel on both vCPUs (WAL readers never wait for each other), \
             ~1.4-1.6M selects/s. One engine thread tops out near ~1.2M.
-            - **The ring's wake-up policy (core, not SQLite).** Core commit d4d2528 made the engine yield its \
-            CPU once after every batch of calls in which it woke a parked caller. With 64 virtual threads most \
-            calls park, so the engine yields on nearly every batch and loses its vCPU to the carriers. Quick \
-            runs of the same SQLite code on the core just before and at that commit (same VM, minutes \
-            apart): 64 virtual threads in memory 691k and 123k selects/s, on the WAL file 367k and 115k; 8 \
-            platform threads 1.36M and 0.63M, and 1.02M and 0.53M. The full run above is on the core as \
-            committed when it ran.
+            - **The ring's wake-up policy (core, not SQLite).** Core commit d4d2528 (undone by 5c1230e) made \
+            the engine yield its CPU once after every batch of calls in which it woke a parked caller. With 64 \
+            virtual threads most calls park, so the engine yielded on nearly every batch and lost its vCPU to \
+            the carriers. Quick runs of the same SQLite code on the core without and with it (same VM, \
+            minutes apart): 64 virtual threads in memory 691k and 123k selects/s, on the WAL file 367k and \
+            115k; 8 platform threads 1.36M and 0.63M, and 1.02M and 0.53M. The run above is on the core \
+            without it.
             - **Neighbours.** With another CPU-bound process on this VM, Ferry's 1-thread select falls to \
             tens of thousands per second (the caller ends up parking and being woken for every call) while \
             sqlite-jdbc, which runs SQLite on the caller's own thread, loses far less. Hence the wait for a \

@@ -254,6 +254,12 @@ FERRY_API const char *ferry_registry_arg(const ferry_registry *reg);
 /* Registers a function that runs on the engine thread when the engine stops (after the last call). */
 FERRY_API int ferry_registry_on_close(ferry_registry *reg, void (*fn)(void *data), void *data);
 
+/* Registers a function that runs on the engine thread once per idle spell: when the engine has found
+ * no call for FERRY_IDLE_HOOK_NS, or just before it goes to sleep, whichever comes first. For letting
+ * go of what an engine holds only while calls keep coming (a read lock, a cache). */
+#define FERRY_IDLE_HOOK_NS 1000000
+FERRY_API int ferry_registry_on_idle(ferry_registry *reg, void (*fn)(void *data), void *data);
+
 /* An engine init function: registers its ops; returns 0, or non-zero to fail the engine start. */
 typedef int (*ferry_engine_init_fn)(ferry_registry *reg);
 

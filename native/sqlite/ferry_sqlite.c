@@ -75,19 +75,13 @@ typedef struct fs_ctx {
     struct fs_ctx *prev, *next;
 } fs_ctx;
 
-/* The anchor of a WAL file (see "the WAL anchor" below). Its connection and statements are used under
- * lock only, by the engine thread and by the anchor's own thread. */
+/* The anchor of a WAL file (see "the WAL anchor" below). Like every SQLite handle of the engine, its
+ * connection is used by the engine thread only. */
 typedef struct fs_anchor {
-    pthread_mutex_t lock;
-    pthread_cond_t cond;
-    pthread_t thread;
-    bool started;            /* the thread runs (set once, on the engine thread, under lock) */
-    bool stop;
-    bool held;               /* under lock; `holding` mirrors it for the engine's unlocked check */
-    atomic_bool off;         /* the file is not in WAL mode: no anchor until a statement may change that */
-    atomic_bool holding;
-    _Atomic uint64_t reads;  /* queries run on the file; written by the engine thread only */
-    uint32_t run;            /* queries since the last write (engine thread only) */
+    bool held;               /* the anchor's read transaction is open */
+    bool off;                /* the file is not in WAL mode: no anchor until a statement may change that */
+    uint32_t run;            /* queries since the last write */
+    int64_t taken_ns;        /* when the read transaction began */
     sqlite3 *db;
     sqlite3_stmt *begin, *read, *commit, *mode;
 } fs_anchor;
@@ -673,21 +667,30 @@ static void fs_hold_read(fs_ctx *x)
  * connections' queries one after another is not. The anchor is one more connection to the file that
  * holds a read transaction, and so that lock, while the engine is running queries: theirs then cost no
  * system call. The queries still each open their own transaction, so each sees every commit made
- * before it, by this process or another.
+ * before it, by this process or another. The anchor is used on the engine thread only, like every
+ * other handle.
  *
  * What holding costs others: a checkpoint cannot copy pages past the anchor's snapshot, and the WAL
  * cannot start over from its beginning, while the anchor holds. So it is let go before anything but
- * a query runs on any connection of the engine (our own commits then checkpoint as usual), and the
- * anchor's thread renews it every tick (1 ms) while queries keep coming and lets it go after a tick
- * without any: another process's checkpoint waits at most about a tick behind the latest commit, as
- * it would behind any reader, and nothing is held while the engine is idle. */
+ * a query runs on any connection of the engine (our own commits then checkpoint as usual), renewed
+ * (let go and taken again, on the latest snapshot) by a query that finds it older than a tick (1 ms),
+ * and let go when the engine goes idle (the engine's on-idle hook: after 1 ms without a call, or
+ * before it sleeps): another process's checkpoint waits at most about a tick behind the latest
+ * commit, as it would behind any reader, and nothing is held while the engine is idle. */
 
 #define FS_ANCHOR_TICK_NS 1000000
 #define FS_ANCHOR_RUN 4 /* queries in a row (no write between) before the anchor is taken */
 
+static int64_t fs_now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
 static bool fs_anchor_take(fs_anchor *a)
 {
-    /* Under lock. A read transaction, and then the mode: only a WAL file gets an anchor. */
+    /* A read transaction, and then the mode: only a WAL file gets an anchor. */
     if (!fs_step_once(a->begin))
         return false;
     bool ok = sqlite3_step(a->read) == SQLITE_ROW;
@@ -697,76 +700,30 @@ static bool fs_anchor_take(fs_anchor *a)
              strcasecmp((const char *)sqlite3_column_text(a->mode, 0), "wal") == 0;
         sqlite3_reset(a->mode);
         if (!ok)
-            atomic_store_explicit(&a->off, true, memory_order_relaxed);
+            a->off = true;
     }
     if (!ok && !sqlite3_get_autocommit(a->db) && !fs_step_once(a->commit))
         sqlite3_exec(a->db, "ROLLBACK", NULL, NULL, NULL);
+    a->held = ok;
+    if (ok)
+        a->taken_ns = fs_now_ns();
     return ok;
 }
 
 static void fs_anchor_drop(fs_anchor *a)
 {
-    /* Under lock. */
     if (!sqlite3_get_autocommit(a->db) && !fs_step_once(a->commit))
         sqlite3_exec(a->db, "ROLLBACK", NULL, NULL, NULL);
     a->held = false;
-    atomic_store_explicit(&a->holding, false, memory_order_relaxed);
 }
 
-static void *fs_anchor_main(void *arg)
-{
-    fs_anchor *a = arg;
-    pthread_setname_np(pthread_self(), "sqlite-anchor");
-    pthread_mutex_lock(&a->lock);
-    while (!a->stop) {
-        if (!a->held) {
-            pthread_cond_wait(&a->cond, &a->lock);
-            continue;
-        }
-        uint64_t seen = atomic_load_explicit(&a->reads, memory_order_relaxed);
-        struct timespec until;
-        clock_gettime(CLOCK_MONOTONIC, &until);
-        until.tv_nsec += FS_ANCHOR_TICK_NS;
-        if (until.tv_nsec >= 1000000000) {
-            until.tv_sec++;
-            until.tv_nsec -= 1000000000;
-        }
-        while (!a->stop && a->held && pthread_cond_timedwait(&a->cond, &a->lock, &until) == 0)
-            ;
-        if (a->stop || !a->held)
-            continue;
-        bool busy = atomic_load_explicit(&a->reads, memory_order_relaxed) != seen;
-        fs_anchor_drop(a);
-        if (busy && fs_anchor_take(a)) { /* renew: the next snapshot, the latest read mark */
-            a->held = true;
-            atomic_store_explicit(&a->holding, true, memory_order_relaxed);
-        }
-    }
-    pthread_mutex_unlock(&a->lock);
-    return NULL;
-}
-
-/* On the engine thread, at engine start: an anchor for a WAL file (its connection opens lazily). */
+/* At engine start: an anchor for a WAL file (its connection opens lazily). */
 static fs_anchor *fs_anchor_new(void)
 {
-    fs_anchor *a = calloc(1, sizeof(*a));
-    if (!a)
-        return NULL;
-    pthread_condattr_t attr;
-    pthread_condattr_init(&attr);
-    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-    int rc = pthread_cond_init(&a->cond, &attr);
-    pthread_condattr_destroy(&attr);
-    if (rc != 0 || pthread_mutex_init(&a->lock, NULL) != 0) {
-        if (rc == 0)
-            pthread_cond_destroy(&a->cond);
-        free(a);
-        return NULL;
-    }
-    return a;
+    return calloc(1, sizeof(fs_anchor));
 }
 
-/* Under lock: closes the anchor's connection (reopened by the next query that wants it). */
+/* Closes the anchor's connection (reopened by the next query that wants it). */
 static void fs_anchor_close(fs_anchor *a)
 {
     if (!a->db)
@@ -786,83 +743,64 @@ static void fs_anchor_free(fs_anchor *a)
 {
     if (!a)
         return;
-    pthread_mutex_lock(&a->lock);
-    a->stop = true;
-    pthread_cond_signal(&a->cond);
-    pthread_mutex_unlock(&a->lock);
-    if (a->started)
-        pthread_join(a->thread, NULL);
     fs_anchor_close(a);
-    pthread_cond_destroy(&a->cond);
-    pthread_mutex_destroy(&a->lock);
     free(a);
 }
 
-/* On the engine thread, before a query on the file: make sure the anchor holds. */
+/* The engine's on-idle hook: nothing is held while the engine is idle. */
+static void fs_anchor_on_idle(void *data)
+{
+    fs_anchor *a = data;
+    a->run = 0;
+    if (a->held)
+        fs_anchor_drop(a);
+}
+
+/* Before a query on the file: make sure the anchor holds, on a snapshot at most a tick old. */
 static void fs_anchor_hold(fs_engine *e)
 {
     fs_anchor *a = e->anchor;
-    atomic_store_explicit(&a->reads, atomic_load_explicit(&a->reads, memory_order_relaxed) + 1,
-                          memory_order_relaxed);
-    if (atomic_load_explicit(&a->holding, memory_order_relaxed))
+    if (a->held) {
+        if (fs_now_ns() - a->taken_ns < FS_ANCHOR_TICK_NS)
+            return;
+        fs_anchor_drop(a); /* renew: the latest snapshot, the latest read mark */
+        fs_anchor_take(a);
         return;
+    }
     /* Taking the anchor costs about what two queries save: only once queries come in a run, so that
      * writes and queries taking turns do not pay for it over and over. */
     if (a->run < FS_ANCHOR_RUN) {
         a->run++;
         return;
     }
-    /* Never wait for the anchor's thread (it may be renewing, and may have lost its CPU to callers
-     * while at it): this query goes without, as any query may. */
-    if (pthread_mutex_trylock(&a->lock) != 0)
+    if (a->off)
         return;
-    if (!a->held && !atomic_load_explicit(&a->off, memory_order_relaxed) && !a->stop) {
-        if (!a->db) {
-            /* No busy handler: if the file is busy (another process recovering it), go without. */
-            if (sqlite3_open_v2(e->path, &a->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK ||
-                sqlite3_prepare_v3(a->db, "BEGIN", -1, SQLITE_PREPARE_PERSISTENT, &a->begin, NULL) != SQLITE_OK ||
-                sqlite3_prepare_v3(a->db, "PRAGMA schema_version", -1, SQLITE_PREPARE_PERSISTENT, &a->read, NULL) != SQLITE_OK ||
-                sqlite3_prepare_v3(a->db, "COMMIT", -1, SQLITE_PREPARE_PERSISTENT, &a->commit, NULL) != SQLITE_OK ||
-                sqlite3_prepare_v3(a->db, "PRAGMA journal_mode", -1, SQLITE_PREPARE_PERSISTENT, &a->mode, NULL) != SQLITE_OK) {
-                fs_anchor_close(a);
-                atomic_store_explicit(&a->off, true, memory_order_relaxed); /* until a statement may change it */
-                pthread_mutex_unlock(&a->lock);
-                return;
-            }
-        }
-        if (!a->started)
-            a->started = pthread_create(&a->thread, NULL, fs_anchor_main, a) == 0;
-        if (a->started && fs_anchor_take(a)) {
-            a->held = true;
-            atomic_store_explicit(&a->holding, true, memory_order_relaxed);
-            pthread_cond_signal(&a->cond);
+    if (!a->db) {
+        /* No busy handler: if the file is busy (another process recovering it), go without. */
+        if (sqlite3_open_v2(e->path, &a->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK ||
+            sqlite3_prepare_v3(a->db, "BEGIN", -1, SQLITE_PREPARE_PERSISTENT, &a->begin, NULL) != SQLITE_OK ||
+            sqlite3_prepare_v3(a->db, "PRAGMA schema_version", -1, SQLITE_PREPARE_PERSISTENT, &a->read, NULL) != SQLITE_OK ||
+            sqlite3_prepare_v3(a->db, "COMMIT", -1, SQLITE_PREPARE_PERSISTENT, &a->commit, NULL) != SQLITE_OK ||
+            sqlite3_prepare_v3(a->db, "PRAGMA journal_mode", -1, SQLITE_PREPARE_PERSISTENT, &a->mode, NULL) != SQLITE_OK) {
+            fs_anchor_close(a);
+            a->off = true; /* until a statement may change it */
+            return;
         }
     }
-    pthread_mutex_unlock(&a->lock);
+    fs_anchor_take(a);
 }
 
-/* On the engine thread, before anything but a query: let the anchor go (and look at the mode again);
- * before a statement that may need the file to itself, close its connection too. Letting go before a
- * write only lets that write's checkpoint run to the end (a reader never makes a WAL writer wait or
- * fail), so if the anchor's thread has the lock this moment, the write goes ahead without waiting; a
- * statement that needs the file to itself waits for it. */
+/* Before anything but a query: let the anchor go (and look at the mode again); before a statement that
+ * may need the file to itself, close its connection too. */
 static void fs_anchor_release(fs_engine *e, bool solo)
 {
     fs_anchor *a = e->anchor;
     a->run = 0;
-    if (!atomic_load_explicit(&a->holding, memory_order_relaxed) &&
-        !atomic_load_explicit(&a->off, memory_order_relaxed) && !(solo && a->db))
-        return;
-    if (solo)
-        pthread_mutex_lock(&a->lock);
-    else if (pthread_mutex_trylock(&a->lock) != 0)
-        return;
     if (a->held)
         fs_anchor_drop(a);
     if (solo)
         fs_anchor_close(a);
-    atomic_store_explicit(&a->off, false, memory_order_relaxed);
-    pthread_mutex_unlock(&a->lock);
+    a->off = false;
 }
 
 /* Runs one statement; appends its result to out (if not NULL) and returns 0, or fails the call. Reads
@@ -1487,7 +1425,10 @@ __attribute__((visibility("default"))) int ferry_sqlite_init(ferry_registry *reg
     }
     if (e->path && e->wal)
         e->anchor = fs_anchor_new(); /* without one (out of memory), queries only cost more */
-    int rc = ferry_registry_on_close(reg, fs_engine_free, e);
+    /* The idle hook first: if it is registered and on_close fails, the engine never runs, so never idles. */
+    int rc = e->anchor ? ferry_registry_on_idle(reg, fs_anchor_on_idle, e->anchor) : 0;
+    if (rc == 0)
+        rc = ferry_registry_on_close(reg, fs_engine_free, e);
     if (rc != 0) {
         fs_engine_free(e);
         return ferry_registry_fail(reg, rc, "sqlite engine: out of memory");

@@ -11,9 +11,9 @@
  *     such transaction is committed before anything but a query runs on any connection;
  *   - on a WAL file, an "anchor" connection holds a read transaction while queries run, so theirs take
  *     the WAL index's read lock without a system call. Each query still sees every commit before it.
- *     The anchor lets go before anything but a query runs, and its own thread ("sqlite-anchor",
- *     one per engine on a WAL file, the only other thread that touches SQLite) renews it every
- *     millisecond while queries come and lets it go after a millisecond without one.
+ *     The anchor lets go before anything but a query runs, is renewed by a query that finds it older
+ *     than a millisecond, and lets go when the engine idles (its on-idle hook: a millisecond without
+ *     a call, or before it sleeps). Like every handle, it is used on the engine thread only.
  *
  * Configuration (ferry_registry_arg), one key=value per line:
  *   path=<file>          the database file; absent or ":memory:": an in-memory database

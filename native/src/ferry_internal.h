@@ -52,6 +52,9 @@ struct ferry_registry {
     ferry__close_fn *on_close;
     int32_t on_close_count;
     int32_t on_close_cap;
+    ferry__close_fn *on_idle;
+    int32_t on_idle_count;
+    int32_t on_idle_cap;
     bool sealed;             /* set once init finished: no more registrations */
     const char *arg;         /* the engine's configuration string */
     int fail_code;

@@ -39,6 +39,7 @@
 #include "ring_client.h"
 #include "ferry_sqlite.h"
 
+#include <dirent.h>
 #include <dlfcn.h>
 #include <pthread.h>
 #include <sqlite3.h>
@@ -1018,6 +1019,15 @@ static void test_wal_anchor(int64_t c0, int64_t s0)
         CHECK_EQ_I64(exec_int(r, SYS, "SELECT count(*) FROM t", NULL), i, "the engine sees every commit");
         other_int(other, "INSERT INTO t VALUES(1)");
     }
+    /* The anchor, like every handle, is the engine thread's: the process runs no thread but ours and the
+     * engine's (no helper thread renews it). */
+    int threads = 0;
+    DIR *tasks = opendir("/proc/self/task");
+    CHECK(tasks != NULL, "opendir /proc/self/task");
+    for (struct dirent *d; (d = readdir(tasks)) != NULL;)
+        threads += d->d_name[0] != '.';
+    closedir(tasks);
+    CHECK(threads == 2, "%d threads run while the anchor holds; expected this one and the engine's", threads);
     /* Right after queries: a checkpoint through the engine lets the anchor go first, and completes. */
     CHECK_EQ_I64(exec_int(r, SYS, "SELECT count(*) FROM t", NULL), 20, "count");
     result x;

@@ -108,8 +108,8 @@ abstract class CallPath implements AutoCloseable {
                 + "parks as soon as it has published (after 64 polls) and the engine sleeps as soon as it is idle");
         DESCRIPTIONS.put("ferry_async", "Ferry engine.callAsync(add, x, 1).join(), default preset (completes on the common pool)");
         DESCRIPTIONS.put("ferry_batch", "Ferry engine.callBatch of " + DEPTH + " calls: one producer, " + DEPTH
-                + " in flight (as 32-byte items of one batch slot), then waits for the last; preset LOWEST_LATENCY "
-                + "(the engine spins, as the JCTools consumer does); per call");
+                + " in flight (as 32-byte items of one batch slot), then waits for the last; caller spin as LOWEST_LATENCY, "
+                + "engine idle spin 1 ms (it spins through the burst, as the JCTools consumer does); per call");
         DESCRIPTIONS.put("ferry_async_pipelined", "Ferry callAsync one by one, " + DEPTH + " futures in flight, then "
                 + "joins them; per call");
         for (int p : new int[] {1, 2, 4, 8}) {

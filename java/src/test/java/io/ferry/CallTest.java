@@ -317,4 +317,34 @@ class CallTest {
         assertTrue(e.getMessage().contains("echo_bytes"), e.getMessage());
         assertEquals(7, engine.call(add, 3, 4), "the engine keeps running");
     }
+
+    /**
+     * A call that parks allocates nothing, on any thread: the caller reuses its thread's ParkedCall and the
+     * engine's upcall hands the result over as a primitive. (The old path allocated a ParkedCall and a
+     * boxed Long, ~64 B a call; JMH's gc profiler cannot tell a few bytes from its own background.)
+     */
+    @Test
+    void aParkedCallAllocatesNothing() throws ReflectiveOperationException {
+        // By reflection: the tests compile inside the io.ferry module, which does not read jdk.management.
+        Object mx = Class.forName("java.lang.management.ManagementFactory").getMethod("getThreadMXBean").invoke(null);
+        java.lang.reflect.Method total = Class.forName("com.sun.management.ThreadMXBean")
+                .getMethod("getTotalThreadAllocatedBytes");
+        try (Engine parking = Engine.builder().name("no-alloc").callerSpin(Duration.ZERO)
+                .engineIdleSpin(Duration.ZERO).start()) {
+            Op add = parking.op("add");
+            for (int i = 0; i < 20_000; i++) {
+                assertEquals(i + 1, parking.call(add, i, 1)); // warm-up: the JIT, this thread's ParkedCall
+            }
+            int n = 50_000;
+            long before = (long) total.invoke(mx);
+            for (int i = 0; i < n; i++) {
+                if (parking.call(add, i, 1) != i + 1) {
+                    throw new AssertionError("call " + i);
+                }
+            }
+            long bytes = (long) total.invoke(mx) - before;
+            // Every thread of the JVM counts, so allow for background: under 0.5 B a call.
+            assertTrue(bytes < n / 2, bytes + " bytes for " + n + " parked calls");
+        }
+    }
 }

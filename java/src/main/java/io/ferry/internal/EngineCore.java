@@ -697,7 +697,14 @@ public final class EngineCore {
     /** {@link #parkUntilDone} for a 64-bit result: allocates nothing. */
     private long parkLong(long base, long seq, long deadline, Op op) throws TimeoutException {
         ParkedCall parked = parkUntilDone(base, seq, deadline, op, AsyncCall.KIND_LONG);
-        return parked == null ? takeLong(base, seq, 0, op) : parked.longResult();
+        if (parked == null) {
+            return takeLong(base, seq, 0, op);
+        }
+        try {
+            return parked.longResult();
+        } finally {
+            parked.clear();
+        }
     }
 
     /** {@link #parkUntilDone} for a bytes or string result. */
@@ -708,7 +715,11 @@ public final class EngineCore {
             byte[] bytes = takeBytes(base, seq, st, op);
             return kind == AsyncCall.KIND_STRING ? new String(bytes, StandardCharsets.UTF_8) : bytes;
         }
-        return parked.objectResult();
+        try {
+            return parked.objectResult();
+        } finally {
+            parked.clear();
+        }
     }
 
     /**
@@ -730,12 +741,26 @@ public final class EngineCore {
             long st = (long) LONG.getAcquire(region, base);
             if ((st & PHASE_MASK) == PHASE_DONE) {
                 waiters.compareAndSet(idx, parked, null);
+                parked.clear();
                 return null;
             }
             if (LONG.compareAndSet(region, base, st, st | FLAG_PARKED)) {
                 break;
             }
         }
+        boolean ok = false;
+        try {
+            awaitDone(base, seq, deadline, parked);
+            ok = true;
+        } finally {
+            if (!ok) {
+                parked.clear();
+            }
+        }
+        return parked;
+    }
+
+    private void awaitDone(long base, long seq, long deadline, ParkedCall parked) throws TimeoutException {
         while (!parked.done) {
             if (abandoned) {
                 parked.discard(); // a late upcall may still reach it
@@ -755,7 +780,6 @@ public final class EngineCore {
                 LockSupport.parkNanos(this, left);
             }
         }
-        return parked;
     }
 
     /**

@@ -28,6 +28,8 @@ final class ParkedCall {
     /** The outcome: a 64-bit result, or else the bytes/string result or the failure in {@link #outcome}. */
     long value;
     Object outcome;
+    /** Set by {@link #discard}: the instance left the cache. */
+    private boolean discarded;
     /** Written (release) by the engine's upcall after the outcome; read (acquire) by the caller. */
     volatile boolean done;
 
@@ -51,8 +53,21 @@ final class ParkedCall {
         return p;
     }
 
+    /**
+     * Forgets the call once the caller is done with it: a thread's cached instance must not keep an
+     * engine (through its Op) reachable, or the Cleaner could never close an engine nobody closed.
+     */
+    void clear() {
+        if (discarded) {
+            return; // no longer cached; a late upcall may still read it
+        }
+        op = null;
+        outcome = null;
+    }
+
     /** Never hand this instance out again: an upcall may still reach it. */
     void discard() {
+        discarded = true;
         if (CACHE.get() == this) {
             CACHE.remove();
         }

@@ -178,36 +178,33 @@ const char *ferry_registry_arg(const ferry_registry *reg)
     return reg && reg->arg ? reg->arg : "";
 }
 
+/* Appends a hook to a growable array of them. */
+static int ferry__hook_add(ferry__close_fn **hooks, int32_t *count, int32_t *cap, void (*fn)(void *data), void *data)
+{
+    if (*count == *cap) {
+        int32_t n = *cap ? *cap * 2 : 4;
+        ferry__close_fn *grown = realloc(*hooks, (size_t)n * sizeof(*grown));
+        if (!grown)
+            return FERRY_E_NOMEM;
+        *hooks = grown;
+        *cap = n;
+    }
+    (*hooks)[(*count)++] = (ferry__close_fn){ fn, data };
+    return 0;
+}
+
 int ferry_registry_on_close(ferry_registry *reg, void (*fn)(void *data), void *data)
 {
     if (!reg || !fn)
         return FERRY_E_INVALID;
-    if (reg->on_close_count == reg->on_close_cap) {
-        int32_t cap = reg->on_close_cap ? reg->on_close_cap * 2 : 4;
-        ferry__close_fn *fns = realloc(reg->on_close, (size_t)cap * sizeof(*fns));
-        if (!fns)
-            return FERRY_E_NOMEM;
-        reg->on_close = fns;
-        reg->on_close_cap = cap;
-    }
-    reg->on_close[reg->on_close_count++] = (ferry__close_fn){ fn, data };
-    return 0;
+    return ferry__hook_add(&reg->on_close, &reg->on_close_count, &reg->on_close_cap, fn, data);
 }
 
 int ferry_registry_on_idle(ferry_registry *reg, void (*fn)(void *data), void *data)
 {
     if (!reg || !fn || reg->sealed)
         return FERRY_E_INVALID;
-    if (reg->on_idle_count == reg->on_idle_cap) {
-        int32_t cap = reg->on_idle_cap ? reg->on_idle_cap * 2 : 4;
-        ferry__close_fn *fns = realloc(reg->on_idle, (size_t)cap * sizeof(*fns));
-        if (!fns)
-            return FERRY_E_NOMEM;
-        reg->on_idle = fns;
-        reg->on_idle_cap = cap;
-    }
-    reg->on_idle[reg->on_idle_count++] = (ferry__close_fn){ fn, data };
-    return 0;
+    return ferry__hook_add(&reg->on_idle, &reg->on_idle_count, &reg->on_idle_cap, fn, data);
 }
 
 static void ferry__registry_run_on_idle(ferry_registry *reg)

@@ -120,4 +120,25 @@ static inline void ft_case_done(const char *name, int64_t started_ns)
         fprintf(stderr, "  %-28s %8.3f s\n", name, (double)(ft_now_ns() - started_ns) / 1e9);
 }
 
+/* A growable byte buffer, for building the inputs the tests send (bb_put appends). */
+typedef struct bb {
+    unsigned char *p;
+    size_t len, cap;
+} bb;
+
+static inline void bb_put(bb *b, const void *d, size_t n)
+{
+    if (b->len + n > b->cap) {
+        size_t cap = b->cap ? b->cap : 64;
+        while (cap < b->len + n)
+            cap *= 2;
+        b->p = realloc(b->p, cap);
+        CHECK(b->p != NULL, "realloc(%zu)", cap);
+        b->cap = cap;
+    }
+    if (n)
+        memcpy(b->p + b->len, d, n);
+    b->len += n;
+}
+
 #endif /* FERRY_TEST_H */

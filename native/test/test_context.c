@@ -158,26 +158,6 @@ static void check_alive(ring *r, uint64_t ctx, const char *what)
 
 /* ---- system op encodings ------------------------------------------------------------------------- */
 
-typedef struct bb {
-    unsigned char *p;
-    size_t len, cap;
-} bb;
-
-static void bb_put(bb *b, const void *d, size_t n)
-{
-    if (b->len + n > b->cap) {
-        size_t cap = b->cap ? b->cap : 64;
-        while (cap < b->len + n)
-            cap *= 2;
-        b->p = realloc(b->p, cap);
-        CHECK(b->p != NULL, "realloc(%zu)", cap);
-        b->cap = cap;
-    }
-    if (n)
-        memcpy(b->p + b->len, d, n);
-    b->len += n;
-}
-
 static void bb_u32(bb *b, uint32_t v)
 {
     unsigned char le[4] = { (unsigned char)v, (unsigned char)(v >> 8), (unsigned char)(v >> 16),

@@ -108,26 +108,6 @@ static void stop(ring *r)
 
 /* ---- byte buffers ------------------------------------------------------------------------------- */
 
-typedef struct bb {
-    unsigned char *p;
-    size_t len, cap;
-} bb;
-
-static void bb_put(bb *b, const void *d, size_t n)
-{
-    if (b->len + n > b->cap) {
-        size_t cap = b->cap ? b->cap : 64;
-        while (cap < b->len + n)
-            cap *= 2;
-        b->p = realloc(b->p, cap);
-        CHECK(b->p != NULL, "realloc(%zu)", cap);
-        b->cap = cap;
-    }
-    if (n)
-        memcpy(b->p + b->len, d, n);
-    b->len += n;
-}
-
 static void bb_u8(bb *b, uint8_t v)
 {
     bb_put(b, &v, 1);

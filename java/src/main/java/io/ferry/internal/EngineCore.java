@@ -203,7 +203,7 @@ public final class EngineCore {
         try {
             // A caller that had to wake the engine parks at once: the wake-up takes longer than any spin.
             long st = woke ? -1 : spin(base, seq, NO_DEADLINE);
-            return st >= 0 ? takeLong(base, seq, st, op) : parkLong(base, seq, NO_DEADLINE, op);
+            return st >= 0 ? takeLong(base, seq, op) : parkLong(base, seq, NO_DEADLINE, op);
         } catch (TimeoutException impossible) {
             throw new AssertionError(impossible);
         }
@@ -220,7 +220,7 @@ public final class EngineCore {
         long seq = submitted & Long.MAX_VALUE;
         long base = slotOffset(seq, mask);
         long st = submitted < 0 ? -1 : spin(base, seq, deadline);
-        return st >= 0 ? takeLong(base, seq, st, op) : parkLong(base, seq, deadline, op);
+        return st >= 0 ? takeLong(base, seq, op) : parkLong(base, seq, deadline, op);
     }
 
     /** A sync call with an input byte array and a bytes result. */
@@ -231,7 +231,7 @@ public final class EngineCore {
         long seq = submitted & Long.MAX_VALUE;
         long base = slotOffset(seq, mask);
         long st = submitted < 0 ? -1 : spin(base, seq, deadline);
-        return st >= 0 ? takeBytes(base, seq, st, op) : (byte[]) parkObject(base, seq, deadline, op, AsyncCall.KIND_BYTES);
+        return st >= 0 ? takeBytes(base, seq, op) : (byte[]) parkObject(base, seq, deadline, op, AsyncCall.KIND_BYTES);
     }
 
     /** Like {@link #callLong(Op, long, long, long)} but fails fast when every slot is in flight. */
@@ -246,7 +246,7 @@ public final class EngineCore {
         boolean woke = writeAndPublish(base, seq, op.id(), 0, ctx, a, b, 0, 0, 0);
         try {
             long st = woke ? -1 : spin(base, seq, NO_DEADLINE);
-            return st >= 0 ? takeLong(base, seq, st, op) : parkLong(base, seq, NO_DEADLINE, op);
+            return st >= 0 ? takeLong(base, seq, op) : parkLong(base, seq, NO_DEADLINE, op);
         } catch (TimeoutException impossible) {
             throw new AssertionError(impossible);
         }
@@ -375,7 +375,7 @@ public final class EngineCore {
                     st = spin(base, seq, NO_DEADLINE);
                 }
                 if (st >= 0) {
-                    takeLong(base, seq, st, op);
+                    takeLong(base, seq, op);
                 } else {
                     parkLong(base, seq, NO_DEADLINE, op);
                 }
@@ -698,7 +698,7 @@ public final class EngineCore {
     private long parkLong(long base, long seq, long deadline, Op op) throws TimeoutException {
         ParkedCall parked = parkUntilDone(base, seq, deadline, op, AsyncCall.KIND_LONG);
         if (parked == null) {
-            return takeLong(base, seq, 0, op);
+            return takeLong(base, seq, op);
         }
         try {
             return parked.longResult();
@@ -711,8 +711,7 @@ public final class EngineCore {
     private Object parkObject(long base, long seq, long deadline, Op op, int kind) throws TimeoutException {
         ParkedCall parked = parkUntilDone(base, seq, deadline, op, kind);
         if (parked == null) {
-            long st = (long) LONG.getAcquire(region, base);
-            byte[] bytes = takeBytes(base, seq, st, op);
+            byte[] bytes = takeBytes(base, seq, op); // parkUntilDone's acquire load saw DONE
             return kind == AsyncCall.KIND_STRING ? new String(bytes, StandardCharsets.UTF_8) : bytes;
         }
         try {
@@ -852,7 +851,7 @@ public final class EngineCore {
         }
     }
 
-    private long takeLong(long base, long seq, long st, Op op) {
+    private long takeLong(long base, long seq, Op op) {
         int err = (int) INT.get(region, base + SLOT_ERR);
         if (err != 0) {
             throw takeFailure(base, seq, err, op);
@@ -866,7 +865,7 @@ public final class EngineCore {
     }
 
     @SuppressWarnings("restricted")
-    private byte[] takeBytes(long base, long seq, long st, Op op) {
+    private byte[] takeBytes(long base, long seq, Op op) {
         int err = (int) INT.get(region, base + SLOT_ERR);
         if (err != 0) {
             throw takeFailure(base, seq, err, op);
@@ -925,9 +924,9 @@ public final class EngineCore {
         long base = slotOffset(seq, mask);
         try {
             if (parked.kind == AsyncCall.KIND_LONG) {
-                parked.value = takeLong(base, seq, 0, parked.op);
+                parked.value = takeLong(base, seq, parked.op);
             } else {
-                byte[] bytes = takeBytes(base, seq, 0, parked.op);
+                byte[] bytes = takeBytes(base, seq, parked.op);
                 parked.outcome = parked.kind == AsyncCall.KIND_STRING ? new String(bytes, StandardCharsets.UTF_8) : bytes;
             }
         } catch (FerryException e) {
@@ -957,12 +956,12 @@ public final class EngineCore {
     /** Reads a parked or async call's outcome and releases its slot. */
     private Object takeAsync(long seq, Op op, int kind) {
         long base = slotOffset(seq, mask);
-        long st = (long) LONG.getAcquire(region, base);
+        // takeOutcome's isDone made the acquire load that saw DONE.
         try {
             if (kind == AsyncCall.KIND_LONG) {
-                return takeLong(base, seq, st, op);
+                return takeLong(base, seq, op);
             }
-            byte[] bytes = takeBytes(base, seq, st, op);
+            byte[] bytes = takeBytes(base, seq, op);
             return kind == AsyncCall.KIND_STRING ? new String(bytes, StandardCharsets.UTF_8) : bytes;
         } catch (FerryException e) {
             return e;

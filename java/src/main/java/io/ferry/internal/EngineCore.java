@@ -117,6 +117,7 @@ public final class EngineCore {
             throw new IllegalStateException("libferry disagrees on the region size: " + size + " != "
                     + regionSize(capacity) + "; the jar and the library are from different builds");
         }
+        FerryNative.bindCloseHandles();
         this.arena = Arena.ofShared();
         boolean started = false;
         try {

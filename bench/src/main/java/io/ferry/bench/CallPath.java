@@ -44,15 +44,35 @@ abstract class CallPath implements AutoCloseable {
         this.gapNs = gapNs;
     }
 
+    /**
+     * A spaced call slower than this paid a slow wake-up. This host wakes a thread in one of two ways:
+     * ~2 µs when the other vCPU is running (or the woken thread shares the waker's), ~20 µs when the
+     * host has to resume a halted vCPU; a round trip pays two wakes, ~4 or ~45 µs. Which one a path
+     * gets depends on where the scheduler placed its threads and stays for seconds at a time, so paths
+     * measured in the same cycles can be in different modes; comparisons of spaced paths are made
+     * within one mode.
+     */
+    static final long SLOW_WAKE_NS = 15_000;
+
+    /** The time of each call of the last {@link #runSpaced} (the first {@link #spacedCalls}). */
+    long[] spacedNanos = new long[0];
+    int spacedCalls;
+
     /** Before each call, spin for {@link #gapNs}; returns the time spent in the calls only. */
     final long runSpaced(int n) {
+        if (spacedNanos.length < n) {
+            spacedNanos = new long[n];
+        }
         long total = 0;
         for (int i = 0; i < n; i++) {
             idleGap();
             long t0 = System.nanoTime();
             run(1);
-            total += System.nanoTime() - t0;
+            long t = System.nanoTime() - t0;
+            spacedNanos[i] = t;
+            total += t;
         }
+        spacedCalls = n;
         return total;
     }
 

@@ -34,7 +34,10 @@ import org.openjdk.jmh.runner.IterationType;
  * ({@code floor*}, {@code a*}, {@code b*}, {@code c*}, {@code d*} in spec order), the number of
  * cycles, sums over cycles of ln(path / floor) and ln(path / a), and the medians over the iteration's
  * cycles of ns per call and of the per-cycle ratios to the floor and between paths ({@code aMedFloor},
- * {@code cMedB} = c / b, ...), which ResultsReport reports. Odd cycles run the paths in reverse order. The primary score (ns per cycle) includes the waits between bursts and means
+ * {@code cMedB} = c / b, ...), which ResultsReport reports. Spaced paths (calls that pay wake-ups) also get
+ * their calls split into fast and slow wake-ups at {@link CallPath#SLOW_WAKE_NS}: the median and the count of
+ * each ({@code aFastNs}, {@code aFastCalls}, {@code aSlowNs}, {@code aSlowCalls}, ...). Odd cycles run the
+ * paths in reverse order. The primary score (ns per cycle) includes the waits between bursts and means
  * nothing on its own.
  *
  * <p>{@link #virtual} runs the same cycles from a virtual thread (JMH's {@code jmh.executor=VIRTUAL}).
@@ -107,6 +110,9 @@ public class PairedBenchmark {
                 int i = reverse ? paths.length - 1 - k : k;
                 nanos[i + 1] = burst(paths[i]);
                 calls[i + 1] = paths[i].burst;
+                if (paths[i].gapNs > 0) {
+                    c.addSpaced(i, paths[i].spacedNanos, paths[i].spacedCalls);
+                }
             }
             c.add(nanos, calls, paths.length);
         }
@@ -168,11 +174,20 @@ public class PairedBenchmark {
         public double floorMedNs, floorP10Ns, floorP90Ns, aMedNs, bMedNs, cMedNs, dMedNs;
         /** Medians over the iteration's cycles of the per-cycle ratios: xMedFloor = x / floor, xMedY = x / y. */
         public double aMedFloor, bMedFloor, cMedFloor, dMedFloor, bMedA, cMedA, dMedA, cMedB, dMedB, dMedC;
+        /**
+         * Spaced paths only (CallPath.gapNs): their single calls split at {@link CallPath#SLOW_WAKE_NS} into
+         * fast and slow wake-ups, with the median ns and the number of calls of each kind.
+         */
+        public double aFastNs, bFastNs, cFastNs, dFastNs, aSlowNs, bSlowNs, cSlowNs, dSlowNs;
+        public long aFastCalls, bFastCalls, cFastCalls, dFastCalls, aSlowCalls, bSlowCalls, cSlowCalls, dSlowCalls;
 
         /** Per cycle: ns per call of the floor (0) and of each path (1..4). */
         private final double[][] perCall = new double[MAX_PATHS + 1][KEEP];
         private int kept;
         private int paths;
+        /** Spaced paths: every timed call of the iteration (up to KEEP), per path; made on first use. */
+        private final long[][] spaced = new long[MAX_PATHS][];
+        private final int[] spacedKept = new int[MAX_PATHS];
 
         @Setup(Level.Iteration)
         public void reset() {
@@ -180,7 +195,33 @@ public class PairedBenchmark {
             aLogFloor = bLogFloor = cLogFloor = dLogFloor = bLogA = cLogA = dLogA = 0;
             floorMedNs = floorP10Ns = floorP90Ns = aMedNs = bMedNs = cMedNs = dMedNs = 0;
             aMedFloor = bMedFloor = cMedFloor = dMedFloor = bMedA = cMedA = dMedA = cMedB = dMedB = dMedC = 0;
+            aFastNs = bFastNs = cFastNs = dFastNs = aSlowNs = bSlowNs = cSlowNs = dSlowNs = 0;
+            aFastCalls = bFastCalls = cFastCalls = dFastCalls = aSlowCalls = bSlowCalls = cSlowCalls = dSlowCalls = 0;
             kept = 0;
+            java.util.Arrays.fill(spacedKept, 0);
+        }
+
+        void addSpaced(int path, long[] nanos, int n) {
+            long[] to = spaced[path];
+            if (to == null) {
+                to = spaced[path] = new long[KEEP];
+            }
+            int k = Math.min(n, KEEP - spacedKept[path]);
+            System.arraycopy(nanos, 0, to, spacedKept[path], k);
+            spacedKept[path] += k;
+        }
+
+        /** {fast median, fast calls, slow median, slow calls} of a spaced path's calls this iteration. */
+        private double[] wakeModes(int path) {
+            int n = spacedKept[path];
+            long[] v = java.util.Arrays.copyOf(spaced[path], n);
+            java.util.Arrays.sort(v);
+            int fast = 0;
+            while (fast < n && v[fast] < CallPath.SLOW_WAKE_NS) {
+                fast++;
+            }
+            int slow = n - fast;
+            return new double[] {fast > 0 ? v[fast / 2] : 0, fast, slow > 0 ? v[fast + slow / 2] : 0, slow};
         }
 
         void add(long[] nanos, int[] calls, int n) {
@@ -261,6 +302,18 @@ public class PairedBenchmark {
                 dMedB = quantile(p[4], p[2], 0.5);
                 dMedC = quantile(p[4], p[3], 0.5);
             }
+            for (int i = 0; i < paths; i++) {
+                if (spacedKept[i] == 0) {
+                    continue;
+                }
+                double[] m = wakeModes(i);
+                switch (i) {
+                    case 0 -> { aFastNs = m[0]; aFastCalls = (long) m[1]; aSlowNs = m[2]; aSlowCalls = (long) m[3]; }
+                    case 1 -> { bFastNs = m[0]; bFastCalls = (long) m[1]; bSlowNs = m[2]; bSlowCalls = (long) m[3]; }
+                    case 2 -> { cFastNs = m[0]; cFastCalls = (long) m[1]; cSlowNs = m[2]; cSlowCalls = (long) m[3]; }
+                    default -> { dFastNs = m[0]; dFastCalls = (long) m[1]; dSlowNs = m[2]; dSlowCalls = (long) m[3]; }
+                }
+            }
             StringBuilder s = new StringBuilder(String.format("  [%s] %d cycles, floor median %.1f ns (p10 %.1f, p90 %.1f)",
                     iteration.getType() == IterationType.WARMUP ? "warmup" : "measure", cycles, floorMedNs, floorP10Ns,
                     floorP90Ns));
@@ -268,6 +321,10 @@ public class PairedBenchmark {
             double[] ratio = {aMedFloor, bMedFloor, cMedFloor, dMedFloor};
             for (int i = 0; i < paths; i++) {
                 s.append(String.format(";  %c %.1f ns = %.2fx floor", 'a' + i, ns[i], ratio[i]));
+                if (spacedKept[i] > 0) {
+                    double[] m = wakeModes(i);
+                    s.append(String.format(" (fast wakes %.0f ns x %d, slow %.0f ns x %d)", m[0], (long) m[1], m[2], (long) m[3]));
+                }
             }
             System.out.println(s);
         }

@@ -22,7 +22,8 @@ import org.openjdk.jmh.annotations.Threads;
 import org.openjdk.jmh.annotations.Warmup;
 
 /**
- * Calls per second ({@link Mode#Throughput}): one call at a time ({@link #sync}), one producer keeping
+ * Calls per second ({@link Mode#Throughput}): one call at a time ({@link #sync}, {@link #virtual} from a
+ * virtual thread), one producer keeping
  * {@link CallPath#DEPTH} calls in flight ({@link #pipelined}), and 1, 2, 4 and 8 producer threads making
  * sync calls on one engine at once ({@code producersN}). With {@code -prof gc}, {@code gc.alloc.rate.norm}
  * is bytes per call: these trials make the most calls, so JMH's own background allocation weighs least.
@@ -73,9 +74,69 @@ public class ThroughputBenchmark {
         }
     }
 
+    /** The same from a virtual thread (JMH's {@code jmh.executor=VIRTUAL}). */
+    @State(Scope.Thread)
+    public static class VirtualSync {
+        @Param({"ferry_spin", "ferry_default"})
+        public String vsync;
+        CallPath p;
+
+        @Setup(Level.Trial)
+        public void setUp() {
+            p = CallPath.create(vsync);
+            p.resume();
+            p.run(p.warm);
+        }
+
+        @TearDown(Level.Trial)
+        public void tearDown() {
+            p.close();
+        }
+    }
+
+    /**
+     * The spaced paths (a call every {@link CallPath#GAP_US} µs, paying wake-ups), for bytes per call
+     * only: SampleTime's own bookkeeping (a boxed value per distinct sample) would weigh on their few
+     * calls. The score counts the idle gaps too and means nothing; longer iterations give JMH's own
+     * background allocation more calls to spread over.
+     */
+    @State(Scope.Thread)
+    public static class Spaced {
+        @Param({"ferry_parked", "ferry_nospin", "park_unpark"})
+        public String spath;
+        CallPath p;
+
+        @Setup(Level.Trial)
+        public void setUp() {
+            p = CallPath.create(spath);
+            p.resume();
+            p.runSpaced(p.warm);
+        }
+
+        @TearDown(Level.Trial)
+        public void tearDown() {
+            p.close();
+        }
+    }
+
     @Benchmark
     @Threads(1)
     public void sync(Sync s) {
+        s.p.run(1);
+    }
+
+    @Benchmark
+    @Threads(1)
+    @Fork(value = 1, jvmArgsAppend = {"--enable-native-access=ALL-UNNAMED", "-Xms1g", "-Xmx1g", "-Djmh.executor=VIRTUAL"})
+    public void virtual(VirtualSync s) {
+        s.p.run(1);
+    }
+
+    @Benchmark
+    @Threads(1)
+    @Measurement(iterations = 3, time = 5)
+    public void spaced(Spaced s) {
+        s.p.idleGap();
         s.p.run(1);
     }
 

@@ -347,4 +347,44 @@ class CallTest {
             assertTrue(bytes < n / 2, bytes + " bytes for " + n + " parked calls");
         }
     }
+
+    @Test
+    void aSpinningCallFromAVirtualThreadAllocatesNothing() throws Exception {
+        Object mx = Class.forName("java.lang.management.ManagementFactory").getMethod("getThreadMXBean").invoke(null);
+        java.lang.reflect.Method total = Class.forName("com.sun.management.ThreadMXBean")
+                .getMethod("getTotalThreadAllocatedBytes");
+        try (Engine spinning = Engine.builder().name("no-alloc-vt").preset(WaitPreset.LOWEST_LATENCY).start()) {
+            Op add = spinning.op("add");
+            int chunk = 20_000;
+            long[] least = {Long.MAX_VALUE};
+            java.util.concurrent.atomic.AtomicReference<Throwable> failure = new java.util.concurrent.atomic.AtomicReference<>();
+            Thread vt = Thread.ofVirtual().start(() -> {
+                try {
+                    for (int i = 0; i < 50_000; i++) {
+                        assertEquals(i + 1, spinning.call(add, i, 1)); // warm-up: the JIT
+                    }
+                    // A virtual thread that spins past 2 us yields its carrier, and the JDK then copies its
+                    // stack into a new StackChunk (kilobytes). That happens when the host delays the engine,
+                    // in some chunks and not others; a per-call allocation of Ferry's would be in every one.
+                    for (int c = 0; c < 10; c++) {
+                        long before = (long) total.invoke(mx);
+                        for (int i = 0; i < chunk; i++) {
+                            if (spinning.call(add, i, 1) != i + 1) {
+                                throw new AssertionError("call " + i);
+                            }
+                        }
+                        least[0] = Math.min(least[0], (long) total.invoke(mx) - before);
+                    }
+                } catch (Throwable t) {
+                    failure.set(t);
+                }
+            });
+            vt.join();
+            if (failure.get() != null) {
+                throw new AssertionError(failure.get());
+            }
+            // Every thread of the JVM counts, so allow for background: under 0.5 B a call in the best chunk.
+            assertTrue(least[0] < chunk / 2, least[0] + " bytes for " + chunk + " spinning calls in the best of 10 chunks");
+        }
+    }
 }

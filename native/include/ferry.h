@@ -53,7 +53,8 @@ extern "C" {
  *   64 in_ptr   u64  input bytes, malloc'd by ferry_alloc; the engine frees them once the call is done
  *   72 in_len   u64
  *   80 out_ptr  u64  output bytes or error message, malloc'd by the engine; the reader frees them
- *   88 out_len  u64
+ *   88 out_len  u64  (out_ptr and out_len mean something only when out_kind is not FERRY_OUT_NONE; the
+ *                    engine stores result, err and out_* only where they changed since the last lap)
  *   96 reserved 32 bytes
  *
  * Slot state word: seq (the claim sequence the slot currently serves) << 8, then flag bits, then a

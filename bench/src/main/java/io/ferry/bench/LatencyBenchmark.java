@@ -31,66 +31,42 @@ import org.openjdk.jmh.annotations.Warmup;
 public class LatencyBenchmark {
 
     @State(Scope.Thread)
-    public static class One {
+    public static class One extends PathState {
         @Param({"java_floor", "c_floor", "ffm_direct", "ffm_critical", "ferry_spin", "ferry_default", "ferry_async",
                 "executor", "cf_supply", "disruptor_spin", "disruptor_block", "jctools"})
         public String path;
-        CallPath p;
 
         @Setup(Level.Trial)
         public void setUp() {
-            p = CallPath.create(path);
-            p.resume();
-            p.run(p.warm);
-        }
-
-        @TearDown(Level.Trial)
-        public void tearDown() {
-            p.close();
+            open(path);
         }
     }
 
     /** The paths whose calls are spaced (CallPath.gapNs): the gap runs before each invocation, untimed. */
     @State(Scope.Thread)
-    public static class Spaced {
+    public static class Spaced extends PathState {
         @Param({"ferry_parked", "park_unpark", "ferry_nospin"})
         public String spath;
-        CallPath p;
 
         @Setup(Level.Trial)
         public void setUp() {
-            p = CallPath.create(spath);
-            p.resume();
-            p.runSpaced(p.warm);
+            open(spath);
         }
 
         @Setup(Level.Invocation)
         public void gap() {
             p.idleGap();
         }
-
-        @TearDown(Level.Trial)
-        public void tearDown() {
-            p.close();
-        }
     }
 
     @State(Scope.Thread)
-    public static class OneVirtual {
+    public static class OneVirtual extends PathState {
         @Param({"ferry_spin", "ferry_default"})
         public String vpath;
-        CallPath p;
 
         @Setup(Level.Trial)
         public void setUp() {
-            p = CallPath.create(vpath);
-            p.resume();
-            p.run(p.warm);
-        }
-
-        @TearDown(Level.Trial)
-        public void tearDown() {
-            p.close();
+            open(vpath);
         }
     }
 

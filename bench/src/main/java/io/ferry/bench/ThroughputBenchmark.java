@@ -36,61 +36,37 @@ import org.openjdk.jmh.annotations.Warmup;
 public class ThroughputBenchmark {
 
     @State(Scope.Thread)
-    public static class Pipeline {
+    public static class Pipeline extends PathState {
         @Param({"ferry_batch", "ferry_async_pipelined", "jctools_pipelined"})
         public String pipe;
-        CallPath p;
 
         @Setup(Level.Trial)
         public void setUp() {
-            p = CallPath.create(pipe);
-            p.resume();
-            p.run(p.warm);
-        }
-
-        @TearDown(Level.Trial)
-        public void tearDown() {
-            p.close();
+            open(pipe);
         }
     }
 
     /** One call at a time on one thread: calls/s and, with -prof gc, bytes per call of the sync paths. */
     @State(Scope.Thread)
-    public static class Sync {
+    public static class Sync extends PathState {
         @Param({"ferry_spin", "ferry_default"})
         public String sync;
-        CallPath p;
 
         @Setup(Level.Trial)
         public void setUp() {
-            p = CallPath.create(sync);
-            p.resume();
-            p.run(p.warm);
-        }
-
-        @TearDown(Level.Trial)
-        public void tearDown() {
-            p.close();
+            open(sync);
         }
     }
 
     /** The same from a virtual thread (JMH's {@code jmh.executor=VIRTUAL}). */
     @State(Scope.Thread)
-    public static class VirtualSync {
+    public static class VirtualSync extends PathState {
         @Param({"ferry_spin", "ferry_default"})
         public String vsync;
-        CallPath p;
 
         @Setup(Level.Trial)
         public void setUp() {
-            p = CallPath.create(vsync);
-            p.resume();
-            p.run(p.warm);
-        }
-
-        @TearDown(Level.Trial)
-        public void tearDown() {
-            p.close();
+            open(vsync);
         }
     }
 
@@ -101,21 +77,13 @@ public class ThroughputBenchmark {
      * background allocation more calls to spread over.
      */
     @State(Scope.Thread)
-    public static class Spaced {
+    public static class Spaced extends PathState {
         @Param({"ferry_parked", "ferry_nospin", "park_unpark"})
         public String spath;
-        CallPath p;
 
         @Setup(Level.Trial)
         public void setUp() {
-            p = CallPath.create(spath);
-            p.resume();
-            p.runSpaced(p.warm);
-        }
-
-        @TearDown(Level.Trial)
-        public void tearDown() {
-            p.close();
+            open(spath);
         }
     }
 

@@ -52,7 +52,7 @@ public final class Engine implements AutoCloseable {
         this.cleanable = CLEANER.register(this, core::close);
     }
 
-    /** A builder with the defaults: capacity 1024, {@link WaitPreset#BALANCED}, the built-in ops only. */
+    /** A builder with the defaults: capacity 16384, {@link WaitPreset#BALANCED}, the built-in ops only. */
     public static Builder builder() {
         return new Builder();
     }
@@ -289,7 +289,7 @@ public final class Engine implements AutoCloseable {
     /** Configures and starts an engine. */
     public static final class Builder {
         private String name = "ferry";
-        private int capacity = 1024;
+        private int capacity = 16_384;
         private Duration callerSpin = WaitPreset.BALANCED.callerSpin();
         private Duration engineIdleSpin = WaitPreset.BALANCED.engineIdleSpin();
         private Path library;
@@ -309,7 +309,16 @@ public final class Engine implements AutoCloseable {
             return this;
         }
 
-        /** Ring slots, a power of two from 1 to 2^24: the most calls in flight at once. Default 1024. */
+        /**
+         * Ring slots, a power of two from 1 to 2^24: the most calls in flight at once. Default 16384
+         * (128 bytes each: a 2 MB ring).
+         *
+         * <p>A slot is free again once its caller has read the result, so a caller that the OS
+         * deschedules while it spins holds its slot until it runs again, and once the ring has gone
+         * round, every new call waits behind it. Size the ring to hold the calls of a scheduler time
+         * slice (milliseconds): with 8 producers on 2 cores, 1024 slots gave 3.7 M calls/s and 16384
+         * gave 9.4 to 9.8 M, as much as one producer.
+         */
         public Builder capacity(int capacity) {
             if (capacity < 1 || capacity > (1 << 24) || Integer.bitCount(capacity) != 1) {
                 throw new IllegalArgumentException("capacity=" + capacity + ": must be a power of two in 1..2^24");

@@ -332,9 +332,13 @@ public final class ResultsReport {
                             count(t8.callsPerSec), count(t1.callsPerSec))
                     : "";
             double rel = 1 / p8.bOverA;
+            // Both measures must hold: the paired bursts (same cycles as one producer) and JMH's eight
+            // threads calling without pause, which is where a descheduled producer shows.
+            double worst = t1 != null && t8 != null && t1.callsPerSecMeasured && t8.callsPerSecMeasured
+                    ? Math.min(rel, t8.callsPerSec / t1.callsPerSec) : rel;
             out.append(String.format(Locale.ROOT, "| 8 producers on 2 cores (`ferry_p8`) | total calls/s >= 0.5x one producer's "
-                    + "| **%.2fx** (%.2f to %.2f)%s | %s | %s |%n", rel, 1 / p8.hi, 1 / p8.lo, jmh, verdict(rel >= 0.5, rel, 0.5, true),
-                    bimodal(rows, "ferry_p1", "ferry_p8")));
+                    + "| **%.2fx** (%.2f to %.2f)%s | %s | %s |%n", rel, 1 / p8.hi, 1 / p8.lo, jmh,
+                    verdict(worst >= 0.5, worst, 0.5, true), bimodal(rows, "ferry_p1", "ferry_p8")));
         }
     }
 

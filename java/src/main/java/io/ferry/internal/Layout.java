@@ -22,7 +22,8 @@ package io.ferry.internal;
  * <p>The phase stays PUBLISHED while the engine runs a call; its one atomic add takes it to DONE. A
  * caller that gave up (CAS of GONE, a full fence) reads {@link #STATS_STARTED} with {@code getVolatile}:
  * a value {@code <= seq} means the engine will skip the call, a larger one that it may already be
- * running (ferry.h, "Starting a call").
+ * running (ferry.h, "Starting a call"). A virtual thread also reads it (plainly, as a hint) to see how
+ * many calls are ahead of its own before it decides to spin or park.
  */
 public final class Layout {
     private Layout() {

@@ -171,7 +171,12 @@ typedef struct ferry_stats_block {
                                 * re-checks GONE; see "Starting a call" above); callers read it
                                 * after setting GONE, and virtual threads read it, as a mere hint,
                                 * to choose between spinning and parking at once */
-    uint8_t pad[FERRY_BLOCK - 24];
+    _Atomic uint64_t call_ns;  /* what a call took the engine lately, in ns: the engine thread's CPU
+                                * time over the last 64 calls it ran back to back, divided by 64
+                                * (measured only within a run of at least 128 calls, so never
+                                * counting idle time); 0 until then. A hint for waiting callers,
+                                * written relaxed */
+    uint8_t pad[FERRY_BLOCK - 32];
 } ferry_stats_block;
 
 typedef struct ferry_slot {

@@ -50,6 +50,8 @@ public final class Layout {
     public static final long STATS_COMPLETED = OFF_STATS + 8;
     /** seq + 1 of the last call the engine started (u64, stored seq_cst before it re-checks GONE). */
     public static final long STATS_STARTED = OFF_STATS + 16;
+    /** What a call took the engine lately, in ns (u64, relaxed; 0 until measured): a hint for waiting callers. */
+    public static final long STATS_CALL_NS = OFF_STATS + 24;
 
     public static final long SLOT_SIZE = 128;
     public static final long SLOT_STATE = 0;

@@ -63,6 +63,13 @@ public final class EngineCore {
     private static final long VIRTUAL_NS_PER_CALL_AHEAD = 500;
     /** A virtual thread's spin budget on top of the calls ahead: about one short call's round trip. */
     private static final long VIRTUAL_SPIN_NS = 1_000;
+    /**
+     * Calls that take the engine this long or longer (stats.call_ns) are long: then a virtual thread
+     * queued behind others waits as it did before it looked at its place (see {@link #spinVirtual}).
+     */
+    private static final long VIRTUAL_LONG_CALL_NS = 5_000;
+    /** A virtual thread waiting on long calls yields its carrier after this long. */
+    private static final long VIRTUAL_YIELD_AFTER_NS = 2_000;
 
     static {
         try {
@@ -671,11 +678,16 @@ public final class EngineCore {
         if (Thread.currentThread().isVirtual()) {
             return spinVirtual(base, seq, deadline);
         }
+        return spinThenYield(base, seq, deadline, YIELD_AFTER_NS);
+    }
+
+    /** Spins, then polls between yields once it spun {@code yieldAfterNs}, for the spin budget. */
+    private long spinThenYield(long base, long seq, long deadline, long yieldAfterNs) throws TimeoutException {
         // The clock is first read after 64 polls: most calls are done by then, and a clock read costs
         // ~20 ns here (a tenth of a spinning round trip in a profile).
         long start = 0;
         for (int i = 1; ; i++) {
-            st = (long) LONG.getAcquire(region, base);
+            long st = (long) LONG.getAcquire(region, base);
             if ((st & PHASE_MASK) == PHASE_DONE) {
                 return st;
             }
@@ -690,7 +702,7 @@ public final class EngineCore {
                 if (now - start >= callerSpinNs) {
                     return -1;
                 }
-                if (now - start >= YIELD_AFTER_NS) {
+                if (now - start >= yieldAfterNs) {
                     Thread.yield();
                     continue;
                 }
@@ -708,7 +720,13 @@ public final class EngineCore {
      * <ul>
      *   <li>parks at once if that is more than {@value #VIRTUAL_SPIN_MAX_AHEAD}: its call cannot be
      *       done within a spin, and parked, it leaves the CPU to the engine and the carrier to other
-     *       virtual threads;
+     *       virtual threads. Unless the engine's calls are long (stats.call_ns at least
+     *       {@value #VIRTUAL_LONG_CALL_NS} ns): then it spins {@value #VIRTUAL_YIELD_AFTER_NS} ns and
+     *       polls between yields up to the spin budget before it parks, as all virtual threads did
+     *       before. With calls that long the engine does not miss the few carrier cycles this takes,
+     *       but it does miss the wake-ups: a carrier with no virtual thread to run goes to sleep, and
+     *       the engine's next wake upcall then pays a system call to wake it (64 virtual threads
+     *       inserting into a WAL file: ~20% fewer inserts when they all parked at once);
      *   <li>otherwise spins, without yielding, for about what the calls ahead and its own take
      *       ({@value #VIRTUAL_NS_PER_CALL_AHEAD} ns each, plus {@value #VIRTUAL_SPIN_NS} ns; never
      *       longer than the spin budget);
@@ -722,6 +740,9 @@ public final class EngineCore {
     private long spinVirtual(long base, long seq, long deadline) throws TimeoutException {
         long ahead = seq - (long) LONG.getOpaque(region, STATS_STARTED); // started = last started seq + 1
         if (ahead > VIRTUAL_SPIN_MAX_AHEAD) {
+            if ((long) LONG.getOpaque(region, STATS_CALL_NS) >= VIRTUAL_LONG_CALL_NS) {
+                return spinThenYield(base, seq, deadline, VIRTUAL_YIELD_AFTER_NS);
+            }
             return -1;
         }
         long budget = Math.min(callerSpinNs, (Math.max(ahead, 0) + 1) * VIRTUAL_NS_PER_CALL_AHEAD + VIRTUAL_SPIN_NS);

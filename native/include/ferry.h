@@ -35,7 +35,8 @@ extern "C" {
  * Every hot word sits alone on its own 128-byte block (two cache lines, against the adjacent-line
  * prefetcher). Producers read `sleeping` after every publish, so nothing the engine writes per batch
  * may share its block: the engine's counters live in the stats block (stats.started, written once per
- * call, is read by a caller only when it gives a call up). A slot is 128 bytes: its first cache line
+ * call, is read by a caller when it gives a call up, and by a virtual thread once per call to see how
+ * many calls are ahead of its own). A slot is 128 bytes: its first cache line
  * holds everything a primitive call touches, so a sync round trip moves that one line to the engine
  * and back.
  *
@@ -168,9 +169,15 @@ typedef struct ferry_stats_block {
     _Atomic uint64_t head;     /* next sequence the engine will run (advanced once per batch) */
     _Atomic uint64_t completed;/* calls run or skipped, for diagnostics */
     _Atomic uint64_t started;  /* seq + 1 of the last call the engine started (stored seq_cst before it
-                                * re-checks GONE; see "Starting a call" above); callers read it only
-                                * after setting GONE */
-    uint8_t pad[FERRY_BLOCK - 24];
+                                * re-checks GONE; see "Starting a call" above); callers read it
+                                * after setting GONE, and virtual threads read it, as a mere hint,
+                                * to choose between spinning and parking at once */
+    _Atomic uint64_t call_ns;  /* what a call took the engine lately, in ns: the engine thread's CPU
+                                * time over the last 64 calls it ran back to back, divided by 64
+                                * (measured only within a run of at least 128 calls, so never
+                                * counting idle time); 0 until then. A hint for waiting callers,
+                                * written relaxed */
+    uint8_t pad[FERRY_BLOCK - 32];
 } ferry_stats_block;
 
 typedef struct ferry_slot {

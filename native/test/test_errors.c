@@ -98,6 +98,7 @@ static void test_layout(void)
         F("stats.", ferry_stats_block, head),
         F("stats.", ferry_stats_block, completed),
         F("stats.", ferry_stats_block, started),
+        F("stats.", ferry_stats_block, call_ns),
         F("slot.", ferry_slot, state),
         F("slot.", ferry_slot, op),
         F("slot.", ferry_slot, flags),

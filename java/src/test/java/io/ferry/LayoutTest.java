@@ -33,6 +33,7 @@ class LayoutTest {
         m.put("stats.head", new long[] {Layout.STATS_HEAD - Layout.OFF_STATS, 8});
         m.put("stats.completed", new long[] {Layout.STATS_COMPLETED - Layout.OFF_STATS, 8});
         m.put("stats.started", new long[] {Layout.STATS_STARTED - Layout.OFF_STATS, 8});
+        m.put("stats.call_ns", new long[] {Layout.STATS_CALL_NS - Layout.OFF_STATS, 8});
         m.put("slot.state", new long[] {Layout.SLOT_STATE, 8});
         m.put("slot.op", new long[] {Layout.SLOT_OP, 4});
         m.put("slot.flags", new long[] {Layout.SLOT_FLAGS, 4});

@@ -22,7 +22,8 @@ package io.ferry.internal;
  * <p>The phase stays PUBLISHED while the engine runs a call; its one atomic add takes it to DONE. A
  * caller that gave up (CAS of GONE, a full fence) reads {@link #STATS_STARTED} with {@code getVolatile}:
  * a value {@code <= seq} means the engine will skip the call, a larger one that it may already be
- * running (ferry.h, "Starting a call").
+ * running (ferry.h, "Starting a call"). A virtual thread also reads it (plainly, as a hint) to see how
+ * many calls are ahead of its own before it decides to spin or park.
  */
 public final class Layout {
     private Layout() {
@@ -49,6 +50,8 @@ public final class Layout {
     public static final long STATS_COMPLETED = OFF_STATS + 8;
     /** seq + 1 of the last call the engine started (u64, stored seq_cst before it re-checks GONE). */
     public static final long STATS_STARTED = OFF_STATS + 16;
+    /** What a call took the engine lately, in ns (u64, relaxed; 0 until measured): a hint for waiting callers. */
+    public static final long STATS_CALL_NS = OFF_STATS + 24;
 
     public static final long SLOT_SIZE = 128;
     public static final long SLOT_STATE = 0;

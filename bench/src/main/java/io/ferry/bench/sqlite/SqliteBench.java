@@ -747,9 +747,27 @@ public final class SqliteBench {
             first clock check, after 64 polls, instead of after 5 us) made it worse, 1.1-1.4M down to \
             ~0.73M: each yield is a system call and a context switch. \
             So the engine, which could do ~2M selects/s, gets ~1.2M.
-            - **64 virtual threads.** The two carrier threads spin (and yield to other virtual threads) on \
-            both vCPUs, so the engine thread gets only a third of the machine and idles half of that \
-            waiting for calls.
+            - **64 virtual threads.** Until 2026-11-21 a virtual thread spun 2 us and then polled between \
+            `Thread.yield`s up to its 20 us budget: both carrier threads stayed busy polling on both vCPUs, \
+            so the engine thread got about a third of the machine (0.52 CPUs, 0.74 us of engine CPU per \
+            select; carriers 1.3 CPUs, ~1.8 us per select). Now a virtual thread parks at once when more \
+            than two calls ahead of its own have not started (stats.started), spins ~0.5 us per call ahead \
+            + 1 us otherwise, and keeps the old wait only when the engine's calls are long (stats.call_ns, \
+            the engine's CPU time per call, >= 5 us: WAL inserts, where parking at once cost ~20%: idle \
+            carriers fall asleep and each wake upcall then pays a futex wake). Quick A/Bs against the old \
+            wait: 64 virtual threads in memory 0.69-0.74M -> 0.77-0.86M selects/s (1 s slices; single \
+            rounds from 0.4M to 1.6M), on the WAL file 0.34-0.50M -> 0.63-0.89M; inserts in memory \
+            0.34-0.35M -> 0.46-0.63M (one run in five at the old 0.33M), on the WAL file about the same, \
+            89-97k -> 90-106k; 1 and 8 platform threads unchanged. What still holds it back is the second carrier: each carrier that runs out of \
+            virtual threads parks (~20k times/s), the engine's next wake upcall wakes it with a futex \
+            (`ForkJoinPool.signalWork`), and the woken carrier preempts the engine (the engine's \
+            involuntary context switches match the carriers' sleeps one for one); the rounds split into \
+            good ones (engine ~0.95 CPUs, ~1.2-1.6M) and bad ones (engine ~0.6 CPUs, ~0.6-0.8M) by where \
+            the scheduler puts the carriers. With `-Djdk.virtualThreadScheduler.parallelism=1` (one carrier, \
+            leaving the engine a vCPU) the same code does 1.46-1.50M in every round (the old wait: \
+            ~1.0-1.1M); pinning the engine thread alone to a vCPU does not help. Ferry cannot set the \
+            scheduler's parallelism for its users, and the engine's wake path (upcall, unpark, \
+            `submitRunContinuation`) is ~15% of its CPU time when it keeps up.
             - **8 and 64 threads on the WAL file** are held to the one engine thread: sqlite-jdbc's \
             per-thread connections read in parallel on both vCPUs (WAL readers never wait for each other), \
             ~1.4-1.6M selects/s. One engine thread tops out near ~1.2M.

@@ -363,7 +363,7 @@ class CallTest {
                     for (int i = 0; i < 50_000; i++) {
                         assertEquals(i + 1, spinning.call(add, i, 1)); // warm-up: the JIT
                     }
-                    // A virtual thread that spins past 2 us yields its carrier, and the JDK then copies its
+                    // A virtual thread whose call outlasts its short spin yields or parks, and the JDK copies its
                     // stack into a new StackChunk (kilobytes). That happens when the host delays the engine,
                     // in some chunks and not others; a per-call allocation of Ferry's would be in every one.
                     for (int c = 0; c < 10; c++) {

@@ -432,8 +432,8 @@ public final class ResultsReport {
         boolean vtAllocates = keys.stream().filter(k -> k.endsWith("@vt")).map(rows::get)
                 .anyMatch(r -> r != null && r.bytes >= ZERO_BYTES);
         if (vtAllocates) {
-            note = "on a virtual thread: the JDK's `StackChunk` copy each time a call spins past 2 µs and the thread "
-                    + "yields its carrier (JFR allocation profile), not Ferry's code: `CallTest` checks that a spinning "
+            note = "on a virtual thread: the JDK's `StackChunk` copy each time a call waits past its short spin and the "
+                    + "thread yields or parks (JFR allocation profile), not Ferry's code: `CallTest` checks that a spinning "
                     + "call from a virtual thread allocates nothing in its best of 10 chunks";
         }
         String verdict;
@@ -556,9 +556,10 @@ public final class ResultsReport {
                 + "trial's teardown, closing the engine, in the last one), from the path's Throughput trial where it has "
                 + "one (spaced and virtual-thread paths included), else from its SampleTime trial, whose own bookkeeping (a "
                 + "boxed value per distinct sample) weighs on paths with few calls. Values below ").append(ZERO_BYTES)
-                .append(" B are JMH's own background allocation spread over the calls. A virtual thread that spins longer "
-                        + "than 2 µs yields its carrier, and the JDK then copies its stack into a new `StackChunk` (JFR "
-                        + "allocation profile, 2026-11-21): that, not Ferry's code, is what a virtual thread's row shows.\n");
+                .append(" B are JMH's own background allocation spread over the calls. A virtual thread whose call is not done "
+                        + "within its short spin (about 1.5 µs) yields its carrier or parks, and the JDK then copies its stack "
+                        + "into a new `StackChunk` (JFR allocation profile, 2026-11-21): that, not Ferry's code, is what a "
+                        + "virtual thread's row shows.\n");
         out.append("- Every path checks every result it gets (`x + 1` for `x`).\n");
     }
 

@@ -731,8 +731,8 @@ public final class EngineCore {
      *   <li>otherwise spins, without yielding, for about what the calls ahead and its own take
      *       ({@value #VIRTUAL_NS_PER_CALL_AHEAD} ns each, plus {@value #VIRTUAL_SPIN_NS} ns; never
      *       longer than the spin budget);
-     *   <li>then keeps polling between yields, up to the spin budget, only while the engine is running
-     *       its call (a long call, when nothing else needs the carrier), and otherwise parks.
+     *   <li>then polls between yields (other virtual threads run in between) up to the spin budget,
+     *       and parks.
      * </ul>
      * Measured on 2 vCPUs with 64 virtual threads making SQLite point selects (bench/SQLITE.md): the
      * yield-polling this replaces kept both carriers busy and left the engine about a third of the
@@ -761,10 +761,13 @@ public final class EngineCore {
                 }
                 long spun = now - start;
                 if (spun >= budget) {
-                    if (spun >= callerSpinNs || (long) LONG.getOpaque(region, STATS_STARTED) <= seq) {
+                    if (spun >= callerSpinNs) {
                         return -1;
                     }
-                    Thread.yield(); // our call is running: poll between other virtual threads' turns
+                    // Our call is next or running: poll between other virtual threads' turns. Parking
+                    // here instead (when the engine had not started it yet) made a lone virtual
+                    // thread park on every call: the engine was still in the upcall that had woken it.
+                    Thread.yield();
                     continue;
                 }
             }

@@ -56,7 +56,7 @@ public final class EngineCore {
     private static final long YIELD_AFTER_NS = 5_000;
     /**
      * A virtual thread spins only if at most this many calls ahead of its own have not been started by
-     * the engine; otherwise it parks at once (see {@link #spinVirtual}).
+     * the engine; otherwise it parks at once, unless the engine's calls are long (see {@link #spinVirtual}).
      */
     private static final long VIRTUAL_SPIN_MAX_AHEAD = 2;
     /** What a virtual thread reckons a call ahead of its own costs the engine, for its spin budget. */
@@ -729,10 +729,8 @@ public final class EngineCore {
      *       the engine's next wake upcall then pays a system call to wake it (64 virtual threads
      *       inserting into a WAL file: ~20% fewer inserts when they all parked at once);
      *   <li>otherwise spins, without yielding, for about what the calls ahead and its own take
-     *       ({@value #VIRTUAL_NS_PER_CALL_AHEAD} ns each, plus {@value #VIRTUAL_SPIN_NS} ns; never
-     *       longer than the spin budget);
-     *   <li>then polls between yields (other virtual threads run in between) up to the spin budget,
-     *       and parks.
+     *       ({@value #VIRTUAL_NS_PER_CALL_AHEAD} ns each, plus {@value #VIRTUAL_SPIN_NS} ns), then polls
+     *       between yields (other virtual threads run in between) up to the spin budget, and parks.
      * </ul>
      * Measured on 2 vCPUs with 64 virtual threads making SQLite point selects (bench/SQLITE.md): the
      * yield-polling this replaces kept both carriers busy and left the engine about a third of the
@@ -746,33 +744,12 @@ public final class EngineCore {
             }
             return -1;
         }
-        long budget = Math.min(callerSpinNs, (Math.max(ahead, 0) + 1) * VIRTUAL_NS_PER_CALL_AHEAD + VIRTUAL_SPIN_NS);
-        // The clock from the start (this path parks rather than spins long, so ~20 ns are cheap here).
-        long start = System.nanoTime();
-        for (int i = 1; ; i++) {
-            long st = (long) LONG.getAcquire(region, base);
-            if ((st & PHASE_MASK) == PHASE_DONE) {
-                return st;
-            }
-            if ((i & 15) == 0) {
-                long now = System.nanoTime();
-                if (now >= deadline) {
-                    return abandon(base, seq);
-                }
-                long spun = now - start;
-                if (spun >= budget) {
-                    if (spun >= callerSpinNs) {
-                        return -1;
-                    }
-                    // Our call is next or running: poll between other virtual threads' turns. Parking
-                    // here instead (when the engine had not started it yet) made a lone virtual
-                    // thread park on every call: the engine was still in the upcall that had woken it.
-                    Thread.yield();
-                    continue;
-                }
-            }
-            Thread.onSpinWait();
-        }
+        // Our call is next or nearly: spin about as long as the calls ahead and ours take, then poll
+        // between yields (other virtual threads run in between). Parking once that spin ran out while
+        // the engine had not started the call made a lone virtual thread park on every call: the engine
+        // was still in the upcall that had woken it.
+        return spinThenYield(base, seq, deadline,
+                (Math.max(ahead, 0) + 1) * VIRTUAL_NS_PER_CALL_AHEAD + VIRTUAL_SPIN_NS);
     }
 
     /** {@link #parkUntilDone} for a 64-bit result: allocates nothing. */

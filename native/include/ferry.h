@@ -311,6 +311,7 @@ FERRY_API int ferry_call_cancelled(const ferry_call *call);
 #define FERRY_E_DENIED     (-11) /* the op is not permitted in the call's context */
 #define FERRY_E_NOT_FOUND  (-12) /* no such variable */
 #define FERRY_E_FROZEN     (-13) /* the variable is frozen in this context */
+#define FERRY_E_PERMISSION (-14) /* the OS refused (e.g. a negative nice value without CAP_SYS_NICE) */
 
 /* Context flags. */
 #define FERRY_CTX_READ_ONLY   0x1u
@@ -416,6 +417,16 @@ FERRY_API void ferry_engine_destroy(ferry_engine *engine);
 /* Looks up an op by name. Returns its id (>= 0) and its flags, or FERRY_E_UNKNOWN_OP. Any thread,
  * once started. */
 FERRY_API int32_t ferry_op_lookup(ferry_engine *engine, const char *name, uint32_t *flags);
+
+/* Sets the engine thread's nice value (-20..19; 0 is the default, lower runs first). The engine
+ * thread serves every caller, so on a machine with fewer cores than busy threads a lower nice value
+ * keeps the scheduler from sharing the engine's core with them. Going below the current value needs
+ * CAP_SYS_NICE or an RLIMIT_NICE that allows it. Any thread, once started. Returns 0, FERRY_E_INVALID,
+ * FERRY_E_PERMISSION or FERRY_E_CLOSED, with a message in err. */
+FERRY_API int ferry_engine_set_nice(ferry_engine *engine, int nice, char *err, size_t errlen);
+
+/* Reads the engine thread's nice value into *nice. Returns 0, or FERRY_E_CLOSED once it was joined. */
+FERRY_API int ferry_engine_get_nice(ferry_engine *engine, int *nice);
 
 /* CPU time the engine thread has used, in ns, or -1. */
 FERRY_API int64_t ferry_engine_cpu_ns(ferry_engine *engine);

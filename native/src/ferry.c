@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -653,6 +654,7 @@ static void *ferry__main(void *arg)
     ferry_engine *e = arg;
     pthread_setname_np(pthread_self(), "ferry-engine");
     e->cpu_clock_ok = pthread_getcpuclockid(pthread_self(), &e->cpu_clock) == 0;
+    e->tid = (pid_t)syscall(SYS_gettid); /* published to the starter by the start_mu handshake */
     if (e->wake)
         e->wake(FERRY_WAKE_HELLO);
 
@@ -817,6 +819,49 @@ void ferry_engine_destroy(ferry_engine *e)
     pthread_mutex_destroy(&e->start_mu);
     pthread_cond_destroy(&e->start_cv);
     free(e);
+}
+
+int ferry_engine_set_nice(ferry_engine *e, int nice, char *err, size_t errlen)
+{
+    if (!e || nice < -20 || nice > 19) {
+        if (err && errlen)
+            snprintf(err, errlen, "invalid argument: nice %d must be in -20..19", nice);
+        return FERRY_E_INVALID;
+    }
+    if (atomic_load(&e->joined)) {
+        if (err && errlen)
+            snprintf(err, errlen, "the engine thread has stopped");
+        return FERRY_E_CLOSED;
+    }
+    /* On Linux, PRIO_PROCESS with a thread id sets that one thread's nice value. */
+    if (setpriority(PRIO_PROCESS, (id_t)e->tid, nice) != 0) {
+        int errnum = errno;
+        if (err && errlen) {
+            struct rlimit lim;
+            long floor = getrlimit(RLIMIT_NICE, &lim) == 0 && lim.rlim_cur != RLIM_INFINITY
+                             ? 20 - (long)lim.rlim_cur : -20;
+            snprintf(err, errlen,
+                     "cannot set the engine thread's nice value to %d: %s (a nice value below the current one "
+                     "needs CAP_SYS_NICE, or an RLIMIT_NICE that allows it: this process may go down to %ld)",
+                     nice, strerror(errnum), floor);
+        }
+        return errnum == EPERM || errnum == EACCES ? FERRY_E_PERMISSION : FERRY_E_INVALID;
+    }
+    return 0;
+}
+
+int ferry_engine_get_nice(ferry_engine *e, int *nice)
+{
+    if (!e || !nice)
+        return FERRY_E_INVALID;
+    if (atomic_load(&e->joined))
+        return FERRY_E_CLOSED;
+    errno = 0;
+    int v = getpriority(PRIO_PROCESS, (id_t)e->tid); /* -1 is a valid value: errno tells */
+    if (errno != 0)
+        return FERRY_E_CLOSED;
+    *nice = v;
+    return 0;
 }
 
 int64_t ferry_engine_cpu_ns(ferry_engine *e)

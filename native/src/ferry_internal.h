@@ -7,6 +7,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <sys/types.h>
 #include <time.h>
 
 /* C11 atomics behind named macros, in the manner of liburing's barrier.h. Each use says what it pairs
@@ -126,6 +127,7 @@ struct ferry_engine {
     pthread_t thread;
     clockid_t cpu_clock;
     int cpu_clock_ok;
+    pid_t tid; /* the engine thread's kernel id, for setpriority; set before start returns */
 
     /* start handshake: the engine thread reports its init result under this lock */
     pthread_mutex_t start_mu;

@@ -12,6 +12,9 @@
  *   fail_op             `fail` delivers its code and message; code 0 is refused
  *   builtin_edges       echo_bytes of 0 bytes and of 10 MB, checksum, add overflow, add_f64, spin < 0,
  *                       order out of sequence, HAS_INPUT with a null pointer
+ *   engine_nice         ferry_engine_set_nice moves the engine thread's nice value and no other
+ *                       thread's; out of range is FERRY_E_INVALID; lowering it without CAP_SYS_NICE
+ *                       (a child that dropped root) is FERRY_E_PERMISSION with a message naming it
  *   example_engine      build/native/libferry_example.so: its ops, a missing init symbol, and the
  *                       failing init (skipped with exit 77 at the end if the library is not built)
  */
@@ -21,6 +24,10 @@
 #include <errno.h>
 #include <sched.h>
 #include <math.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
 
 #define EXAMPLE_LIB "build/native/libferry_example.so"
 
@@ -647,6 +654,7 @@ static void test_example_engine(void)
 /* A batch slot runs every item in order, reports each item's outcome and the first failure. */
 static void test_batch(void)
 {
+    ft_test_name = "batch";
     ring r;
     start(&r, 8, NULL, NULL);
     enum { N = 1000 };
@@ -695,6 +703,72 @@ static void test_batch(void)
     stop(&r);
 }
 
+static int my_nice(void)
+{
+    errno = 0;
+    int v = getpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid));
+    CHECK(errno == 0, "getpriority: %s", strerror(errno));
+    return v;
+}
+
+static void test_engine_nice(void)
+{
+    ft_test_name = "engine_nice";
+    ring r;
+    start(&r, 8, NULL, NULL);
+    char err[512] = "";
+    int base = my_nice(), nice = 99;
+    CHECK(ferry_engine_get_nice(r.engine, &nice) == 0, "ferry_engine_get_nice failed");
+    CHECK(nice == base, "the engine thread starts at nice %d, its starter is at %d", nice, base);
+    int target = base < 19 ? base + 1 : 18; /* raising it needs no privilege */
+    int rc = ferry_engine_set_nice(r.engine, target, err, sizeof err);
+    CHECK(rc == 0, "set_nice(%d): %d %s", target, rc, err);
+    CHECK(ferry_engine_get_nice(r.engine, &nice) == 0 && nice == target, "nice is %d, expected %d", nice, target);
+    CHECK(my_nice() == base, "set_nice moved the calling thread too: %d, was %d", my_nice(), base);
+    int32_t echo = op(&r, "echo");
+    ring_req q = {.op = echo, .arg0 = 41};
+    ring_res res;
+    call(&r, &q, &res, "echo after set_nice");
+    CHECK(res.result == 41 && res.err == 0, "echo after set_nice: %lld err %d", (long long)res.result, res.err);
+    for (int bad = -21; bad <= 20; bad += 41) {
+        err[0] = 0;
+        rc = ferry_engine_set_nice(r.engine, bad, err, sizeof err);
+        CHECK(rc == FERRY_E_INVALID && strstr(err, "-20..19"), "set_nice(%d): %d '%s'", bad, rc, err);
+    }
+
+    /* Lowering it without the privilege: a child that is not root (it drops root if it has it). */
+    struct rlimit lim;
+    CHECK(getrlimit(RLIMIT_NICE, &lim) == 0, "getrlimit");
+    bool allowed_anyway = geteuid() != 0 && (lim.rlim_cur == RLIM_INFINITY || 20 - (long)lim.rlim_cur < target);
+    if (allowed_anyway) {
+        fprintf(stderr, "test_errors: engine_nice: RLIMIT_NICE lets this user lower nice; skipping the refusal\n");
+    } else {
+        pid_t pid = fork();
+        CHECK(pid >= 0, "fork: %s", strerror(errno));
+        if (pid == 0) {
+            if (geteuid() == 0) {
+                struct rlimit none = {0, 0};
+                if (setrlimit(RLIMIT_NICE, &none) != 0 || setgid(65534) != 0 || setuid(65534) != 0)
+                    _exit(3);
+            }
+            ring c;
+            char cerr[512] = "";
+            if (ring_start(&c, 8, 1000000, NULL, NULL, NULL, cerr, sizeof cerr) != 0)
+                _exit(4);
+            int crc = ferry_engine_set_nice(c.engine, my_nice() - 1, cerr, sizeof cerr);
+            int ok = crc == FERRY_E_PERMISSION && strstr(cerr, "CAP_SYS_NICE") && strstr(cerr, "nice value to");
+            if (!ok)
+                fprintf(stderr, "child: set_nice: %d '%s'\n", crc, cerr);
+            ring_stop(&c, ft_hang_ns());
+            _exit(ok ? 0 : 5);
+        }
+        int status = 0;
+        CHECK(waitpid(pid, &status, 0) == pid, "waitpid");
+        CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0, "unprivileged child: status %d", status);
+    }
+    stop(&r);
+}
+
 int main(void)
 {
     test_layout();
@@ -709,12 +783,13 @@ int main(void)
     test_null_input_with_length();
     test_abort_record_ignores_stale_input();
     test_batch();
+    test_engine_nice();
     if (access(EXAMPLE_LIB, R_OK) != 0) {
         fprintf(stderr, "test_errors: skipping the example engine tests: %s is not built (make native)\n",
                 EXAMPLE_LIB);
         return 77;
     }
     test_example_engine();
-    printf("test_errors: 13 tests passed\n");
+    printf("test_errors: 14 tests passed\n");
     return 0;
 }

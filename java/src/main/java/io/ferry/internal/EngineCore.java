@@ -194,6 +194,35 @@ public final class EngineCore {
         return lifecycle == CLOSED && closeDone && !abandoned;
     }
 
+    /**
+     * Sets the engine thread's nice value (ferry_engine_set_nice).
+     *
+     * @throws EngineStartException with FERRY_E_PERMISSION or FERRY_E_INVALID and the OS's reason
+     */
+    public void setEngineNice(int nice) {
+        checkOpen();
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment err = a.allocate(512);
+            int rc = FerryNative.ferry_engine_set_nice(handle, nice, err, err.byteSize());
+            if (rc != 0) {
+                throw new EngineStartException(rc, "engine '" + name + "': " + err.getString(0));
+            }
+        }
+    }
+
+    /** The engine thread's nice value as the OS reports it. */
+    public int engineNice() {
+        checkOpen();
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment out = a.allocate(ValueLayout.JAVA_INT);
+            int rc = FerryNative.ferry_engine_get_nice(handle, out);
+            if (rc != 0) {
+                throw new EngineClosedException("engine '" + name + "' has stopped");
+            }
+            return out.get(ValueLayout.JAVA_INT, 0);
+        }
+    }
+
     /** CPU time the engine thread has used so far, in ns, or -1 once stopped. */
     public long engineCpuNanos() {
         return lifecycle == OPEN ? FerryNative.ferry_engine_cpu_ns(handle) : -1;

@@ -167,6 +167,34 @@ public final class FerryNative {
         }
     }
 
+    // int ferry_engine_set_nice(ferry_engine *engine, int nice, char *err, size_t errlen)
+    private static final class ferry_engine_set_nice {
+        static final MethodHandle HANDLE = downcall("ferry_engine_set_nice",
+                FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, ADDRESS, JAVA_LONG));
+    }
+
+    public static int ferry_engine_set_nice(MemorySegment engine, int nice, MemorySegment err, long errLen) {
+        try {
+            return (int) ferry_engine_set_nice.HANDLE.invokeExact(engine, nice, err, errLen);
+        } catch (Throwable t) {
+            throw unexpected(t);
+        }
+    }
+
+    // int ferry_engine_get_nice(ferry_engine *engine, int *nice)
+    private static final class ferry_engine_get_nice {
+        static final MethodHandle HANDLE = downcall("ferry_engine_get_nice",
+                FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS));
+    }
+
+    public static int ferry_engine_get_nice(MemorySegment engine, MemorySegment nice) {
+        try {
+            return (int) ferry_engine_get_nice.HANDLE.invokeExact(engine, nice);
+        } catch (Throwable t) {
+            throw unexpected(t);
+        }
+    }
+
     // void *ferry_alloc(uint64_t size)
     private static final class ferry_alloc {
         static final MethodHandle HANDLE = downcall("ferry_alloc", FunctionDescriptor.of(ADDRESS, JAVA_LONG));

@@ -54,8 +54,17 @@ public final class ChildJvm {
      */
     public static Result run(Class<?> main, boolean nativeAccess, Duration deadline, String... args)
             throws IOException, InterruptedException {
+        return runUnder(List.of(), main, nativeAccess, deadline, args);
+    }
+
+    /**
+     * {@link #run} with the java command run by another, e.g. {@code setpriv ... } to run the child
+     * as another user.
+     */
+    public static Result runUnder(List<String> wrapper, Class<?> main, boolean nativeAccess, Duration deadline,
+            String... args) throws IOException, InterruptedException {
         Path java = Path.of(System.getProperty("java.home"), "bin", "java");
-        List<String> cmd = new ArrayList<>();
+        List<String> cmd = new ArrayList<>(wrapper);
         cmd.add(java.toString());
         if (nativeAccess) {
             cmd.add("--enable-native-access=ALL-UNNAMED");

@@ -11,7 +11,7 @@ import java.util.List;
 
 /**
  * Ferry: one {@link Sqlite} engine (default engine settings: {@code WaitPreset.BALANCED}, capacity
- * 1024), every statement a plain {@code db.query}/{@code db.execute} call, a batch one
+ * 16384), every statement a plain {@code db.query}/{@code db.execute} call, a batch one
  * {@code db.batch(ctx, sql, rows)} call (one SQL text, a row of values per insert). The engine caches each
  * context's prepared statements by itself. File databases run in WAL mode with Ferry's defaults
  * ({@code synchronous=NORMAL}).
@@ -29,11 +29,16 @@ final class FerryTarget implements SqlTarget {
     private final Worker[] workers = new Worker[SqliteBench.MAX_THREADS];
     private final Worker systemWorker;
 
-    /** {@code file} null: in memory. */
-    FerryTarget(boolean perThreadContext, Path file, WaitPreset preset) {
+    /** {@code file} null: in memory; {@code nice} null: the engine thread's nice value is left alone. */
+    FerryTarget(boolean perThreadContext, Path file, WaitPreset preset, Integer nice) {
         this.perThreadContext = perThreadContext;
         db = (file == null ? Sqlite.builder().memory() : Sqlite.builder().file(file).wal(true))
-                .engine(b -> b.preset(preset)).start();
+                .engine(b -> {
+                    b.preset(preset);
+                    if (nice != null) {
+                        b.engineNice(nice);
+                    }
+                }).start();
         system = db.engine().systemContext();
         db.execute(system, SCHEMA_KV);
         db.execute(system, SCHEMA_LOG);

@@ -417,7 +417,9 @@ public final class Engine implements AutoCloseable {
          * engine is off its core. The typical case is many virtual threads on a small machine: a
          * carrier thread that a wake-up brings back preempts the engine. A lower nice value makes the
          * scheduler favour the engine. On 2 vCPUs, with 64 virtual threads running SQLite point
-         * selects, nice -10 took the engine from 0.6 to 1.4 M selects/s (bench/SQLITE.md).
+         * selects, nice -10 took Ferry from 0.88 to 1.46 M selects/s in memory and from 0.66 to
+         * 1.06 M on a WAL file, and changed nothing with 1 or 8 platform threads (bench/SQLITE.md,
+         * 2026-11-21).
          *
          * <p>A value below the current one needs {@code CAP_SYS_NICE} (root has it) or an
          * {@code RLIMIT_NICE} that allows it ({@code ulimit -e}, limits.conf {@code nice}). Otherwise

@@ -425,7 +425,8 @@ FERRY_API int32_t ferry_op_lookup(ferry_engine *engine, const char *name, uint32
  * FERRY_E_PERMISSION or FERRY_E_CLOSED, with a message in err. */
 FERRY_API int ferry_engine_set_nice(ferry_engine *engine, int nice, char *err, size_t errlen);
 
-/* Reads the engine thread's nice value into *nice. Returns 0, or FERRY_E_CLOSED once it was joined. */
+/* Reads the engine thread's nice value into *nice. Returns 0, FERRY_E_INVALID for a null argument, or
+ * FERRY_E_CLOSED once the engine thread was joined. */
 FERRY_API int ferry_engine_get_nice(ferry_engine *engine, int *nice);
 
 /* CPU time the engine thread has used, in ns, or -1. */

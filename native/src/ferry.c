@@ -837,13 +837,19 @@ int ferry_engine_set_nice(ferry_engine *e, int nice, char *err, size_t errlen)
     if (setpriority(PRIO_PROCESS, (id_t)e->tid, nice) != 0) {
         int errnum = errno;
         if (err && errlen) {
+            /* RLIMIT_NICE n lets an unprivileged thread lower its nice value down to 20 - n. */
             struct rlimit lim;
             long floor = getrlimit(RLIMIT_NICE, &lim) == 0 && lim.rlim_cur != RLIM_INFINITY
                              ? 20 - (long)lim.rlim_cur : -20;
+            char limit[64];
+            if (floor >= 20)
+                snprintf(limit, sizeof limit, "this process's is 0");
+            else
+                snprintf(limit, sizeof limit, "this process's allows down to %ld", floor);
             snprintf(err, errlen,
                      "cannot set the engine thread's nice value to %d: %s (a nice value below the current one "
-                     "needs CAP_SYS_NICE, or an RLIMIT_NICE that allows it: this process may go down to %ld)",
-                     nice, strerror(errnum), floor);
+                     "needs CAP_SYS_NICE, or an RLIMIT_NICE (ulimit -e) that allows it: %s)",
+                     nice, strerror(errnum), limit);
         }
         return errnum == EPERM || errnum == EACCES ? FERRY_E_PERMISSION : FERRY_E_INVALID;
     }

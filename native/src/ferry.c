@@ -825,7 +825,8 @@ int ferry_engine_set_nice(ferry_engine *e, int nice, char *err, size_t errlen)
 {
     if (!e || nice < -20 || nice > 19) {
         if (err && errlen)
-            snprintf(err, errlen, "invalid argument: nice %d must be in -20..19", nice);
+            snprintf(err, errlen, e ? "invalid argument: nice %d must be in -20..19" : "invalid argument: no engine",
+                     nice);
         return FERRY_E_INVALID;
     }
     if (atomic_load(&e->joined)) {

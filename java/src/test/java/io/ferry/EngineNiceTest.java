@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.ferry.child.ChildJvm;
 import io.ferry.child.NiceRefused;
+import io.ferry.child.Proc;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -16,7 +17,7 @@ import org.junit.jupiter.api.Test;
 class EngineNiceTest {
     @Test
     void byDefaultTheEngineThreadHasItsStartersNiceValue() throws Exception {
-        int mine = NiceRefused.niceOfThisThread();
+        int mine = Proc.niceOfThisThread();
         try (Engine engine = Engine.builder().start()) {
             assertEquals(mine, engine.engineNice());
         }
@@ -24,11 +25,11 @@ class EngineNiceTest {
 
     @Test
     void engineNiceSetsTheEngineThreadAndNoOther() throws Exception {
-        int mine = NiceRefused.niceOfThisThread();
+        int mine = Proc.niceOfThisThread();
         int target = Math.min(19, mine + 2); // raising it needs no privilege
         try (Engine engine = Engine.builder().engineNice(target).start()) {
             assertEquals(target, engine.engineNice());
-            assertEquals(mine, NiceRefused.niceOfThisThread(), "the starting thread's nice value moved");
+            assertEquals(mine, Proc.niceOfThisThread(), "the starting thread's nice value moved");
             assertEquals(42, engine.call(engine.op("echo"), 42));
         }
     }

@@ -5,13 +5,11 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.ferry.child.ChildJvm;
 import io.ferry.child.LibraryPathProbe;
-import java.io.IOException;
+import io.ferry.child.Proc;
 import java.lang.ref.WeakReference;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
-import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 
 /** Where libferry comes from, and engines that nobody closes. */
@@ -39,34 +37,21 @@ class LoaderTest {
 
     @Test
     void anEngineNobodyClosesIsClosedOnceUnreachable() throws Exception {
-        long before = engineThreads();
+        long before = Proc.engineThreads();
         WeakReference<Engine> ref = startAndForget();
-        assertEquals(before + 1, engineThreads(), "an engine thread was started");
+        assertEquals(before + 1, Proc.engineThreads(), "an engine thread was started");
         long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
-        while ((ref.get() != null || engineThreads() > before) && System.nanoTime() < deadline) {
+        while ((ref.get() != null || Proc.engineThreads() > before) && System.nanoTime() < deadline) {
             System.gc();
             Thread.sleep(20);
         }
         assertEquals(null, ref.get(), "the engine became unreachable");
-        assertEquals(before, engineThreads(), "the Cleaner closed it and its thread was joined");
+        assertEquals(before, Proc.engineThreads(), "the Cleaner closed it and its thread was joined");
     }
 
     private static WeakReference<Engine> startAndForget() {
         Engine engine = Engine.builder().name("forgotten").start();
         assertEquals(7, engine.call(engine.op("add"), 3, 4));
         return new WeakReference<>(engine);
-    }
-
-    /** Threads of this process named ferry-engine, read from /proc. */
-    static long engineThreads() throws IOException {
-        try (Stream<Path> tasks = Files.list(Path.of("/proc/self/task"))) {
-            return tasks.filter(t -> {
-                try {
-                    return Files.readString(t.resolve("comm")).strip().equals("ferry-engine");
-                } catch (IOException gone) {
-                    return false;
-                }
-            }).count();
-        }
     }
 }

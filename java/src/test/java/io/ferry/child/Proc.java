@@ -1,0 +1,32 @@
+package io.ferry.child;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.stream.Stream;
+
+/** What /proc says about this process's threads, for the tests and the child mains. */
+public final class Proc {
+    private Proc() {
+    }
+
+    /** Threads of this process named ferry-engine. */
+    public static long engineThreads() throws IOException {
+        try (Stream<Path> tasks = Files.list(Path.of("/proc/self/task"))) {
+            return tasks.filter(t -> {
+                try {
+                    return Files.readString(t.resolve("comm")).strip().equals("ferry-engine");
+                } catch (IOException gone) {
+                    return false; // the thread exited meanwhile
+                }
+            }).count();
+        }
+    }
+
+    /** This thread's nice value: field 19 of /proc/thread-self/stat (fields counted after the comm's ')'). */
+    public static int niceOfThisThread() throws IOException {
+        String stat = Files.readString(Path.of("/proc/thread-self/stat"));
+        String[] fields = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+        return Integer.parseInt(fields[19 - 3]);
+    }
+}

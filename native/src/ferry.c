@@ -503,9 +503,11 @@ static bool ferry__ready(ferry_slot *s, uint64_t head, uint64_t st)
     return (st >> FERRY_SEQ_SHIFT) == head && (st & FERRY_PHASE_MASK) == FERRY_PHASE_PUBLISHED;
 }
 
+/* The second load of ferry__sleep's Dekker pair: seq_cst, as an acquire load is not ordered after the
+ * seq_cst store of sleeping and could miss a stop whose exchange of sleeping found us not yet asleep. */
 static bool ferry__finished(ferry_engine *e, uint64_t head)
 {
-    uint64_t closed = ferry__load_acquire(&e->closed_at);
+    uint64_t closed = ferry__load_seq_cst(&e->closed_at);
     return closed != FERRY__NOT_CLOSED && head >= closed;
 }
 

@@ -13,8 +13,8 @@ import java.util.concurrent.ForkJoinPool;
 import java.util.concurrent.TimeoutException;
 
 /**
- * A native engine that lives on one thread, {@code ferry-engine}, and the ring through which any Java
- * thread calls it.
+ * A native engine that lives on one thread (named after the engine, {@link Builder#name}: in Java, and as
+ * its pthread name cut to 15 bytes), and the ring through which any Java thread calls it.
  *
  * <pre>{@code
  * try (Engine engine = Engine.builder().start()) {
@@ -74,6 +74,10 @@ public final class Engine implements AutoCloseable {
      */
     public Op op(String name) {
         Objects.requireNonNull(name, "name");
+        if (name.indexOf('\0') >= 0) {
+            throw new IllegalArgumentException("op name contains a NUL character at index " + name.indexOf('\0')
+                    + ": op names are C strings, so no op can have this name: name=" + name.replace("\0", "\\0"));
+        }
         Op op = ops.get(name);
         if (op != null) {
             return op;

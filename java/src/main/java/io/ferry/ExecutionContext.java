@@ -2,6 +2,8 @@ package io.ferry;
 
 import io.ferry.internal.AsyncCall;
 import io.ferry.internal.EngineCore;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
@@ -48,6 +50,16 @@ public final class ExecutionContext implements AutoCloseable {
     private static final int VAR_I64 = 1, VAR_F64 = 2, VAR_STRING = 3, VAR_BYTES = 4;
     private static final int CTX_READ_ONLY = 0x1;
     private static final int NO_OP_SET = -1;
+    /** close() claims the one ctx_close with a CAS, so racing closers never send it twice. */
+    private static final VarHandle CLOSED;
+
+    static {
+        try {
+            CLOSED = MethodHandles.lookup().findVarHandle(ExecutionContext.class, "closed", boolean.class);
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
 
     final Engine engine;
     private final EngineCore core;
@@ -55,6 +67,7 @@ public final class ExecutionContext implements AutoCloseable {
     private final String name;
     private final boolean readOnly;
     private final List<String> ops; // null: every op
+    @SuppressWarnings("unused") // written through CLOSED
     private volatile boolean closed;
 
     ExecutionContext(Engine engine, EngineCore core, long id, String name, boolean readOnly, List<String> ops) {
@@ -634,11 +647,9 @@ public final class ExecutionContext implements AutoCloseable {
             throw new IllegalStateException("the systemic context of engine '" + engine.name()
                     + "' closes with its engine");
         }
-        if (closed || engine.isClosed()) {
-            closed = true;
-            return;
+        if (!CLOSED.compareAndSet(this, false, true) || engine.isClosed()) {
+            return; // another close() won, or the engine closed every context with itself
         }
-        closed = true;
         try {
             core.callLong(engine.systemOp("ferry.ctx_close"), id, 0, 0);
         } catch (EngineClosedException alreadyGone) {

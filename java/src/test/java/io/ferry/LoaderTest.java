@@ -37,16 +37,16 @@ class LoaderTest {
 
     @Test
     void anEngineNobodyClosesIsClosedOnceUnreachable() throws Exception {
-        long before = Proc.engineThreads();
+        long before = Proc.threadsNamed("forgotten");
         WeakReference<Engine> ref = startAndForget();
-        assertEquals(before + 1, Proc.engineThreads(), "an engine thread was started");
+        assertEquals(before + 1, Proc.threadsNamed("forgotten"), "an engine thread was started");
         long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
-        while ((ref.get() != null || Proc.engineThreads() > before) && System.nanoTime() < deadline) {
+        while ((ref.get() != null || Proc.threadsNamed("forgotten") > before) && System.nanoTime() < deadline) {
             System.gc();
             Thread.sleep(20);
         }
         assertEquals(null, ref.get(), "the engine became unreachable");
-        assertEquals(before, Proc.engineThreads(), "the Cleaner closed it and its thread was joined");
+        assertEquals(before, Proc.threadsNamed("forgotten"), "the Cleaner closed it and its thread was joined");
     }
 
     private static WeakReference<Engine> startAndForget() {

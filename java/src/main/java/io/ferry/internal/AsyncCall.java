@@ -44,6 +44,11 @@ public final class AsyncCall<T> extends CompletableFuture<T> implements Runnable
             core.completionExecutor().execute(this);
         } catch (RejectedExecutionException e) {
             ForkJoinPool.commonPool().execute(this);
+        } catch (RuntimeException | Error e) {
+            // The user's executor failed: complete on the common pool anyway, and say so.
+            EngineCore.LOG.log(System.Logger.Level.WARNING, "the completion executor threw; op '" + op.name()
+                    + "' completes its future on the common pool instead", e);
+            ForkJoinPool.commonPool().execute(this);
         }
     }
 
@@ -67,10 +72,27 @@ public final class AsyncCall<T> extends CompletableFuture<T> implements Runnable
         completeExceptionally(new EngineClosedException(message));
     }
 
+    /** Gives the call up (the engine skips it, or discards its result), unless this future is done. */
     @Override
     public boolean cancel(boolean mayInterruptIfRunning) {
+        if (isDone()) {
+            return false;
+        }
         core.cancel(seq, this);
         return super.cancel(mayInterruptIfRunning);
+    }
+
+    /**
+     * A future failed from outside (by the user, or by {@code orTimeout}) gives its call up as
+     * {@link #cancel} does; a failure the engine reported finds its call done, and giving up is then a no-op.
+     */
+    @Override
+    public boolean completeExceptionally(Throwable ex) {
+        boolean won = super.completeExceptionally(ex);
+        if (won) {
+            core.cancel(seq, this);
+        }
+        return won;
     }
 
     /** Waits at most the timeout; on timeout the call is given up (skipped if not started) and this future cancelled. */

@@ -46,6 +46,7 @@ import java.util.concurrent.locks.LockSupport;
 public final class EngineCore {
     private static final VarHandle LONG = ValueLayout.JAVA_LONG.varHandle();
     private static final VarHandle INT = ValueLayout.JAVA_INT.varHandle();
+    static final System.Logger LOG = System.getLogger("io.ferry");
     /** A timeout (and deadline) of Long.MAX_VALUE means none. */
     public static final long NO_DEADLINE = Long.MAX_VALUE;
     private static final int OPEN = 0, CLOSING = 1, CLOSED = 2;
@@ -105,7 +106,6 @@ public final class EngineCore {
     /** Set when the engine thread did not stop within the close timeout: nobody may wait on it. */
     private volatile boolean abandoned;
     private volatile Thread helloThread;
-    private volatile Throwable lastUpcallFailure;
     private volatile boolean closeDone;
 
     @SuppressWarnings("restricted")
@@ -151,16 +151,25 @@ public final class EngineCore {
             this.handle = out.get(ValueLayout.ADDRESS, 0);
             // The hello upcall ran on the engine thread before the start handshake returned.
             this.engineThread = helloThread;
+            if ((long) LONG.get(region, HEADER_MAGIC) != MAGIC || (int) INT.get(region, HEADER_VERSION) != VERSION) {
+                stopJoinDestroy(handle);
+                throw new IllegalStateException("libferry wrote an unexpected region header; the engine was stopped");
+            }
             started = true;
         } finally {
             if (!started) {
                 arena.close();
             }
         }
-        if ((long) LONG.get(region, HEADER_MAGIC) != MAGIC || (int) INT.get(region, HEADER_VERSION) != VERSION) {
-            throw new IllegalStateException("libferry wrote an unexpected region header");
-        }
         Lifecycle.register(this);
+    }
+
+    /** Undoes a start whose region the engine thread has already begun to serve. */
+    private void stopJoinDestroy(MemorySegment engine) {
+        FerryNative.ferry_engine_stop(engine);
+        if (FerryNative.ferry_engine_join(engine, closeTimeoutNs) == 0) {
+            FerryNative.ferry_engine_destroy(engine);
+        }
     }
 
     public String name() {
@@ -228,9 +237,6 @@ public final class EngineCore {
         return lifecycle == OPEN ? FerryNative.ferry_engine_cpu_ns(handle) : -1;
     }
 
-    public Throwable lastUpcallFailure() {
-        return lastUpcallFailure;
-    }
 
     // ---- the call path ----------------------------------------------------------------------------
 
@@ -916,6 +922,17 @@ public final class EngineCore {
 
     /** Cancels an async call if it is not done: the engine skips it or discards its result. */
     boolean cancel(long seq, Object waiter) {
+        if (lifecycle == CLOSED) {
+            return false; // close() ended every call, and the region may be freed
+        }
+        try {
+            return setGoneUnlessDone(seq, waiter);
+        } catch (IllegalStateException regionFreed) {
+            return false; // close() freed the region meanwhile: the call was ended by it
+        }
+    }
+
+    private boolean setGoneUnlessDone(long seq, Object waiter) {
         long base = slotOffset(seq, mask);
         for (;;) {
             long st = (long) LONG.getAcquire(region, base);
@@ -1068,7 +1085,10 @@ public final class EngineCore {
     private void onWake(int idx) {
         try {
             if (idx == WAKE_HELLO) {
-                helloThread = Thread.currentThread();
+                Thread self = Thread.currentThread();
+                self.setName(name); // the JVM attached the engine pthread as "Thread-N"
+                EngineThreadName.set(name);
+                helloThread = self;
                 return;
             }
             Object w = waiters.get(idx);
@@ -1078,8 +1098,10 @@ public final class EngineCore {
                 call.onDone(idx);
             }
         } catch (Throwable t) {
-            // An exception escaping an upcall kills the VM: keep it here and let tests and logs see it.
-            lastUpcallFailure = t;
+            // An exception escaping an upcall kills the VM. No caller is left to hand this to (a waiter's
+            // own failures reach its future), so it goes to the log.
+            LOG.log(System.Logger.Level.WARNING, "engine '" + name + "': the wake upcall for slot " + idx
+                    + " failed; the call it was meant to complete may never report", t);
         }
     }
 

@@ -10,12 +10,17 @@ public final class Proc {
     private Proc() {
     }
 
-    /** Threads of this process named ferry-engine. */
+    /** Threads of this process named after an engine of the default name, "ferry". */
     public static long engineThreads() throws IOException {
+        return threadsNamed("ferry");
+    }
+
+    /** Threads of this process whose kernel name (comm) is name. */
+    public static long threadsNamed(String name) throws IOException {
         try (Stream<Path> tasks = Files.list(Path.of("/proc/self/task"))) {
             return tasks.filter(t -> {
                 try {
-                    return Files.readString(t.resolve("comm")).strip().equals("ferry-engine");
+                    return Files.readString(t.resolve("comm")).strip().equals(name);
                 } catch (IOException gone) {
                     return false; // the thread exited meanwhile
                 }

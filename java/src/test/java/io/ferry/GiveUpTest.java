@@ -1,0 +1,120 @@
+package io.ferry;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.ferry.child.Proc;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicReference;
+import org.junit.jupiter.api.Test;
+
+/** The ways a call or a context is given up or closed that once went wrong, one test per defect. */
+class GiveUpTest {
+
+    @Test
+    void cancellingACompletedFutureAfterItsEngineClosedReturnsFalse() throws Exception {
+        CompletableFuture<Long> f;
+        try (Engine engine = Engine.builder().name("cancel-after-close").start()) {
+            f = engine.callAsync(engine.op("add"), 1, 2);
+            assertEquals(3, f.get(10, TimeUnit.SECONDS));
+        }
+        // The region is freed: cancel must not read it (it threw IllegalStateException: Already closed).
+        assertFalse(f.cancel(true));
+        assertFalse(f.isCancelled());
+    }
+
+    @Test
+    void aFutureThatTimesOutWithOrTimeoutGivesItsCallUp() throws Exception {
+        try (Engine engine = Engine.builder().name("or-timeout").start()) {
+            Op spin = engine.op("spin");
+            CompletableFuture<Long> f = engine.callAsync(spin, 30_000_000_000L, 0).orTimeout(50, TimeUnit.MILLISECONDS);
+            ExecutionException e = assertThrows(ExecutionException.class, () -> f.get(10, TimeUnit.SECONDS));
+            assertInstanceOf(TimeoutException.class, e.getCause());
+            // spin stops once its caller left; had the call kept running, the engine would be busy for 30 s.
+            long t0 = System.nanoTime();
+            assertEquals(0, engine.call(engine.op("noop")));
+            assertTrue(System.nanoTime() - t0 < TimeUnit.SECONDS.toNanos(20), "the spin was given up");
+        }
+    }
+
+    @Test
+    void aFutureTheUserFailsGivesItsCallUp() throws Exception {
+        try (Engine engine = Engine.builder().name("user-fails").start()) {
+            CompletableFuture<Long> f = engine.callAsync(engine.op("spin"), 30_000_000_000L, 0);
+            Thread.sleep(20); // let the engine start it
+            assertTrue(f.completeExceptionally(new IllegalStateException("not needed any more")));
+            long t0 = System.nanoTime();
+            assertEquals(0, engine.call(engine.op("noop")));
+            assertTrue(System.nanoTime() - t0 < TimeUnit.SECONDS.toNanos(20), "the spin was given up");
+        }
+    }
+
+    @Test
+    void contextsClosedFromTwoThreadsAtOnceCloseOnceWithoutAnError() throws Exception {
+        try (Engine engine = Engine.builder().name("ctx-close-race").start()) {
+            ExecutionContext sys = engine.systemContext();
+            for (int i = 0; i < 2_000; i++) {
+                ExecutionContext c = sys.child().name("race" + i).create();
+                CountDownLatch go = new CountDownLatch(1);
+                AtomicReference<Throwable> failure = new AtomicReference<>();
+                Runnable close = () -> {
+                    try {
+                        go.await();
+                        c.close();
+                    } catch (Throwable t) {
+                        failure.compareAndSet(null, t);
+                    }
+                };
+                Thread a = Thread.ofPlatform().start(close);
+                Thread b = Thread.ofPlatform().start(close);
+                go.countDown();
+                a.join();
+                b.join();
+                if (failure.get() != null) {
+                    throw new AssertionError("pair " + i + ": a racing close() failed", failure.get());
+                }
+                assertTrue(c.isClosed());
+            }
+        }
+    }
+
+    @Test
+    void anOpNameWithANulCharacterIsRefused() {
+        try (Engine engine = Engine.builder().name("nul-name").start()) {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                    () -> engine.op("add\u0000anything"));
+            assertTrue(e.getMessage().contains("NUL"), e.getMessage());
+            assertEquals(3, engine.call(engine.op("add"), 1, 2), "the plain name still resolves");
+        }
+    }
+
+    @Test
+    void theEngineThreadCarriesTheEngineNameInJavaAndInTheKernel() throws Exception {
+        String name = "ledger-engine-\u00e9tage"; // byte 15 is inside the two-byte "é": the cut must not split it
+        try (Engine engine = Engine.builder().name(name).start()) {
+            engine.call(engine.op("noop"));
+            long javaThreads = Thread.getAllStackTraces().keySet().stream().filter(t -> t.getName().equals(name)).count();
+            assertEquals(1, javaThreads, "one Java thread carries the engine's name");
+            assertEquals(1, Proc.threadsNamed("ledger-engine-"), "the pthread name is the first 15 bytes");
+        }
+        assertEquals(0, Proc.threadsNamed("ledger-engine-"), "and it is gone after close");
+    }
+
+    @Test
+    void aCompletionExecutorThatThrowsStillCompletesTheFuture() throws Exception {
+        try (Engine engine = Engine.builder().name("bad-executor")
+                .completionExecutor(r -> {
+                    throw new IllegalStateException("this executor is broken");
+                }).start()) {
+            CompletableFuture<Long> f = engine.callAsync(engine.op("add"), 2, 3);
+            assertEquals(5, f.get(10, TimeUnit.SECONDS));
+        }
+    }
+}

@@ -3,6 +3,7 @@ package io.ferry.internal;
 import static io.ferry.internal.Layout.*;
 
 import io.ferry.CallFailedException;
+import io.ferry.CallInterruptedException;
 import io.ferry.EngineClosedException;
 import io.ferry.EngineStartException;
 import io.ferry.FerryException;
@@ -584,6 +585,10 @@ public final class EngineCore {
             if (abandoned) {
                 throw closed();
             }
+            if (Thread.currentThread().isInterrupted()) {
+                throw new CallInterruptedException("engine '" + name + "': the caller was interrupted while it"
+                        + " waited for a free slot; call not sent");
+            }
             LockSupport.parkNanos(this, Math.min(parkNs, deadline - now));
             parkNs = Math.min(parkNs * 2, 1_000_000);
             seq = tryClaim();
@@ -627,16 +632,24 @@ public final class EngineCore {
         // registered is seen by the re-check; one after it sees the count and unparks us. The
         // releaser's side has no fence (it would cost every call), so a 1 ms park bounds the rare miss.
         FREE_WAITERS.getAndAdd(this, 1);
+        // The sequence is claimed: it must be published, so an interrupt cannot end this wait. It is
+        // cleared while parked (park returns at once while it is set) and set again once the slot is
+        // free; the call is then published and given up by its first wait.
+        boolean interrupted = false;
         try {
             while ((long) LONG.getAcquire(region, base) != want) {
                 if (abandoned) {
                     throw new EngineClosedException("engine '" + name + "' stopped before a slot became free");
                 }
                 LockSupport.parkNanos(this, 1_000_000);
+                interrupted |= Thread.interrupted();
             }
         } finally {
             FREE_WAITERS.getAndAdd(this, -1);
             queue.remove(waiter);
+            if (interrupted) {
+                Thread.currentThread().interrupt();
+            }
         }
     }
 
@@ -711,7 +724,11 @@ public final class EngineCore {
         if ((st & PHASE_MASK) == PHASE_DONE) {
             return st;
         }
-        if (Thread.currentThread().isVirtual()) {
+        Thread self = Thread.currentThread();
+        if (self.isInterrupted()) {
+            return -1; // an interrupted caller never spins: it parks, and parking gives the call up
+        }
+        if (self.isVirtual()) {
             return spinVirtual(base, seq, deadline);
         }
         return spinThenYield(base, seq, deadline, YIELD_AFTER_NS);
@@ -852,8 +869,47 @@ public final class EngineCore {
         return parked;
     }
 
+    /**
+     * Parks until the upcall marks {@code parked} done. An interrupt gives the call up as a timeout does
+     * and throws {@link CallInterruptedException}; the interrupt status is cleared while parked (park
+     * returns at once while it is set) and set again before returning or throwing.
+     */
     private void awaitDone(long base, long seq, long deadline, ParkedCall parked) throws TimeoutException {
+        boolean interrupted = false;
+        try {
+            awaitDoneInterruptibly(base, seq, deadline, parked);
+        } catch (InterruptedException e) {
+            interrupted = true;
+            if (abandonParked(base, seq, parked)) {
+                throw new CallInterruptedException("engine '" + name + "': the caller was interrupted, so the call was"
+                        + " given up: " + givenUp(seq));
+            }
+            awaitHandOver(parked); // DONE already: the upcall is handing the outcome over
+        } finally {
+            if (interrupted) {
+                Thread.currentThread().interrupt();
+            }
+        }
+    }
+
+    /** Waits, with the interrupt status cleared, for an upcall that already saw DONE. */
+    private void awaitHandOver(ParkedCall parked) {
+        boolean interrupted = false;
+        while (!parked.done && !abandoned) {
+            LockSupport.park(this);
+            interrupted |= Thread.interrupted();
+        }
+        if (interrupted) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    private void awaitDoneInterruptibly(long base, long seq, long deadline, ParkedCall parked)
+            throws TimeoutException, InterruptedException {
         while (!parked.done) {
+            if (Thread.interrupted()) {
+                throw new InterruptedException();
+            }
             if (abandoned) {
                 parked.discard(); // a late upcall may still reach it
                 throw new EngineClosedException("engine '" + name + "' stopped before the call completed");
@@ -899,9 +955,13 @@ public final class EngineCore {
      * skip the call. Otherwise it may have started it, and will discard its result.
      */
     private TimeoutException timedOut(long seq) {
+        return new TimeoutException("engine '" + name + "': call timed out; " + givenUp(seq));
+    }
+
+    /** What happens to a call its caller just gave up (see {@link #timedOut}). */
+    private String givenUp(long seq) {
         boolean skipped = (long) LONG.getVolatile(region, STATS_STARTED) <= seq;
-        return new TimeoutException("engine '" + name + "': call timed out; " + (skipped
-                ? "the engine will skip it" : "it was already running and its result will be discarded"));
+        return skipped ? "the engine will skip it" : "it was already running and its result will be discarded";
     }
 
     /**

@@ -34,4 +34,12 @@ public final class Proc {
         String[] fields = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
         return Integer.parseInt(fields[19 - 3]);
     }
+
+    /** This thread's CPU time (user + system) in ns, from /proc/thread-self/stat (10 ms resolution). */
+    public static long cpuNanosOfThisThread() throws IOException {
+        String stat = Files.readString(Path.of("/proc/thread-self/stat"));
+        String[] fields = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+        long ticks = Long.parseLong(fields[14 - 3]) + Long.parseLong(fields[15 - 3]);
+        return ticks * 10_000_000L; // USER_HZ is 100 on Linux
+    }
 }

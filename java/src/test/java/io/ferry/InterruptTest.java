@@ -1,0 +1,112 @@
+package io.ferry;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.ferry.child.Proc;
+import java.io.IOException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * An interrupted caller gives its call up, as a timeout does, and throws CallInterruptedException with
+ * its interrupt status kept; it never busy-waits (park returns at once while the status is set).
+ */
+class InterruptTest {
+    /** The op runs this long unless its caller gives it up. */
+    static final long LONG_OP_NS = TimeUnit.SECONDS.toNanos(2);
+    /** Far below LONG_OP_NS: a caller that spun through the op would have used about LONG_OP_NS of CPU. */
+    static final long MAX_CALLER_CPU_NS = TimeUnit.MILLISECONDS.toNanos(300);
+
+    Engine engine;
+
+    @BeforeEach
+    void start() {
+        engine = Engine.builder().name("interrupts").start();
+    }
+
+    @AfterEach
+    void stop() {
+        engine.close();
+    }
+
+    /** Runs call on a new platform thread; returns its outcome and the CPU time that thread used. */
+    private Outcome onCaller(boolean interruptFirst, long interruptAfterMs) throws Exception {
+        AtomicReference<Object> result = new AtomicReference<>();
+        AtomicLong cpu = new AtomicLong();
+        AtomicReference<Boolean> stillInterrupted = new AtomicReference<>();
+        Thread caller = Thread.ofPlatform().start(() -> {
+            long cpu0 = cpuNow();
+            if (interruptFirst) {
+                Thread.currentThread().interrupt();
+            }
+            try {
+                result.set(engine.call(engine.op("spin"), LONG_OP_NS));
+            } catch (Throwable t) {
+                result.set(t);
+            }
+            stillInterrupted.set(Thread.currentThread().isInterrupted());
+            cpu.set(cpuNow() - cpu0);
+        });
+        if (interruptAfterMs >= 0) {
+            Thread.sleep(interruptAfterMs);
+            caller.interrupt();
+        }
+        caller.join();
+        return new Outcome(result.get(), cpu.get(), stillInterrupted.get());
+    }
+
+    private static long cpuNow() {
+        try {
+            return Proc.cpuNanosOfThisThread();
+        } catch (IOException e) {
+            throw new AssertionError(e);
+        }
+    }
+
+    record Outcome(Object result, long cpuNs, boolean stillInterrupted) {
+    }
+
+    private void assertGivenUp(Outcome o) {
+        assertTrue(o.result() instanceof CallInterruptedException, () -> "the call ended with " + o.result());
+        assertTrue(o.stillInterrupted(), "the interrupt status is kept");
+        assertTrue(o.cpuNs() < MAX_CALLER_CPU_NS, () -> "the interrupted caller used " + o.cpuNs() / 1_000_000
+                + " ms of CPU while a " + LONG_OP_NS / 1_000_000 + " ms op ran: it busy-waited");
+        // spin stops once its caller left, so the engine is free again long before the op's 2 s.
+        long t0 = System.nanoTime();
+        assertEquals(7, engine.call(engine.op("add"), 3, 4));
+        assertTrue(System.nanoTime() - t0 < LONG_OP_NS / 2, "the given-up op stopped early");
+    }
+
+    @Test
+    void aCallerInterruptedBeforeItCallsGivesTheCallUpAtOnce() throws Exception {
+        assertGivenUp(onCaller(true, -1));
+    }
+
+    @Test
+    void aCallerInterruptedWhileItWaitsGivesTheCallUp() throws Exception {
+        assertGivenUp(onCaller(false, 100));
+    }
+
+    @Test
+    void aVirtualThreadInterruptedWhileItWaitsGivesTheCallUp() throws Exception {
+        AtomicReference<Object> result = new AtomicReference<>();
+        Thread caller = Thread.ofVirtual().start(() -> {
+            try {
+                result.set(engine.call(engine.op("spin"), LONG_OP_NS));
+            } catch (Throwable t) {
+                result.set(t);
+            }
+        });
+        Thread.sleep(100);
+        long t0 = System.nanoTime();
+        caller.interrupt();
+        caller.join();
+        assertTrue(result.get() instanceof CallInterruptedException, () -> "the call ended with " + result.get());
+        assertTrue(System.nanoTime() - t0 < LONG_OP_NS / 2, "the virtual thread gave up when interrupted");
+    }
+}

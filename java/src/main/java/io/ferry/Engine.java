@@ -249,7 +249,8 @@ public final class Engine implements AutoCloseable {
      */
     @Override
     public void close() {
-        cleanable.clean();
+        cleanable.clean(); // runs core.close once, and unregisters it from the Cleaner
+        core.close(); // a concurrent close() returns only once the first one joined the engine thread
     }
 
     public boolean isClosed() {

@@ -38,7 +38,8 @@ class JvmExitTest {
     @Test
     void systemExitWhilePlatformAndVirtualThreadsWaitOnASlowCallExitsWithinTheDrainBound() throws Exception {
         // Six 2 s calls (three platform, three virtual callers) queue 12 s of work: more than the
-        // deadline, so only the shutdown hook's 3 s drain bound lets the JVM exit with 3 in time.
+        // deadline, so only the shutdown hook's drain bound (the engine's closeTimeout, 3 s) lets the JVM
+        // exit with 3 in time.
         ChildJvm.Result r = ChildJvm.run(ExitWhileCallersWait.class, true, DEADLINE, "6", "2000000000");
         assertExit(r, 3, List.of("engine started", "calls made add=5", "waiters parked: 6",
                 "calling System.exit(3)"));

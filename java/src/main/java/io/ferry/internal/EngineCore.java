@@ -108,6 +108,8 @@ public final class EngineCore {
     private volatile boolean abandoned;
     private volatile Thread helloThread;
     private volatile boolean closeDone;
+    /** Counted down once the first closer stopped and joined the engine thread (or abandoned it). */
+    private final java.util.concurrent.CountDownLatch closeFinished = new java.util.concurrent.CountDownLatch(1);
 
     @SuppressWarnings("restricted")
     public EngineCore(String name, int capacity, long callerSpinNs, long engineIdleSpinNs, String pluginPath,
@@ -1194,11 +1196,29 @@ public final class EngineCore {
             finishClose(timeoutNs);
             return;
         }
-        // Another thread is closing: wait for it, bounded.
-        long deadline = deadline(timeoutNs + 1_000_000_000L);
-        while (!closeDone && System.nanoTime() < deadline) {
-            LockSupport.parkNanos(this, 1_000_000);
+        // Another thread is closing: return only once it has joined the engine thread. Its close is
+        // bounded by its own timeout, so this wait is too.
+        awaitCloseFinished();
+    }
+
+    private void awaitCloseFinished() {
+        boolean interrupted = false;
+        for (;;) {
+            try {
+                closeFinished.await();
+                break;
+            } catch (InterruptedException e) {
+                interrupted = true; // keep waiting: close() promises a stopped engine
+            }
         }
+        if (interrupted) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    /** How long close() waits for the engine to stop, as the builder's closeTimeout set it. */
+    long closeTimeoutNs() {
+        return closeTimeoutNs;
     }
 
     private void finishClose(long timeoutNs) {
@@ -1222,6 +1242,7 @@ public final class EngineCore {
                 }
             } finally {
                 closeDone = true;
+                closeFinished.countDown();
                 Lifecycle.unregister(this);
             }
         }

@@ -8,11 +8,10 @@ import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * Closes engines the user forgot before the JVM exits: one shutdown hook for all of them. Each close is
- * bounded, and they run in parallel, so the JVM exits promptly even with a stuck engine.
+ * bounded by its engine's closeTimeout, and they run in parallel, so the JVM exits promptly even with a
+ * stuck engine.
  */
 final class Lifecycle {
-    /** How long the shutdown hook lets each engine drain. */
-    static final long SHUTDOWN_CLOSE_NS = 3_000_000_000L;
     private static final Set<EngineCore> OPEN = ConcurrentHashMap.newKeySet();
     private static final AtomicBoolean HOOKED = new AtomicBoolean();
 
@@ -37,11 +36,14 @@ final class Lifecycle {
 
     private static void closeAll() {
         List<Thread> closers = new ArrayList<>();
+        long longest = 0;
         for (EngineCore core : OPEN) {
-            closers.add(Thread.ofPlatform().daemon().name("ferry-shutdown-" + core.name())
-                    .start(() -> core.close(SHUTDOWN_CLOSE_NS)));
+            longest = Math.max(longest, core.closeTimeoutNs());
+            closers.add(Thread.ofPlatform().daemon().name("ferry-shutdown-" + core.name()).start(core::close));
         }
-        long deadline = System.nanoTime() + SHUTDOWN_CLOSE_NS + 1_000_000_000L;
+        // Each close is bounded by its engine's closeTimeout, plus up to a second for callers to take
+        // their results before the region is freed.
+        long deadline = System.nanoTime() + longest + 1_000_000_000L;
         for (Thread t : closers) {
             long left = deadline - System.nanoTime();
             if (left <= 0) {

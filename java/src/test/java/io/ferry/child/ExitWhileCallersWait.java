@@ -4,13 +4,14 @@ import static io.ferry.child.ChildJvm.mark;
 
 import io.ferry.Engine;
 import io.ferry.Op;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 
 /**
  * Parks several platform and virtual threads on slow calls (the built-in spin op), then calls
- * System.exit(3) while they wait. The engine is never closed; Ferry's shutdown hook gives it a bounded
- * time to drain, so the JVM must exit with 3 soon after.
+ * System.exit(3) while they wait. The engine is never closed; Ferry's shutdown hook gives it its
+ * closeTimeout (3 s here) to drain, so the JVM must exit with 3 soon after.
  *
  * <p>Args: the number of waiting threads, and how long each call spins, in ns.
  */
@@ -20,7 +21,7 @@ public final class ExitWhileCallersWait {
     public static void main(String[] args) throws Exception {
         int waiters = Integer.parseInt(args[0]);
         long spinNs = Long.parseLong(args[1]);
-        engine = Engine.builder().name("exit-while-callers-wait").start();
+        engine = Engine.builder().name("exit-while-callers-wait").closeTimeout(Duration.ofSeconds(3)).start();
         mark("engine started");
         Op spin = engine.op("spin");
         Op add = engine.op("add");

@@ -323,13 +323,17 @@ int ferry_call_fail(ferry_call *call, int code, const char *fmt, ...)
     if (code == 0)
         code = FERRY_E_INVALID;
     free(call->err_msg);
-    call->err_msg = malloc(FERRY__MSG_MAX);
-    if (call->err_msg) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(call->err_msg, FERRY__MSG_MAX, fmt, ap);
-        va_end(ap);
-    }
+    call->err_msg = NULL;
+    /* Measure, then format into a buffer of exactly that size: a message of any length arrives whole
+     * (a fixed buffer would cut it, possibly inside a UTF-8 character). */
+    va_list ap, again;
+    va_start(ap, fmt);
+    va_copy(again, ap);
+    int len = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    if (len >= 0 && (call->err_msg = malloc((size_t)len + 1)) != NULL)
+        vsnprintf(call->err_msg, (size_t)len + 1, fmt, again);
+    va_end(again);
     call->err = code;
     return code;
 }

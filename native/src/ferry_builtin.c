@@ -19,6 +19,7 @@
 #include "ferry_internal.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -103,7 +104,9 @@ static int op_fail(ferry_call *c, void *d)
     const char *msg = ferry_call_input(c, &len);
     if (code == 0 || code < INT32_MIN || code > INT32_MAX)
         return ferry_call_fail(c, EINVAL, "fail: code must be a non-zero 32-bit integer, was %lld", (long long)code);
-    return ferry_call_fail(c, (int)code, "%.*s", (int)(len > 4096 ? 4096 : len), msg);
+    if (len > INT_MAX)
+        return ferry_call_fail(c, EINVAL, "fail: a message of %zu bytes is longer than INT_MAX", len);
+    return ferry_call_fail(c, (int)code, "%.*s", (int)len, msg);
 }
 
 static int op_order(ferry_call *c, void *d)

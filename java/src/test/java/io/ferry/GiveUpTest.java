@@ -117,4 +117,16 @@ class GiveUpTest {
             assertEquals(5, f.get(10, TimeUnit.SECONDS));
         }
     }
+
+    @Test
+    void aFailureMessageOfAnyLengthArrivesWhole() {
+        // 100 KB of two- and three-byte UTF-8 characters: a fixed buffer would cut it, possibly mid-character.
+        String message = "d\u00e9j\u00e0 vu \u20ac ".repeat(100_000 / 14);
+        try (Engine engine = Engine.builder().name("long-message").start()) {
+            CallFailedException e = assertThrows(CallFailedException.class,
+                    () -> engine.call(engine.op("fail"), 9, message.getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+            assertEquals(9, e.code());
+            assertEquals(message, e.engineMessage());
+        }
+    }
 }

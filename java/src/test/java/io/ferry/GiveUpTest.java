@@ -30,6 +30,13 @@ class GiveUpTest {
         assertFalse(f.isCancelled());
     }
 
+    /** spin stops once its caller left; had the 30 s call kept running, the engine would still be busy. */
+    private static void assertSpinGivenUp(Engine engine) {
+        long t0 = System.nanoTime();
+        assertEquals(0, engine.call(engine.op("noop")));
+        assertTrue(System.nanoTime() - t0 < TimeUnit.SECONDS.toNanos(20), "the spin was given up");
+    }
+
     @Test
     void aFutureThatTimesOutWithOrTimeoutGivesItsCallUp() throws Exception {
         try (Engine engine = Engine.builder().name("or-timeout").start()) {
@@ -37,10 +44,7 @@ class GiveUpTest {
             CompletableFuture<Long> f = engine.callAsync(spin, 30_000_000_000L, 0).orTimeout(50, TimeUnit.MILLISECONDS);
             ExecutionException e = assertThrows(ExecutionException.class, () -> f.get(10, TimeUnit.SECONDS));
             assertInstanceOf(TimeoutException.class, e.getCause());
-            // spin stops once its caller left; had the call kept running, the engine would be busy for 30 s.
-            long t0 = System.nanoTime();
-            assertEquals(0, engine.call(engine.op("noop")));
-            assertTrue(System.nanoTime() - t0 < TimeUnit.SECONDS.toNanos(20), "the spin was given up");
+            assertSpinGivenUp(engine);
         }
     }
 
@@ -50,9 +54,7 @@ class GiveUpTest {
             CompletableFuture<Long> f = engine.callAsync(engine.op("spin"), 30_000_000_000L, 0);
             Thread.sleep(20); // let the engine start it
             assertTrue(f.completeExceptionally(new IllegalStateException("not needed any more")));
-            long t0 = System.nanoTime();
-            assertEquals(0, engine.call(engine.op("noop")));
-            assertTrue(System.nanoTime() - t0 < TimeUnit.SECONDS.toNanos(20), "the spin was given up");
+            assertSpinGivenUp(engine);
         }
     }
 

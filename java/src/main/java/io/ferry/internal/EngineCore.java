@@ -107,7 +107,6 @@ public final class EngineCore {
     /** Set when the engine thread did not stop within the close timeout: nobody may wait on it. */
     private volatile boolean abandoned;
     private volatile Thread helloThread;
-    private volatile boolean closeDone;
     /** Counted down once the first closer stopped and joined the engine thread (or abandoned it). */
     private final java.util.concurrent.CountDownLatch closeFinished = new java.util.concurrent.CountDownLatch(1);
 
@@ -203,7 +202,7 @@ public final class EngineCore {
 
     /** Whether close() stopped and joined the engine thread (false while open, or if it gave up on it). */
     public boolean isStopped() {
-        return lifecycle == CLOSED && closeDone && !abandoned;
+        return lifecycle == CLOSED && closeFinished.getCount() == 0 && !abandoned;
     }
 
     /**
@@ -897,7 +896,11 @@ public final class EngineCore {
     /** Waits, with the interrupt status cleared, for an upcall that already saw DONE. */
     private void awaitHandOver(ParkedCall parked) {
         boolean interrupted = false;
-        while (!parked.done && !abandoned) {
+        while (!parked.done) {
+            if (abandoned) {
+                parked.discard(); // a late upcall may still reach it
+                throw new EngineClosedException("engine '" + name + "' stopped before the call completed");
+            }
             LockSupport.park(this);
             interrupted |= Thread.interrupted();
         }
@@ -1241,7 +1244,6 @@ public final class EngineCore {
                     LIFECYCLE.setVolatile(this, CLOSED); // leak the region rather than free it under a reader
                 }
             } finally {
-                closeDone = true;
                 closeFinished.countDown();
                 Lifecycle.unregister(this);
             }

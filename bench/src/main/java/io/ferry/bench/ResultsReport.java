@@ -232,6 +232,7 @@ public final class ResultsReport {
             table(out, "Other paths", "", rows, other);
         }
         headToHead(out, h2h);
+        out.append(ContentionReport.section(runs));
         method(out);
         if (svg != null) {
             Files.writeString(svg, ResultsChart.svg(rows, date()));

@@ -136,6 +136,8 @@ abstract class CallPath implements AutoCloseable {
             DESCRIPTIONS.put("ferry_p" + p, "Ferry engine.call from " + p + " platform producer thread" + (p == 1 ? "" : "s")
                     + " at once, default preset; time per call of all producers together");
         }
+        DESCRIPTIONS.put("ferry_p64", "Ferry engine.call from 64 virtual threads at once (JMH's virtual executor), "
+                + "default preset; calls/s of all of them together");
         DESCRIPTIONS.put("executor", "Executors.newSingleThreadExecutor(): submit(() -> x + 1).get()");
         DESCRIPTIONS.put("cf_supply", "CompletableFuture.supplyAsync(() -> x + 1, that executor).join()");
         DESCRIPTIONS.put("disruptor_spin", "LMAX Disruptor 4 (multi-producer ring), BusySpinWaitStrategy; caller "

@@ -217,7 +217,7 @@ public final class ResultsReport {
                 "ferry_spin@vt", "ferry_default@vt", "ferry_parked", "ferry_nospin", "ferry_async", "jctools",
                 "disruptor_spin", "disruptor_block", "executor", "cf_supply", "park_unpark");
         List<String> pipelined = List.of("ferry_batch", "ferry_async_pipelined", "jctools_pipelined");
-        List<String> producers = List.of("ferry_p1", "ferry_p2", "ferry_p4", "ferry_p8");
+        List<String> producers = List.of("ferry_p1", "ferry_p2", "ferry_p4", "ferry_p8", "ferry_p64");
         table(out, "One call at a time", "One caller thread makes a call and waits for its result before the next.",
                 rows, single);
         table(out, "Pipelined: one producer, " + CallPath.DEPTH + " calls in flight", "Time and allocation are per call.", rows,
@@ -340,6 +340,13 @@ public final class ResultsReport {
             out.append(String.format(Locale.ROOT, "| 8 producers on 2 cores (`ferry_p8`) | total calls/s >= 0.5x one producer's "
                     + "| **%.2fx** (%.2f to %.2f)%s | %s | %s |%n", rel, 1 / p8.hi, 1 / p8.lo, jmh,
                     verdict(worst >= 0.5, worst, 0.5, true), bimodal(rows, "ferry_p1", "ferry_p8")));
+        }
+        Row t1 = rows.get("ferry_p1"), t64 = rows.get("ferry_p64");
+        if (t1 != null && t64 != null && t1.callsPerSecMeasured && t64.callsPerSecMeasured) {
+            double rel = t64.callsPerSec / t1.callsPerSec;
+            out.append(String.format(Locale.ROOT, "| 64 virtual threads (`ferry_p64`) | total calls/s >= 0.8x one platform "
+                    + "producer's | **%.2fx** (%s vs %s calls/s; JMH Throughput, separate trials of this run) | %s |  |%n",
+                    rel, count(t64.callsPerSec), count(t1.callsPerSec), verdict(rel >= 0.8, rel, 0.8, true)));
         }
     }
 

@@ -25,7 +25,8 @@ import org.openjdk.jmh.annotations.Warmup;
  * Calls per second ({@link Mode#Throughput}): one call at a time ({@link #sync}, {@link #virtual} from a
  * virtual thread), one producer keeping
  * {@link CallPath#DEPTH} calls in flight ({@link #pipelined}), and 1, 2, 4 and 8 producer threads making
- * sync calls on one engine at once ({@code producersN}). With {@code -prof gc}, {@code gc.alloc.rate.norm}
+ * sync calls on one engine at once ({@code producersN}), and 64 virtual threads doing the same
+ * ({@link #producers64}). With {@code -prof gc}, {@code gc.alloc.rate.norm}
  * is bytes per call: these trials make the most calls, so JMH's own background allocation weighs least.
  */
 @BenchmarkMode(Mode.Throughput)
@@ -174,6 +175,15 @@ public class ThroughputBenchmark {
     @Benchmark
     @Threads(8)
     public long producers8(SharedEngine s, Producer p) {
+        return call(s, p);
+    }
+
+    /** 64 virtual threads making sync calls on one engine (JMH's {@code jmh.executor=VIRTUAL}). */
+    @Benchmark
+    @Threads(64)
+    @Fork(value = 1, jvmArgsAppend = {"--enable-native-access=ALL-UNNAMED", "-Xms1g", "-Xmx1g",
+            "-Djmh.executor=VIRTUAL"})
+    public long producers64(SharedEngine s, Producer p) {
         return call(s, p);
     }
 }

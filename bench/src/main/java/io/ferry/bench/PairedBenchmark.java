@@ -121,7 +121,7 @@ public class PairedBenchmark {
     @State(Scope.Thread)
     public static class Cycle extends CycleState {
         @Param({"c_floor", "ffm_direct+ffm_critical", "ferry_spin+jctools", "ferry_default+executor+cf_supply",
-                "ferry_parked+park_unpark+ferry_nospin", "ferry_async+disruptor_block", "disruptor_spin",
+                "ferry_parked+park_unpark+ferry_nospin", "ferry_async+executor+disruptor_block", "disruptor_spin",
                 "ferry_batch+jctools_pipelined+ferry_async_pipelined", "ferry_p1+ferry_p2+ferry_p4+ferry_p8"})
         public String spec;
 

@@ -322,6 +322,19 @@ public final class ResultsReport {
             target(out, "pipelined throughput, one producer (`ferry_batch`)", ">= 1.0x JCTools MPSC pipelined",
                     pipe.bOverA, pipe.lo, pipe.hi, "x JCTools", pipe.bOverA >= 1.0, 1.0, true);
         }
+        HeadToHead async = find(h2h, "ferry_async", "executor");
+        if (async != null) {
+            // b / a is the executor's time per call over Ferry's async one: above 1, the async call is cheaper.
+            target(out, "async call joined at once (`ferry_async`)", "<= 1x `ExecutorService.submit().get()`",
+                    1 / async.bOverA, 1 / async.hi, 1 / async.lo, "x the executor", 1 / async.bOverA <= 1.0, 1.0, false);
+        }
+        HeadToHead asyncPipe = find(h2h, "jctools_pipelined", "ferry_async_pipelined");
+        if (asyncPipe != null) {
+            // b / a is Ferry's time per call over JCTools': its inverse is Ferry's share of JCTools' throughput.
+            target(out, "async throughput, " + CallPath.DEPTH + " futures in flight (`ferry_async_pipelined`)",
+                    ">= 0.5x JCTools MPSC pipelined", 1 / asyncPipe.bOverA, 1 / asyncPipe.hi, 1 / asyncPipe.lo,
+                    "x JCTools", 1 / asyncPipe.bOverA >= 0.5, 0.5, true);
+        }
         allocation(out, rows, "allocation per sync call, caller spinning", List.of("ferry_spin", "ferry_default",
                 "ferry_spin@vt", "ferry_default@vt", "ferry_p1", "ferry_p8", "ferry_batch"));
         allocation(out, rows, "allocation per sync call that parks", List.of("ferry_parked", "ferry_nospin"));

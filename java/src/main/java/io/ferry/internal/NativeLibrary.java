@@ -84,7 +84,12 @@ public final class NativeLibrary {
      *
      * @param property the system property that may name the file, or null
      */
-    public static synchronized Path locate(String name, String property) throws IOException {
+    public static Path locate(String name, String property) throws IOException {
+        return locate(NativeLibrary.class, name, property);
+    }
+
+    /** As {@link #locate(String, String)}, with the bundled copy read from {@code owner}'s jar or module. */
+    public static synchronized Path locate(Class<?> owner, String name, String property) throws IOException {
         String explicit = property == null ? null : System.getProperty(property);
         if (explicit != null && !explicit.isBlank()) {
             Path file = Path.of(explicit);
@@ -101,7 +106,7 @@ public final class NativeLibrary {
             }
         }
         String resource = "/META-INF/native/" + PLATFORM + "/" + name;
-        try (InputStream in = NativeLibrary.class.getResourceAsStream(resource)) {
+        try (InputStream in = owner.getResourceAsStream(resource)) {
             if (in == null) {
                 throw new IOException("no " + name + " for " + PLATFORM + " in the jar (" + resource
                         + "); Ferry ships linux-x86_64. Build it for this platform and point -D"

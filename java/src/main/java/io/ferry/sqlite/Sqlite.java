@@ -6,8 +6,8 @@ import io.ferry.EngineClosedException;
 import io.ferry.ExecutionContext;
 import io.ferry.FerryException;
 import io.ferry.Op;
-import io.ferry.internal.FerryNative;
-import io.ferry.internal.NativeLibrary;
+import io.ferry.spi.EngineLibraries;
+import io.ferry.spi.EngineMemory;
 import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;
@@ -394,10 +394,6 @@ public final class Sqlite implements AutoCloseable {
 
     /** Functions of libferry_sqlite.so itself (not ops): the leak counters and the channels' free. */
     static final class Counters {
-        static {
-            NativeLibrary.lookup(); // libferry first: the engine library links against it
-        }
-
         static final MethodHandle CONNECTIONS = find("ferry_sqlite_open_connections", FunctionDescriptor.of(ValueLayout.JAVA_LONG));
         static final MethodHandle STATEMENTS = find("ferry_sqlite_open_statements", FunctionDescriptor.of(ValueLayout.JAVA_LONG));
         static final MethodHandle FREE = find("ferry_sqlite_free", FunctionDescriptor.ofVoid(ValueLayout.ADDRESS));
@@ -405,8 +401,7 @@ public final class Sqlite implements AutoCloseable {
         @SuppressWarnings("restricted")
         private static MethodHandle find(String symbol, FunctionDescriptor descriptor) {
             try {
-                var lookup = java.lang.foreign.SymbolLookup.libraryLookup(
-                        NativeLibrary.locate("libferry_sqlite.so", LIBRARY_PROPERTY), Arena.global());
+                var lookup = EngineLibraries.lookup(Sqlite.class, "libferry_sqlite.so", LIBRARY_PROPERTY);
                 return Linker.nativeLinker().downcallHandle(lookup.find(symbol).orElseThrow(), descriptor);
             } catch (IOException e) {
                 throw new FerryException("cannot find Ferry's SQLite engine: " + e.getMessage(), e);
@@ -563,13 +558,9 @@ public final class Sqlite implements AutoCloseable {
             r.set(ValueLayout.JAVA_DOUBLE, 16, v);
         }
 
-        @SuppressWarnings("restricted")
         private static void writeBytes(MemorySegment r, int type, byte[] b) {
-            MemorySegment p = FerryNative.ferry_alloc(b.length);
-            if (p.equals(MemorySegment.NULL)) {
-                throw new OutOfMemoryError("native memory for an SQL function result");
-            }
-            MemorySegment.copy(b, 0, p.reinterpret(b.length), ValueLayout.JAVA_BYTE, 0, b.length);
+            MemorySegment p = EngineMemory.allocate(b.length);
+            MemorySegment.copy(b, 0, p, ValueLayout.JAVA_BYTE, 0, b.length);
             r.set(ValueLayout.JAVA_INT, 0, type);
             r.set(ValueLayout.ADDRESS, 24, p);
             r.set(ValueLayout.JAVA_LONG, 32, b.length);
@@ -658,7 +649,7 @@ public final class Sqlite implements AutoCloseable {
         public Sqlite start() {
             Path library;
             try {
-                library = NativeLibrary.locate("libferry_sqlite.so", LIBRARY_PROPERTY);
+                library = EngineLibraries.locate(Sqlite.class, "libferry_sqlite.so", LIBRARY_PROPERTY);
             } catch (IOException e) {
                 throw new FerryException("cannot find Ferry's SQLite engine: " + e.getMessage(), e);
             }

@@ -533,68 +533,188 @@ static bool fs_bind_plain(ferry_call *c, fs_ctx *x, fs_stmt *e, fs_statement *s,
     return true;
 }
 
-/* Binds every parameter: the call's own values first, then the context's scope variables. */
-static int fs_bind(ferry_call *c, fs_ctx *x, sqlite3_stmt *st, fs_statement *s, fs_where *w)
+/* The call's values by where they bind: positional ones by SQLite's parameter number (a bare '?' takes
+ * one more than the largest number before it, '?NNN' takes NNN), named ones in an open-addressing table
+ * on the name without its ':', '@' or '$'. Built once per statement run, so binding costs one pass over
+ * the statement's parameters plus one over the values given, whatever their numbers. */
+typedef struct fs_given {
+    fs_param **by_number;    /* [n + 1]: the value for parameter number i, or NULL */
+    fs_param **by_name;      /* [slots]: open addressing, or NULL when no value is named */
+    uint32_t slots;          /* a power of two, at least twice the named values; 0 when none is */
+    fs_param *inline_number[FS_INLINE_PARAMS + 1];
+    fs_param *inline_name[2 * FS_INLINE_PARAMS];
+} fs_given;
+
+/* How many values bind between two looks at whether the caller gave up. */
+#define FS_BIND_CANCEL_EVERY 1024u
+
+static void fs_given_free(fs_given *g)
 {
-    int n = sqlite3_bind_parameter_count(st);
-    uint32_t anonymous = 0;
-    for (int i = 1; i <= n; i++) {
-        const char *pname = sqlite3_bind_parameter_name(st, i);
-        fs_param *given = NULL;
-        bool named = pname && (pname[0] == ':' || pname[0] == '@' || pname[0] == '$');
-        /* Positional values fill the plain '?'s in order, and '?NNN' takes value NNN, wherever named
-         * parameters sit between them. */
-        uint32_t position = named ? 0 : pname ? (uint32_t)strtoul(pname + 1, NULL, 10) : ++anonymous;
-        for (uint32_t k = 0; k < s->n_params && !given; k++) {
-            fs_param *p = &s->params[k];
-            if (named ? p->name_len == strlen(pname + 1) && memcmp(p->name, pname + 1, p->name_len) == 0
-                      : p->name_len == 0 && p->index == position)
-                given = p;
-        }
-        int rc;
-        if (given) {
-            given->used = true;
-            rc = fs_bind_value(st, i, &given->value);
-        } else if (named) {
-            ferry_value var;
-            if (ferry_call_var(c, pname + 1, &var) != 0)
-                return ferry_call_fail(c, SQLITE_RANGE,
-                                       "%sno value for parameter %s: it was not given with the call and context '%s' "
-                                       "has no variable '%s'",
-                                       fs_label(w), pname, ferry_call_context_name(c), pname + 1);
-            fs_value v = { 0 };
-            switch (var.type) {
-            case FERRY_VAR_I64:
-                v = (fs_value){ FERRY_SQLITE_INTEGER, var.i64, 0, NULL, 0 };
-                break;
-            case FERRY_VAR_F64:
-                v = (fs_value){ FERRY_SQLITE_FLOAT, 0, var.f64, NULL, 0 };
-                break;
-            case FERRY_VAR_STRING:
-                v = (fs_value){ FERRY_SQLITE_TEXT, 0, 0, var.bytes, (uint32_t)var.len };
-                break;
-            default:
-                v = (fs_value){ FERRY_SQLITE_BLOB, 0, 0, var.bytes, (uint32_t)var.len };
-                break;
-            }
-            rc = fs_bind_value(st, i, &v);
-        } else {
-            return ferry_call_fail(c, SQLITE_RANGE, "%sno value for positional parameter %u (%s): positional "
-                                   "parameters must be given with the call", fs_label(w), position, pname ? pname : "?");
-        }
-        if (rc != SQLITE_OK)
-            return fs_fail_db(c, x, fs_label(w), "bind");
+    if (g->by_number != g->inline_number)
+        free(g->by_number);
+    if (g->by_name != g->inline_name)
+        free(g->by_name);
+}
+
+static bool fs_bind_cancelled(ferry_call *c, uint32_t k)
+{
+    return (k % FS_BIND_CANCEL_EVERY) == FS_BIND_CANCEL_EVERY - 1 && ferry_call_cancelled(c);
+}
+
+static int fs_bind_interrupted(ferry_call *c, fs_where *w)
+{
+    return ferry_call_fail(c, SQLITE_INTERRUPT, "%sbind: interrupted, its caller gave up", fs_label(w));
+}
+
+/* The slot of name in g's table: where it is, or the empty slot where it would go. */
+static fs_param **fs_given_slot(fs_given *g, const char *name, uint32_t len)
+{
+    uint32_t i = fs_hash(name, len) & (g->slots - 1);
+    while (g->by_name[i] && !(g->by_name[i]->name_len == len && memcmp(g->by_name[i]->name, name, len) == 0))
+        i = (i + 1) & (g->slots - 1);
+    return &g->by_name[i];
+}
+
+static bool fs_given_alloc(fs_given *g, uint32_t n, uint32_t named)
+{
+    g->by_number = g->inline_number;
+    g->by_name = g->inline_name;
+    g->slots = 0;
+    if (named) {
+        g->slots = 2;
+        while (g->slots < 2 * named)
+            g->slots <<= 1;
     }
+    if (n + 1 > FS_INLINE_PARAMS + 1 && !(g->by_number = calloc((size_t)n + 1, sizeof(fs_param *))))
+        return false;
+    if (n + 1 <= FS_INLINE_PARAMS + 1)
+        memset(g->inline_number, 0, sizeof(g->inline_number));
+    if (g->slots > 2 * FS_INLINE_PARAMS && !(g->by_name = calloc(g->slots, sizeof(fs_param *))))
+        return false;
+    if (g->slots <= 2 * FS_INLINE_PARAMS)
+        memset(g->inline_name, 0, sizeof(g->inline_name));
+    return true;
+}
+
+/* Files every value of the call under its number or name; fails the call on a value the statement has
+ * no parameter for, or one given twice. */
+static int fs_given_build(ferry_call *c, fs_statement *s, uint32_t n, fs_given *g, fs_where *w)
+{
+    uint32_t named = 0;
+    for (uint32_t k = 0; k < s->n_params; k++)
+        named += s->params[k].name_len != 0;
+    if (!fs_given_alloc(g, n, named))
+        return ferry_call_fail(c, SQLITE_NOMEM, "%sbind: no memory for %u parameters", fs_label(w), s->n_params);
     for (uint32_t k = 0; k < s->n_params; k++) {
         fs_param *p = &s->params[k];
-        if (!p->used) {
-            if (p->name_len)
-                return ferry_call_fail(c, SQLITE_RANGE, "%sthe statement has no parameter :%.*s", fs_label(w),
+        if (fs_bind_cancelled(c, k))
+            return fs_bind_interrupted(c, w);
+        if (p->name_len) {
+            fs_param **slot = fs_given_slot(g, p->name, p->name_len);
+            if (*slot)
+                return ferry_call_fail(c, SQLITE_RANGE, "%sparameter :%.*s is given twice", fs_label(w),
                                        (int)p->name_len, p->name);
-            return ferry_call_fail(c, SQLITE_RANGE, "%sthe statement has no parameter ?%u", fs_label(w), p->index);
+            *slot = p;
+        } else if (p->index == 0 || p->index > n) {
+            return ferry_call_fail(c, SQLITE_RANGE, "%sthe statement has no parameter ?%u (it has %u)",
+                                   fs_label(w), p->index, n);
+        } else if (g->by_number[p->index]) {
+            return ferry_call_fail(c, SQLITE_RANGE, "%spositional parameter %u is given twice", fs_label(w),
+                                   p->index);
+        } else {
+            g->by_number[p->index] = p;
         }
     }
     return 0;
+}
+
+/* A scope variable of the call's context as a value to bind; false if the context has no such variable. */
+static bool fs_scope_value(ferry_call *c, const char *name, fs_value *v)
+{
+    ferry_value var;
+    if (ferry_call_var(c, name, &var) != 0)
+        return false;
+    switch (var.type) {
+    case FERRY_VAR_I64:
+        *v = (fs_value){ FERRY_SQLITE_INTEGER, var.i64, 0, NULL, 0 };
+        break;
+    case FERRY_VAR_F64:
+        *v = (fs_value){ FERRY_SQLITE_FLOAT, 0, var.f64, NULL, 0 };
+        break;
+    case FERRY_VAR_STRING:
+        *v = (fs_value){ FERRY_SQLITE_TEXT, 0, 0, var.bytes, (uint32_t)var.len };
+        break;
+    default:
+        *v = (fs_value){ FERRY_SQLITE_BLOB, 0, 0, var.bytes, (uint32_t)var.len };
+        break;
+    }
+    return true;
+}
+
+static bool fs_named(const char *pname)
+{
+    return pname && (pname[0] == ':' || pname[0] == '@' || pname[0] == '$');
+}
+
+/* Binds parameter i, positional value `position` or (position 0) the named parameter pname: the call's
+ * value for it, else (for a named one) the context's scope variable. */
+static int fs_bind_one(ferry_call *c, fs_ctx *x, sqlite3_stmt *st, int i, uint32_t position, fs_given *g,
+                       fs_where *w)
+{
+    const char *pname = sqlite3_bind_parameter_name(st, i);
+    fs_param *given = position ? g->by_number[position]
+                               : g->slots ? *fs_given_slot(g, pname + 1, (uint32_t)strlen(pname + 1)) : NULL;
+    fs_value scope;
+    const fs_value *v = given ? &given->value : NULL;
+    if (given) {
+        given->used = true;
+    } else if (!position && fs_scope_value(c, pname + 1, &scope)) {
+        v = &scope;
+    } else if (!position) {
+        return ferry_call_fail(c, SQLITE_RANGE, "%sno value for parameter %s: it was not given with the call and "
+                               "context '%s' has no variable '%s'", fs_label(w), pname, ferry_call_context_name(c),
+                               pname + 1);
+    } else {
+        return ferry_call_fail(c, SQLITE_RANGE, "%sno value for positional parameter %u (%s): positional parameters "
+                               "must be given with the call, and a bare '?' takes one more than the largest "
+                               "positional number before it", fs_label(w), position, pname ? pname : "?");
+    }
+    return fs_bind_value(st, i, v) == SQLITE_OK ? 0 : fs_fail_db(c, x, fs_label(w), "bind");
+}
+
+/* Binds every parameter: the call's own values first, then the context's scope variables. Positional
+ * values fill the parameters that are not named, numbered as SQLite numbers them with the named ones left
+ * out: '?NNN' takes value NNN and a bare '?' one more than the largest number before it (so in
+ * "SELECT ?2, ?" the '?' takes value 3, and in "SELECT :a, ?" value 1). Linear in the parameters and
+ * values, and a caller that gives up stops it. */
+static int fs_bind(ferry_call *c, fs_ctx *x, sqlite3_stmt *st, fs_statement *s, fs_where *w)
+{
+    uint32_t n = (uint32_t)sqlite3_bind_parameter_count(st);
+    fs_given g;
+    int rc = fs_given_build(c, s, n, &g, w);
+    uint32_t largest = 0;
+    for (uint32_t i = 1; rc == 0 && i <= n; i++) {
+        const char *pname = sqlite3_bind_parameter_name(st, (int)i);
+        uint32_t position = 0;
+        if (!fs_named(pname)) {
+            position = pname ? (uint32_t)strtoul(pname + 1, NULL, 10) : largest + 1;
+            largest = position > largest ? position : largest;
+        }
+        rc = fs_bind_cancelled(c, i) ? fs_bind_interrupted(c, w) : fs_bind_one(c, x, st, (int)i, position, &g, w);
+    }
+    for (uint32_t k = 0; rc == 0 && k < s->n_params; k++) {
+        fs_param *p = &s->params[k];
+        if (p->used)
+            continue;
+        if (p->name_len)
+            rc = ferry_call_fail(c, SQLITE_RANGE, "%sthe statement has no parameter :%.*s", fs_label(w),
+                                 (int)p->name_len, p->name);
+        else
+            rc = ferry_call_fail(c, SQLITE_RANGE, "%sthe statement has no positional parameter ?%u", fs_label(w),
+                                 p->index);
+    }
+    fs_given_free(&g);
+    return rc;
 }
 
 /* ---- held read transactions ---------------------------------------------------------------------

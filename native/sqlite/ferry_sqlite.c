@@ -308,6 +308,9 @@ typedef struct fs_param {
 #define FS_INLINE_PARAMS 8
 #define FS_BATCH_ROWS 0x80000000u   /* sqlite.batch's count: the rows form (one statement, many rows) */
 #define FS_MAX_BATCH_ROWS (1u << 24)
+/* Rows of a statement without parameters come from no input at all, so their number is what bounds the
+ * call's work and its result (8 bytes a row): 65,536 rows, a few ms of engine time and 512 KB. */
+#define FS_MAX_EMPTY_ROWS (1u << 16)
 
 typedef struct fs_statement {
     const char *sql;
@@ -1170,6 +1173,9 @@ static int op_batch(ferry_call *c, void *data)
             fs_statement_free(&one);
             return ferry_call_fail(c, SQLITE_MISUSE, "sqlite.batch: malformed input");
         }
+        if (one.n_params == 0 && n > FS_MAX_EMPTY_ROWS)
+            return ferry_call_fail(c, SQLITE_TOOBIG, "sqlite.batch: %u rows of a statement without parameters; at "
+                                   "most %u in one call", n, FS_MAX_EMPTY_ROWS);
     } else if (r.bad || n > r.left / 8) {
         return ferry_call_fail(c, SQLITE_MISUSE, "sqlite.batch: malformed input");
     }
@@ -1204,7 +1210,9 @@ static int op_batch(ferry_call *c, void *data)
         }
         int64_t changes = 0;
         fs_where w = { .index = i, .total = n };
-        rc = fs_run(c, x, st, NULL, &changes, &w);
+        rc = ferry_call_cancelled(c) ? ferry_call_fail(c, SQLITE_INTERRUPT, "%sinterrupted, its caller gave up",
+                                                        fs_label(&w))
+                                     : fs_run(c, x, st, NULL, &changes, &w);
         if (!rows)
             fs_statement_free(&s);
         if (rc != 0)

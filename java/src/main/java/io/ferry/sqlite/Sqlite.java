@@ -320,7 +320,7 @@ public final class Sqlite implements AutoCloseable {
      * once, not once per row. Returns the rows each run changed.
      *
      * @param rows every row has the same number of values (Long, Integer, Double, String, byte[],
-     *        Boolean or null); at most 2^24 rows
+     *        Boolean or null); at most 2^24 rows, and 65,536 when the statement has no parameters
      * @throws SqliteException naming the row that failed; nothing of the batch remains
      */
     public long[] batch(ExecutionContext ctx, String sql, List<Object[]> rows) {

@@ -224,4 +224,20 @@ class SqliteBatchTest {
             assertArrayEquals(new long[] {1000}, db.batch(ctx, "DELETE FROM t", List.<Object[]>of(new Object[0])));
         }
     }
+
+    @Test
+    void rowsOfAStatementWithoutParametersAreBoundedWithAClearErrorAndNothingRemains() {
+        try (Sqlite db = Sqlite.builder().start()) {
+            ExecutionContext ctx = db.engine().systemContext();
+            db.execute(ctx, "CREATE TABLE d(id INTEGER PRIMARY KEY)");
+            // Such rows cost no input: their number alone decides the engine's work and the result's size.
+            long[] changes = db.batch(ctx, "INSERT INTO d DEFAULT VALUES", java.util.Collections.nCopies(65_536, new Object[0]));
+            assertEquals(65_536, changes.length);
+            SqliteException e = assertThrows(SqliteException.class, () -> db.batch(ctx, "INSERT INTO d DEFAULT VALUES",
+                    java.util.Collections.nCopies(65_537, new Object[0])));
+            assertTrue(e.getMessage().contains("65537 rows of a statement without parameters; at most 65536"), e::getMessage);
+            assertEquals(18, e.primaryCode(), "SQLITE_TOOBIG");
+            assertEquals(65_536L, db.query(ctx, "SELECT count(*) FROM d").get(0).getLong(0), "the refused batch left nothing");
+        }
+    }
 }

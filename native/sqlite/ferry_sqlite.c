@@ -48,6 +48,9 @@ typedef struct fs_stmt {
     bool read;               /* only reads and returns rows: may run in a held read transaction */
     bool solo;               /* may need the file to itself (journal_mode, locking_mode, VACUUM) */
     sqlite3_stmt *stmt;
+    /* [n + 1]: each parameter's name (NULL for a bare '?'), made on the first bind that needs it.
+     * SQLite finds a parameter's name by walking a list, so a statement's names are asked for once. */
+    const char **names;
     uint64_t used;
 } fs_stmt;
 
@@ -394,6 +397,7 @@ static void fs_finalize(fs_stmt *s)
         atomic_fetch_sub(&fs_open_statements, 1);
     }
     free(s->sql);
+    free(s->names);
     memset(s, 0, sizeof(*s));
 }
 
@@ -443,6 +447,13 @@ static fs_stmt *fs_prepare(ferry_call *c, fs_ctx *x, const char *sql, uint32_t l
             e->used = ++x->tick;
             return e;
         }
+    }
+    const char *nul = memchr(sql, 0, len);
+    if (nul) {
+        ferry_call_set_i64(c, (int64_t)(nul - sql));
+        ferry_call_fail(c, SQLITE_MISUSE, "%sprepare: the SQL has a NUL byte at offset %d, where SQLite would stop "
+                        "reading it", fs_label(w), (int)(nul - sql));
+        return NULL;
     }
     sqlite3_stmt *stmt = NULL;
     const char *tail = NULL;
@@ -654,6 +665,15 @@ static bool fs_scope_value(ferry_call *c, const char *name, fs_value *v)
     return true;
 }
 
+/* Every parameter's name, [0] unused; the strings are SQLite's and live as long as the statement. */
+static const char **fs_parameter_names(sqlite3_stmt *st, uint32_t n)
+{
+    const char **names = calloc((size_t)n + 1, sizeof(char *));
+    for (uint32_t i = 1; names && i <= n; i++)
+        names[i] = sqlite3_bind_parameter_name(st, (int)i);
+    return names;
+}
+
 static bool fs_named(const char *pname)
 {
     return pname && (pname[0] == ':' || pname[0] == '@' || pname[0] == '$');
@@ -661,10 +681,9 @@ static bool fs_named(const char *pname)
 
 /* Binds parameter i, positional value `position` or (position 0) the named parameter pname: the call's
  * value for it, else (for a named one) the context's scope variable. */
-static int fs_bind_one(ferry_call *c, fs_ctx *x, sqlite3_stmt *st, int i, uint32_t position, fs_given *g,
-                       fs_where *w)
+static int fs_bind_one(ferry_call *c, fs_ctx *x, sqlite3_stmt *st, int i, const char *pname, uint32_t position,
+                       fs_given *g, fs_where *w)
 {
-    const char *pname = sqlite3_bind_parameter_name(st, i);
     fs_param *given = position ? g->by_number[position]
                                : g->slots ? *fs_given_slot(g, pname + 1, (uint32_t)strlen(pname + 1)) : NULL;
     fs_value scope;
@@ -690,20 +709,24 @@ static int fs_bind_one(ferry_call *c, fs_ctx *x, sqlite3_stmt *st, int i, uint32
  * out: '?NNN' takes value NNN and a bare '?' one more than the largest number before it (so in
  * "SELECT ?2, ?" the '?' takes value 3, and in "SELECT :a, ?" value 1). Linear in the parameters and
  * values, and a caller that gives up stops it. */
-static int fs_bind(ferry_call *c, fs_ctx *x, sqlite3_stmt *st, fs_statement *s, fs_where *w)
+static int fs_bind(ferry_call *c, fs_ctx *x, fs_stmt *e, fs_statement *s, fs_where *w)
 {
+    sqlite3_stmt *st = e->stmt;
     uint32_t n = (uint32_t)sqlite3_bind_parameter_count(st);
+    if (!e->names && !(e->names = fs_parameter_names(st, n)))
+        return ferry_call_fail(c, SQLITE_NOMEM, "%sbind: no memory for %u parameter names", fs_label(w), n);
     fs_given g;
     int rc = fs_given_build(c, s, n, &g, w);
     uint32_t largest = 0;
     for (uint32_t i = 1; rc == 0 && i <= n; i++) {
-        const char *pname = sqlite3_bind_parameter_name(st, (int)i);
+        const char *pname = e->names[i];
         uint32_t position = 0;
         if (!fs_named(pname)) {
             position = pname ? (uint32_t)strtoul(pname + 1, NULL, 10) : largest + 1;
             largest = position > largest ? position : largest;
         }
-        rc = fs_bind_cancelled(c, i) ? fs_bind_interrupted(c, w) : fs_bind_one(c, x, st, (int)i, position, &g, w);
+        rc = fs_bind_cancelled(c, i) ? fs_bind_interrupted(c, w)
+                                     : fs_bind_one(c, x, st, (int)i, pname, position, &g, w);
     }
     for (uint32_t k = 0; rc == 0 && k < s->n_params; k++) {
         fs_param *p = &s->params[k];
@@ -945,7 +968,7 @@ static int fs_run(ferry_call *c, fs_ctx *x, fs_statement *s, fs_buf *out, int64_
     }
     int rc;
     if (!fs_bind_plain(c, x, e, s, w, &rc))
-        rc = fs_bind(c, x, st, s, w);
+        rc = fs_bind(c, x, e, s, w);
     if (rc != 0) {
         sqlite3_clear_bindings(st);
         return rc;

@@ -59,8 +59,11 @@ class SqliteParameterTest {
         try (Sqlite db = Sqlite.builder().start()) {
             ExecutionContext sys = db.engine().systemContext();
             Statement statement = Statement.of(sql.toString(), values);
-            db.run(sys, statement); // prepares and caches the statement: only binding and running remain
-            // Matching every parameter against every value took 5.7 s here; a name map takes milliseconds.
+            // Prepares and caches the statement and its parameter names (SQLite's own lookups are quadratic):
+            // only binding and running remain.
+            db.run(sys, statement);
+            // Matching every parameter against every value took 5.7 s here (2.8 s of engine CPU with the
+            // map alone, asking SQLite for each name per call); a name map and cached names take ~6 ms.
             Row r = db.run(sys, statement, Duration.ofSeconds(3)).get(0);
             assertEquals(n, r.getLong(0));
             assertEquals(sum, r.getLong(1));
@@ -74,6 +77,18 @@ class SqliteParameterTest {
             assertTrue(e.getMessage().contains("no parameter :b"), e::getMessage);
             SqliteException f = assertThrows(SqliteException.class, () -> db.query("SELECT ?", 1, 2));
             assertTrue(f.getMessage().contains("no parameter ?2"), f::getMessage);
+        }
+    }
+
+    @Test
+    void sqlWithANulByteIsRefusedRatherThanCutThere() {
+        try (Sqlite db = Sqlite.builder().start()) {
+            db.execute("CREATE TABLE t(x)");
+            // SQLite stops reading at a NUL: the DELETE after it would be silently dropped.
+            SqliteException e = assertThrows(SqliteException.class,
+                    () -> db.execute("INSERT INTO t VALUES(1)\u0000; DELETE FROM t"));
+            assertTrue(e.getMessage().contains("NUL byte at offset 23"), e::getMessage);
+            assertEquals(0L, db.query("SELECT count(*) FROM t").get(0).getLong(0), "nothing of it ran");
         }
     }
 }

@@ -4,6 +4,7 @@
 #   make demo     build everything and run Ferry's main job
 #   make test     C tests (plain, ASan+UBSan, TSan) and the JUnit 5 tests
 #   make stress   the long stress runs (not part of make test)
+#   make fuzz     libFuzzer (clang, ASan+UBSan) on the decoders callers reach, FUZZ_SECONDS each (60)
 #   make bench    JMH benchmarks (bench/), writes bench/RESULTS.md;  make bench-quick: a short subset;
 #                 make bench-sqlite: SQLite against sqlite-jdbc (bench/SQLITE.md)
 
@@ -43,7 +44,7 @@ MAVEN_QUIET_OPTS := $(shell [ -n "$(FERRY_JDK_FEATURE)" ] && [ "$(FERRY_JDK_FEAT
 MVN       := JAVA_HOME=$(FERRY_JDK) MAVEN_OPTS="$(MAVEN_OPTS) $(MAVEN_QUIET_OPTS)" mvn -B -q -Dstyle.color=never
 JAVA      := $(FERRY_JDK)/bin/java
 
-.PHONY: all native java demo demo-core test c-test c-test-asan c-test-tsan java-test jcstress check-sqlite stress bench bench-quick bench-sqlite check-jdk check-tools clean
+.PHONY: all native java demo demo-core test fuzz check-clang c-test c-test-asan c-test-tsan java-test jcstress check-sqlite stress bench bench-quick bench-sqlite check-jdk check-tools clean
 
 all: native java
 
@@ -156,6 +157,53 @@ stress: java
 bench bench-quick bench-sqlite: native check-jdk
 	$(MVN) -DskipTests install
 	$(MAKE) -C bench $@ JAVA=$(JAVA)
+
+# ---- fuzzing --------------------------------------------------------------------------------------
+# libFuzzer harnesses (native/fuzz) on an instrumented libferry.so and SQLite plug-in of their own, each run
+# for FUZZ_SECONDS from its seed corpus (native/fuzz/seeds/<name>; what it finds goes to build/fuzz, never
+# into the tree). Crashes are written to build/fuzz/<name>/ and fail the target.
+FUZZ_DIR     := $(BUILD)/fuzz
+FUZZ_SECONDS ?= 60
+FUZZ_CC      := clang
+FUZZ_SAN     := -g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
+FUZZ_TARGETS := sqlite call
+
+check-clang:
+	@if ! command -v $(FUZZ_CC) >/dev/null || ! echo 'int LLVMFuzzerTestOneInput(const char *d, long n) { return 0; }' | \
+	  $(FUZZ_CC) -fsanitize=fuzzer -x c - -o /dev/null 2>/dev/null; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "ferry: installing clang and libFuzzer (clang, libclang-rt-dev) with apt-get"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq clang \
+	      "libclang-rt-$$(clang --version 2>/dev/null | sed -n 's/.*clang version \([0-9]*\).*/\1/p' | head -1)-dev" \
+	      >/dev/null 2>&1 || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq clang libclang-rt-14-dev >/dev/null; \
+	  else echo "error: make fuzz needs clang with libFuzzer: apt-get install clang libclang-rt-14-dev" >&2; exit 1; fi; \
+	fi
+
+$(FUZZ_DIR)/libferry.so: $(LIB_SRCS) $(LIB_HDRS) $(NATIVE)/ferry.map | check-clang
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(CSTD) $(FUZZ_SAN) -fsanitize=fuzzer-no-link -fPIC -fvisibility=hidden $(WARN) -I$(NATIVE)/include \
+	  -shared -o $@ $(LIB_SRCS) -Wl,-soname,libferry.so -Wl,--version-script=$(NATIVE)/ferry.map -lpthread -ldl
+
+$(FUZZ_DIR)/libferry_sqlite.so: $(SQLITE_SRCS) $(SQLITE_HDRS) $(NATIVE)/include/ferry.h $(FUZZ_DIR)/libferry.so | check-sqlite
+	$(FUZZ_CC) $(CSTD) $(FUZZ_SAN) -fsanitize=fuzzer-no-link -fPIC -fvisibility=hidden $(WARN) -I$(NATIVE)/include \
+	  -I$(NATIVE)/sqlite -shared -o $@ $(SQLITE_SRCS) -L$(FUZZ_DIR) -lferry -lsqlite3 -Wl,-rpath,'$$ORIGIN'
+
+$(FUZZ_DIR)/fuzz_%: $(NATIVE)/fuzz/fuzz_%.c $(NATIVE)/fuzz/fuzz_common.h $(NATIVE)/test/ring_client.h $(FUZZ_DIR)/libferry.so $(FUZZ_DIR)/libferry_sqlite.so
+	$(FUZZ_CC) $(CSTD) $(FUZZ_SAN) -fsanitize=fuzzer $(WARN) -I$(NATIVE)/include -I$(NATIVE)/test -o $@ $< \
+	  -L$(FUZZ_DIR) -lferry -Wl,-rpath,'$$ORIGIN' -lpthread
+
+fuzz: $(addprefix $(FUZZ_DIR)/fuzz_,$(FUZZ_TARGETS))
+	@for t in $(FUZZ_TARGETS); do \
+	  mkdir -p $(FUZZ_DIR)/$$t/corpus $(FUZZ_DIR)/$$t/work; rm -f $(FUZZ_DIR)/$$t/crash-* $(FUZZ_DIR)/$$t/leak-* $(FUZZ_DIR)/$$t/timeout-*; \
+	  echo "fuzz: $$t for $(FUZZ_SECONDS) s"; \
+	  ( cd $(FUZZ_DIR)/$$t/work && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
+	    ../../fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -timeout=20 -rss_limit_mb=4096 -print_final_stats=1 \
+	    -artifact_prefix=../ ../corpus $(CURDIR)/$(NATIVE)/fuzz/seeds/$$t 2>&1 | \
+	    grep -E '^(#[0-9]+ *DONE|stat::number_of_executed_units|stat::new_units_added|==[0-9]+==ERROR|SUMMARY)' ); \
+	  found=$$(find $(FUZZ_DIR)/$$t -maxdepth 1 \( -name 'crash-*' -o -name 'leak-*' -o -name 'timeout-*' \) | head -3); \
+	  if [ -n "$$found" ]; then echo "fuzz: $$t FOUND a failing input: $$found (replay: $(FUZZ_DIR)/fuzz_$$t FILE)" >&2; exit 1; fi; \
+	  echo "fuzz: $$t: no failure"; \
+	done
 
 clean:
 	rm -rf $(BUILD)

@@ -102,6 +102,8 @@ struct fs_engine {
     fs_ctx *contexts;        /* every open context, for registering functions on all connections */
     int held;                /* contexts whose connection holds a read transaction */
     fs_anchor *anchor;       /* WAL files: see "the WAL anchor"; NULL otherwise */
+    _Atomic(sqlite3 *) stepping; /* the connection fs_run is stepping, NULL between steps: what the
+                                  * cancel hook interrupts, from the cancelling thread */
     fs_chan *chans;
     uint32_t n_chans;
     uint32_t chans_cap;
@@ -829,6 +831,9 @@ static int fs_run(ferry_call *c, fs_ctx *x, fs_statement *s, fs_buf *out, int64_
     }
     int64_t total_before = sqlite3_total_changes64(x->db);
     x->current = c;
+    /* Release: a cancel hook that loads this connection also sees it fully opened. It stays open while
+     * the call runs, and ferry_engine_cancel runs hooks only inside the call (ferry.h). */
+    atomic_store_explicit(&x->engine->stepping, x->db, memory_order_release);
     rc = sqlite3_step(st);
     /* The columns after the first step: a schema change since the statement was prepared makes SQLite
      * prepare it again inside that step, and may change its columns. */
@@ -854,6 +859,7 @@ static int fs_run(ferry_call *c, fs_ctx *x, fs_statement *s, fs_buf *out, int64_
                 break;
         }
     }
+    atomic_store_explicit(&x->engine->stepping, NULL, memory_order_relaxed);
     x->current = NULL;
     if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
         fs_fail_db(c, x, fs_label(w), "step");
@@ -1227,6 +1233,18 @@ static int fs_busy(void *p, int count)
     return 1;
 }
 
+/* The cancel hook (ferry_registry_on_cancel): interrupts the statement the cancelled call is stepping.
+ * sqlite3_interrupt is safe from any thread while the connection is open. An interrupt that arrives
+ * before the statement starts is cleared by SQLite when it starts; fs_progress, which polls the call's
+ * cancel flag, stops that statement instead. */
+static void fs_cancel(void *data)
+{
+    fs_engine *e = data;
+    sqlite3 *db = atomic_load_explicit(&e->stepping, memory_order_acquire);
+    if (db)
+        sqlite3_interrupt(db);
+}
+
 static int fs_progress(void *p)
 {
     fs_ctx *x = p;
@@ -1425,8 +1443,11 @@ __attribute__((visibility("default"))) int ferry_sqlite_init(ferry_registry *reg
     }
     if (e->path && e->wal)
         e->anchor = fs_anchor_new(); /* without one (out of memory), queries only cost more */
-    /* The idle hook first: if it is registered and on_close fails, the engine never runs, so never idles. */
+    /* The idle and cancel hooks first: if they are registered and on_close fails, the engine never runs,
+     * so never idles or cancels. */
     int rc = e->anchor ? ferry_registry_on_idle(reg, fs_anchor_on_idle, e->anchor) : 0;
+    if (rc == 0)
+        rc = ferry_registry_on_cancel(reg, fs_cancel, e);
     if (rc == 0)
         rc = ferry_registry_on_close(reg, fs_engine_free, e);
     if (rc != 0) {

@@ -7,6 +7,7 @@
 #include "ferry_internal.h"
 
 #include <dlfcn.h>
+#include <sched.h>
 #include <errno.h>
 #include <linux/futex.h>
 #include <stdarg.h>
@@ -188,17 +189,17 @@ const char *ferry_registry_arg(const ferry_registry *reg)
 }
 
 /* Appends a hook to a growable array of them. */
-static int ferry__hook_add(ferry__close_fn **hooks, int32_t *count, int32_t *cap, void (*fn)(void *data), void *data)
+static int ferry__hook_add(ferry__hook **hooks, int32_t *count, int32_t *cap, void (*fn)(void *data), void *data)
 {
     if (*count == *cap) {
         int32_t n = *cap ? *cap * 2 : 4;
-        ferry__close_fn *grown = realloc(*hooks, (size_t)n * sizeof(*grown));
+        ferry__hook *grown = realloc(*hooks, (size_t)n * sizeof(*grown));
         if (!grown)
             return FERRY_E_NOMEM;
         *hooks = grown;
         *cap = n;
     }
-    (*hooks)[(*count)++] = (ferry__close_fn){ fn, data };
+    (*hooks)[(*count)++] = (ferry__hook){ fn, data };
     return 0;
 }
 
@@ -214,6 +215,13 @@ int ferry_registry_on_idle(ferry_registry *reg, void (*fn)(void *data), void *da
     if (!reg || !fn || reg->sealed)
         return FERRY_E_INVALID;
     return ferry__hook_add(&reg->on_idle, &reg->on_idle_count, &reg->on_idle_cap, fn, data);
+}
+
+int ferry_registry_on_cancel(ferry_registry *reg, ferry_cancel_fn fn, void *data)
+{
+    if (!reg || !fn || reg->sealed)
+        return FERRY_E_INVALID;
+    return ferry__hook_add(&reg->on_cancel, &reg->on_cancel_count, &reg->on_cancel_cap, fn, data);
 }
 
 static void ferry__registry_run_on_idle(ferry_registry *reg)
@@ -237,6 +245,7 @@ static void ferry__registry_free(ferry_registry *reg)
     free(reg->ops);
     free(reg->on_close);
     free(reg->on_idle);
+    free(reg->on_cancel);
     memset(reg, 0, sizeof(*reg));
 }
 
@@ -429,8 +438,57 @@ static inline bool ferry__start_gone(ferry_engine *e, ferry_slot *s, uint64_t se
     return (ferry__load_seq_cst(&s->state) & FERRY_FLAG_GONE) != 0;
 }
 
+/* Opens seq's cancel window: from here until ferry__cancel_window_close, ferry_engine_cancel(seq)
+ * runs the cancel hooks. Release, and before ferry__start_gone's seq_cst store of stats.started: a
+ * canceller that read started > seq sees this store (or the close after it), and one that reads seq + 1
+ * here sees everything the engine did before the call (a hook may read engine state published before). */
+static inline void ferry__cancel_window_open(ferry_engine *e, uint64_t seq)
+{
+    ferry__store_release(&e->cancel_running, seq + 1);
+}
+
+/* Closes the cancel window and waits until no canceller can still run a hook for it. The engine's half
+ * of a Dekker pair: seq_cst store of cancel_running = 0, then seq_cst load of cancellers; a canceller
+ * (ferry_engine_cancel) makes a seq_cst increment of cancellers, then a seq_cst load of cancel_running.
+ * Either the canceller's load sees 0 (no hook runs), or our load sees its increment and we wait for its
+ * release decrement, which comes after its hooks: no hook runs once the next call has started. */
+static void ferry__cancel_window_close(ferry_engine *e)
+{
+    ferry__store_seq_cst(&e->cancel_running, 0);
+    uint32_t spins = 0;
+    while (ferry__load_seq_cst(&e->cancellers) != 0) {
+        /* A canceller preempted inside its window: let it run rather than spin through its slice. */
+        if (++spins < 64)
+            ferry__cpu_relax();
+        else
+            sched_yield();
+    }
+}
+
+int ferry_engine_cancel(ferry_engine *e, uint64_t seq)
+{
+    /* cancel_hooked and the hooks are fixed before the start handshake released the starter. */
+    if (!e || !e->cancel_hooked)
+        return 0;
+    /* Our half of ferry__cancel_window_close's Dekker pair: announce, then look. */
+    atomic_fetch_add_explicit(&e->cancellers, 1, memory_order_seq_cst);
+    /* seq + 1 == 0 would match the window between calls; no call ever has seq 2^64 - 1. */
+    bool running = seq + 1 != 0 && ferry__load_seq_cst(&e->cancel_running) == seq + 1;
+    if (running) {
+        for (int32_t i = 0; i < e->reg.on_cancel_count; i++)
+            e->reg.on_cancel[i].fn(e->reg.on_cancel[i].data);
+    }
+    /* Release: the hooks' effects happen before the engine's seq_cst load that sees the retreat. */
+    atomic_fetch_sub_explicit(&e->cancellers, 1, memory_order_release);
+    return running ? 1 : 0;
+}
+
 static void ferry__run_slot(ferry_engine *e, ferry_slot *s, uint64_t seq)
 {
+    /* One predictable branch per call when no engine registered a cancel hook. */
+    const bool cancellable = e->cancel_hooked;
+    if (cancellable)
+        ferry__cancel_window_open(e, seq);
     /* The phase stays PUBLISHED while the call runs: no store to the caller's line until DONE. */
     bool gone = ferry__start_gone(e, s, seq);
     ferry_call c = { .slot = s, .engine = e, .arg = { s->arg0, s->arg1 } };
@@ -455,6 +513,8 @@ static void ferry__run_slot(ferry_engine *e, ferry_slot *s, uint64_t seq)
         else
             ferry__execute(e, s, &c);
     }
+    if (cancellable)
+        ferry__cancel_window_close(e);
     if (has_input)
         free((void *)(uintptr_t)s->in_ptr);
     if (gone || aborted) {
@@ -648,6 +708,7 @@ static int ferry__init(ferry_engine *e)
         }
     }
     reg->sealed = true;
+    e->cancel_hooked = reg->on_cancel_count > 0;
     /* The systemic context, after init so that the engine's context hooks see it too. */
     rc = ferry__contexts_init(e, reg->fail_msg, sizeof(reg->fail_msg));
     if (rc != 0)
@@ -720,6 +781,8 @@ int ferry_engine_start(void *region_mem, uint32_t capacity, int64_t idle_spin_ns
     e->wake = wake;
     atomic_init(&e->closed_at, FERRY__NOT_CLOSED);
     atomic_init(&e->joined, 0);
+    atomic_init(&e->cancel_running, 0);
+    atomic_init(&e->cancellers, 0);
     e->plugin_path = plugin_path ? strdup(plugin_path) : NULL;
     e->init_symbol = init_symbol ? strdup(init_symbol) : NULL;
     e->init_arg = strdup(init_arg ? init_arg : "");

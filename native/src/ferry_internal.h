@@ -38,10 +38,10 @@ typedef struct ferry__op {
     uint32_t flags;
 } ferry__op;
 
-typedef struct ferry__close_fn {
+typedef struct ferry__hook {
     void (*fn)(void *data);
     void *data;
-} ferry__close_fn;
+} ferry__hook;
 
 struct ferry_registry {
     ferry__op *ops;
@@ -50,12 +50,15 @@ struct ferry_registry {
     ferry_context_open_fn ctx_open;
     ferry_context_close_fn ctx_close;
     void *ctx_hook_data;
-    ferry__close_fn *on_close;
+    ferry__hook *on_close;
     int32_t on_close_count;
     int32_t on_close_cap;
-    ferry__close_fn *on_idle;
+    ferry__hook *on_idle;
     int32_t on_idle_count;
     int32_t on_idle_cap;
+    ferry__hook *on_cancel; /* read by cancellers on any thread: fixed once sealed */
+    int32_t on_cancel_count;
+    int32_t on_cancel_cap;
     bool sealed;             /* set once init finished: no more registrations */
     const char *arg;         /* the engine's configuration string */
     int fail_code;
@@ -148,6 +151,14 @@ struct ferry_engine {
      * ferry_engine_stop (seq_cst store, pairs with the engine's seq_cst load before it sleeps). */
     _Atomic uint64_t closed_at;
     _Atomic int joined;
+
+    /* Cancellation (ferry_engine_cancel), used only when a cancel hook is registered (cancel_hooked,
+     * fixed once init finished). A block of its own: cancellers write it, the engine's hot fields above
+     * stay in lines they never touch. */
+    bool cancel_hooked;
+    uint8_t cancel_pad[FERRY_BLOCK];
+    _Atomic uint64_t cancel_running; /* seq + 1 of the call inside its cancel window, 0 between calls */
+    _Atomic uint32_t cancellers;     /* cancellers between their announcement and their retreat */
 };
 
 /* Registers the built-in op set (ferry_builtin.c). */

@@ -82,7 +82,7 @@ extern "C" {
  * set GONE (its CAS is a full fence) and then reads stats.started (seq_cst / volatile) can tell:
  *   - started <= seq: the engine will skip the call (it never ran and never will);
  *   - started >  seq: the call may already be running (or have run): its result will be discarded.
- * This is a Dekker pair, like the engine's sleep announcement (ferry__sleep in ferry.c): each side
+ * This is a Dekker pair, like the engine's sleep announcement (ferry__sleep in ferry_idle.c): each side
  * stores its own word, then loads the other's, with a StoreLoad barrier between, so at least one sees
  * the other. Either the caller reads started <= seq and the engine's re-load sees GONE (skip), or the
  * caller reads started > seq and reports "may be running" (whether the engine's load saw GONE or not).
@@ -428,7 +428,7 @@ FERRY_API void ferry_engine_destroy(ferry_engine *engine);
 /* Runs the engine's cancel hooks (ferry_registry_on_cancel) if the engine is running the call of
  * claim sequence seq right now. Returns 1 if they ran, 0 if not: no hook is registered, or seq has not
  * started, has finished or was skipped. Never runs a hook during another call: the engine and the
- * cancellers agree through a Dekker pair (ferry__cancel_window_close in ferry.c). A caller that gave
+ * cancellers agree through a Dekker pair (ferry__cancel_window_close in ferry_cancel.c). A caller that gave
  * up on seq and read stats.started > seq (ferry.h, "Starting a call") and then calls this sees the
  * call running unless it has already finished. Any thread, once started, until ferry_engine_destroy.
  * An engine without hooks pays nothing per call for this. */

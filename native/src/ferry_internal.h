@@ -161,6 +161,44 @@ struct ferry_engine {
     _Atomic uint32_t cancellers;     /* cancellers between their announcement and their retreat */
 };
 
+/* A published slot of sequence head is ready to run: its state reads (head << 8) | PUBLISHED (flags
+ * aside). */
+static inline bool ferry__ready(uint64_t head, uint64_t state)
+{
+    return (state >> FERRY_SEQ_SHIFT) == head && (state & FERRY_PHASE_MASK) == FERRY_PHASE_PUBLISHED;
+}
+
+/* The engine's idle spell (ferry_idle.c): when it began, polls since, and whether the on-idle hooks ran. */
+typedef struct ferry__idle {
+    int64_t since;
+    uint32_t polls;
+    bool hooked;
+} ferry__idle;
+
+/* The engine thread (ferry_loop.c): its start routine. */
+void *ferry__main(void *arg);
+
+/* The consumer step (ferry_step.c): runs every call published in order from head; returns the new head
+ * (head itself when none was ready). Engine thread only. */
+uint64_t ferry__drain(ferry_engine *e, uint64_t head);
+
+/* Idling (ferry_idle.c), engine thread only: ferry__idle_busy after calls ran, ferry__idle_poll once per
+ * poll that found none (it spins, runs the on-idle hooks, or sleeps until woken). */
+void ferry__idle_busy(ferry__idle *idle);
+void ferry__idle_poll(ferry_engine *e, ferry__idle *idle, uint64_t head);
+
+/* Cancel windows (ferry_cancel.c): around each call, only when a cancel hook is registered. */
+void ferry__cancel_window_open(ferry_engine *e, uint64_t seq);
+void ferry__cancel_window_close(ferry_engine *e);
+
+/* The registry's hooks and teardown (ferry_registry.c), engine thread only. */
+void ferry__registry_run_on_idle(ferry_registry *reg);
+void ferry__registry_run_on_close(ferry_registry *reg);
+void ferry__registry_free(ferry_registry *reg);
+
+/* Copies a message into a caller's buffer (NULL or 0 bytes: nothing), always NUL-terminated. */
+void ferry__copy_msg(char *dst, size_t dstlen, const char *src);
+
 /* Registers the built-in op set (ferry_builtin.c). */
 int ferry__register_builtins(ferry_registry *reg);
 

@@ -21,6 +21,8 @@ _Static_assert(sizeof(ferry_batch_item) == 32, "batch item size");
 _Static_assert((FERRY_PHASE_DONE & ~FERRY_PHASE_MASK) == 0 && FERRY_PHASE_DONE > FERRY_PHASE_PUBLISHED,
                "the DONE add changes the phase bits only");
 
+_Static_assert(FERRY_TAIL_CLOSED == UINT64_C(1) << 63, "const.tail_closed_bit");
+
 #define FERRY__FIELD(prefix, type, field) \
     { prefix #field, (uint32_t)offsetof(type, field), (uint32_t)sizeof(((type *)0)->field) }
 
@@ -72,6 +74,47 @@ static const ferry_layout_entry ferry__layout[] = {
     { "const.out_bytes", FERRY_OUT_BYTES, 0 },
     { "const.out_error", FERRY_OUT_ERROR, 0 },
     { "const.system_context_generation", (uint32_t)(FERRY_SYSTEM_CONTEXT >> 32), 0 },
+    /* Every other constant both languages use, as its 32-bit pattern (negative codes two's complement). */
+    { "const.block", FERRY_BLOCK, 0 },
+    { "const.magic_lo", (uint32_t)FERRY_MAGIC, 0 },
+    { "const.magic_hi", (uint32_t)(FERRY_MAGIC >> 32), 0 },
+    { "const.version", FERRY_VERSION, 0 },
+    { "const.tail_closed_bit", 63, 0 },
+    { "const.phase_mask", (uint32_t)FERRY_PHASE_MASK, 0 },
+    { "const.phase_free", (uint32_t)FERRY_PHASE_FREE, 0 },
+    { "const.engine_starting", FERRY_ENGINE_STARTING, 0 },
+    { "const.engine_running", FERRY_ENGINE_RUNNING, 0 },
+    { "const.engine_draining", FERRY_ENGINE_DRAINING, 0 },
+    { "const.out_none", FERRY_OUT_NONE, 0 },
+    { "const.op_abort", (uint32_t)FERRY_OP_ABORT, 0 },
+    { "const.op_in_bytes", FERRY_OP_IN_BYTES, 0 },
+    { "const.op_out_bytes", FERRY_OP_OUT_BYTES, 0 },
+    { "const.op_f64", FERRY_OP_F64, 0 },
+    { "const.op_mutates", FERRY_OP_MUTATES, 0 },
+    { "const.op_text", FERRY_OP_TEXT, 0 },
+    { "const.op_system", FERRY_OP_SYSTEM, 0 },
+    { "const.e_invalid", (uint32_t)FERRY_E_INVALID, 0 },
+    { "const.e_nomem", (uint32_t)FERRY_E_NOMEM, 0 },
+    { "const.e_init", (uint32_t)FERRY_E_INIT, 0 },
+    { "const.e_load", (uint32_t)FERRY_E_LOAD, 0 },
+    { "const.e_thread", (uint32_t)FERRY_E_THREAD, 0 },
+    { "const.e_timedout", (uint32_t)FERRY_E_TIMEDOUT, 0 },
+    { "const.e_exists", (uint32_t)FERRY_E_EXISTS, 0 },
+    { "const.e_unknown_op", (uint32_t)FERRY_E_UNKNOWN_OP, 0 },
+    { "const.e_closed", (uint32_t)FERRY_E_CLOSED, 0 },
+    { "const.e_context", (uint32_t)FERRY_E_CONTEXT, 0 },
+    { "const.e_denied", (uint32_t)FERRY_E_DENIED, 0 },
+    { "const.e_not_found", (uint32_t)FERRY_E_NOT_FOUND, 0 },
+    { "const.e_frozen", (uint32_t)FERRY_E_FROZEN, 0 },
+    { "const.e_permission", (uint32_t)FERRY_E_PERMISSION, 0 },
+    { "const.ctx_read_only", FERRY_CTX_READ_ONLY, 0 },
+    { "const.ctx_open_private", FERRY_CTX_OPEN_PRIVATE, 0 },
+    { "const.var_i64", FERRY_VAR_I64, 0 },
+    { "const.var_f64", FERRY_VAR_F64, 0 },
+    { "const.var_string", FERRY_VAR_STRING, 0 },
+    { "const.var_bytes", FERRY_VAR_BYTES, 0 },
+    { "const.no_op_set", FERRY_NO_OP_SET, 0 },
+    { "const.wake_hello", FERRY_WAKE_HELLO, 0 },
 };
 
 int32_t ferry_layout(const ferry_layout_entry **entries)

@@ -22,19 +22,23 @@ static bool ferry__finished(ferry_engine *e, uint64_t head)
     return closed != FERRY__NOT_CLOSED && head >= closed;
 }
 
-/* Announce sleep, re-check, sleep: io_uring's NEED_WAKEUP protocol. */
-static void ferry__sleep(ferry_engine *e, uint64_t head)
+bool ferry__sleep_announce(ferry_engine *e, uint64_t head)
 {
-    ferry_engine_block *eb = &e->region->engine;
-    _Atomic uint64_t *state = &e->region->slots[head & e->mask].state;
     /* Dekker pair: our seq_cst store of sleeping, then seq_cst loads of the slot and closed_at;
      * the producer's volatile publish, then volatile load of sleeping (ferry_engine_stop: seq_cst
      * store of closed_at, then exchange of sleeping). At least one side sees the other, so either
      * we see the work or the producer sees us asleep and wakes us. Nothing weaker than seq_cst
      * orders a store before a later load. */
-    ferry__store_seq_cst(&eb->sleeping, 1u);
-    uint64_t st = ferry__load_seq_cst(state);
-    if (!ferry__ready(head, st) && !ferry__finished(e, head)) {
+    ferry__store_seq_cst(&e->region->engine.sleeping, 1u);
+    uint64_t st = ferry__load_seq_cst(&e->region->slots[head & e->mask].state);
+    return !ferry__ready(head, st) && !ferry__finished(e, head);
+}
+
+/* Announce sleep, re-check, sleep: io_uring's NEED_WAKEUP protocol. */
+static void ferry__sleep(ferry_engine *e, uint64_t head)
+{
+    ferry_engine_block *eb = &e->region->engine;
+    if (ferry__sleep_announce(e, head)) {
         while (ferry__load_seq_cst(&eb->sleeping) == 1u)
             ferry__futex(&eb->sleeping, FUTEX_WAIT_PRIVATE, 1u);
     }

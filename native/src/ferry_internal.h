@@ -185,6 +185,9 @@ uint64_t ferry__drain(ferry_engine *e, uint64_t head);
 /* Idling (ferry_idle.c), engine thread only: ferry__idle_busy after calls ran, ferry__idle_poll once per
  * poll that found none (it spins, runs the on-idle hooks, or sleeps until woken). */
 void ferry__idle_busy(ferry__idle *idle);
+/* The engine's half of the sleep Dekker pair: announces sleeping = 1, then re-checks; returns true if
+ * the engine may sleep (no call published at head, and not stopped at head). */
+bool ferry__sleep_announce(ferry_engine *e, uint64_t head);
 void ferry__idle_poll(ferry_engine *e, ferry__idle *idle, uint64_t head);
 
 /* Cancel windows (ferry_cancel.c): around each call, only when a cancel hook is registered. */

@@ -433,6 +433,31 @@ static uint32_t fs_hash(const char *sql, uint32_t len)
 }
 
 /* The cached prepared statement for sql, preparing it if needed. NULL after failing the call. */
+static bool fs_solo(const char *sql, uint32_t len)
+{
+    static const char *const solo_words[] = { "journal_mode", "locking_mode", "vacuum" };
+    for (int i = 0; i < 3; i++) {
+        size_t n = strlen(solo_words[i]);
+        for (uint32_t k = 0; k + n <= len; k++)
+            if (strncasecmp(sql + k, solo_words[i], n) == 0)
+                return true;
+    }
+    return false;
+}
+
+/* A free cache entry: the next unused one, or the least recently used one, finalized. */
+static fs_stmt *fs_cache_slot(fs_ctx *x)
+{
+    if (x->cached < x->engine->cache_cap)
+        return &x->cache[x->cached++];
+    fs_stmt *slot = &x->cache[0];
+    for (int i = 1; i < x->cached; i++)
+        if (x->cache[i].used < slot->used)
+            slot = &x->cache[i];
+    fs_finalize(slot);
+    return slot;
+}
+
 static fs_stmt *fs_prepare(ferry_call *c, fs_ctx *x, const char *sql, uint32_t len, fs_where *w)
 {
     uint32_t hash = fs_hash(sql, len);
@@ -478,23 +503,8 @@ static fs_stmt *fs_prepare(ferry_call *c, fs_ctx *x, const char *sql, uint32_t l
     bool read = sqlite3_stmt_readonly(stmt) && sqlite3_column_count(stmt) > 0;
     /* Statements that fail while another connection has the file open in WAL mode: the anchor's
      * connection (the WAL anchor, below) closes before them. */
-    bool solo = false;
-    static const char *const solo_words[] = { "journal_mode", "locking_mode", "vacuum" };
-    for (int i = 0; i < 3 && !solo; i++) {
-        size_t n = strlen(solo_words[i]);
-        for (uint32_t k = 0; k + n <= len && !solo; k++)
-            solo = strncasecmp(sql + k, solo_words[i], n) == 0;
-    }
-    fs_stmt *slot;
-    if (x->cached < x->engine->cache_cap) {
-        slot = &x->cache[x->cached++];
-    } else {
-        slot = &x->cache[0];
-        for (int i = 1; i < x->cached; i++)
-            if (x->cache[i].used < slot->used)
-                slot = &x->cache[i];
-        fs_finalize(slot);
-    }
+    bool solo = fs_solo(sql, len);
+    fs_stmt *slot = fs_cache_slot(x);
     *slot = (fs_stmt){ .sql = copy, .len = len, .hash = hash, .plain = plain, .read = read, .solo = solo,
                        .stmt = stmt, .used = ++x->tick };
     return slot;
@@ -536,23 +546,45 @@ static bool fs_bind_plain(ferry_call *c, fs_ctx *x, fs_stmt *e, fs_statement *s,
 }
 
 /* Binds every parameter: the call's own values first, then the context's scope variables. */
+/* A scope variable as a value to bind. */
+static fs_value fs_var_value(const ferry_value *var)
+{
+    switch (var->type) {
+    case FERRY_VAR_I64:
+        return (fs_value){ FERRY_SQLITE_INTEGER, var->i64, 0, NULL, 0 };
+    case FERRY_VAR_F64:
+        return (fs_value){ FERRY_SQLITE_FLOAT, 0, var->f64, NULL, 0 };
+    case FERRY_VAR_STRING:
+        return (fs_value){ FERRY_SQLITE_TEXT, 0, 0, var->bytes, (uint32_t)var->len };
+    default:
+        return (fs_value){ FERRY_SQLITE_BLOB, 0, 0, var->bytes, (uint32_t)var->len };
+    }
+}
+
+/* The value given with the call for the parameter named name (without its prefix), or, when name is
+ * NULL, for positional parameter position; NULL if none was. */
+static fs_param *fs_given(fs_statement *s, const char *name, uint32_t position)
+{
+    for (uint32_t k = 0; k < s->n_params; k++) {
+        fs_param *p = &s->params[k];
+        if (name ? p->name_len == strlen(name) && memcmp(p->name, name, p->name_len) == 0
+                 : p->name_len == 0 && p->index == position)
+            return p;
+    }
+    return NULL;
+}
+
 static int fs_bind(ferry_call *c, fs_ctx *x, sqlite3_stmt *st, fs_statement *s, fs_where *w)
 {
     int n = sqlite3_bind_parameter_count(st);
     uint32_t anonymous = 0;
     for (int i = 1; i <= n; i++) {
         const char *pname = sqlite3_bind_parameter_name(st, i);
-        fs_param *given = NULL;
         bool named = pname && (pname[0] == ':' || pname[0] == '@' || pname[0] == '$');
         /* Positional values fill the plain '?'s in order, and '?NNN' takes value NNN, wherever named
          * parameters sit between them. */
         uint32_t position = named ? 0 : pname ? (uint32_t)strtoul(pname + 1, NULL, 10) : ++anonymous;
-        for (uint32_t k = 0; k < s->n_params && !given; k++) {
-            fs_param *p = &s->params[k];
-            if (named ? p->name_len == strlen(pname + 1) && memcmp(p->name, pname + 1, p->name_len) == 0
-                      : p->name_len == 0 && p->index == position)
-                given = p;
-        }
+        fs_param *given = fs_given(s, named ? pname + 1 : NULL, position);
         int rc;
         if (given) {
             given->used = true;
@@ -564,21 +596,7 @@ static int fs_bind(ferry_call *c, fs_ctx *x, sqlite3_stmt *st, fs_statement *s, 
                                        "%sno value for parameter %s: it was not given with the call and context '%s' "
                                        "has no variable '%s'",
                                        fs_label(w), pname, ferry_call_context_name(c), pname + 1);
-            fs_value v = { 0 };
-            switch (var.type) {
-            case FERRY_VAR_I64:
-                v = (fs_value){ FERRY_SQLITE_INTEGER, var.i64, 0, NULL, 0 };
-                break;
-            case FERRY_VAR_F64:
-                v = (fs_value){ FERRY_SQLITE_FLOAT, 0, var.f64, NULL, 0 };
-                break;
-            case FERRY_VAR_STRING:
-                v = (fs_value){ FERRY_SQLITE_TEXT, 0, 0, var.bytes, (uint32_t)var.len };
-                break;
-            default:
-                v = (fs_value){ FERRY_SQLITE_BLOB, 0, 0, var.bytes, (uint32_t)var.len };
-                break;
-            }
+            fs_value v = fs_var_value(&var);
             rc = fs_bind_value(st, i, &v);
         } else {
             return ferry_call_fail(c, SQLITE_RANGE, "%sno value for positional parameter %u (%s): positional "
@@ -805,14 +823,10 @@ static void fs_anchor_release(fs_engine *e, bool solo)
     a->off = false;
 }
 
-/* Runs one statement; appends its result to out (if not NULL) and returns 0, or fails the call. Reads
- * nothing of s once the statement is bound, so out may overwrite the memory s was read from. */
-static int fs_run(ferry_call *c, fs_ctx *x, fs_statement *s, fs_buf *out, int64_t *changes, fs_where *w)
+/* Before a statement runs: a write lets go of the read transactions the engine holds; a query takes
+ * (or keeps) one. */
+static void fs_read_locks(fs_ctx *x, const fs_stmt *e)
 {
-    fs_stmt *e = fs_prepare(c, x, s->sql, s->sql_len, w);
-    if (!e)
-        return -1;
-    sqlite3_stmt *st = e->stmt;
     if (!e->read) {
         fs_release_reads(x->engine);
         if (x->engine->anchor)
@@ -822,6 +836,34 @@ static int fs_run(ferry_call *c, fs_ctx *x, fs_statement *s, fs_buf *out, int64_
     } else if (x->engine->anchor) {
         fs_anchor_hold(x->engine);
     }
+}
+
+/* Appends a result's header (changes and last_insert_rowid as placeholders, then the column names);
+ * returns the offset of the placeholders. */
+static size_t fs_put_header(fs_buf *out, sqlite3_stmt *st, int cols)
+{
+    size_t header = out->len;
+    fs_put_i64(out, 0); /* changes, filled in once the statement is done */
+    fs_put_i64(out, 0); /* last_insert_rowid */
+    fs_put_u32(out, (uint32_t)cols);
+    for (int i = 0; i < cols; i++) {
+        const char *name = sqlite3_column_name(st, i);
+        uint32_t n = name ? (uint32_t)strlen(name) : 0;
+        fs_put_u32(out, n);
+        fs_put(out, name, n);
+    }
+    return header;
+}
+
+/* Runs one statement; appends its result to out (if not NULL) and returns 0, or fails the call. Reads
+ * nothing of s once the statement is bound, so out may overwrite the memory s was read from. */
+static int fs_run(ferry_call *c, fs_ctx *x, fs_statement *s, fs_buf *out, int64_t *changes, fs_where *w)
+{
+    fs_stmt *e = fs_prepare(c, x, s->sql, s->sql_len, w);
+    if (!e)
+        return -1;
+    sqlite3_stmt *st = e->stmt;
+    fs_read_locks(x, e);
     int rc;
     if (!fs_bind_plain(c, x, e, s, w, &rc))
         rc = fs_bind(c, x, st, s, w);
@@ -838,19 +880,7 @@ static int fs_run(ferry_call *c, fs_ctx *x, fs_statement *s, fs_buf *out, int64_
     /* The columns after the first step: a schema change since the statement was prepared makes SQLite
      * prepare it again inside that step, and may change its columns. */
     int cols = sqlite3_column_count(st);
-    size_t header = 0;
-    if (out) {
-        header = out->len;
-        fs_put_i64(out, 0); /* changes, filled in below */
-        fs_put_i64(out, 0); /* last_insert_rowid */
-        fs_put_u32(out, (uint32_t)cols);
-        for (int i = 0; i < cols; i++) {
-            const char *name = sqlite3_column_name(st, i);
-            uint32_t n = name ? (uint32_t)strlen(name) : 0;
-            fs_put_u32(out, n);
-            fs_put(out, name, n);
-        }
-    }
+    size_t header = out ? fs_put_header(out, st, cols) : 0;
     for (; rc == SQLITE_ROW; rc = sqlite3_step(st)) {
         if (out) {
             for (int i = 0; i < cols; i++)
@@ -1029,6 +1059,36 @@ static bool fs_plain(fs_ctx *x, const char *sql)
     return sqlite3_exec(x->db, sql, NULL, NULL, NULL) == SQLITE_OK;
 }
 
+/* Runs a batch's n statements inside its savepoint, appending each one's change count to out: the one
+ * statement with each row's values (rows form, one not NULL), or each statement as read from r. Returns
+ * 0 or fails the call at the first statement that fails. */
+static int fs_batch_run(ferry_call *c, fs_ctx *x, fs_in *r, fs_statement *one, uint32_t n, fs_buf *out)
+{
+    for (uint32_t i = 0; i < n; i++) {
+        fs_statement s;
+        fs_statement *st = &s;
+        if (one) {
+            st = one;
+            for (uint32_t k = 0; k < one->n_params; k++)
+                one->params[k] = (fs_param){ .index = k + 1, .value = fs_read_value(r) };
+            if (r->bad)
+                return ferry_call_fail(c, SQLITE_MISUSE, "sqlite.batch: malformed row %u", i);
+        } else if (!fs_read_statement(r, &s)) {
+            fs_statement_free(&s);
+            return ferry_call_fail(c, SQLITE_MISUSE, "sqlite.batch: malformed statement %u", i);
+        }
+        int64_t changes = 0;
+        fs_where w = { .index = i, .total = n };
+        int rc = fs_run(c, x, st, NULL, &changes, &w);
+        if (!one)
+            fs_statement_free(&s);
+        if (rc != 0)
+            return rc;
+        fs_put_i64(out, changes);
+    }
+    return 0;
+}
+
 static int op_batch(ferry_call *c, void *data)
 {
     (void)data;
@@ -1071,32 +1131,7 @@ static int op_batch(ferry_call *c, void *data)
             fs_statement_free(&one);
         return fs_fail_db(c, x, "batch: ", "begin");
     }
-    int rc = 0;
-    for (uint32_t i = 0; i < n && rc == 0; i++) {
-        fs_statement s;
-        fs_statement *st = &s;
-        if (rows) {
-            st = &one;
-            for (uint32_t k = 0; k < one.n_params; k++)
-                one.params[k] = (fs_param){ .index = k + 1, .value = fs_read_value(&r) };
-            if (r.bad) {
-                rc = ferry_call_fail(c, SQLITE_MISUSE, "sqlite.batch: malformed row %u", i);
-                break;
-            }
-        } else if (!fs_read_statement(&r, &s)) {
-            fs_statement_free(&s);
-            rc = ferry_call_fail(c, SQLITE_MISUSE, "sqlite.batch: malformed statement %u", i);
-            break;
-        }
-        int64_t changes = 0;
-        fs_where w = { .index = i, .total = n };
-        rc = fs_run(c, x, st, NULL, &changes, &w);
-        if (!rows)
-            fs_statement_free(&s);
-        if (rc != 0)
-            break;
-        fs_put_i64(&out, changes);
-    }
+    int rc = fs_batch_run(c, x, &r, rows ? &one : NULL, n, &out);
     if (rows)
         fs_statement_free(&one);
     if (rc == 0 && r.left != 0)
@@ -1251,6 +1286,31 @@ static int fs_progress(void *p)
     return x->current && ferry_call_cancelled(x->current);
 }
 
+/* A new connection's settings: WAL (main: the first writable connection to a file), synchronous, and
+ * every registered function. Returns false with a message in err. */
+static bool fs_configure(fs_engine *e, sqlite3 *db, const char *name, bool main, char *err, size_t errlen)
+{
+    if (main && e->wal && e->path && sqlite3_exec(db, "PRAGMA journal_mode=WAL", NULL, NULL, NULL) != SQLITE_OK) {
+        snprintf(err, errlen, "cannot switch %s to WAL: %s", name, sqlite3_errmsg(db));
+        return false;
+    }
+    if (e->synchronous >= 0) {
+        char pragma[32];
+        snprintf(pragma, sizeof pragma, "PRAGMA synchronous=%d", e->synchronous);
+        if (sqlite3_exec(db, pragma, NULL, NULL, NULL) != SQLITE_OK) {
+            snprintf(err, errlen, "cannot set %s on %s: %s", pragma, name, sqlite3_errmsg(db));
+            return false;
+        }
+    }
+    for (int i = 0; i < e->n_fns; i++) {
+        if (fs_create_function(db, e->fns[i]) != SQLITE_OK) {
+            snprintf(err, errlen, "cannot add function %s: %s", e->fns[i]->name, sqlite3_errmsg(db));
+            return false;
+        }
+    }
+    return true;
+}
+
 static int fs_ctx_open(const ferry_context_info *info, void **ctx_data, void *data, char *err, size_t errlen)
 {
     fs_engine *e = data;
@@ -1284,25 +1344,8 @@ static int fs_ctx_open(const ferry_context_info *info, void **ctx_data, void *da
     sqlite3_extended_result_codes(db, 1);
     sqlite3_busy_handler(db, fs_busy, x);
     sqlite3_progress_handler(db, FS_PROGRESS_STEPS, fs_progress, x);
-    if (!parent && e->wal && e->path && !read_only &&
-        sqlite3_exec(db, "PRAGMA journal_mode=WAL", NULL, NULL, NULL) != SQLITE_OK) {
-        snprintf(err, errlen, "cannot switch %s to WAL: %s", name, sqlite3_errmsg(db));
+    if (!fs_configure(e, db, name, !parent && !read_only, err, errlen))
         goto fail;
-    }
-    if (e->synchronous >= 0) {
-        char pragma[32];
-        snprintf(pragma, sizeof pragma, "PRAGMA synchronous=%d", e->synchronous);
-        if (sqlite3_exec(db, pragma, NULL, NULL, NULL) != SQLITE_OK) {
-            snprintf(err, errlen, "cannot set %s on %s: %s", pragma, name, sqlite3_errmsg(db));
-            goto fail;
-        }
-    }
-    for (int i = 0; i < e->n_fns; i++) {
-        if (fs_create_function(db, e->fns[i]) != SQLITE_OK) {
-            snprintf(err, errlen, "cannot add function %s: %s", e->fns[i]->name, sqlite3_errmsg(db));
-            goto fail;
-        }
-    }
     x->next = e->contexts;
     if (e->contexts)
         e->contexts->prev = x;

@@ -431,7 +431,7 @@ FERRY_API void ferry_engine_destroy(ferry_engine *engine);
  * cancellers agree through a Dekker pair (ferry__cancel_window_close in ferry_cancel.c). A caller that gave
  * up on seq and read stats.started > seq (ferry.h, "Starting a call") and then calls this sees the
  * call running unless it has already finished. Any thread, once started, until ferry_engine_destroy.
- * An engine without hooks pays nothing per call for this. */
+ * An engine without hooks pays one predictable branch per call for this. */
 FERRY_API int ferry_engine_cancel(ferry_engine *engine, uint64_t seq);
 
 /* Looks up an op by name. Returns its id (>= 0) and its flags, or FERRY_E_UNKNOWN_OP. Any thread,

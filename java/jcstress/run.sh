@@ -6,10 +6,12 @@
 #
 #   java/jcstress/run.sh [jcstress options]      default options: -m quick -iters 1
 #
-# JAVA selects the java launcher (a JDK 22+; default: java on the PATH). Output, the HTML report and the
-# result blob go to java/jcstress/target/jcstress-run/. The negative controls SleepWakeWithoutFenceNegative
-# and GoneVsStartWithoutFenceNegative are expected to show their ACCEPTABLE_INTERESTING outcomes; if one
-# does not, this prints a warning (a short run may miss it) but does not fail.
+# JAVA selects the java launcher (a JDK 22+; default: java on the PATH); FERRY_LIB the libferry.so the
+# tests that run libferry's own code load (default: build/native/libferry.so, from make native). Output,
+# the HTML report and the result blob go to java/jcstress/target/jcstress-run/. The negative controls
+# SleepWakeWithoutFenceNegative and GoneVsStartWithoutFenceNegative are expected to show their
+# ACCEPTABLE_INTERESTING outcomes; if one does not, this prints a warning (a short run may miss it) but
+# does not fail. StopVsSleepWithoutFenceNegative must show its outcome: without it, this fails.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -19,6 +21,12 @@ if [ ! -f "$jar" ]; then
     echo "jcstress: $jar not found; build it first (mvn install)" >&2
     exit 2
 fi
+lib=${FERRY_LIB:-$here/../../build/native/libferry.so}
+if [ ! -f "$lib" ]; then
+    echo "jcstress: $lib not found; build it first (make native)" >&2
+    exit 2
+fi
+lib=$(cd "$(dirname "$lib")" && pwd)/$(basename "$lib")
 if [ $# -eq 0 ]; then
     set -- -m quick -iters 1
 fi
@@ -27,8 +35,10 @@ out=$here/target/jcstress-run
 rm -rf "$out"
 mkdir -p "$out"
 log=$out/output.txt
-# The forked VMs load JNA (jcstress's CPU affinity) too: allow it there without the JDK's warning.
-(cd "$out" && "$java" -jar "$jar" -jvmArgsPrepend --enable-native-access=ALL-UNNAMED -r report "$@") >"$log" 2>&1 \
+# The forked VMs load JNA (jcstress's CPU affinity) and libferry (TestEngine): allow native access there
+# without the JDK's warning.
+(cd "$out" && "$java" -jar "$jar" -jvmArgsPrepend "--enable-native-access=ALL-UNNAMED -Dferry.jcstress.lib=$lib" \
+    -r report "$@") >"$log" 2>&1 \
     || { tail -50 "$log" >&2; echo "jcstress: FAILED (forbidden outcomes or errors above); see $log and $out/report/index.html" >&2; exit 1; }
 
 summary=$(grep -E '^\(Results: ' "$log" | tail -1 || true)
@@ -57,7 +67,7 @@ if grep -q 'No scheduling is possible' "$log"; then
 fi
 # Negative controls: each should show its ACCEPTABLE_INTERESTING outcome (absence only warns). Looked
 # up in the summary at the end ("Interesting tests:" up to "Failed tests:"), not the per-fork tables.
-#   negative <test> <result id, two values> <what the outcome is>
+#   negative <test> <result id, two values> <what the outcome is> [required]
 negative() {
     local a=${2%%,*} b=${2#*, } seen
     seen=$(sed -n '/^  Interesting tests:/,/^  Failed tests:/p' "$log" \
@@ -65,10 +75,14 @@ negative() {
         | awk -v a="$a," -v b="$b" '$1 == a && $2 == b && /Interesting/ { print $3 " samples (" $4 ")"; exit }')
     if [ -n "$seen" ]; then
         echo "jcstress: negative control $1 showed $3: $seen"
+    elif [ "${4:-}" = required ]; then
+        echo "jcstress: FAILED: the negative control $1 did not show $3: its test could not fail" >&2
+        fail=1
     else
         echo "jcstress: warning: the negative control $1 did not show $3 in this run" >&2
     fi
 }
 negative SleepWakeWithoutFenceNegative "0, 0" "the lost wake-up"
 negative GoneVsStartWithoutFenceNegative "1, 1" "a call told skipped that ran"
+negative StopVsSleepWithoutFenceNegative "1, 1" "the lost stop" required
 exit $fail

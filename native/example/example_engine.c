@@ -12,16 +12,22 @@
  *                               result: how a host-language callback (an FFM upcall) runs on the engine
  *   example.ctx_tally (n)    -> like example.tally, but one tally per execution context: state an
  *                               engine keeps per context through ferry_registry_on_context
+ *   example.block (ns)       -> 1 if a cancel stopped it, 0 if ns passed first: an op blocked inside
+ *                               native code, which only its cancel hook can stop (ferry_engine_cancel;
+ *                               it does not poll ferry_call_cancelled)
  */
 #include "ferry.h"
 
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 typedef struct example_state {
     int64_t tally;
     int open_contexts;
+    _Atomic uint64_t interrupts; /* bumped by the cancel hook, from the cancelling thread */
 } example_state;
 
 static int greet(ferry_call *c, void *data)
@@ -108,6 +114,41 @@ static int open_contexts(ferry_call *c, void *data)
     return 0;
 }
 
+/* The cancel hook: like sqlite3_interrupt, it only raises a flag the blocked op watches. Release: pairs
+ * with block's acquire loads. */
+static void interrupt(void *data)
+{
+    example_state *st = data;
+    atomic_fetch_add_explicit(&st->interrupts, 1, memory_order_release);
+}
+
+static int64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* Waits until an interrupt arrives after the op started, or ns pass. An interrupt from before the op
+ * started is not its own: like SQLite, which clears an interrupt when a statement starts. */
+static int block(ferry_call *c, void *data)
+{
+    example_state *st = data;
+    uint64_t seen = atomic_load_explicit(&st->interrupts, memory_order_acquire);
+    int64_t ns = ferry_call_arg(c, 0), start = now_ns();
+    int64_t cancelled = 0;
+    for (uint32_t i = 1;; i++) {
+        if (atomic_load_explicit(&st->interrupts, memory_order_acquire) != seen) {
+            cancelled = 1;
+            break;
+        }
+        if ((i & 63) == 0 && now_ns() - start >= ns)
+            break;
+    }
+    ferry_call_set_i64(c, cancelled);
+    return 0;
+}
+
 static void release(void *data)
 {
     free(data);
@@ -119,7 +160,8 @@ __attribute__((visibility("default"))) int example_engine_init(ferry_registry *r
     example_state *st = calloc(1, sizeof(*st));
     if (!st)
         return ferry_registry_fail(reg, 12, "example engine: out of memory");
-    if (ferry_registry_on_close(reg, release, st) != 0) {
+    /* The cancel hook first: if on_close then fails, the engine never runs, so never cancels. */
+    if (ferry_registry_on_cancel(reg, interrupt, st) != 0 || ferry_registry_on_close(reg, release, st) != 0) {
         free(st);
         return ferry_registry_fail(reg, 12, "example engine: out of memory");
     }
@@ -129,6 +171,7 @@ __attribute__((visibility("default"))) int example_engine_init(ferry_registry *r
         ferry_register_op(reg, "example.callback", callback, NULL, 0) < 0 ||
         ferry_register_op(reg, "example.ctx_tally", ctx_tally, NULL, FERRY_OP_MUTATES) < 0 ||
         ferry_register_op(reg, "example.open_contexts", open_contexts, &st->open_contexts, 0) < 0 ||
+        ferry_register_op(reg, "example.block", block, st, 0) < 0 ||
         ferry_registry_on_context(reg, ctx_open, ctx_close, &st->open_contexts) != 0)
         return ferry_registry_fail(reg, -1, "example engine: cannot register its ops");
     return 0;

@@ -82,7 +82,7 @@ extern "C" {
  * set GONE (its CAS is a full fence) and then reads stats.started (seq_cst / volatile) can tell:
  *   - started <= seq: the engine will skip the call (it never ran and never will);
  *   - started >  seq: the call may already be running (or have run): its result will be discarded.
- * This is a Dekker pair, like the engine's sleep announcement (ferry__sleep in ferry.c): each side
+ * This is a Dekker pair, like the engine's sleep announcement (ferry__sleep in ferry_idle.c): each side
  * stores its own word, then loads the other's, with a StoreLoad barrier between, so at least one sees
  * the other. Either the caller reads started <= seq and the engine's re-load sees GONE (skip), or the
  * caller reads started > seq and reports "may be running" (whether the engine's load saw GONE or not).
@@ -268,6 +268,17 @@ FERRY_API int ferry_registry_on_close(ferry_registry *reg, void (*fn)(void *data
 #define FERRY_IDLE_HOOK_NS 1000000
 FERRY_API int ferry_registry_on_idle(ferry_registry *reg, void (*fn)(void *data), void *data);
 
+/* Registers a cancel hook: a function that asks the engine to stop the call it is running when that
+ * call is blocked inside native code and cannot poll ferry_call_cancelled (SQLite: sqlite3_interrupt
+ * on the connection in use). It runs on the thread that calls ferry_engine_cancel, never on the engine
+ * thread, and only while the engine is inside the call being cancelled; the engine waits for it before
+ * it starts its next call. So a hook must be thread-safe, short and non-blocking. A hook may land
+ * before the op reaches its blocking point (SQLite forgets an interrupt that arrives while no
+ * statement runs): an op that must never miss a cancel also polls ferry_call_cancelled, as callers set
+ * GONE before they cancel. Only from an engine init function. */
+typedef void (*ferry_cancel_fn)(void *data);
+FERRY_API int ferry_registry_on_cancel(ferry_registry *reg, ferry_cancel_fn fn, void *data);
+
 /* An engine init function: registers its ops; returns 0, or non-zero to fail the engine start. */
 typedef int (*ferry_engine_init_fn)(ferry_registry *reg);
 
@@ -413,6 +424,15 @@ FERRY_API int ferry_engine_join(ferry_engine *engine, int64_t timeout_ns);
 
 /* Frees the engine (not the region). Only after ferry_engine_join returned 0. */
 FERRY_API void ferry_engine_destroy(ferry_engine *engine);
+
+/* Runs the engine's cancel hooks (ferry_registry_on_cancel) if the engine is running the call of
+ * claim sequence seq right now. Returns 1 if they ran, 0 if not: no hook is registered, or seq has not
+ * started, has finished or was skipped. Never runs a hook during another call: the engine and the
+ * cancellers agree through a Dekker pair (ferry__cancel_window_close in ferry_cancel.c). A caller that gave
+ * up on seq and read stats.started > seq (ferry.h, "Starting a call") and then calls this sees the
+ * call running unless it has already finished. Any thread, once started, until ferry_engine_destroy.
+ * An engine without hooks pays one predictable branch per call for this. */
+FERRY_API int ferry_engine_cancel(ferry_engine *engine, uint64_t seq);
 
 /* Looks up an op by name. Returns its id (>= 0) and its flags, or FERRY_E_UNKNOWN_OP. Any thread,
  * once started. */

@@ -105,6 +105,8 @@ struct fs_engine {
     fs_ctx *contexts;        /* every open context, for registering functions on all connections */
     int held;                /* contexts whose connection holds a read transaction */
     fs_anchor *anchor;       /* WAL files: see "the WAL anchor"; NULL otherwise */
+    _Atomic(sqlite3 *) stepping; /* the connection fs_run is stepping, NULL between steps: what the
+                                  * cancel hook interrupts, from the cancelling thread */
     fs_chan *chans;
     uint32_t n_chans;
     uint32_t chans_cap;
@@ -438,6 +440,31 @@ static uint32_t fs_hash(const char *sql, uint32_t len)
 }
 
 /* The cached prepared statement for sql, preparing it if needed. NULL after failing the call. */
+static bool fs_solo(const char *sql, uint32_t len)
+{
+    static const char *const solo_words[] = { "journal_mode", "locking_mode", "vacuum" };
+    for (int i = 0; i < 3; i++) {
+        size_t n = strlen(solo_words[i]);
+        for (uint32_t k = 0; k + n <= len; k++)
+            if (strncasecmp(sql + k, solo_words[i], n) == 0)
+                return true;
+    }
+    return false;
+}
+
+/* A free cache entry: the next unused one, or the least recently used one, finalized. */
+static fs_stmt *fs_cache_slot(fs_ctx *x)
+{
+    if (x->cached < x->engine->cache_cap)
+        return &x->cache[x->cached++];
+    fs_stmt *slot = &x->cache[0];
+    for (int i = 1; i < x->cached; i++)
+        if (x->cache[i].used < slot->used)
+            slot = &x->cache[i];
+    fs_finalize(slot);
+    return slot;
+}
+
 static fs_stmt *fs_prepare(ferry_call *c, fs_ctx *x, const char *sql, uint32_t len, fs_where *w)
 {
     uint32_t hash = fs_hash(sql, len);
@@ -490,23 +517,8 @@ static fs_stmt *fs_prepare(ferry_call *c, fs_ctx *x, const char *sql, uint32_t l
     bool read = sqlite3_stmt_readonly(stmt) && sqlite3_column_count(stmt) > 0;
     /* Statements that fail while another connection has the file open in WAL mode: the anchor's
      * connection (the WAL anchor, below) closes before them. */
-    bool solo = false;
-    static const char *const solo_words[] = { "journal_mode", "locking_mode", "vacuum" };
-    for (int i = 0; i < 3 && !solo; i++) {
-        size_t n = strlen(solo_words[i]);
-        for (uint32_t k = 0; k + n <= len && !solo; k++)
-            solo = strncasecmp(sql + k, solo_words[i], n) == 0;
-    }
-    fs_stmt *slot;
-    if (x->cached < x->engine->cache_cap) {
-        slot = &x->cache[x->cached++];
-    } else {
-        slot = &x->cache[0];
-        for (int i = 1; i < x->cached; i++)
-            if (x->cache[i].used < slot->used)
-                slot = &x->cache[i];
-        fs_finalize(slot);
-    }
+    bool solo = fs_solo(sql, len);
+    fs_stmt *slot = fs_cache_slot(x);
     *slot = (fs_stmt){ .sql = copy, .len = len, .hash = hash, .plain = plain, .read = read, .solo = solo,
                        .stmt = stmt, .used = ++x->tick };
     return slot;
@@ -949,14 +961,10 @@ static void fs_anchor_release(fs_engine *e, bool solo)
     a->off = false;
 }
 
-/* Runs one statement; appends its result to out (if not NULL) and returns 0, or fails the call. Reads
- * nothing of s once the statement is bound, so out may overwrite the memory s was read from. */
-static int fs_run(ferry_call *c, fs_ctx *x, fs_statement *s, fs_buf *out, int64_t *changes, fs_where *w)
+/* Before a statement runs: a write lets go of the read transactions the engine holds; a query takes
+ * (or keeps) one. */
+static void fs_read_locks(fs_ctx *x, const fs_stmt *e)
 {
-    fs_stmt *e = fs_prepare(c, x, s->sql, s->sql_len, w);
-    if (!e)
-        return -1;
-    sqlite3_stmt *st = e->stmt;
     if (!e->read) {
         fs_release_reads(x->engine);
         if (x->engine->anchor)
@@ -966,6 +974,34 @@ static int fs_run(ferry_call *c, fs_ctx *x, fs_statement *s, fs_buf *out, int64_
     } else if (x->engine->anchor) {
         fs_anchor_hold(x->engine);
     }
+}
+
+/* Appends a result's header (changes and last_insert_rowid as placeholders, then the column names);
+ * returns the offset of the placeholders. */
+static size_t fs_put_header(fs_buf *out, sqlite3_stmt *st, int cols)
+{
+    size_t header = out->len;
+    fs_put_i64(out, 0); /* changes, filled in once the statement is done */
+    fs_put_i64(out, 0); /* last_insert_rowid */
+    fs_put_u32(out, (uint32_t)cols);
+    for (int i = 0; i < cols; i++) {
+        const char *name = sqlite3_column_name(st, i);
+        uint32_t n = name ? (uint32_t)strlen(name) : 0;
+        fs_put_u32(out, n);
+        fs_put(out, name, n);
+    }
+    return header;
+}
+
+/* Runs one statement; appends its result to out (if not NULL) and returns 0, or fails the call. Reads
+ * nothing of s once the statement is bound, so out may overwrite the memory s was read from. */
+static int fs_run(ferry_call *c, fs_ctx *x, fs_statement *s, fs_buf *out, int64_t *changes, fs_where *w)
+{
+    fs_stmt *e = fs_prepare(c, x, s->sql, s->sql_len, w);
+    if (!e)
+        return -1;
+    sqlite3_stmt *st = e->stmt;
+    fs_read_locks(x, e);
     int rc;
     if (!fs_bind_plain(c, x, e, s, w, &rc))
         rc = fs_bind(c, x, e, s, w);
@@ -975,23 +1011,14 @@ static int fs_run(ferry_call *c, fs_ctx *x, fs_statement *s, fs_buf *out, int64_
     }
     int64_t total_before = sqlite3_total_changes64(x->db);
     x->current = c;
+    /* Release: a cancel hook that loads this connection also sees it fully opened. It stays open while
+     * the call runs, and ferry_engine_cancel runs hooks only inside the call (ferry.h). */
+    atomic_store_explicit(&x->engine->stepping, x->db, memory_order_release);
     rc = sqlite3_step(st);
     /* The columns after the first step: a schema change since the statement was prepared makes SQLite
      * prepare it again inside that step, and may change its columns. */
     int cols = sqlite3_column_count(st);
-    size_t header = 0;
-    if (out) {
-        header = out->len;
-        fs_put_i64(out, 0); /* changes, filled in below */
-        fs_put_i64(out, 0); /* last_insert_rowid */
-        fs_put_u32(out, (uint32_t)cols);
-        for (int i = 0; i < cols; i++) {
-            const char *name = sqlite3_column_name(st, i);
-            uint32_t n = name ? (uint32_t)strlen(name) : 0;
-            fs_put_u32(out, n);
-            fs_put(out, name, n);
-        }
-    }
+    size_t header = out ? fs_put_header(out, st, cols) : 0;
     for (; rc == SQLITE_ROW; rc = sqlite3_step(st)) {
         if (out) {
             for (int i = 0; i < cols; i++)
@@ -1000,6 +1027,7 @@ static int fs_run(ferry_call *c, fs_ctx *x, fs_statement *s, fs_buf *out, int64_
                 break;
         }
     }
+    atomic_store_explicit(&x->engine->stepping, NULL, memory_order_relaxed);
     x->current = NULL;
     if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
         fs_fail_db(c, x, fs_label(w), "step");
@@ -1169,6 +1197,38 @@ static bool fs_plain(fs_ctx *x, const char *sql)
     return sqlite3_exec(x->db, sql, NULL, NULL, NULL) == SQLITE_OK;
 }
 
+/* Runs a batch's n statements inside its savepoint, appending each one's change count to out: the one
+ * statement with each row's values (rows form, one not NULL), or each statement as read from r. Returns
+ * 0 or fails the call at the first statement that fails. */
+static int fs_batch_run(ferry_call *c, fs_ctx *x, fs_in *r, fs_statement *one, uint32_t n, fs_buf *out)
+{
+    for (uint32_t i = 0; i < n; i++) {
+        fs_statement s;
+        fs_statement *st = &s;
+        if (one) {
+            st = one;
+            for (uint32_t k = 0; k < one->n_params; k++)
+                one->params[k] = (fs_param){ .index = k + 1, .value = fs_read_value(r) };
+            if (r->bad)
+                return ferry_call_fail(c, SQLITE_MISUSE, "sqlite.batch: malformed row %u", i);
+        } else if (!fs_read_statement(r, &s)) {
+            fs_statement_free(&s);
+            return ferry_call_fail(c, SQLITE_MISUSE, "sqlite.batch: malformed statement %u", i);
+        }
+        int64_t changes = 0;
+        fs_where w = { .index = i, .total = n };
+        int rc = ferry_call_cancelled(c) ? ferry_call_fail(c, SQLITE_INTERRUPT, "%sinterrupted, its caller gave up",
+                                                            fs_label(&w))
+                                         : fs_run(c, x, st, NULL, &changes, &w);
+        if (!one)
+            fs_statement_free(&s);
+        if (rc != 0)
+            return rc;
+        fs_put_i64(out, changes);
+    }
+    return 0;
+}
+
 static int op_batch(ferry_call *c, void *data)
 {
     (void)data;
@@ -1214,34 +1274,7 @@ static int op_batch(ferry_call *c, void *data)
             fs_statement_free(&one);
         return fs_fail_db(c, x, "batch: ", "begin");
     }
-    int rc = 0;
-    for (uint32_t i = 0; i < n && rc == 0; i++) {
-        fs_statement s;
-        fs_statement *st = &s;
-        if (rows) {
-            st = &one;
-            for (uint32_t k = 0; k < one.n_params; k++)
-                one.params[k] = (fs_param){ .index = k + 1, .value = fs_read_value(&r) };
-            if (r.bad) {
-                rc = ferry_call_fail(c, SQLITE_MISUSE, "sqlite.batch: malformed row %u", i);
-                break;
-            }
-        } else if (!fs_read_statement(&r, &s)) {
-            fs_statement_free(&s);
-            rc = ferry_call_fail(c, SQLITE_MISUSE, "sqlite.batch: malformed statement %u", i);
-            break;
-        }
-        int64_t changes = 0;
-        fs_where w = { .index = i, .total = n };
-        rc = ferry_call_cancelled(c) ? ferry_call_fail(c, SQLITE_INTERRUPT, "%sinterrupted, its caller gave up",
-                                                        fs_label(&w))
-                                     : fs_run(c, x, st, NULL, &changes, &w);
-        if (!rows)
-            fs_statement_free(&s);
-        if (rc != 0)
-            break;
-        fs_put_i64(&out, changes);
-    }
+    int rc = fs_batch_run(c, x, &r, rows ? &one : NULL, n, &out);
     if (rows)
         fs_statement_free(&one);
     if (rc == 0 && r.left != 0)
@@ -1378,10 +1411,47 @@ static int fs_busy(void *p, int count)
     return 1;
 }
 
+/* The cancel hook (ferry_registry_on_cancel): interrupts the statement the cancelled call is stepping.
+ * sqlite3_interrupt is safe from any thread while the connection is open. An interrupt that arrives
+ * before the statement starts is cleared by SQLite when it starts; fs_progress, which polls the call's
+ * cancel flag, stops that statement instead. */
+static void fs_cancel(void *data)
+{
+    fs_engine *e = data;
+    sqlite3 *db = atomic_load_explicit(&e->stepping, memory_order_acquire);
+    if (db)
+        sqlite3_interrupt(db);
+}
+
 static int fs_progress(void *p)
 {
     fs_ctx *x = p;
     return x->current && ferry_call_cancelled(x->current);
+}
+
+/* A new connection's settings: WAL (main: the first writable connection to a file), synchronous, and
+ * every registered function. Returns false with a message in err. */
+static bool fs_configure(fs_engine *e, sqlite3 *db, const char *name, bool main, char *err, size_t errlen)
+{
+    if (main && e->wal && e->path && sqlite3_exec(db, "PRAGMA journal_mode=WAL", NULL, NULL, NULL) != SQLITE_OK) {
+        snprintf(err, errlen, "cannot switch %s to WAL: %s", name, sqlite3_errmsg(db));
+        return false;
+    }
+    if (e->synchronous >= 0) {
+        char pragma[32];
+        snprintf(pragma, sizeof pragma, "PRAGMA synchronous=%d", e->synchronous);
+        if (sqlite3_exec(db, pragma, NULL, NULL, NULL) != SQLITE_OK) {
+            snprintf(err, errlen, "cannot set %s on %s: %s", pragma, name, sqlite3_errmsg(db));
+            return false;
+        }
+    }
+    for (int i = 0; i < e->n_fns; i++) {
+        if (fs_create_function(db, e->fns[i]) != SQLITE_OK) {
+            snprintf(err, errlen, "cannot add function %s: %s", e->fns[i]->name, sqlite3_errmsg(db));
+            return false;
+        }
+    }
+    return true;
 }
 
 static int fs_ctx_open(const ferry_context_info *info, void **ctx_data, void *data, char *err, size_t errlen)
@@ -1417,25 +1487,8 @@ static int fs_ctx_open(const ferry_context_info *info, void **ctx_data, void *da
     sqlite3_extended_result_codes(db, 1);
     sqlite3_busy_handler(db, fs_busy, x);
     sqlite3_progress_handler(db, FS_PROGRESS_STEPS, fs_progress, x);
-    if (!parent && e->wal && e->path && !read_only &&
-        sqlite3_exec(db, "PRAGMA journal_mode=WAL", NULL, NULL, NULL) != SQLITE_OK) {
-        snprintf(err, errlen, "cannot switch %s to WAL: %s", name, sqlite3_errmsg(db));
+    if (!fs_configure(e, db, name, !parent && !read_only, err, errlen))
         goto fail;
-    }
-    if (e->synchronous >= 0) {
-        char pragma[32];
-        snprintf(pragma, sizeof pragma, "PRAGMA synchronous=%d", e->synchronous);
-        if (sqlite3_exec(db, pragma, NULL, NULL, NULL) != SQLITE_OK) {
-            snprintf(err, errlen, "cannot set %s on %s: %s", pragma, name, sqlite3_errmsg(db));
-            goto fail;
-        }
-    }
-    for (int i = 0; i < e->n_fns; i++) {
-        if (fs_create_function(db, e->fns[i]) != SQLITE_OK) {
-            snprintf(err, errlen, "cannot add function %s: %s", e->fns[i]->name, sqlite3_errmsg(db));
-            goto fail;
-        }
-    }
     x->next = e->contexts;
     if (e->contexts)
         e->contexts->prev = x;
@@ -1576,8 +1629,11 @@ __attribute__((visibility("default"))) int ferry_sqlite_init(ferry_registry *reg
     }
     if (e->path && e->wal)
         e->anchor = fs_anchor_new(); /* without one (out of memory), queries only cost more */
-    /* The idle hook first: if it is registered and on_close fails, the engine never runs, so never idles. */
+    /* The idle and cancel hooks first: if they are registered and on_close fails, the engine never runs,
+     * so never idles or cancels. */
     int rc = e->anchor ? ferry_registry_on_idle(reg, fs_anchor_on_idle, e->anchor) : 0;
+    if (rc == 0)
+        rc = ferry_registry_on_cancel(reg, fs_cancel, e);
     if (rc == 0)
         rc = ferry_registry_on_close(reg, fs_engine_free, e);
     if (rc != 0) {

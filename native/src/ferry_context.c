@@ -435,6 +435,77 @@ static char *ferry__input_name(ferry_call *c)
     return s;
 }
 
+/* ferry.ctx_create's frozen variables: u32 n, n x (u32 len, name), each copied from the parent's scope
+ * into scope, frozen. Returns 0 or fails the call. */
+static int ferry__read_frozen(ferry_call *c, ferry__reader *r, const ferry__ctx *parent, const char *name,
+                              ferry__scope *scope)
+{
+    uint32_t n_freeze = ferry__read_u32(r);
+    for (uint32_t i = 0; i < n_freeze && !r->bad; i++) {
+        char *var = ferry__read_name(r);
+        if (!var)
+            return ferry_call_fail(c, FERRY_E_INVALID, "ferry.ctx_create: malformed input (frozen name %u)", i);
+        const ferry__var *v = ferry__scope_find(&parent->scope, var);
+        if (!v) {
+            int rc = ferry_call_fail(c, FERRY_E_NOT_FOUND,
+                                     "cannot freeze variable '%s' into context '%s': context '%s' has no variable "
+                                     "of that name",
+                                     var, name, parent->name);
+            free(var);
+            return rc;
+        }
+        int rc = ferry__scope_put(scope, var, v->type, v->i64, v->f64, v->bytes, v->len, 1);
+        free(var);
+        if (rc != 0)
+            return ferry_call_fail(c, FERRY_E_NOMEM, "out of memory");
+    }
+    return 0;
+}
+
+/* Sorts op ids and drops duplicates; returns how many remain. */
+static uint32_t ferry__sort_unique(int32_t *ops, uint32_t n)
+{
+    qsort(ops, n, sizeof(int32_t), ferry__cmp_i32);
+    uint32_t unique = 0;
+    for (uint32_t i = 0; i < n; i++)
+        if (unique == 0 || ops[unique - 1] != ops[i])
+            ops[unique++] = ops[i];
+    return unique;
+}
+
+/* ferry.ctx_create's op set (u32 n_ops or FERRY_NO_OP_SET, then n_ops x i32), the rest of the input. A
+ * child never runs more than its parent: its op set is the parent's, narrowed by the one asked. Sets
+ * *ops (NULL: every op) and *op_count; returns 0 or fails the call. */
+static int ferry__read_op_set(ferry_call *c, const ferry_engine *e, ferry__reader *r, const ferry__ctx *parent,
+                              int32_t **ops, uint32_t *op_count)
+{
+    uint32_t n_ops = ferry__read_u32(r);
+    if (r->bad || (n_ops == FERRY_NO_OP_SET ? r->left != 0 : (size_t)n_ops * 4 != r->left))
+        return ferry_call_fail(c, FERRY_E_INVALID, "ferry.ctx_create: malformed input (op set)");
+    if (n_ops == FERRY_NO_OP_SET && !parent->ops)
+        return 0;
+    uint32_t cap = n_ops != FERRY_NO_OP_SET ? n_ops : parent->op_count;
+    *ops = malloc(((size_t)cap + 1) * sizeof(int32_t));
+    if (!*ops)
+        return ferry_call_fail(c, FERRY_E_NOMEM, "out of memory");
+    uint32_t n = 0;
+    for (uint32_t i = 0; i < cap; i++) {
+        int32_t op;
+        if (n_ops == FERRY_NO_OP_SET) {
+            op = parent->ops[i];
+        } else {
+            memcpy(&op, r->p + 4 * (size_t)i, 4);
+            if (op < 0 || op >= e->reg.count)
+                return ferry_call_fail(c, FERRY_E_INVALID, "ferry.ctx_create: unknown op id %d in the op set", op);
+            if (parent->ops && !ferry__has_op(parent, op))
+                continue;
+        }
+        (*ops)[n++] = op;
+    }
+    *op_count = ferry__sort_unique(*ops, n);
+    return 0;
+}
+
 static int op_ctx_create(ferry_call *c, void *data)
 {
     ferry_engine *e = data;
@@ -448,81 +519,27 @@ static int op_ctx_create(ferry_call *c, void *data)
     size_t len;
     const void *in = ferry_call_input(c, &len);
     ferry__reader r = { in, len, false };
-    char *name = NULL;
     int32_t *ops = NULL;
     uint32_t op_count = 0;
     ferry__scope scope = { 0 };
     char err[FERRY__MSG_MAX];
     int rc = 0;
-
-    name = ferry__read_name(&r);
-    if (!name) {
-        rc = ferry_call_fail(c, FERRY_E_INVALID, "ferry.ctx_create: malformed input (name)");
-        goto fail;
-    }
-    uint32_t n_freeze = ferry__read_u32(&r);
-    for (uint32_t i = 0; i < n_freeze && !r.bad; i++) {
-        char *var = ferry__read_name(&r);
-        if (!var) {
-            rc = ferry_call_fail(c, FERRY_E_INVALID, "ferry.ctx_create: malformed input (frozen name %u)", i);
-            goto fail;
-        }
-        const ferry__var *v = ferry__scope_find(&parent->scope, var);
-        if (!v) {
-            rc = ferry_call_fail(c, FERRY_E_NOT_FOUND,
-                                 "cannot freeze variable '%s' into context '%s': context '%s' has no variable of "
-                                 "that name",
-                                 var, name, parent->name);
-            free(var);
-            goto fail;
-        }
-        rc = ferry__scope_put(&scope, var, v->type, v->i64, v->f64, v->bytes, v->len, 1);
-        free(var);
-        if (rc != 0) {
-            rc = ferry_call_fail(c, FERRY_E_NOMEM, "out of memory");
-            goto fail;
-        }
-    }
-    uint32_t n_ops = ferry__read_u32(&r);
-    if (r.bad || (n_ops == FERRY_NO_OP_SET ? r.left != 0 : (size_t)n_ops * 4 != r.left)) {
-        rc = ferry_call_fail(c, FERRY_E_INVALID, "ferry.ctx_create: malformed input (op set)");
-        goto fail;
-    }
-    if (n_ops != FERRY_NO_OP_SET || parent->ops) {
-        /* A child never runs more than its parent: its op set is the parent's, narrowed by the one asked. */
-        uint32_t cap = n_ops != FERRY_NO_OP_SET ? n_ops : parent->op_count;
-        ops = malloc(((size_t)cap + 1) * sizeof(int32_t));
-        if (!ops) {
-            rc = ferry_call_fail(c, FERRY_E_NOMEM, "out of memory");
-            goto fail;
-        }
-        for (uint32_t i = 0; i < cap; i++) {
-            int32_t op;
-            if (n_ops == FERRY_NO_OP_SET) {
-                op = parent->ops[i];
-            } else {
-                memcpy(&op, r.p + 4 * (size_t)i, 4);
-                if (op < 0 || op >= e->reg.count) {
-                    rc = ferry_call_fail(c, FERRY_E_INVALID, "ferry.ctx_create: unknown op id %d in the op set", op);
-                    goto fail;
-                }
-                if (parent->ops && !ferry__has_op(parent, op))
-                    continue;
-            }
-            ops[op_count++] = op;
-        }
-        qsort(ops, op_count, sizeof(int32_t), ferry__cmp_i32);
-        uint32_t unique = 0;
-        for (uint32_t i = 0; i < op_count; i++)
-            if (unique == 0 || ops[unique - 1] != ops[i])
-                ops[unique++] = ops[i];
-        op_count = unique;
-    }
-
     uint32_t index;
-    if (ferry__ctx_take(&e->contexts, &index) != 0) {
+
+    char *name = ferry__read_name(&r);
+    if (!name)
+        rc = ferry_call_fail(c, FERRY_E_INVALID, "ferry.ctx_create: malformed input (name)");
+    if (rc == 0)
+        rc = ferry__read_frozen(c, &r, parent, name, &scope);
+    if (rc == 0)
+        rc = ferry__read_op_set(c, e, &r, parent, &ops, &op_count);
+    if (rc == 0 && ferry__ctx_take(&e->contexts, &index) != 0)
         rc = ferry_call_fail(c, FERRY_E_NOMEM, "out of memory for a new context");
-        goto fail;
+    if (rc != 0) {
+        free(name);
+        free(ops);
+        ferry__scope_free(&scope);
+        return rc;
     }
     rc = ferry__ctx_open(e, index, name, flags, open_flags, parent, parent_id, ops, op_count, &scope, err,
                          sizeof(err));
@@ -530,12 +547,6 @@ static int op_ctx_create(ferry_call *c, void *data)
         return ferry_call_fail(c, rc, "%s", err); /* ctx_open freed name, ops and scope */
     ferry_call_set_i64(c, (int64_t)ferry__ctx_id(index, e->contexts.items[index]->generation));
     return 0;
-
-fail:
-    free(name);
-    free(ops);
-    ferry__scope_free(&scope);
-    return rc ? rc : FERRY_E_INVALID;
 }
 
 static int op_ctx_close(ferry_call *c, void *data)

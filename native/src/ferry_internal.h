@@ -38,10 +38,10 @@ typedef struct ferry__op {
     uint32_t flags;
 } ferry__op;
 
-typedef struct ferry__close_fn {
+typedef struct ferry__hook {
     void (*fn)(void *data);
     void *data;
-} ferry__close_fn;
+} ferry__hook;
 
 struct ferry_registry {
     ferry__op *ops;
@@ -50,12 +50,15 @@ struct ferry_registry {
     ferry_context_open_fn ctx_open;
     ferry_context_close_fn ctx_close;
     void *ctx_hook_data;
-    ferry__close_fn *on_close;
+    ferry__hook *on_close;
     int32_t on_close_count;
     int32_t on_close_cap;
-    ferry__close_fn *on_idle;
+    ferry__hook *on_idle;
     int32_t on_idle_count;
     int32_t on_idle_cap;
+    ferry__hook *on_cancel; /* read by cancellers on any thread: fixed once sealed */
+    int32_t on_cancel_count;
+    int32_t on_cancel_cap;
     bool sealed;             /* set once init finished: no more registrations */
     const char *arg;         /* the engine's configuration string */
     int fail_code;
@@ -148,7 +151,56 @@ struct ferry_engine {
      * ferry_engine_stop (seq_cst store, pairs with the engine's seq_cst load before it sleeps). */
     _Atomic uint64_t closed_at;
     _Atomic int joined;
+
+    /* Cancellation (ferry_engine_cancel), used only when a cancel hook is registered (cancel_hooked,
+     * fixed once init finished). A block of its own: cancellers write it, the engine's hot fields above
+     * stay in lines they never touch. */
+    bool cancel_hooked;
+    uint8_t cancel_pad[FERRY_BLOCK];
+    _Atomic uint64_t cancel_running; /* seq + 1 of the call inside its cancel window, 0 between calls */
+    _Atomic uint32_t cancellers;     /* cancellers between their announcement and their retreat */
 };
+
+/* A published slot of sequence head is ready to run: its state reads (head << 8) | PUBLISHED (flags
+ * aside). */
+static inline bool ferry__ready(uint64_t head, uint64_t state)
+{
+    return (state >> FERRY_SEQ_SHIFT) == head && (state & FERRY_PHASE_MASK) == FERRY_PHASE_PUBLISHED;
+}
+
+/* The engine's idle spell (ferry_idle.c): when it began, polls since, and whether the on-idle hooks ran. */
+typedef struct ferry__idle {
+    int64_t since;
+    uint32_t polls;
+    bool hooked;
+} ferry__idle;
+
+/* The engine thread (ferry_loop.c): its start routine. */
+void *ferry__main(void *arg);
+
+/* The consumer step (ferry_step.c): runs every call published in order from head; returns the new head
+ * (head itself when none was ready). Engine thread only. */
+uint64_t ferry__drain(ferry_engine *e, uint64_t head);
+
+/* Idling (ferry_idle.c), engine thread only: ferry__idle_busy after calls ran, ferry__idle_poll once per
+ * poll that found none (it spins, runs the on-idle hooks, or sleeps until woken). */
+void ferry__idle_busy(ferry__idle *idle);
+/* The engine's half of the sleep Dekker pair: announces sleeping = 1, then re-checks; returns true if
+ * the engine may sleep (no call published at head, and not stopped at head). */
+bool ferry__sleep_announce(ferry_engine *e, uint64_t head);
+void ferry__idle_poll(ferry_engine *e, ferry__idle *idle, uint64_t head);
+
+/* Cancel windows (ferry_cancel.c): around each call, only when a cancel hook is registered. */
+void ferry__cancel_window_open(ferry_engine *e, uint64_t seq);
+void ferry__cancel_window_close(ferry_engine *e);
+
+/* The registry's hooks and teardown (ferry_registry.c), engine thread only. */
+void ferry__registry_run_on_idle(ferry_registry *reg);
+void ferry__registry_run_on_close(ferry_registry *reg);
+void ferry__registry_free(ferry_registry *reg);
+
+/* Copies a message into a caller's buffer (NULL or 0 bytes: nothing), always NUL-terminated. */
+void ferry__copy_msg(char *dst, size_t dstlen, const char *src);
 
 /* Registers the built-in op set (ferry_builtin.c). */
 int ferry__register_builtins(ferry_registry *reg);

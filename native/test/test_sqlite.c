@@ -24,6 +24,8 @@
  *                        result over it; a result too large waits for sqlite.spill; bad ids, lengths
  *                        and input fail the call; a read-only context refuses writes through it too
  *   cancel               a timed-out call interrupts its own endless statement; the next call is prompt
+ *   interrupt            ferry_engine_cancel's hook alone (no GONE) interrupts an endless statement with
+ *                        SQLITE_INTERRUPT; the connection runs the next statements
  *   stop_with_open       the engine stops with contexts, cached statements, a pending transaction, an
  *                        interrupted statement, registered functions and a result no one took from its
  *                        channel: every counter returns to its value before the start, the host frees
@@ -921,6 +923,41 @@ static void test_cancel(world *w)
     bb_free(&in);
 }
 
+/* ferry_engine_cancel's hook alone (the call is not GONE, so the progress handler never stops it):
+ * sqlite3_interrupt ends the endless statement with SQLITE_INTERRUPT, and the connection still works. */
+static void test_interrupt(world *w)
+{
+    ft_test_name = "interrupt";
+    ring *r = &w->r;
+    bb in = { 0 };
+    put_stmt(&in, FOREVER, NULL);
+    ring_req q = { .op = O.exec, .ctx = w->shared, .has_input = true, .in = in.p, .in_len = in.len };
+    uint64_t seq;
+    CHECK(ring_claim(r, &seq) == RING_OK, "claim");
+    int64_t deadline = ft_now_ns() + r->hang_ns;
+    CHECK(ring_wait_free(r, seq, deadline) == RING_OK && ring_fill(r, seq, &q) == RING_OK, "fill");
+    ring_publish(r, seq, 0);
+    CHECK(ring_await_started(r, seq, deadline) == RING_OK, "the statement never started");
+    /* A hook that lands before the statement starts is forgotten by SQLite: cancel until it ends. */
+    long hooked = 0;
+    while (ring_phase(atomic_load_explicit(&ring_slot(r, seq)->state, memory_order_acquire)) != FERRY_PHASE_DONE) {
+        hooked += ferry_engine_cancel(r->engine, seq);
+        CHECK(ft_now_ns() < deadline, "the statement was not interrupted");
+        usleep(1000);
+    }
+    CHECK(hooked > 0, "the statement ended without a cancel");
+    CHECK_EQ_I64(ferry_engine_cancel(r->engine, seq), 0, "a cancel once the statement ended");
+    ring_res res;
+    ring_take(r, seq, &res);
+    check_fail(&res, SQLITE_INTERRUPT, "interrupt", "the interrupted statement");
+    CHECK_EQ_I64(exec_int(r, w->shared, "SELECT 6 * 7", NULL), 42, "the call after the interrupted one");
+    CHECK_EQ_I64(exec_int(r, w->shared,
+                          "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 1000) "
+                          "SELECT count(*) FROM c", NULL),
+                 1000, "the same statement, bounded, on the same connection");
+    bb_free(&in);
+}
+
 static void test_stop_with_open(world *w, int64_t c0, int64_t s0)
 {
     ft_test_name = "stop_with_open";
@@ -1097,6 +1134,7 @@ int main(void)
         { "cache", test_cache },
         { "channels", test_channels },
         { "cancel", test_cancel },
+        { "interrupt", test_interrupt },
     };
     const int n = (int)(sizeof tests / sizeof tests[0]);
     for (int i = 0; i < n; i++) {

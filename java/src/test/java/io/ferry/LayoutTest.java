@@ -64,7 +64,33 @@ class LayoutTest {
         m.put("const.out_bytes", new long[] {Layout.OUT_BYTES, 0});
         m.put("const.out_error", new long[] {Layout.OUT_ERROR, 0});
         m.put("const.system_context_generation", new long[] {Layout.SYSTEM_CONTEXT >>> 32, 0});
+        putConstants(m);
         return m;
+    }
+
+    /** The other constants both sides use, by their 32-bit patterns (C's table holds uint32_t). */
+    private static void putConstants(Map<String, long[]> m) {
+        Object[] constants = {
+            "block", Layout.ALIGNMENT, "magic_lo", Layout.MAGIC & 0xffffffffL, "magic_hi", Layout.MAGIC >>> 32,
+            "version", Layout.VERSION, "tail_closed_bit", Long.numberOfTrailingZeros(Layout.TAIL_CLOSED),
+            "phase_mask", Layout.PHASE_MASK, "phase_free", Layout.PHASE_FREE,
+            "engine_starting", Layout.ENGINE_STARTING, "engine_running", Layout.ENGINE_RUNNING,
+            "engine_draining", Layout.ENGINE_DRAINING, "out_none", Layout.OUT_NONE, "op_abort", Layout.OP_ABORT,
+            "op_in_bytes", Layout.OP_IN_BYTES, "op_out_bytes", Layout.OP_OUT_BYTES, "op_f64", Layout.OP_F64,
+            "op_mutates", Layout.OP_MUTATES, "op_text", Layout.OP_TEXT, "op_system", Layout.OP_SYSTEM,
+            "e_invalid", Layout.E_INVALID, "e_nomem", Layout.E_NOMEM, "e_init", Layout.E_INIT,
+            "e_load", Layout.E_LOAD, "e_thread", Layout.E_THREAD, "e_timedout", Layout.E_TIMEDOUT,
+            "e_exists", Layout.E_EXISTS, "e_unknown_op", Layout.E_UNKNOWN_OP, "e_closed", Layout.E_CLOSED,
+            "e_context", Layout.E_CONTEXT, "e_denied", Layout.E_DENIED, "e_not_found", Layout.E_NOT_FOUND,
+            "e_frozen", Layout.E_FROZEN, "e_permission", Layout.E_PERMISSION,
+            "ctx_read_only", Layout.CTX_READ_ONLY, "ctx_open_private", Layout.CTX_OPEN_PRIVATE,
+            "var_i64", Layout.VAR_I64, "var_f64", Layout.VAR_F64, "var_string", Layout.VAR_STRING,
+            "var_bytes", Layout.VAR_BYTES, "no_op_set", Layout.NO_OP_SET, "wake_hello", Layout.WAKE_HELLO,
+        };
+        for (int i = 0; i < constants.length; i += 2) {
+            long v = ((Number) constants[i + 1]).longValue();
+            m.put("const." + constants[i], new long[] {v & 0xffffffffL, 0});
+        }
     }
 
     /** C's table: name -> {offset, size}. */

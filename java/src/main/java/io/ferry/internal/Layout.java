@@ -105,6 +105,33 @@ public final class Layout {
     public static final int OP_F64 = 0x4;
     public static final int OP_MUTATES = 0x8;
     public static final int OP_TEXT = 0x10;
+    /** A "ferry.*" op: exempt from contexts' op sets (set by Ferry only). */
+    public static final int OP_SYSTEM = 0x20;
+
+    /** FERRY_E_* codes, as ferry.h numbers them. */
+    public static final int E_INVALID = -1;
+    public static final int E_NOMEM = -2;
+    public static final int E_INIT = -3;
+    public static final int E_LOAD = -4;
+    public static final int E_THREAD = -5;
+    public static final int E_TIMEDOUT = -6;
+    public static final int E_EXISTS = -7;
+    public static final int E_UNKNOWN_OP = -8;
+    public static final int E_CLOSED = -9;
+    public static final int E_CONTEXT = -10;
+    public static final int E_DENIED = -11;
+    public static final int E_NOT_FOUND = -12;
+    public static final int E_FROZEN = -13;
+    public static final int E_PERMISSION = -14;
+
+    /** The system ops' formats (ferry.h): context flags, the engine's open flag, variable types, no op set. */
+    public static final int CTX_READ_ONLY = 0x1;
+    public static final int CTX_OPEN_PRIVATE = 0x100;
+    public static final int VAR_I64 = 1;
+    public static final int VAR_F64 = 2;
+    public static final int VAR_STRING = 3;
+    public static final int VAR_BYTES = 4;
+    public static final int NO_OP_SET = -1;
 
     /** The systemic context's id: index 0, generation 1. */
     public static final long SYSTEM_CONTEXT = 1L << 32;

@@ -18,10 +18,11 @@ import java.lang.invoke.VarHandle;
  * long offset)}), and a fresh shared region laid out by {@code io.ferry.internal.Layout} (the Java mirror
  * of {@code native/include/ferry.h}).
  *
- * <p>No test loads libferry. The engine's side, C11 atomics in {@code native/src/ferry.c}, is played by a
- * Java actor using the var handle access mode with the same ordering:
+ * <p>The tests that use {@link TestEngine} run libferry's own engine code; in the others the engine's
+ * side, C11 atomics in {@code native/src}, is played by a Java actor using the var handle access mode
+ * with the same ordering:
  * <pre>
- *   C11 (ferry.c)                              Java (these tests)
+ *   C11 (native/src)                           Java (these tests)
  *   atomic_store / load  memory_order_seq_cst  setVolatile / getVolatile
  *   atomic_fetch_add     memory_order_acq_rel  getAndAdd            (volatile: at least acq_rel)
  *   atomic_fetch_or      memory_order_seq_cst  getAndBitwiseOr      (volatile)

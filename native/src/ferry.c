@@ -77,6 +77,7 @@ static const ferry_layout_entry ferry__layout[] = {
     { "const.seq_shift", FERRY_SEQ_SHIFT, 0 },
     { "const.flag_parked", (uint32_t)FERRY_FLAG_PARKED, 0 },
     { "const.flag_gone", (uint32_t)FERRY_FLAG_GONE, 0 },
+    { "const.flag_free_wake", (uint32_t)FERRY_FLAG_FREE_WAKE, 0 },
     { "const.phase_published", (uint32_t)FERRY_PHASE_PUBLISHED, 0 },
     { "const.phase_done", (uint32_t)FERRY_PHASE_DONE, 0 },
     { "const.engine_stopped", FERRY_ENGINE_STOPPED, 0 },
@@ -410,10 +411,15 @@ static void ferry__execute(ferry_engine *e, ferry_slot *s, ferry_call *c)
         ferry_call_fail(c, rc, "op '%s' failed with code %d", entry->name, rc);
 }
 
+/* Frees a slot no caller will release (a given-up call, an abort record). Release pairs with the
+ * producer's acquire load that waits for FREE(seq + capacity). An exchange, so that the old value shows
+ * FREE_WAKE: a producer waiting for the slot sets it by a CAS on this same word before it parks, so
+ * either its CAS comes first and we wake it, or its CAS fails and its re-check sees FREE. */
 static void ferry__release(ferry_engine *e, ferry_slot *s, uint64_t seq)
 {
-    /* Pairs with the producer's acquire load that waits for FREE(seq + capacity). */
-    ferry__store_release(&s->state, (seq + e->capacity) << FERRY_SEQ_SHIFT);
+    uint64_t old = ferry__exchange_acq_rel(&s->state, (seq + e->capacity) << FERRY_SEQ_SHIFT);
+    if ((old & FERRY_FLAG_FREE_WAKE) && e->wake)
+        e->wake((uint32_t)(seq & e->mask));
 }
 
 /* Starts seq: the engine's half of the Dekker pair that lets a caller who gave up tell "skipped" from

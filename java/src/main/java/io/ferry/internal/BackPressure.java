@@ -1,49 +1,53 @@
 package io.ferry.internal;
 
 import io.ferry.CallInterruptedException;
-import io.ferry.EngineClosedException;
-import java.lang.invoke.MethodHandles;
-import java.lang.invoke.VarHandle;
-import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.TimeoutException;
-import java.util.concurrent.atomic.AtomicReferenceArray;
 import java.util.concurrent.locks.LockSupport;
 
 /**
- * Claiming a slot and waiting for it to be free: an untimed call claims with one atomic add and then
- * waits for its slot; a timed call claims only a slot that is already free, so it never waits after
- * its claim.
+ * Claiming a slot and waiting for it to be free, with one FIFO queue of waiting producers.
+ *
+ * <ul>
+ *   <li>While nobody queues to claim, an untimed call claims with one atomic add and then waits for
+ *       its slot (queued by its sequence), and a timed call claims only a slot that is already free
+ *       ({@link Ring#tryClaimCas}), so that it never waits after its claim.
+ *   <li>A timed call that finds the ring full queues {@link SlotWaiter#UNCLAIMED}, and so does every
+ *       call that arrives while such a waiter queues: they claim in arrival order, each as the tail's
+ *       slot frees, so untimed calls cannot overtake a timed one for ever.
+ * </ul>
+ * A release wakes the producer waiting for the freed sequence and the first unclaimed waiter: Java's
+ * releases through {@link #onReleased}, the engine's own frees (a given-up call, an abort record)
+ * through the wake upcall and {@link #onSlotFreed}, for which a waiter sets FREE_WAKE on the slot (a
+ * CAS the engine's exchange cannot miss). Java's release store has no fence before it reads
+ * {@link #waiting} (one would cost every call), so a waiter that registers just then is missed and
+ * wakes at its poll instead: the poll bounds that rare miss.
  */
 final class BackPressure {
-    private static final VarHandle FREE_WAITERS;
     /** Spinners yield their CPU after this long, so more spinners than cores still make progress. */
     static final long YIELD_AFTER_NS = 5_000;
-
-    static {
-        try {
-            FREE_WAITERS = MethodHandles.lookup().findVarHandle(BackPressure.class, "freeWaiters", int.class);
-        } catch (ReflectiveOperationException e) {
-            throw new ExceptionInInitializerError(e);
-        }
-    }
+    /** A queued producer re-checks its slot this often, for the wake a fence-free release can miss. */
+    static final long POLL_NS = 1_000_000;
 
     private final EngineCore core;
     private final Ring ring;
     private final long callerSpinNs;
-    /** Per slot: producers that claimed a later lap of it and wait for it to be released. */
-    private final AtomicReferenceArray<ConcurrentLinkedQueue<FreeWaiter>> queues;
-    /** How many producers wait in awaitFree; releasers look here before they look for one to wake. */
-    @SuppressWarnings("unused") // accessed through FREE_WAITERS too
-    private volatile int freeWaiters;
+    private final Object lock = new Object();
+    /** The queue, oldest first (guarded by lock). */
+    private SlotWaiter head, tail;
+    /** Producers in the queue: a releaser that reads 0 takes no lock. */
+    private volatile int waiting;
+    /** Unclaimed producers in the queue: an arriving call queues behind them instead of claiming. */
+    private volatile int unclaimed;
 
     BackPressure(EngineCore core, Ring ring, long callerSpinNs) {
         this.core = core;
         this.ring = ring;
         this.callerSpinNs = callerSpinNs;
-        this.queues = new AtomicReferenceArray<>(ring.capacity());
     }
 
-    /** One atomic add: the multi-producer claim. Rejects when the tail's CLOSED bit is set. */
+    // ---- claiming --------------------------------------------------------------------------------
+
+    /** Claims {@code slots} consecutive sequences with one atomic add; rejects once intake stopped. */
     long claim(int slots) {
         long t;
         try {
@@ -55,6 +59,29 @@ final class BackPressure {
             throw core.closed();
         }
         return t;
+    }
+
+    /** An untimed call's claim: at once, unless unclaimed producers queue; then behind them. */
+    long claim(SlotWaiter w) {
+        if (unclaimed == 0) {
+            return claim(1);
+        }
+        try {
+            return claimQueued(w, CallWait.NO_DEADLINE);
+        } catch (TimeoutException impossible) {
+            throw new AssertionError(impossible);
+        }
+    }
+
+    /** A timed call's claim of a free slot, queued (in turn) until the deadline if there is none. */
+    long claimBefore(long deadline, SlotWaiter w) throws TimeoutException {
+        if (unclaimed == 0) {
+            long t = tryClaim();
+            if (t >= 0) {
+                return t;
+            }
+        }
+        return claimQueued(w, deadline);
     }
 
     /** A CAS claim that only takes a sequence whose slot is already free; -1 if the ring is full. */
@@ -71,47 +98,88 @@ final class BackPressure {
         return t;
     }
 
-    /** Claims with {@link #tryClaim()} until the deadline: a timed call never waits after its claim. */
-    long claimBefore(long deadline) throws TimeoutException {
-        long seq = tryClaim();
-        long parkNs = 1_000;
-        while (seq < 0) {
-            long now = System.nanoTime();
-            if (now >= deadline) {
-                throw new TimeoutException("engine '" + core.name() + "': no free slot before the deadline; call not sent");
+    /**
+     * Queues unclaimed, and claims a free slot once first among the unclaimed. Nothing is claimed
+     * until it returns, so a timeout or an interrupt (whose status it keeps) sends no call.
+     */
+    private long claimQueued(SlotWaiter w, long deadline) throws TimeoutException {
+        enqueue(w, SlotWaiter.UNCLAIMED);
+        try {
+            for (;;) {
+                if (firstUnclaimed() == w) {
+                    long t = tryClaim();
+                    if (t >= 0) {
+                        return t;
+                    }
+                    ring.requestFreeWake(ring.tailVolatile()); // then re-tried at once, or woken
+                    t = tryClaim();
+                    if (t >= 0) {
+                        return t;
+                    }
+                }
+                long now = System.nanoTime();
+                if (now >= deadline) {
+                    throw new TimeoutException("engine '" + core.name() + "': no free slot before the deadline; call"
+                            + " not sent");
+                }
+                if (Thread.currentThread().isInterrupted()) {
+                    throw new CallInterruptedException("engine '" + core.name() + "': the caller was interrupted"
+                            + " while it waited for a free slot; call not sent");
+                }
+                LockSupport.parkNanos(this, Math.min(POLL_NS, deadline - now));
             }
-            if (core.abandoned()) {
-                throw core.closed();
-            }
-            if (Thread.currentThread().isInterrupted()) {
-                throw new CallInterruptedException("engine '" + core.name() + "': the caller was interrupted while it"
-                        + " waited for a free slot; call not sent");
-            }
-            LockSupport.parkNanos(this, Math.min(parkNs, deadline - now));
-            parkNs = Math.min(parkNs * 2, 1_000_000);
-            seq = tryClaim();
+        } finally {
+            dequeue(w);
+            wakeFirstUnclaimed(); // our turn passes on, and more than one slot may be free
         }
-        return seq;
     }
 
+    // ---- waiting for a claimed slot ---------------------------------------------------------------
+
     /**
-     * Waits until the slot's previous caller released it. Spins (yielding once the spin passes
-     * {@link #YIELD_AFTER_NS}, so that more spinners than cores still make progress), then parks on the
-     * slot's waiter queue; the releaser of the previous lap unparks it.
+     * Waits until the claimed seq's slot is free: spins (yielding once the spin passes {@link
+     * #YIELD_AFTER_NS}, so that more spinners than cores still make progress), then queues and parks
+     * until a release wakes it. Allocates nothing, and an interrupt does not end it (the sequence is
+     * claimed and must be published; the status is kept). Returns false only if the engine was
+     * abandoned, which no release will follow.
      */
-    void awaitFree(long seq) {
-        if (ring.isFreeAcquire(seq)) {
-            return;
+    boolean awaitFree(long seq, SlotWaiter w) {
+        if (ring.isFreeAcquire(seq) || spinUntilFree(seq)) {
+            return true;
         }
+        enqueue(w, seq);
+        boolean interrupted = false;
+        try {
+            for (;;) {
+                // After enqueue (a full fence on `waiting`): a release seen here needs no wake.
+                ring.requestFreeWake(seq);
+                if (ring.isFreeAcquire(seq)) {
+                    return true;
+                }
+                if (core.abandoned()) {
+                    return false;
+                }
+                LockSupport.parkNanos(this, POLL_NS);
+                interrupted |= Thread.interrupted(); // park returns at once while it is set
+            }
+        } finally {
+            dequeue(w);
+            if (interrupted) {
+                Thread.currentThread().interrupt();
+            }
+        }
+    }
+
+    private boolean spinUntilFree(long seq) {
         long start = System.nanoTime();
         for (int i = 1; ; i++) {
             if (ring.isFreeAcquire(seq)) {
-                return;
+                return true;
             }
             if ((i & 63) == 0) {
                 long spun = System.nanoTime() - start;
                 if (spun >= callerSpinNs) {
-                    break;
+                    return false;
                 }
                 if (spun >= YIELD_AFTER_NS) {
                     Thread.yield();
@@ -120,59 +188,100 @@ final class BackPressure {
             }
             Thread.onSpinWait();
         }
-        int idx = ring.index(seq);
-        FreeWaiter waiter = new FreeWaiter(seq, Thread.currentThread());
-        ConcurrentLinkedQueue<FreeWaiter> queue = queue(idx);
-        queue.add(waiter);
-        // A full fence (atomic add) before the re-check below: a releaser that stored FREE before we
-        // registered is seen by the re-check; one after it sees the count and unparks us. The
-        // releaser's side has no fence (it would cost every call), so a 1 ms park bounds the rare miss.
-        FREE_WAITERS.getAndAdd(this, 1);
-        // The sequence is claimed: it must be published, so an interrupt cannot end this wait. It is
-        // cleared while parked (park returns at once while it is set) and set again once the slot is
-        // free; the call is then published and given up by its first wait.
-        boolean interrupted = false;
-        try {
-            while (!ring.isFreeAcquire(seq)) {
-                if (core.abandoned()) {
-                    throw new EngineClosedException("engine '" + core.name() + "' stopped before a slot became free");
-                }
-                LockSupport.parkNanos(this, 1_000_000);
-                interrupted |= Thread.interrupted();
-            }
-        } finally {
-            FREE_WAITERS.getAndAdd(this, -1);
-            queue.remove(waiter);
-            if (interrupted) {
-                Thread.currentThread().interrupt();
-            }
-        }
     }
 
-    private record FreeWaiter(long seq, Thread thread) {
-    }
+    // ---- releases --------------------------------------------------------------------------------
 
-    private ConcurrentLinkedQueue<FreeWaiter> queue(int idx) {
-        ConcurrentLinkedQueue<FreeWaiter> q = queues.get(idx);
-        if (q == null) {
-            queues.compareAndSet(idx, null, new ConcurrentLinkedQueue<>());
-            q = queues.get(idx);
-        }
-        return q;
-    }
-
-    /** After the release store of FREE(freedSeq): wakes the producer that claimed freedSeq, if it waits. */
+    /** After the release store of FREE(freedSeq): wakes its claimed waiter and the first unclaimed one. */
     void onReleased(long freedSeq) {
-        if (freeWaiters == 0) {
+        if (waiting == 0) {
             return;
         }
-        ConcurrentLinkedQueue<FreeWaiter> q = queues.get(ring.index(freedSeq));
-        if (q != null) {
-            for (FreeWaiter w : q) {
-                if (w.seq == freedSeq) {
-                    LockSupport.unpark(w.thread);
+        synchronized (lock) {
+            boolean unclaimedWoken = false;
+            for (SlotWaiter n = head; n != null; n = n.next) {
+                if (n.seq == freedSeq || (!unclaimedWoken && n.seq == SlotWaiter.UNCLAIMED)) {
+                    unclaimedWoken |= n.seq == SlotWaiter.UNCLAIMED;
+                    LockSupport.unpark(n.thread);
                 }
             }
+        }
+    }
+
+    /** On the engine thread, from the wake upcall: the engine freed slot idx itself. */
+    void onSlotFreed(int idx) {
+        if (waiting == 0) {
+            return;
+        }
+        long freed = ring.freeSeqAcquire(idx);
+        if (freed >= 0) {
+            onReleased(freed);
+        }
+    }
+
+    // ---- the queue -------------------------------------------------------------------------------
+
+    private void enqueue(SlotWaiter w, long seq) {
+        synchronized (lock) {
+            w.seq = seq;
+            w.prev = tail;
+            w.next = null;
+            if (tail == null) {
+                head = w;
+            } else {
+                tail.next = w;
+            }
+            tail = w;
+            w.queued = true;
+            if (seq == SlotWaiter.UNCLAIMED) {
+                unclaimed++;
+            }
+            waiting++; // a volatile store: a full fence before the caller's re-check of its slot
+        }
+    }
+
+    private void dequeue(SlotWaiter w) {
+        synchronized (lock) {
+            if (!w.queued) {
+                return;
+            }
+            if (w.prev == null) {
+                head = w.next;
+            } else {
+                w.prev.next = w.next;
+            }
+            if (w.next == null) {
+                tail = w.prev;
+            } else {
+                w.next.prev = w.prev;
+            }
+            w.prev = w.next = null;
+            w.queued = false;
+            if (w.seq == SlotWaiter.UNCLAIMED) {
+                unclaimed--;
+            }
+            waiting--;
+        }
+    }
+
+    private SlotWaiter firstUnclaimed() {
+        synchronized (lock) {
+            for (SlotWaiter n = head; n != null; n = n.next) {
+                if (n.seq == SlotWaiter.UNCLAIMED) {
+                    return n;
+                }
+            }
+            return null;
+        }
+    }
+
+    private void wakeFirstUnclaimed() {
+        if (unclaimed == 0) {
+            return;
+        }
+        SlotWaiter first = firstUnclaimed();
+        if (first != null) {
+            LockSupport.unpark(first.thread);
         }
     }
 }

@@ -72,19 +72,34 @@ final class Batch {
         }
     }
 
-    /** One group: claims, writes and publishes its slots, waits for them; returns the first failure. */
+    /**
+     * One group: claims, writes and publishes its slots, waits for them; returns the first failure.
+     * From the claim to the last publish is one guarded span, as in {@link Submission}: if anything
+     * throws there, every slot not yet published gets an abort record.
+     */
     private RuntimeException submitAndAwait(Op op, long ctx, MemorySegment items, int count) {
         int k = (count + ITEMS_PER_SLOT - 1) / ITEMS_PER_SLOT;
+        SlotWaiter w = SlotWaiter.current(); // before the claim: the span must not allocate
         long first = backPressure.claim(k);
-        for (int i = 0; i < k; i++) {
-            long seq = first + i;
-            backPressure.awaitFree(seq);
-            ring.write(seq, op.id(), CALL_BATCH, ctx, 0, 0,
-                    items.address() + (long) i * ITEMS_PER_SLOT * BATCH_ITEM_SIZE,
-                    Math.min(ITEMS_PER_SLOT, count - i * ITEMS_PER_SLOT));
-        }
-        for (int i = k - 1; i >= 0; i--) {
-            ring.publishRelease(first + i);
+        int unpublished = k; // slots first .. first + unpublished - 1 are not published yet
+        try {
+            for (int i = 0; i < k; i++) {
+                long seq = first + i;
+                if (!backPressure.awaitFree(seq, w)) {
+                    throw new EngineClosedException("engine stopped before a slot became free");
+                }
+                ring.write(seq, op.id(), CALL_BATCH, ctx, 0, 0,
+                        items.address() + (long) i * ITEMS_PER_SLOT * BATCH_ITEM_SIZE,
+                        Math.min(ITEMS_PER_SLOT, count - i * ITEMS_PER_SLOT));
+            }
+            for (int i = k - 1; i >= 0; i--) {
+                ring.publishRelease(first + i);
+                unpublished = i;
+            }
+        } finally {
+            for (int i = 0; i < unpublished; i++) {
+                submission.abort(first + i, w);
+            }
         }
         // Orders the release publishes above before the load of `sleeping` (Dekker pair with ferry__sleep).
         Ring.fullFence();

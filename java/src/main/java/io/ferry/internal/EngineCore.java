@@ -98,7 +98,7 @@ public final class EngineCore {
             this.outcomes = new Outcomes(ring, backPressure);
             this.wait = new CallWait(this, ring, outcomes, waiters, callerSpinNs);
             this.handle = start(region, capacity, engineIdleSpinNs, pluginPath, initSymbol, initArg);
-            this.submission = new Submission(this, ring, backPressure, handle, maxInputBytes);
+            this.submission = new Submission(this, ring, backPressure, waiters, handle, maxInputBytes);
             this.shutdown = new Shutdown(this, ring, arena, handle, waiters);
             this.batch = new Batch(ring, backPressure, submission, wait);
             // The hello upcall ran on the engine thread before the start handshake returned.
@@ -212,11 +212,9 @@ public final class EngineCore {
     /** A sync call with primitive arguments and a 64-bit result. Allocates nothing. */
     public long callLong(Op op, long ctx, long a, long b) {
         checkNotEngineThread();
-        long seq = backPressure.claim(1);
-        backPressure.awaitFree(seq);
-        boolean woke = submission.publish(seq, op.id(), 0, ctx, a, b, 0, 0, 0);
+        long submitted = submission.submit(op.id(), ctx, a, b);
         try {
-            return wait.awaitLong(seq, woke, NO_DEADLINE, op);
+            return wait.awaitLong(submitted & Long.MAX_VALUE, submitted < 0, NO_DEADLINE, op);
         } catch (TimeoutException impossible) {
             throw new AssertionError(impossible);
         }
@@ -229,7 +227,7 @@ public final class EngineCore {
     public long callLong(Op op, long ctx, long a, long b, byte[] input, long timeoutNs) throws TimeoutException {
         checkNotEngineThread();
         long deadline = deadline(timeoutNs);
-        long submitted = submission.submit(op, ctx, a, b, input, deadline);
+        long submitted = submit(op, ctx, a, b, input, deadline);
         long seq = submitted & Long.MAX_VALUE;
         return wait.awaitLong(seq, submitted < 0, deadline, op);
     }
@@ -238,7 +236,7 @@ public final class EngineCore {
     public byte[] callBytes(Op op, long ctx, long a, byte[] input, long timeoutNs) throws TimeoutException {
         checkNotEngineThread();
         long deadline = deadline(timeoutNs);
-        long submitted = submission.submit(op, ctx, a, 0, input, deadline);
+        long submitted = submit(op, ctx, a, 0, input, deadline);
         long seq = submitted & Long.MAX_VALUE;
         return (byte[]) wait.awaitObject(seq, submitted < 0, deadline, op, AsyncCall.KIND_BYTES);
     }
@@ -246,14 +244,13 @@ public final class EngineCore {
     /** Like {@link #callLong(Op, long, long, long)} but fails fast when every slot is in flight. */
     public long tryCallLong(Op op, long ctx, long a, long b) {
         checkNotEngineThread();
-        long seq = backPressure.tryClaim();
-        if (seq < 0) {
+        long submitted = submission.trySubmit(op.id(), ctx, a, b);
+        if (submitted == -1) {
             throw new RejectedCallException("engine '" + name + "': all " + ring.capacity()
                     + " slots are in flight; call rejected (op '" + op.name() + "')");
         }
-        boolean woke = submission.publish(seq, op.id(), 0, ctx, a, b, 0, 0, 0);
         try {
-            return wait.awaitLong(seq, woke, NO_DEADLINE, op);
+            return wait.awaitLong(submitted & Long.MAX_VALUE, submitted < 0, NO_DEADLINE, op);
         } catch (TimeoutException impossible) {
             throw new AssertionError(impossible);
         }
@@ -270,21 +267,20 @@ public final class EngineCore {
         checkNotEngineThread();
         AsyncCall<T> call = new AsyncCall<>(this, op, resultKind);
         MemorySegment in = input == null ? MemorySegment.NULL : submission.copyIn(input);
-        long seq;
         try {
-            seq = backPressure.claim(1);
-            backPressure.awaitFree(seq);
-        } catch (RuntimeException e) {
-            FerryNative.ferry_free(in);
-            throw e;
+            submission.submit(op.id(), input == null ? 0 : CALL_HAS_INPUT, ctx, a, b, in, input == null ? 0 : input.length,
+                    NO_DEADLINE, FLAG_PARKED, call);
+        } catch (TimeoutException impossible) {
+            throw new AssertionError(impossible);
         }
-        call.seq = seq;
-        // Registered before the publish (a release) so the engine's upcall, which follows the DONE it
-        // makes after reading the published slot, finds it.
-        waiters.set(ring.index(seq), call);
-        submission.publish(seq, op.id(), input == null ? 0 : CALL_HAS_INPUT, ctx, a, b, in.address(),
-                input == null ? 0 : input.length, FLAG_PARKED);
         return call;
+    }
+
+    /** A call with an optional input; see {@link Submission#submit}. */
+    private long submit(Op op, long ctx, long a, long b, byte[] input, long deadline) throws TimeoutException {
+        MemorySegment in = input == null ? MemorySegment.NULL : submission.copyIn(input);
+        return submission.submit(op.id(), input == null ? 0 : CALL_HAS_INPUT, ctx, a, b, in,
+                input == null ? 0 : input.length, deadline, 0, null);
     }
 
     private void checkNotEngineThread() {
@@ -336,7 +332,10 @@ public final class EngineCore {
         return completionExecutor;
     }
 
-    /** The engine thread's upcall: wake a parked caller, or finish an async call. Never throws. */
+    /**
+     * The engine thread's upcall: wake a parked caller, finish an async call, or wake a producer waiting
+     * for a slot the engine freed itself. Never throws.
+     */
     private void onWake(int idx) {
         try {
             if (idx == WAKE_HELLO) {
@@ -352,11 +351,21 @@ public final class EngineCore {
             } else if (w instanceof AsyncCall<?> call) {
                 call.onDone(idx);
             }
+            backPressure.onSlotFreed(idx); // or the engine freed the slot itself, and a producer waits for it
         } catch (Throwable t) {
             // An exception escaping an upcall kills the VM. No caller is left to hand this to (a waiter's
             // own failures reach its future), so it goes to the log.
+            logUpcallFailure(idx, t);
+        }
+    }
+
+    /** Logs what the wake upcall caught; never throws, not even when logging fails (out of memory, say). */
+    private void logUpcallFailure(int idx, Throwable t) {
+        try {
             LOG.log(System.Logger.Level.WARNING, "engine '" + name + "': the wake upcall for slot " + idx
                     + " failed; the call it was meant to complete may never report", t);
+        } catch (Throwable logFailed) {
+            // Nothing is left to report it with, and the upcall must return.
         }
     }
 

@@ -105,6 +105,39 @@ public final class Ring {
         return (long) LONG.getAcquire(region, slot(seq)) == seq << SEQ_SHIFT;
     }
 
+    /** The tail: the next sequence a claim takes (with the CLOSED bit once intake stopped). */
+    public long tailVolatile() {
+        return (long) LONG.getVolatile(region, TAIL);
+    }
+
+    /**
+     * A producer waiting for FREE(seq) asks to be woken if the engine frees the slot itself (a given-up
+     * call, an abort record): sets FREE_WAKE on the previous lap's state with a CAS, unless that lap is
+     * not published yet (its producer's publish would overwrite the flag) or the slot moved on. The
+     * engine frees a slot with an exchange, whose old value shows the flag: both are read-modify-writes
+     * of the one word, so either the CAS comes first and the engine wakes us, or the CAS fails and our
+     * re-check sees FREE.
+     */
+    public void requestFreeWake(long seq) {
+        long previous = seq - capacity;
+        long base = slot(seq);
+        for (;;) {
+            long st = (long) LONG.getAcquire(region, base);
+            if ((st >>> SEQ_SHIFT) != previous || (st & PHASE_MASK) == PHASE_FREE || (st & FLAG_FREE_WAKE) != 0) {
+                return;
+            }
+            if (LONG.compareAndSet(region, base, st, st | FLAG_FREE_WAKE)) {
+                return;
+            }
+        }
+    }
+
+    /** The sequence slot idx is free for, or -1 if it holds a call (acquire: the slot may be written). */
+    public long freeSeqAcquire(int idx) {
+        long st = (long) LONG.getAcquire(region, slotOffset(idx, mask));
+        return (st & 0xff) == 0 ? st >>> SEQ_SHIFT : -1;
+    }
+
     // ---- write and publish -----------------------------------------------------------------------
 
     /** Plain stores of a claimed, free slot's call; made visible by the publish that follows. */

@@ -76,6 +76,10 @@ extern "C" {
  *   - GONE: the caller gave up (timeout, cancel). The engine skips a call it finds GONE when it starts
  *     it (see "Starting a call"), freeing the slot, and frees the slot itself when a call that became
  *     GONE while it ran finishes (the DONE add's old value shows GONE; the result is discarded).
+ *   - FREE_WAKE: a producer that claimed the slot's next lap waits for it. Set by that producer with a
+ *     CAS on a PUBLISHED or DONE state; when the engine frees the slot itself (GONE, abort record) it
+ *     does so with an exchange and, if the old value has FREE_WAKE, calls the wake callback with the
+ *     slot's index. A caller's own release overwrites the flag (Java then wakes the producer itself).
  *
  * Starting a call (stats.started): before it runs seq, the engine stores stats.started = seq + 1
  * (seq_cst), then re-loads the slot state (seq_cst) and skips the call if GONE is set. A caller that
@@ -109,6 +113,7 @@ extern "C" {
 #define FERRY_PHASE_DONE      UINT64_C(3)
 #define FERRY_FLAG_PARKED  UINT64_C(0x10)
 #define FERRY_FLAG_GONE    UINT64_C(0x20)
+#define FERRY_FLAG_FREE_WAKE UINT64_C(0x40)
 
 /* Engine state word (engine line). */
 #define FERRY_ENGINE_STARTING 0u
@@ -392,9 +397,9 @@ FERRY_API void *ferry_call_context_data(const ferry_call *call);
  * ---------------------------------------------------------------------------------------------- */
 typedef struct ferry_engine ferry_engine;
 
-/* Called on the engine thread when a call whose caller parked (or an async call) is done, with the
- * slot's index; and once, with FERRY_WAKE_HELLO, on the engine thread before init runs, so the host can
- * learn which thread is the engine's. */
+/* Called on the engine thread with a slot's index when a call whose caller parked (or an async call)
+ * is done, or when the engine freed a slot whose state had FREE_WAKE; and once, with FERRY_WAKE_HELLO,
+ * on the engine thread before init runs, so the host can learn which thread is the engine's. */
 typedef void (*ferry_wake_fn)(uint32_t slot_index);
 #define FERRY_WAKE_HELLO UINT32_MAX
 

@@ -19,6 +19,7 @@
 #define ferry__store_relaxed(p, v)    atomic_store_explicit((p), (v), memory_order_relaxed)
 #define ferry__store_seq_cst(p, v)    atomic_store_explicit((p), (v), memory_order_seq_cst)
 #define ferry__fetch_add_acq_rel(p, v) atomic_fetch_add_explicit((p), (v), memory_order_acq_rel)
+#define ferry__exchange_acq_rel(p, v) atomic_exchange_explicit((p), (v), memory_order_acq_rel)
 
 #if defined(__x86_64__) || defined(__i386__)
 #define ferry__cpu_relax() __builtin_ia32_pause()

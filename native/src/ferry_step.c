@@ -72,10 +72,15 @@ static void ferry__execute(ferry_engine *e, ferry_slot *s, ferry_call *c)
         ferry_call_fail(c, rc, "op '%s' failed with code %d", entry->name, rc);
 }
 
+/* Frees a slot no caller will release (a given-up call, an abort record). Release pairs with the
+ * producer's acquire load that waits for FREE(seq + capacity). An exchange, so that the old value shows
+ * FREE_WAKE: a producer waiting for the slot sets it by a CAS on this same word before it parks, so
+ * either its CAS comes first and we wake it, or its CAS fails and its re-check sees FREE. */
 static void ferry__release(ferry_engine *e, ferry_slot *s, uint64_t seq)
 {
-    /* Pairs with the producer's acquire load that waits for FREE(seq + capacity). */
-    ferry__store_release(&s->state, (seq + e->capacity) << FERRY_SEQ_SHIFT);
+    uint64_t old = ferry__exchange_acq_rel(&s->state, (seq + e->capacity) << FERRY_SEQ_SHIFT);
+    if ((old & FERRY_FLAG_FREE_WAKE) && e->wake)
+        e->wake((uint32_t)(seq & e->mask));
 }
 
 /* Starts seq: the engine's half of the Dekker pair that lets a caller who gave up tell "skipped" from

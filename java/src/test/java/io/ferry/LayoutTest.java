@@ -57,6 +57,7 @@ class LayoutTest {
         m.put("const.seq_shift", new long[] {Layout.SEQ_SHIFT, 0});
         m.put("const.flag_parked", new long[] {Layout.FLAG_PARKED, 0});
         m.put("const.flag_gone", new long[] {Layout.FLAG_GONE, 0});
+        m.put("const.flag_free_wake", new long[] {Layout.FLAG_FREE_WAKE, 0});
         m.put("const.phase_published", new long[] {Layout.PHASE_PUBLISHED, 0});
         m.put("const.phase_done", new long[] {Layout.PHASE_DONE, 0});
         m.put("const.engine_stopped", new long[] {Layout.ENGINE_STOPPED, 0});

@@ -28,14 +28,17 @@ public final class FerryNative {
     }
 
     /**
-     * Binds the handles that closing an engine needs, so that {@code close()} links nothing and
-     * generates no code (about 1 MB of allocation and a few ms on first use): it may run in a shutdown
-     * hook, or at the end of a measurement that counts allocation.
+     * Binds the handles that closing an engine and publishing an abort record need, so that neither
+     * links nor generates code (about 1 MB of allocation and a few ms on first use): a close may run in
+     * a shutdown hook or at the end of a measurement that counts allocation, and an abort record is
+     * published by a producer that has just failed.
      */
     static void bindCloseHandles() {
         java.util.Objects.requireNonNull(ferry_engine_stop.HANDLE);
         java.util.Objects.requireNonNull(ferry_engine_join.HANDLE);
         java.util.Objects.requireNonNull(ferry_engine_destroy.HANDLE);
+        java.util.Objects.requireNonNull(ferry_free.HANDLE);
+        java.util.Objects.requireNonNull(ferry_engine_wake.HANDLE);
     }
 
     private static AssertionError unexpected(Throwable t) {

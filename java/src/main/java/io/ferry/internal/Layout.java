@@ -16,7 +16,7 @@ package io.ferry.internal;
  *   slot: 0 state | 8 op | 12 flags | 16 ctx | 24 arg0 | 32 arg1 | 40 result | 48 err | 52 out_kind
  *         64 in_ptr | 72 in_len | 80 out_ptr | 88 out_len            (first 64 bytes: a primitive call)
  *
- *   slot state: seq &lt;&lt; 8 | GONE 0x20 | PARKED 0x10 | phase (FREE 0, PUBLISHED 1, DONE 3)
+ *   slot state: seq &lt;&lt; 8 | FREE_WAKE 0x40 | GONE 0x20 | PARKED 0x10 | phase (FREE 0, PUBLISHED 1, DONE 3)
  * </pre>
  *
  * <p>The phase stays PUBLISHED while the engine runs a call; its one atomic add takes it to DONE. A
@@ -79,6 +79,8 @@ public final class Layout {
     public static final long PHASE_DONE = 3;
     public static final long FLAG_PARKED = 0x10;
     public static final long FLAG_GONE = 0x20;
+    /** A producer waits for this slot's next lap: the engine, if it frees the slot itself, wakes (ferry.h). */
+    public static final long FLAG_FREE_WAKE = 0x40;
 
     public static final int ENGINE_STARTING = 0;
     public static final int ENGINE_RUNNING = 1;

@@ -1,0 +1,347 @@
+package io.ferry.internal;
+
+import static io.ferry.internal.Layout.FLAG_GONE;
+import static io.ferry.internal.Layout.FLAG_PARKED;
+
+import io.ferry.CallInterruptedException;
+import io.ferry.EngineClosedException;
+import io.ferry.FerryException;
+import io.ferry.Op;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicReferenceArray;
+import java.util.concurrent.locks.LockSupport;
+
+/**
+ * A published call's wait for its outcome: spin on the slot for the spin budget, then announce PARKED
+ * and park until the engine's wake upcall hands the outcome over; give the call up (GONE) at its
+ * deadline or on an interrupt.
+ */
+final class CallWait {
+    /** A timeout (and deadline) of Long.MAX_VALUE means none. */
+    static final long NO_DEADLINE = Long.MAX_VALUE;
+    /**
+     * A virtual thread spins only if at most this many calls ahead of its own have not been started by
+     * the engine; otherwise it parks at once, unless the engine's calls are long (see {@link #spinVirtual}).
+     */
+    private static final long VIRTUAL_SPIN_MAX_AHEAD = 2;
+    /** What a virtual thread reckons a call ahead of its own costs the engine, for its spin budget. */
+    private static final long VIRTUAL_NS_PER_CALL_AHEAD = 500;
+    /** A virtual thread's spin budget on top of the calls ahead: about one short call's round trip. */
+    private static final long VIRTUAL_SPIN_NS = 1_000;
+    /** Calls that take the engine this long or longer (stats.call_ns) are long (see {@link #spinVirtual}). */
+    private static final long VIRTUAL_LONG_CALL_NS = 5_000;
+    /** A virtual thread waiting on long calls yields its carrier after this long. */
+    private static final long VIRTUAL_YIELD_AFTER_NS = 2_000;
+
+    private final EngineCore core;
+    private final Ring ring;
+    private final Outcomes outcomes;
+    /** Per slot: the ParkedCall or AsyncCall whose outcome the wake upcall hands over. */
+    private final AtomicReferenceArray<Object> waiters;
+    private final long callerSpinNs;
+
+    CallWait(EngineCore core, Ring ring, Outcomes outcomes, AtomicReferenceArray<Object> waiters, long callerSpinNs) {
+        this.core = core;
+        this.ring = ring;
+        this.outcomes = outcomes;
+        this.waiters = waiters;
+        this.callerSpinNs = callerSpinNs;
+    }
+
+    /** Waits for a published call's 64-bit result; parks at once if the caller had to wake the engine. */
+    long awaitLong(long seq, boolean woke, long deadline, Op op) throws TimeoutException {
+        // A caller that had to wake the engine parks at once: the wake-up takes longer than any spin.
+        return !woke && spin(seq, deadline) ? outcomes.takeLong(seq, op) : parkLong(seq, deadline, op);
+    }
+
+    /** Like {@link #awaitLong} for a bytes or string result (AsyncCall.KIND_*). */
+    Object awaitObject(long seq, boolean woke, long deadline, Op op, int kind) throws TimeoutException {
+        if (!woke && spin(seq, deadline)) {
+            return Outcomes.decode(outcomes.takeBytes(seq, op), kind);
+        }
+        return parkObject(seq, deadline, op, kind);
+    }
+
+    /**
+     * Spins on the slot for the spin budget (a platform thread yields after a while; a virtual thread
+     * waits as {@link #spinVirtual} says). Returns true once DONE, false when the budget ran out and the
+     * caller should park. Gives the call up at the deadline.
+     */
+    boolean spin(long seq, long deadline) throws TimeoutException {
+        if (ring.isDoneAcquire(seq)) {
+            return true;
+        }
+        Thread self = Thread.currentThread();
+        if (self.isInterrupted()) {
+            return false; // an interrupted caller never spins: it parks, and parking gives the call up
+        }
+        if (self.isVirtual()) {
+            return spinVirtual(seq, deadline);
+        }
+        return spinThenYield(seq, deadline, BackPressure.YIELD_AFTER_NS);
+    }
+
+    /** Spins, then polls between yields once it spun {@code yieldAfterNs}, for the spin budget. */
+    private boolean spinThenYield(long seq, long deadline, long yieldAfterNs) throws TimeoutException {
+        // The clock is first read after 64 polls: most calls are done by then, and a clock read costs
+        // ~20 ns here (a tenth of a spinning round trip in a profile).
+        long start = 0;
+        for (int i = 1; ; i++) {
+            if (ring.isDoneAcquire(seq)) {
+                return true;
+            }
+            if ((i & 63) == 0) {
+                long now = System.nanoTime();
+                if (start == 0) {
+                    start = now;
+                }
+                if (now >= deadline) {
+                    giveUp(seq);
+                    return true; // giveUp returns only if the call was DONE
+                }
+                if (now - start >= callerSpinNs) {
+                    return false;
+                }
+                if (now - start >= yieldAfterNs) {
+                    Thread.yield();
+                    continue;
+                }
+            }
+            Thread.onSpinWait();
+        }
+    }
+
+    /**
+     * A virtual thread's wait, by its place in the queue. Its carrier is one of a few (one per core by
+     * default) that the engine thread competes with for the cores: a carrier kept busy takes CPU time
+     * from the engine the call waits for. So a virtual thread looks at how many calls ahead of its own
+     * the engine has not started yet (stats.started, a hint) and
+     * <ul>
+     *   <li>parks at once if that is more than {@value #VIRTUAL_SPIN_MAX_AHEAD}: its call cannot be
+     *       done within a spin. Unless the engine's calls are long (stats.call_ns at least
+     *       {@value #VIRTUAL_LONG_CALL_NS} ns): then it spins {@value #VIRTUAL_YIELD_AFTER_NS} ns and
+     *       polls between yields up to the spin budget before it parks, since with calls that long the
+     *       engine misses the wake-ups of sleeping carriers more than the few carrier cycles;
+     *   <li>otherwise spins, without yielding, for about what the calls ahead and its own take
+     *       ({@value #VIRTUAL_NS_PER_CALL_AHEAD} ns each, plus {@value #VIRTUAL_SPIN_NS} ns), then polls
+     *       between yields up to the spin budget, and parks.
+     * </ul>
+     */
+    private boolean spinVirtual(long seq, long deadline) throws TimeoutException {
+        long ahead = seq - ring.startedOpaque(); // started = last started seq + 1
+        if (ahead > VIRTUAL_SPIN_MAX_AHEAD) {
+            if (ring.callNsOpaque() >= VIRTUAL_LONG_CALL_NS) {
+                return spinThenYield(seq, deadline, VIRTUAL_YIELD_AFTER_NS);
+            }
+            return false;
+        }
+        return spinThenYield(seq, deadline, (Math.max(ahead, 0) + 1) * VIRTUAL_NS_PER_CALL_AHEAD + VIRTUAL_SPIN_NS);
+    }
+
+    /** {@link #parkUntilDone} for a 64-bit result: allocates nothing. */
+    long parkLong(long seq, long deadline, Op op) throws TimeoutException {
+        ParkedCall parked = parkUntilDone(seq, deadline, op, AsyncCall.KIND_LONG);
+        if (parked == null) {
+            return outcomes.takeLong(seq, op);
+        }
+        try {
+            return parked.longResult();
+        } finally {
+            parked.clear();
+        }
+    }
+
+    private Object parkObject(long seq, long deadline, Op op, int kind) throws TimeoutException {
+        ParkedCall parked = parkUntilDone(seq, deadline, op, kind);
+        if (parked == null) {
+            return Outcomes.decode(outcomes.takeBytes(seq, op), kind); // parkUntilDone saw DONE
+        }
+        try {
+            return parked.objectResult();
+        } finally {
+            parked.clear();
+        }
+    }
+
+    /**
+     * The slow path: announce PARKED and park until the engine's wake upcall hands over the outcome.
+     * Once PARKED is set the slot is no longer ours: the upcall takes the result out of it and frees it
+     * right away, so a parked caller never holds a slot and never stalls the ring behind it.
+     *
+     * @return the done ParkedCall holding the outcome, or null if the call was DONE before we could
+     *     announce PARKED: then the result is still in the slot and still ours to take
+     */
+    private ParkedCall parkUntilDone(long seq, long deadline, Op op, int kind) throws TimeoutException {
+        int idx = ring.index(seq);
+        ParkedCall parked = ParkedCall.forCall(seq, op, kind);
+        // A volatile store: publishes the ParkedCall's fields to the upcall, which reads this entry.
+        waiters.set(idx, parked);
+        if (ring.setFlagUnlessDone(seq, FLAG_PARKED) == Ring.DONE_OR_MOVED) {
+            waiters.compareAndSet(idx, parked, null);
+            parked.clear();
+            return null; // DONE: PARKED is set only by us, and the slot is ours until we release it
+        }
+        boolean ok = false;
+        try {
+            awaitDone(seq, deadline, parked);
+            ok = true;
+        } finally {
+            if (!ok) {
+                parked.clear();
+            }
+        }
+        return parked;
+    }
+
+    /**
+     * Parks until the upcall marks {@code parked} done. An interrupt gives the call up as a timeout does
+     * and throws {@link CallInterruptedException}; the interrupt status is cleared while parked (park
+     * returns at once while it is set) and set again before returning or throwing.
+     */
+    private void awaitDone(long seq, long deadline, ParkedCall parked) throws TimeoutException {
+        boolean interrupted = false;
+        try {
+            awaitDoneInterruptibly(seq, deadline, parked);
+        } catch (InterruptedException e) {
+            interrupted = true;
+            if (giveUpParked(seq, parked)) {
+                throw new CallInterruptedException("engine '" + core.name() + "': the caller was interrupted, so the"
+                        + " call was given up: " + givenUp(seq));
+            }
+            awaitHandOver(parked); // DONE already: the upcall is handing the outcome over
+        } finally {
+            if (interrupted) {
+                Thread.currentThread().interrupt();
+            }
+        }
+    }
+
+    /** Waits, with the interrupt status cleared, for an upcall that already saw DONE. */
+    private void awaitHandOver(ParkedCall parked) {
+        boolean interrupted = false;
+        while (!parked.done) {
+            checkNotAbandoned(parked);
+            LockSupport.park(this);
+            interrupted |= Thread.interrupted();
+        }
+        if (interrupted) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    private void awaitDoneInterruptibly(long seq, long deadline, ParkedCall parked)
+            throws TimeoutException, InterruptedException {
+        while (!parked.done) {
+            if (Thread.interrupted()) {
+                throw new InterruptedException();
+            }
+            checkNotAbandoned(parked);
+            if (deadline == NO_DEADLINE) {
+                LockSupport.park(this);
+            } else {
+                long left = deadline - System.nanoTime();
+                if (left <= 0) {
+                    if (giveUpParked(seq, parked)) {
+                        throw timedOut(seq);
+                    }
+                    deadline = NO_DEADLINE; // DONE already: the upcall is handing the result over
+                    continue;
+                }
+                LockSupport.parkNanos(this, left);
+            }
+        }
+    }
+
+    private void checkNotAbandoned(ParkedCall parked) {
+        if (core.abandoned()) {
+            parked.discard(); // a late upcall may still reach it
+            throw new EngineClosedException("engine '" + core.name() + "' stopped before the call completed");
+        }
+    }
+
+    /** Sets GONE on a parked call unless it is DONE; true if it gave the call up. */
+    private boolean giveUpParked(long seq, ParkedCall parked) {
+        if (ring.setFlagUnlessDone(seq, FLAG_GONE) == Ring.DONE_OR_MOVED) {
+            return false;
+        }
+        // GONE: the engine skips the call or discards its result and will make no upcall.
+        waiters.compareAndSet(ring.index(seq), parked, null);
+        return true;
+    }
+
+    /**
+     * The caller gives a spinning call up: sets GONE unless the call is already DONE, and throws the
+     * timeout. Returns normally only if the call was DONE (its result is then the caller's to take).
+     */
+    private void giveUp(long seq) throws TimeoutException {
+        if (ring.setFlagUnlessDone(seq, FLAG_GONE) != Ring.DONE_OR_MOVED) {
+            throw timedOut(seq);
+        }
+    }
+
+    /**
+     * The timeout for a call its caller has just given up (GONE set by a CAS, a full fence). The engine
+     * stores stats.started = seq + 1 and then re-reads the slot before it runs a call (ferry.h, "Starting a
+     * call"): if started is still <= seq here, the engine's re-read comes after our GONE and it will
+     * skip the call. Otherwise it may have started it, and will discard its result.
+     */
+    private TimeoutException timedOut(long seq) {
+        return new TimeoutException("engine '" + core.name() + "': call timed out; " + givenUp(seq));
+    }
+
+    /** What happens to a call its caller just gave up (see {@link #timedOut}). */
+    String givenUp(long seq) {
+        boolean skipped = ring.startedVolatile() <= seq;
+        return skipped ? "the engine will skip it" : "it was already running and its result will be discarded";
+    }
+
+    /** Gives an async call up unless it is done: the engine skips it or discards its result. */
+    boolean cancel(long seq, Object waiter) {
+        if (ring.setFlagUnlessDone(seq, FLAG_GONE) == Ring.DONE_OR_MOVED) {
+            return false;
+        }
+        // GONE: the engine will neither run nor report this call, and releases the slot itself.
+        waiters.compareAndSet(ring.index(seq), waiter, null);
+        return true;
+    }
+
+    /**
+     * On the engine thread, from the wake upcall: moves a parked call's outcome out of its slot into the
+     * ParkedCall (a 64-bit result stays primitive), frees the slot and unparks the caller.
+     */
+    void completeParked(int idx, ParkedCall parked) {
+        long seq = parked.seq;
+        if (!ring.isDoneAcquire(seq)) {
+            return; // a late wake meant for an earlier caller of this slot
+        }
+        waiters.compareAndSet(idx, parked, null);
+        try {
+            if (parked.kind == AsyncCall.KIND_LONG) {
+                parked.value = outcomes.takeLong(seq, parked.op);
+            } else {
+                parked.outcome = Outcomes.decode(outcomes.takeBytes(seq, parked.op), parked.kind);
+            }
+        } catch (FerryException e) {
+            parked.outcome = e;
+        } catch (Throwable t) {
+            parked.outcome = new FerryException("internal error while handing over the result of op '"
+                    + parked.op.name() + "'", t);
+        }
+        Thread caller = parked.thread;
+        parked.done = true; // release: the outcome above is visible to the caller that sees done
+        LockSupport.unpark(caller);
+    }
+
+    /**
+     * On the engine thread, from the wake upcall: if the call at seq is done, unregisters its waiter,
+     * takes its outcome out of the slot and frees the slot. Null for a late wake meant for an earlier
+     * caller of this slot.
+     */
+    Object takeOutcome(int idx, Object waiter, long seq, Op op, int kind) {
+        if (!ring.isDoneAcquire(seq)) {
+            return null;
+        }
+        waiters.compareAndSet(idx, waiter, null);
+        return outcomes.takeAny(seq, op, kind);
+    }
+}

@@ -1,0 +1,104 @@
+package io.ferry.internal;
+
+import static io.ferry.internal.Layout.OUT_BYTES;
+import static io.ferry.internal.Layout.OUT_ERROR;
+import static io.ferry.internal.Layout.OUT_NONE;
+
+import io.ferry.CallFailedException;
+import io.ferry.FerryException;
+import io.ferry.Op;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.charset.StandardCharsets;
+
+/**
+ * Takes a DONE call's outcome out of its slot and releases the slot. Every method here runs after the
+ * acquire load that saw DONE(seq), so its plain loads see the engine's stores; the release store that
+ * ends each one hands the slot to the next lap's producer, and wakes it if it waits.
+ */
+final class Outcomes {
+    private final Ring ring;
+    private final BackPressure backPressure;
+
+    Outcomes(Ring ring, BackPressure backPressure) {
+        this.ring = ring;
+        this.backPressure = backPressure;
+    }
+
+    /** Frees seq's slot for its next lap and wakes a producer waiting for it. */
+    void release(long seq) {
+        ring.releaseRelease(seq);
+        backPressure.onReleased(seq + ring.capacity());
+    }
+
+    long takeLong(long seq, Op op) {
+        int err = ring.errPlain(seq);
+        if (err != 0) {
+            throw takeFailure(seq, err, op);
+        }
+        long result = ring.resultPlain(seq);
+        if (ring.outKindPlain(seq) != OUT_NONE) {
+            FerryNative.ferry_free(MemorySegment.ofAddress(ring.outPtrPlain(seq)));
+        }
+        release(seq);
+        return result;
+    }
+
+    @SuppressWarnings("restricted")
+    byte[] takeBytes(long seq, Op op) {
+        int err = ring.errPlain(seq);
+        if (err != 0) {
+            throw takeFailure(seq, err, op);
+        }
+        if (ring.outKindPlain(seq) != OUT_BYTES) {
+            release(seq);
+            return new byte[0];
+        }
+        long ptr = ring.outPtrPlain(seq);
+        long len = ring.outLenPlain(seq);
+        try {
+            if (len > Integer.MAX_VALUE - 8) {
+                throw new FerryException("op '" + op.name() + "' returned " + len
+                        + " bytes, more than a Java array holds");
+            }
+            return MemorySegment.ofAddress(ptr).reinterpret(len).toArray(ValueLayout.JAVA_BYTE);
+        } finally {
+            FerryNative.ferry_free(MemorySegment.ofAddress(ptr));
+            release(seq);
+        }
+    }
+
+    /** A bytes, string or 64-bit outcome by result kind (AsyncCall.KIND_*), a failure as its exception. */
+    Object takeAny(long seq, Op op, int kind) {
+        try {
+            if (kind == AsyncCall.KIND_LONG) {
+                return takeLong(seq, op);
+            }
+            return decode(takeBytes(seq, op), kind);
+        } catch (FerryException e) {
+            return e;
+        }
+    }
+
+    /** A bytes result as the kind asks: the bytes, or a UTF-8 string. */
+    static Object decode(byte[] bytes, int kind) {
+        return kind == AsyncCall.KIND_STRING ? new String(bytes, StandardCharsets.UTF_8) : bytes;
+    }
+
+    @SuppressWarnings("restricted")
+    private CallFailedException takeFailure(long seq, int err, Op op) {
+        String message = "(no message)";
+        if (ring.outKindPlain(seq) == OUT_ERROR) {
+            long ptr = ring.outPtrPlain(seq);
+            long len = ring.outLenPlain(seq);
+            if (ptr != 0) {
+                MemorySegment p = MemorySegment.ofAddress(ptr).reinterpret(len + 1);
+                message = new String(p.toArray(ValueLayout.JAVA_BYTE), 0, (int) len, StandardCharsets.UTF_8);
+                FerryNative.ferry_free(p);
+            }
+        }
+        long detail = ring.resultPlain(seq);
+        release(seq);
+        return new CallFailedException(op.name(), err, message, detail);
+    }
+}

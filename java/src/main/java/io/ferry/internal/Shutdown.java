@@ -1,0 +1,126 @@
+package io.ferry.internal;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.atomic.AtomicReferenceArray;
+import java.util.concurrent.locks.LockSupport;
+import java.util.function.BooleanSupplier;
+
+/**
+ * Closing an engine: stop intake, let the engine run every call accepted before that point, stop and
+ * join the engine thread, free the region. Every close() returns only once the first closer has
+ * joined the engine thread (or given up on it at its timeout).
+ */
+final class Shutdown {
+    /** How long the first closer waits, after the engine stopped, for callers to take their results. */
+    private static final long DRAIN_NS = 1_000_000_000L;
+    /** A shared arena's close fails while a thread is inside an access: retried this many times. */
+    private static final int ARENA_CLOSE_TRIES = 100;
+
+    private final EngineCore core;
+    private final Ring ring;
+    private final Arena arena;
+    private final MemorySegment handle;
+    private final AtomicReferenceArray<Object> waiters;
+    /** Counted down once the first closer stopped and joined the engine thread (or abandoned it). */
+    private final CountDownLatch finished = new CountDownLatch(1);
+
+    Shutdown(EngineCore core, Ring ring, Arena arena, MemorySegment handle, AtomicReferenceArray<Object> waiters) {
+        this.core = core;
+        this.ring = ring;
+        this.arena = arena;
+        this.handle = handle;
+        this.waiters = waiters;
+    }
+
+    boolean finished() {
+        return finished.getCount() == 0;
+    }
+
+    /** The first closer: stops intake and finishes here, or on a new thread if called on the engine thread. */
+    void closeFirst(long timeoutNs) {
+        FerryNative.ferry_engine_stop(handle);
+        if (Thread.currentThread() == core.engineThread()) {
+            // A callback on the engine thread: the engine cannot stop while it runs, so finish elsewhere.
+            Thread.ofPlatform().daemon().name("ferry-close-" + core.name()).start(() -> finish(timeoutNs));
+        } else {
+            finish(timeoutNs);
+        }
+    }
+
+    /** A later closer: returns once the first closer has finished (its close is bounded by its timeout). */
+    void awaitFinished() {
+        boolean interrupted = false;
+        for (;;) {
+            try {
+                finished.await();
+                break;
+            } catch (InterruptedException e) {
+                interrupted = true; // keep waiting: close() promises a stopped engine
+            }
+        }
+        if (interrupted) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    private void finish(long timeoutNs) {
+        try {
+            long deadline = EngineCore.deadline(timeoutNs);
+            boolean stopped = awaitCondition(deadline, ring::engineStoppedAcquire);
+            if (!stopped || FerryNative.ferry_engine_join(handle, Math.max(0, deadline - System.nanoTime())) != 0) {
+                abandonEngine();
+                return;
+            }
+            FerryNative.ferry_engine_destroy(handle);
+            // Every accepted call is DONE; wait (bounded) for callers to take their results, so freeing
+            // the region cannot pull memory from under a caller still reading it. If they do not, the
+            // region is leaked rather than freed under a reader.
+            if (awaitCondition(EngineCore.deadline(DRAIN_NS), ring::allFreeAcquire)) {
+                closeArena();
+            }
+            core.markClosed();
+        } finally {
+            finished.countDown();
+            Lifecycle.unregister(core);
+        }
+    }
+
+    private void closeArena() {
+        for (int i = 0; i < ARENA_CLOSE_TRIES; i++) {
+            try {
+                arena.close();
+                return;
+            } catch (IllegalStateException busy) {
+                Thread.onSpinWait();
+            }
+        }
+    }
+
+    /** The engine did not stop in time: fail every waiting caller and leak the region it may still touch. */
+    private void abandonEngine() {
+        core.markAbandoned();
+        for (int i = 0; i < ring.capacity(); i++) {
+            Object w = waiters.get(i);
+            if (w instanceof ParkedCall parked) {
+                LockSupport.unpark(parked.thread);
+            } else if (w instanceof AsyncCall<?> call) {
+                call.failClosed("engine '" + core.name() + "' did not stop within the close timeout");
+            }
+        }
+    }
+
+    /** Polls the condition with a doubling park (10 µs up to 5 ms) until it holds or the deadline passes. */
+    private boolean awaitCondition(long deadline, BooleanSupplier condition) {
+        long parkNs = 10_000;
+        while (!condition.getAsBoolean()) {
+            if (System.nanoTime() >= deadline) {
+                return false;
+            }
+            LockSupport.parkNanos(this, parkNs);
+            parkNs = Math.min(parkNs * 2, 5_000_000);
+        }
+        return true;
+    }
+}

@@ -129,6 +129,7 @@ static void test_layout(void)
         { "const.seq_shift", FERRY_SEQ_SHIFT, 0 },
         { "const.flag_parked", (uint32_t)FERRY_FLAG_PARKED, 0 },
         { "const.flag_gone", (uint32_t)FERRY_FLAG_GONE, 0 },
+        { "const.flag_free_wake", (uint32_t)FERRY_FLAG_FREE_WAKE, 0 },
         { "const.phase_published", (uint32_t)FERRY_PHASE_PUBLISHED, 0 },
         { "const.phase_done", (uint32_t)FERRY_PHASE_DONE, 0 },
         { "const.engine_stopped", FERRY_ENGINE_STOPPED, 0 },

@@ -68,6 +68,11 @@ public final class AsyncCall<T> extends CompletableFuture<T> implements Runnable
         }
     }
 
+    /** close() gave this call up: no upcall will come. */
+    void failCancelledByClose(EngineClosedException e) {
+        completeExceptionally(e);
+    }
+
     void failClosed(String message) {
         completeExceptionally(new EngineClosedException(message));
     }

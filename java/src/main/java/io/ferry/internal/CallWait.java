@@ -102,6 +102,7 @@ final class CallWait {
                 if (now - start >= callerSpinNs) {
                     return false;
                 }
+                checkNotCancelledByClose(seq);
                 if (now - start >= yieldAfterNs) {
                     Thread.yield();
                     continue;
@@ -176,9 +177,11 @@ final class CallWait {
         ParkedCall parked = ParkedCall.forCall(seq, op, kind);
         // A volatile store: publishes the ParkedCall's fields to the upcall, which reads this entry.
         waiters.set(idx, parked);
-        if (ring.setFlagUnlessDone(seq, FLAG_PARKED) == Ring.DONE_OR_MOVED) {
+        long old = ring.setFlagUnlessDone(seq, FLAG_PARKED);
+        if (old == Ring.DONE_OR_MOVED || (old & FLAG_GONE) != 0) {
             waiters.compareAndSet(idx, parked, null);
             parked.clear();
+            checkNotCancelledByClose(seq); // GONE or moved: close() gave the call up before we parked
             return null; // DONE: PARKED is set only by us, and the slot is ours until we release it
         }
         boolean ok = false;
@@ -253,6 +256,9 @@ final class CallWait {
     }
 
     private void checkNotAbandoned(ParkedCall parked) {
+        if (parked.cancelledByClose) {
+            throw core.cancelledByClose();
+        }
         if (core.abandoned()) {
             parked.discard(); // a late upcall may still reach it
             throw new EngineClosedException("engine '" + core.name() + "' stopped before the call completed");
@@ -276,6 +282,25 @@ final class CallWait {
     private void giveUp(long seq) throws TimeoutException {
         if (ring.setFlagUnlessDone(seq, FLAG_GONE) != Ring.DONE_OR_MOVED) {
             throw timedOut(seq);
+        }
+        checkNotCancelledByClose(seq);
+    }
+
+    /**
+     * Only close() gives a call up behind its caller's back (it sets GONE on every call in flight): then
+     * no outcome will come. Throws if that happened to seq: its slot is GONE or serves another lap.
+     */
+    private void checkNotCancelledByClose(long seq) {
+        if (core.closeCancels()) {
+            long st;
+            try {
+                st = ring.stateAcquire(seq);
+            } catch (IllegalStateException regionFreed) {
+                throw core.cancelledByClose();
+            }
+            if (!Ring.isDone(st, seq) && ((st >>> Layout.SEQ_SHIFT) != seq || (st & FLAG_GONE) != 0)) {
+                throw core.cancelledByClose();
+            }
         }
     }
 

@@ -71,6 +71,8 @@ public final class EngineCore {
     private volatile int lifecycle = OPEN;
     /** Set when the engine thread did not stop within the close timeout: nobody may wait on it. */
     private volatile boolean abandoned;
+    /** Set by close() before it gives up every call in flight (see {@link Shutdown#giveUpInFlight}). */
+    private volatile boolean closeCancels;
     private volatile Thread helloThread;
 
     @SuppressWarnings("restricted")
@@ -372,8 +374,10 @@ public final class EngineCore {
     // ---- shutdown ---------------------------------------------------------------------------------
 
     /**
-     * Stops intake, lets the engine run every call accepted before that point, stops and joins the
-     * engine thread and frees the region. Idempotent, safe from any thread, bounded by the close timeout:
+     * Stops intake, gives up every call in flight (its caller is told close cancelled it; the engine
+     * skips the queued ones and the running one ends if its op honours cancellation; a call claimed but
+     * not yet published still runs), stops and joins the engine thread and frees the region.
+     * Idempotent, safe from any thread, bounded by the close timeout:
      * if the engine does not stop in time (an op that never returns), every waiting caller is failed
      * with EngineClosedException and the native memory is deliberately leaked, since the engine thread
      * may still touch it.
@@ -395,6 +399,21 @@ public final class EngineCore {
     /** How long close() waits for the engine to stop, as the builder's closeTimeout set it. */
     long closeTimeoutNs() {
         return closeTimeoutNs;
+    }
+
+    /** Whether close() has begun to give up the calls in flight. */
+    boolean closeCancels() {
+        return closeCancels;
+    }
+
+    void markCloseCancels() {
+        closeCancels = true;
+    }
+
+    /** What a caller whose call close() gave up is told. */
+    EngineClosedException cancelledByClose() {
+        return new EngineClosedException("engine '" + name + "' was closed while the call was in flight; close"
+                + " cancelled it (the engine skipped it, or stopped it if the op honours cancellation)");
     }
 
     void markClosed() {

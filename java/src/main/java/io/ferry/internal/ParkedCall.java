@@ -32,6 +32,8 @@ final class ParkedCall {
     private boolean discarded;
     /** Written (release) by the engine's upcall after the outcome; read (acquire) by the caller. */
     volatile boolean done;
+    /** Set by close() when it gave this call up: no upcall will come, and the region may be freed. */
+    volatile boolean cancelledByClose;
 
     private ParkedCall(Thread thread) {
         this.thread = thread;
@@ -50,6 +52,7 @@ final class ParkedCall {
         p.value = 0;
         p.outcome = null;
         p.done = false;
+        p.cancelledByClose = false;
         return p;
     }
 

@@ -132,6 +132,12 @@ public final class Ring {
         }
     }
 
+    /** The sequence of the PUBLISHED call in slot idx, or -1 if it holds none. */
+    public long publishedSeqAcquire(int idx) {
+        long st = (long) LONG.getAcquire(region, slotOffset(idx, mask));
+        return (st & PHASE_MASK) == PHASE_PUBLISHED ? st >>> SEQ_SHIFT : -1;
+    }
+
     /** The sequence slot idx is free for, or -1 if it holds a call (acquire: the slot may be written). */
     public long freeSeqAcquire(int idx) {
         long st = (long) LONG.getAcquire(region, slotOffset(idx, mask));

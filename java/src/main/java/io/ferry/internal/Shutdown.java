@@ -1,5 +1,7 @@
 package io.ferry.internal;
 
+import static io.ferry.internal.Layout.FLAG_GONE;
+
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.concurrent.CountDownLatch;
@@ -8,8 +10,8 @@ import java.util.concurrent.locks.LockSupport;
 import java.util.function.BooleanSupplier;
 
 /**
- * Closing an engine: stop intake, let the engine run every call accepted before that point, stop and
- * join the engine thread, free the region. Every close() returns only once the first closer has
+ * Closing an engine: stop intake, give up every call in flight, stop and join the engine thread, free
+ * the region. Every close() returns only once the first closer has
  * joined the engine thread (or given up on it at its timeout).
  */
 final class Shutdown {
@@ -41,11 +43,54 @@ final class Shutdown {
     /** The first closer: stops intake and finishes here, or on a new thread if called on the engine thread. */
     void closeFirst(long timeoutNs) {
         FerryNative.ferry_engine_stop(handle);
+        giveUpInFlight();
         if (Thread.currentThread() == core.engineThread()) {
             // A callback on the engine thread: the engine cannot stop while it runs, so finish elsewhere.
             Thread.ofPlatform().daemon().name("ferry-close-" + core.name()).start(() -> finish(timeoutNs));
         } else {
             finish(timeoutNs);
+        }
+    }
+
+    /**
+     * Gives up every published call: the engine skips the queued ones and frees their slots, and the
+     * running one ends as soon as its op checks ferry_call_cancelled. Each waiting caller is told that
+     * close cancelled its call (a parked one is unparked, an async future fails); a spinning one sees
+     * GONE on its slot. Calls claimed but not yet published run as usual once published. Intake has
+     * stopped (ferry_engine_stop), so no new call can appear behind this scan.
+     */
+    void giveUpInFlight() {
+        core.markCloseCancels(); // before any GONE: a caller that sees GONE it did not set blames close
+        long running = ring.startedVolatile() - 1;
+        // The queued calls first: the running call, once given up, ends and the engine moves on to them.
+        for (int i = 0; i < ring.capacity(); i++) {
+            long seq = ring.publishedSeqAcquire(i);
+            if (seq >= 0 && seq != running && ring.setFlagUnlessDone(seq, FLAG_GONE) != Ring.DONE_OR_MOVED) {
+                tellCancelled(i, seq);
+            }
+        }
+        if (running >= 0 && giveUpRunningCall(running)) {
+            tellCancelled(ring.index(running), running);
+        }
+    }
+
+    /**
+     * Gives up the call the engine is running (or is about to start): GONE, which an op that honours
+     * cancellation polls through ferry_call_cancelled. Returns whether this gave it up.
+     */
+    private boolean giveUpRunningCall(long seq) {
+        return ring.setFlagUnlessDone(seq, FLAG_GONE) != Ring.DONE_OR_MOVED;
+    }
+
+    /** Tells the caller of the call at seq, if it waits, that close gave its call up. */
+    private void tellCancelled(int idx, long seq) {
+        Object w = waiters.get(idx);
+        if (w instanceof ParkedCall parked && parked.seq == seq) {
+            parked.cancelledByClose = true;
+            LockSupport.unpark(parked.thread);
+        } else if (w instanceof AsyncCall<?> call && call.seq == seq) {
+            waiters.compareAndSet(idx, call, null);
+            call.failCancelledByClose(core.cancelledByClose());
         }
     }
 

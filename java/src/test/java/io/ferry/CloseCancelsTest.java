@@ -43,4 +43,30 @@ class CloseCancelsTest {
         assertInstanceOf(EngineClosedException.class, q.getCause());
         assertTrue(q.getCause().getMessage().contains("close cancelled it"), q.getCause().getMessage());
     }
+
+    /** An op blocked in native code, which polls nothing: only the engine's cancel hook can stop it. */
+    @Test
+    void closeStopsAnOpBlockedInNativeCodeThroughTheEnginesCancelHook() throws Exception {
+        Engine engine = Engine.builder().name("close-hook").closeTimeout(Duration.ofSeconds(120))
+                .library(java.nio.file.Path.of(System.getProperty("ferry.test.example")), "example_engine_init").start();
+        Op block = engine.op("example.block");
+        AtomicReference<Throwable> running = new AtomicReference<>();
+        Thread caller = Thread.ofPlatform().start(() -> {
+            try {
+                engine.call(block, 60_000_000_000L, 0); // blocks a minute unless its cancel hook fires
+            } catch (Throwable t) {
+                running.set(t);
+            }
+        });
+        Thread.sleep(200); // the engine is inside the block
+        long t0 = System.nanoTime();
+        engine.close();
+        long closeNs = System.nanoTime() - t0;
+        caller.join(TimeUnit.SECONDS.toMillis(30));
+        // Without the hook close would wait its 120 s timeout and then abandon a thread still blocked.
+        assertTrue(closeNs < TimeUnit.SECONDS.toNanos(30), "close took " + closeNs / 1_000_000 + " ms");
+        assertTrue(engine.isStopped(), "the engine thread was joined, not abandoned");
+        EngineClosedException e = assertInstanceOf(EngineClosedException.class, running.get());
+        assertTrue(e.getMessage().contains("close cancelled it"), e.getMessage());
+    }
 }

@@ -103,6 +103,21 @@ public final class FerryNative {
         }
     }
 
+    // int ferry_engine_cancel(ferry_engine *engine, uint64_t seq)
+    private static final class ferry_engine_cancel {
+        static final MethodHandle HANDLE = downcall("ferry_engine_cancel",
+                FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG));
+    }
+
+    /** Runs the engine's cancel hooks if it is running call seq now; 1 if they ran. */
+    public static int ferry_engine_cancel(MemorySegment engine, long seq) {
+        try {
+            return (int) ferry_engine_cancel.HANDLE.invokeExact(engine, seq);
+        } catch (Throwable t) {
+            throw unexpected(t);
+        }
+    }
+
     // uint64_t ferry_engine_stop(ferry_engine *engine)
     private static final class ferry_engine_stop {
         static final MethodHandle HANDLE = downcall("ferry_engine_stop", FunctionDescriptor.of(JAVA_LONG, ADDRESS));

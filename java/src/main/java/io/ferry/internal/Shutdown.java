@@ -76,10 +76,17 @@ final class Shutdown {
 
     /**
      * Gives up the call the engine is running (or is about to start): GONE, which an op that honours
-     * cancellation polls through ferry_call_cancelled. Returns whether this gave it up.
+     * cancellation polls through ferry_call_cancelled, then the engine's cancel hooks (SQLite's
+     * sqlite3_interrupt), which reach an op blocked in native code. GONE comes first, so a hook that lands
+     * before the op blocks is backed by the flag the op polls. Returns whether this gave the call up.
+     * Runs on the closing thread before the engine is joined and destroyed, so the handle is alive.
      */
     private boolean giveUpRunningCall(long seq) {
-        return ring.setFlagUnlessDone(seq, FLAG_GONE) != Ring.DONE_OR_MOVED;
+        if (ring.setFlagUnlessDone(seq, FLAG_GONE) == Ring.DONE_OR_MOVED) {
+            return false;
+        }
+        FerryNative.ferry_engine_cancel(handle, seq);
+        return true;
     }
 
     /** Tells the caller of the call at seq, if it waits, that close gave its call up. */

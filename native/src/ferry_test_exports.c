@@ -31,6 +31,13 @@ FERRY_API void ferry_test_engine_init(ferry_engine *mem, void *region, uint32_t 
     atomic_init(&mem->cancellers, 0);
 }
 
+/* Gives a test engine the wake upcall the engine calls for a PARKED caller or a FREE_WAKE waiter
+ * (a real engine gets it from ferry_engine_start). Before the engine is published to other threads. */
+FERRY_API void ferry_test_engine_set_wake(ferry_engine *e, ferry_wake_fn wake)
+{
+    e->wake = wake;
+}
+
 /* One engine step: runs every call published in order from head (ferry__drain); returns the new head. */
 FERRY_API uint64_t ferry_test_step(ferry_engine *e, uint64_t head)
 {

@@ -2,6 +2,12 @@
  * ring_client.h: a C producer for Ferry's ring that does exactly what the Java side does (ferry.h
  * documents the protocol), so the C tests can drive the engine through shared memory alone.
  *
+ * Why a C producer at all: the C tests run the shipped engine under ASan/UBSan and TSan, which see only
+ * C code, so the callers they race against the engine thread must be C too. It is a test client, not a
+ * second implementation to trust: the producer that ships is io.ferry.internal.Ring, and the jcstress
+ * suite (java/jcstress) checks its orderings against libferry's own engine step; this file follows the
+ * same steps so that the sanitizers have both sides of every handshake to watch.
+ *
  *   claim     atomic fetch_add on tail; a value with FERRY_TAIL_CLOSED set means intake stopped: reject
  *             (try-claim: a CAS that only takes seq when slot seq & mask already reads FREE(seq))
  *   wait      until the slot's state reads exactly FREE(seq): the previous lap's caller has left

@@ -1,8 +1,6 @@
 package io.ferry.jcstress;
 
-import static io.ferry.internal.Layout.TAIL;
 import static io.ferry.internal.Layout.TAIL_CLOSED;
-import static io.ferry.jcstress.Ring.LONG;
 import static org.openjdk.jcstress.annotations.Expect.ACCEPTABLE;
 import static org.openjdk.jcstress.annotations.Expect.FORBIDDEN;
 
@@ -22,10 +20,9 @@ import org.openjdk.jcstress.infra.results.JJJJ_Result;
  * is skipped ("No scheduling is possible") and {@link ClaimVsClaim} plus {@link ClaimVsClose} cover the
  * two races pairwise.
  *
- * <p>Producers ({@code EngineCore.claim}): {@code getAndAdd(tail, 1)}; a negative old value (bit 63,
- * CLOSED) means the engine no longer accepts calls. Closer ({@code ferry_engine_stop}):
- * {@code atomic_fetch_or_explicit(tail, CLOSED, seq_cst)}, modelled as {@code getAndBitwiseOr}
- * (volatile); it accepts exactly the sequences below {@code closed_at = old & ~CLOSED}, runs them and
+ * <p>Producers (the shipped {@code Ring.claimGetAndAdd(1)}): a volatile {@code getAndAdd} of the tail; a negative old value (bit 63,
+ * CLOSED) means the engine no longer accepts calls. Closer: libferry's own {@code ferry_engine_stop} on a test engine ({@link TestEngine#stop}):
+ * {@code atomic_fetch_or_explicit(tail, CLOSED, seq_cst)}, then it stores and returns {@code closed_at}; it accepts exactly the sequences below {@code closed_at = old & ~CLOSED}, runs them and
  * stops. The tail starts at 0 as after ferry_engine_start.
  *
  * <p>Result: r1, r2 = the sequence each producer got, or -1 if it saw CLOSED; r3 = closed_at;
@@ -38,7 +35,7 @@ import org.openjdk.jcstress.infra.results.JJJJ_Result;
  * CLOSED | 2. Everything not listed as acceptable below is forbidden.
  */
 @JCStressTest
-@Description("Producers: getAndAdd(tail, 1) (x2). Closer: getAndBitwiseOr(tail, CLOSED).")
+@Description("Producers: Ring.claimGetAndAdd(1) (x2). Closer: libferry's ferry_engine_stop.")
 @Outcome(id = "0, 1, 2, 2", expect = ACCEPTABLE, desc = "Both producers claimed before the close: closed_at = 2.")
 @Outcome(id = "1, 0, 2, 2", expect = ACCEPTABLE, desc = "Both producers claimed before the close (other order).")
 @Outcome(id = "0, -1, 1, 2", expect = ACCEPTABLE, desc = "Producer 1 claimed 0, then the close, then producer 2 was rejected.")
@@ -48,7 +45,9 @@ import org.openjdk.jcstress.infra.results.JJJJ_Result;
 @Outcome(expect = FORBIDDEN, desc = "A producer accepted at or past closed_at, rejected before it, or a lost increment.")
 @State
 public class ClaimClaimClose {
-    final MemorySegment region = Ring.newRegion();
+    final MemorySegment region = Regions.newRegion();
+    final io.ferry.internal.Ring ring = Regions.ring(region);
+    final MemorySegment engine = TestEngine.newEngine(region);
 
     private static long accepted(long old) {
         return old < 0 ? -1 : old;
@@ -56,23 +55,22 @@ public class ClaimClaimClose {
 
     @Actor
     public void producer1(JJJJ_Result r) {
-        r.r1 = accepted((long) LONG.getAndAdd(region, TAIL, 1L));
+        r.r1 = accepted(ring.claimGetAndAdd(1));
     }
 
     @Actor
     public void producer2(JJJJ_Result r) {
-        r.r2 = accepted((long) LONG.getAndAdd(region, TAIL, 1L));
+        r.r2 = accepted(ring.claimGetAndAdd(1));
     }
 
     @Actor
     public void closer(JJJJ_Result r) {
-        long old = (long) LONG.getAndBitwiseOr(region, TAIL, TAIL_CLOSED);
-        r.r3 = old & ~TAIL_CLOSED;
+        r.r3 = TestEngine.stop(engine);
     }
 
     @Arbiter
     public void arbiter(JJJJ_Result r) {
-        long tail = (long) LONG.getVolatile(region, TAIL);
+        long tail = ring.tailVolatile();
         r.r4 = (tail & TAIL_CLOSED) != 0 ? tail & ~TAIL_CLOSED : -1;
     }
 }

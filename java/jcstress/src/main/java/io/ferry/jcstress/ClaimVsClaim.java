@@ -1,11 +1,8 @@
 package io.ferry.jcstress;
 
-import static io.ferry.internal.Layout.TAIL;
-import static io.ferry.jcstress.Ring.LONG;
 import static org.openjdk.jcstress.annotations.Expect.ACCEPTABLE;
 import static org.openjdk.jcstress.annotations.Expect.FORBIDDEN;
 
-import java.lang.foreign.MemorySegment;
 import org.openjdk.jcstress.annotations.Actor;
 import org.openjdk.jcstress.annotations.Arbiter;
 import org.openjdk.jcstress.annotations.Description;
@@ -17,8 +14,8 @@ import org.openjdk.jcstress.infra.results.JJJ_Result;
 /**
  * Claim vs claim: two producers never get the same sequence.
  *
- * <p>Producers ({@code EngineCore.claim}): {@code getAndAdd(tail, 1)} (volatile; the C side's tail is a
- * C11 {@code _Atomic uint64_t}). The tail starts at 0 as after ferry_engine_start.
+ * <p>Producers: the shipped {@code Ring.claimGetAndAdd(1)}, a volatile {@code getAndAdd} of the tail
+ * (the C side's tail is a C11 {@code _Atomic uint64_t}). The tail starts at 0 as after ferry_engine_start.
  *
  * <p>Result: r1, r2 = the old tail each producer got; r3 (arbiter) = the final tail.
  *
@@ -32,20 +29,20 @@ import org.openjdk.jcstress.infra.results.JJJ_Result;
 @Outcome(expect = FORBIDDEN, desc = "A lost or extra increment.")
 @State
 public class ClaimVsClaim {
-    final MemorySegment region = Ring.newRegion();
+    final io.ferry.internal.Ring ring = Regions.ring(Regions.newRegion());
 
     @Actor
     public void producer1(JJJ_Result r) {
-        r.r1 = (long) LONG.getAndAdd(region, TAIL, 1L);
+        r.r1 = ring.claimGetAndAdd(1);
     }
 
     @Actor
     public void producer2(JJJ_Result r) {
-        r.r2 = (long) LONG.getAndAdd(region, TAIL, 1L);
+        r.r2 = ring.claimGetAndAdd(1);
     }
 
     @Arbiter
     public void arbiter(JJJ_Result r) {
-        r.r3 = (long) LONG.getVolatile(region, TAIL);
+        r.r3 = ring.tailVolatile();
     }
 }

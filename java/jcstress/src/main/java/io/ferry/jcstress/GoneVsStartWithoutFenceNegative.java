@@ -4,11 +4,11 @@ import static io.ferry.internal.Layout.FLAG_GONE;
 import static io.ferry.internal.Layout.PHASE_DONE;
 import static io.ferry.internal.Layout.PHASE_MASK;
 import static io.ferry.internal.Layout.PHASE_PUBLISHED;
-import static io.ferry.jcstress.Ring.LONG;
-import static io.ferry.jcstress.Ring.SEQ;
-import static io.ferry.jcstress.Ring.SLOT;
-import static io.ferry.jcstress.Ring.STARTED;
-import static io.ferry.jcstress.Ring.state;
+import static io.ferry.jcstress.Regions.LONG;
+import static io.ferry.jcstress.Regions.SEQ;
+import static io.ferry.jcstress.Regions.SLOT;
+import static io.ferry.jcstress.Regions.STARTED;
+import static io.ferry.jcstress.Regions.state;
 import static org.openjdk.jcstress.annotations.Expect.ACCEPTABLE;
 import static org.openjdk.jcstress.annotations.Expect.ACCEPTABLE_INTERESTING;
 import static org.openjdk.jcstress.annotations.Expect.FORBIDDEN;
@@ -50,7 +50,7 @@ import org.openjdk.jcstress.infra.results.II_Result;
 @Outcome(expect = FORBIDDEN, desc = "A value neither side writes.")
 @State
 public class GoneVsStartWithoutFenceNegative {
-    final MemorySegment region = Ring.newRegion();
+    final MemorySegment region = Regions.newRegion();
 
     public GoneVsStartWithoutFenceNegative() {
         LONG.set(region, SLOT, state(SEQ, 0, PHASE_PUBLISHED));

@@ -6,11 +6,11 @@ import static io.ferry.internal.Layout.SLOT_ARG0;
 import static io.ferry.internal.Layout.SLOT_ARG1;
 import static io.ferry.internal.Layout.SLOT_CTX;
 import static io.ferry.internal.Layout.SLOT_OP;
-import static io.ferry.jcstress.Ring.INT;
-import static io.ferry.jcstress.Ring.LONG;
-import static io.ferry.jcstress.Ring.SEQ;
-import static io.ferry.jcstress.Ring.SLOT;
-import static io.ferry.jcstress.Ring.state;
+import static io.ferry.jcstress.Regions.INT;
+import static io.ferry.jcstress.Regions.LONG;
+import static io.ferry.jcstress.Regions.SEQ;
+import static io.ferry.jcstress.Regions.SLOT;
+import static io.ferry.jcstress.Regions.state;
 import static org.openjdk.jcstress.annotations.Expect.ACCEPTABLE;
 import static org.openjdk.jcstress.annotations.Expect.FORBIDDEN;
 
@@ -25,10 +25,12 @@ import org.openjdk.jcstress.infra.results.JJJJ_Result;
 /**
  * Publish/consume: a call's plain stores are visible to the engine once it sees the slot PUBLISHED.
  *
- * <p>Producer ({@code EngineCore.writeAndPublish}): plain {@code set} of op, ctx, arg0, arg1, then
- * {@code setVolatile} of the state word to PUBLISHED(seq). Engine ({@code ferry__loop} then
+ * <p>Producer: the shipped {@code Ring.write} (plain stores of op, flags, ctx, arg0, arg1) then
+ * {@code Ring.publishVolatile} (a volatile store of PUBLISHED(seq)). Engine ({@code ferry__drain} then
  * {@code ferry__run_slot}): {@code atomic_load_explicit(memory_order_acquire)} of the state, modelled
- * as {@code getAcquire}, then plain loads of the fields. The volatile store is at least a release, so
+ * as {@code getAcquire}, then plain loads of the fields. The engine's side is a Java model here, not
+ * libferry's step: the test must see what the engine read, and the real step reads op and arguments only
+ * for a context that resolves, which a test engine has none of. The volatile store is at least a release, so
  * an acquire that reads it must see every store before it.
  *
  * <p>Result: r1 = 1 if the engine saw PUBLISHED(seq), 0 if it still saw FREE(seq); r2 = op,
@@ -38,7 +40,7 @@ import org.openjdk.jcstress.infra.results.JJJJ_Result;
  * arguments. When r1 = 0 the engine would not read the fields; any value is then acceptable.
  */
 @JCStressTest
-@Description("Producer: plain stores of op/args, setVolatile(state = PUBLISHED). Engine: getAcquire(state), plain loads.")
+@Description("Producer: Ring.write, Ring.publishVolatile. Engine (model): getAcquire(state), plain loads.")
 @Outcome(id = "1, 7, 42, 43", expect = ACCEPTABLE, desc = "Engine saw PUBLISHED and every argument.")
 @Outcome(id = "0, -?\\d+, -?\\d+, -?\\d+", expect = ACCEPTABLE,
         desc = "Engine saw the slot still FREE: it does not read the arguments yet (values irrelevant).")
@@ -49,7 +51,8 @@ public class PublishThenConsume {
     static final int OP = 7;
     static final long ARG0 = 42, ARG1 = 43, CTX = 44;
 
-    final MemorySegment region = Ring.newRegion();
+    final MemorySegment region = Regions.newRegion();
+    final io.ferry.internal.Ring ring = Regions.ring(region);
 
     public PublishThenConsume() {
         LONG.set(region, SLOT, state(SEQ, 0, PHASE_FREE));
@@ -57,11 +60,8 @@ public class PublishThenConsume {
 
     @Actor
     public void producer() {
-        INT.set(region, SLOT + SLOT_OP, OP);
-        LONG.set(region, SLOT + SLOT_CTX, CTX);
-        LONG.set(region, SLOT + SLOT_ARG0, ARG0);
-        LONG.set(region, SLOT + SLOT_ARG1, ARG1);
-        LONG.setVolatile(region, SLOT, state(SEQ, 0, PHASE_PUBLISHED));
+        ring.write(SEQ, OP, 0, CTX, ARG0, ARG1, 0, 0);
+        ring.publishVolatile(SEQ, 0);
     }
 
     @Actor

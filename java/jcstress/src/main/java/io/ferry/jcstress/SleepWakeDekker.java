@@ -3,11 +3,11 @@ package io.ferry.jcstress;
 import static io.ferry.internal.Layout.ENGINE_SLEEPING;
 import static io.ferry.internal.Layout.PHASE_FREE;
 import static io.ferry.internal.Layout.PHASE_PUBLISHED;
-import static io.ferry.jcstress.Ring.INT;
-import static io.ferry.jcstress.Ring.LONG;
-import static io.ferry.jcstress.Ring.SEQ;
-import static io.ferry.jcstress.Ring.SLOT;
-import static io.ferry.jcstress.Ring.state;
+import static io.ferry.jcstress.Regions.INT;
+import static io.ferry.jcstress.Regions.LONG;
+import static io.ferry.jcstress.Regions.SEQ;
+import static io.ferry.jcstress.Regions.SLOT;
+import static io.ferry.jcstress.Regions.state;
 import static org.openjdk.jcstress.annotations.Expect.ACCEPTABLE;
 import static org.openjdk.jcstress.annotations.Expect.FORBIDDEN;
 
@@ -20,27 +20,27 @@ import org.openjdk.jcstress.annotations.State;
 import org.openjdk.jcstress.infra.results.II_Result;
 
 /**
- * The sleep protocol's Dekker pair: no lost wake-up.
+ * The sleep protocol's Dekker pair, both sides the shipped code: no lost wake-up.
  *
- * <p>Producer ({@code EngineCore.writeAndPublish}): {@code setVolatile} of the slot state to
- * PUBLISHED(seq), then {@code getVolatile} of {@code engine.sleeping}; it wakes the engine iff it reads
- * non-zero. Engine ({@code ferry__sleep}): {@code atomic_store_explicit(sleeping, 1, seq_cst)} then
- * {@code atomic_load_explicit(slot state, seq_cst)}, modelled as {@code setVolatile} / {@code
- * getVolatile}; it goes to sleep iff the slot is not PUBLISHED(head).
+ * <p>Producer: the shipped {@code Ring.publishVolatile} (a volatile store of PUBLISHED(seq)), then
+ * {@code Ring.engineSleepingVolatile()}; it wakes the engine iff that is true. Engine: libferry's own
+ * {@code ferry__sleep_announce} (through {@code ferry_test_sleep_announce}): a seq_cst store of
+ * {@code sleeping = 1}, then seq_cst loads of the slot at head and of {@code closed_at}; it would sleep
+ * iff it sees neither a call nor a stop.
  *
  * <p>Each side stores then loads the other's word: only a total order of the four accesses (seq_cst /
  * volatile, i.e. a StoreLoad barrier between the store and the load on each side) guarantees that one
- * side sees the other's store. {@link SleepWakeWithoutFenceNegative} shows the same code with release /
+ * side sees the other's store. {@link SleepWakeWithoutFenceNegative} shows the same pair with release /
  * acquire losing the wake-up.
  *
- * <p>Result: r1 = the sleeping word the producer read (0 = it will not wake the engine); r2 = 1 if the
- * engine saw the slot PUBLISHED (it runs the call instead of sleeping), 0 if it saw it FREE.
+ * <p>Result: r1 = 1 if the producer saw the engine sleeping (it will wake it); r2 = 1 if the engine saw
+ * the call (it runs it instead of sleeping), 0 if it would sleep.
  *
  * <p>FORBIDDEN: (0, 0): the producer does not wake the engine and the engine sleeps without seeing the
  * call, which then waits until some later call wakes the engine (a lost wake-up).
  */
 @JCStressTest
-@Description("Producer: setVolatile(slot=PUBLISHED), getVolatile(sleeping). Engine: setVolatile(sleeping=1), getVolatile(slot).")
+@Description("Producer: Ring.publishVolatile, Ring.engineSleepingVolatile. Engine: libferry's ferry__sleep_announce.")
 @Outcome(id = "0, 1", expect = ACCEPTABLE, desc = "Engine saw the call before sleeping; producer does not wake it.")
 @Outcome(id = "1, 0", expect = ACCEPTABLE, desc = "Engine sleeps; producer saw sleeping=1 and wakes it.")
 @Outcome(id = "1, 1", expect = ACCEPTABLE, desc = "Both saw each other: a spare wake-up, harmless.")
@@ -48,7 +48,9 @@ import org.openjdk.jcstress.infra.results.II_Result;
 @Outcome(expect = FORBIDDEN, desc = "A value neither side writes.")
 @State
 public class SleepWakeDekker {
-    final MemorySegment region = Ring.newRegion();
+    final MemorySegment region = Regions.newRegion();
+    final io.ferry.internal.Ring ring = Regions.ring(region);
+    final MemorySegment engine = TestEngine.newEngine(region);
 
     public SleepWakeDekker() {
         LONG.set(region, SLOT, state(SEQ, 0, PHASE_FREE));
@@ -56,14 +58,12 @@ public class SleepWakeDekker {
 
     @Actor
     public void producer(II_Result r) {
-        LONG.setVolatile(region, SLOT, state(SEQ, 0, PHASE_PUBLISHED));
-        r.r1 = (int) INT.getVolatile(region, ENGINE_SLEEPING);
+        ring.publishVolatile(SEQ, 0);
+        r.r1 = ring.engineSleepingVolatile() ? 1 : 0;
     }
 
     @Actor
     public void engine(II_Result r) {
-        INT.setVolatile(region, ENGINE_SLEEPING, 1);
-        long st = (long) LONG.getVolatile(region, SLOT);
-        r.r2 = st == state(SEQ, 0, PHASE_PUBLISHED) ? 1 : st == state(SEQ, 0, PHASE_FREE) ? 0 : -1;
+        r.r2 = TestEngine.sleepAnnounce(engine, SEQ) == 1 ? 0 : 1;
     }
 }

@@ -3,11 +3,11 @@ package io.ferry.jcstress;
 import static io.ferry.internal.Layout.ENGINE_SLEEPING;
 import static io.ferry.internal.Layout.PHASE_FREE;
 import static io.ferry.internal.Layout.PHASE_PUBLISHED;
-import static io.ferry.jcstress.Ring.INT;
-import static io.ferry.jcstress.Ring.LONG;
-import static io.ferry.jcstress.Ring.SEQ;
-import static io.ferry.jcstress.Ring.SLOT;
-import static io.ferry.jcstress.Ring.state;
+import static io.ferry.jcstress.Regions.INT;
+import static io.ferry.jcstress.Regions.LONG;
+import static io.ferry.jcstress.Regions.SEQ;
+import static io.ferry.jcstress.Regions.SLOT;
+import static io.ferry.jcstress.Regions.state;
 import static org.openjdk.jcstress.annotations.Expect.ACCEPTABLE;
 import static org.openjdk.jcstress.annotations.Expect.ACCEPTABLE_INTERESTING;
 import static org.openjdk.jcstress.annotations.Expect.FORBIDDEN;
@@ -45,7 +45,7 @@ import org.openjdk.jcstress.infra.results.II_Result;
 @Outcome(expect = FORBIDDEN, desc = "A value neither side writes.")
 @State
 public class SleepWakeWithoutFenceNegative {
-    final MemorySegment region = Ring.newRegion();
+    final MemorySegment region = Regions.newRegion();
 
     public SleepWakeWithoutFenceNegative() {
         LONG.set(region, SLOT, state(SEQ, 0, PHASE_FREE));

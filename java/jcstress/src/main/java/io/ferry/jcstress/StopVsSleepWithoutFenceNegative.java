@@ -1,7 +1,7 @@
 package io.ferry.jcstress;
 
 import static io.ferry.internal.Layout.ENGINE_SLEEPING;
-import static io.ferry.jcstress.Ring.INT;
+import static io.ferry.jcstress.Regions.INT;
 import static org.openjdk.jcstress.annotations.Expect.ACCEPTABLE;
 import static org.openjdk.jcstress.annotations.Expect.ACCEPTABLE_INTERESTING;
 import static org.openjdk.jcstress.annotations.Expect.FORBIDDEN;
@@ -37,7 +37,7 @@ import org.openjdk.jcstress.infra.results.II_Result;
 @Outcome(expect = FORBIDDEN, desc = "A value neither side writes.")
 @State
 public class StopVsSleepWithoutFenceNegative {
-    final MemorySegment region = Ring.newRegion();
+    final MemorySegment region = Regions.newRegion();
     final MemorySegment engine = TestEngine.newEngine(region);
 
     @Actor

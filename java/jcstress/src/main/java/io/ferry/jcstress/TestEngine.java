@@ -34,12 +34,28 @@ final class TestEngine {
             FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.JAVA_LONG));
     private static final MethodHandle STOP = downcall("ferry_engine_stop",
             FunctionDescriptor.of(ValueLayout.JAVA_LONG, ValueLayout.ADDRESS));
+    private static final MethodHandle STEP = downcall("ferry_test_step",
+            FunctionDescriptor.of(ValueLayout.JAVA_LONG, ValueLayout.ADDRESS, ValueLayout.JAVA_LONG));
+    private static final MethodHandle SET_WAKE = downcall("ferry_test_engine_set_wake",
+            FunctionDescriptor.ofVoid(ValueLayout.ADDRESS, ValueLayout.ADDRESS));
+    private static final MethodHandle FREE = downcall("ferry_free",
+            FunctionDescriptor.ofVoid(ValueLayout.ADDRESS));
+
+    /**
+     * The wake upcall every test engine gets: the engine calls it on the thread that runs its step (the
+     * engine actor), so a per-thread count tells that actor whether its step woke a caller.
+     */
+    private static final ThreadLocal<int[]> WAKES = ThreadLocal.withInitial(() -> new int[1]);
+    private static final MemorySegment WAKE_STUB;
 
     private static final long ENGINE_BYTES;
 
     static {
         try {
             ENGINE_BYTES = (long) ENGINE_SIZE.invokeExact();
+            MethodHandle onWake = java.lang.invoke.MethodHandles.lookup().findStatic(TestEngine.class, "onWake",
+                    java.lang.invoke.MethodType.methodType(void.class, int.class));
+            WAKE_STUB = LINKER.upcallStub(onWake, FunctionDescriptor.ofVoid(ValueLayout.JAVA_INT), Arena.global());
         } catch (Throwable t) {
             throw new ExceptionInInitializerError(t);
         }
@@ -60,15 +76,46 @@ final class TestEngine {
         return LINKER.downcallHandle(symbol, fd);
     }
 
-    /** A test engine on {@code region} (Ring.CAPACITY slots), in memory the GC frees with the state. */
+    /** A test engine on {@code region} (Regions.CAPACITY slots), in memory the GC frees with the state. */
     static MemorySegment newEngine(MemorySegment region) {
         MemorySegment engine = Arena.ofAuto().allocate(ENGINE_BYTES, 16);
         try {
-            ENGINE_INIT.invokeExact(engine, region, Ring.CAPACITY);
+            ENGINE_INIT.invokeExact(engine, region, Regions.CAPACITY);
+            SET_WAKE.invokeExact(engine, WAKE_STUB);
         } catch (Throwable t) {
             throw new AssertionError(t);
         }
         return engine;
+    }
+
+    private static void onWake(int slotIndex) {
+        WAKES.get()[0]++;
+    }
+
+    /**
+     * One engine step from head (ferry__drain: runs every published call in order, frees given-up ones,
+     * wakes parked callers): returns the new head and how many wake upcalls it made, as
+     * {@code head << 8 | wakes}. A test engine has no contexts, so every call it runs fails with
+     * FERRY_E_CONTEXT ({@code Layout.E_CONTEXT}), its message naming the context id it read.
+     */
+    static long step(MemorySegment engine, long head) {
+        int[] wakes = WAKES.get();
+        int before = wakes[0];
+        try {
+            long next = (long) STEP.invokeExact(engine, head);
+            return next << 8 | (wakes[0] - before);
+        } catch (Throwable t) {
+            throw new AssertionError(t);
+        }
+    }
+
+    /** Frees what the engine allocated for an outcome (an error message), as the caller would. */
+    static void free(long address) {
+        try {
+            FREE.invokeExact(MemorySegment.ofAddress(address));
+        } catch (Throwable t) {
+            throw new AssertionError(t);
+        }
     }
 
     /** The engine's half of the sleep handshake (ferry__sleep_announce): 1 if it would now sleep. */

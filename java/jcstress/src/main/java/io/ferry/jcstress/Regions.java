@@ -13,14 +13,15 @@ import java.lang.foreign.ValueLayout;
 import java.lang.invoke.VarHandle;
 
 /**
- * What every test shares: the var handles Ferry's producer ({@code io.ferry.internal.EngineCore}) uses,
- * built the same way ({@code ValueLayout.JAVA_LONG.varHandle()}, coordinates {@code (MemorySegment,
- * long offset)}), and a fresh shared region laid out by {@code io.ferry.internal.Layout} (the Java mirror
- * of {@code native/include/ferry.h}).
+ * What every test shares: a fresh shared region laid out by {@code io.ferry.internal.Layout} (the Java
+ * mirror of {@code native/include/ferry.h}), the shipped producer's view of it ({@link #ring}: the
+ * {@code io.ferry.internal.Ring} the library itself uses, so the Java actors run the code that ships),
+ * and plain var handles for setting up a state before the actors run.
  *
- * <p>The tests that use {@link TestEngine} run libferry's own engine code; in the others the engine's
- * side, C11 atomics in {@code native/src}, is played by a Java actor using the var handle access mode
- * with the same ordering:
+ * <p>The engine's side is libferry's own C code wherever a test-only export reaches it ({@link
+ * TestEngine}: one engine step, the sleep announcement, the stop). Where a test must look at what the
+ * engine read, which the real step does not report, a Java actor plays the engine with the var handle
+ * access mode of the same ordering as the C11 atomics in {@code native/src}:
  * <pre>
  *   C11 (native/src)                           Java (these tests)
  *   atomic_store / load  memory_order_seq_cst  setVolatile / getVolatile
@@ -37,10 +38,11 @@ import java.lang.invoke.VarHandle;
  * Allocating one native segment per state object instead would make the harness, not the actors, the
  * bottleneck.
  */
-final class Ring {
-    private Ring() {
+final class Regions {
+    private Regions() {
     }
 
+    /** Setup and arbiter reads only: the actors use {@link #ring}. */
     static final VarHandle LONG = ValueLayout.JAVA_LONG.varHandle();
     static final VarHandle INT = ValueLayout.JAVA_INT.varHandle();
 
@@ -77,6 +79,11 @@ final class Ring {
             LONG.set(region, slotOffset(i, MASK) + SLOT_STATE, (long) i << SEQ_SHIFT);
         }
         return region;
+    }
+
+    /** The shipped producer's protocol on a region of {@link #CAPACITY} slots. */
+    static io.ferry.internal.Ring ring(MemorySegment region) {
+        return new io.ferry.internal.Ring(region, CAPACITY);
     }
 
     /** A slot state word: seq &lt;&lt; 8 | flags | phase. */

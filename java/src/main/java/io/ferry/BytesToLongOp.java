@@ -26,7 +26,7 @@ public final class BytesToLongOp extends OpBase implements Op {
      * @return the op's result
      */
     public long call(long a, byte[] input) {
-        return callLong(current(), a, input);
+        return callLong(current(), a, 0, input);
     }
 
     /**
@@ -38,7 +38,7 @@ public final class BytesToLongOp extends OpBase implements Op {
      * @return the op's result
      */
     public long call(ExecutionContext ctx, long a, byte[] input) {
-        return callLong(in(ctx), a, input);
+        return callLong(in(ctx), a, 0, input);
     }
 
     /**

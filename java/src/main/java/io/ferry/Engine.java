@@ -77,21 +77,13 @@ public final class Engine implements AutoCloseable {
      *         or the op was registered with flags no handle calls
      */
     public Op op(String name) {
-        Objects.requireNonNull(name, "name");
-        if (name.indexOf('\0') >= 0) {
-            throw new IllegalArgumentException("op name contains a NUL character at index " + name.indexOf('\0')
-                    + ": op names are C strings, so no op can have this name: name=" + name.replace("\0", "\\0"));
+        Op op = ops.get(Objects.requireNonNull(name, "name"));
+        if (op == null) {
+            Op made = OpBase.lookup(this, core, name); // a native lookup: not under the map's lock
+            op = ops.putIfAbsent(name, made);
+            op = op != null ? op : made;
         }
-        Op op = ops.get(name);
-        if (op != null) {
-            return op;
-        }
-        int[] found = core.lookup(name);
-        if (found == null) {
-            throw new IllegalArgumentException("unknown op: name=" + name + " (engine '" + core.name()
-                    + "' has no op of that name; ops are registered by the engine's init function)");
-        }
-        return ops.computeIfAbsent(name, n -> OpBase.of(this, core, found[0], found[1], n));
+        return op;
     }
 
     /**
@@ -170,7 +162,7 @@ public final class Engine implements AutoCloseable {
             return c;
         }
         if (requireContext) {
-            throw new NoContextException(ExecutionContext.missing(this));
+            throw NoContextException.onThisThread(this);
         }
         return systemContext;
     }

@@ -12,7 +12,6 @@ import java.util.Optional;
 import java.util.concurrent.Callable;
 import java.util.concurrent.Executor;
 import java.util.concurrent.ExecutorService;
-import java.util.concurrent.TimeoutException;
 import java.util.function.Function;
 import java.util.function.Supplier;
 
@@ -81,7 +80,7 @@ public final class ExecutionContext implements AutoCloseable {
     public static ExecutionContext current() {
         Scope s = CURRENT.get();
         if (s == null) {
-            throw new NoContextException(missing(null));
+            throw NoContextException.onThisThread(null);
         }
         return s.context;
     }
@@ -100,14 +99,6 @@ public final class ExecutionContext implements AutoCloseable {
             }
         }
         return null;
-    }
-
-    static String missing(Engine engine) {
-        return "No ExecutionContext " + (engine == null ? "" : "of engine '" + engine.name() + "' ")
-                + "is open on thread '" + Thread.currentThread().getName() + "'. Open one around the work: "
-                + "try (var scope = ctx.open()) { ... }; or, for work that runs on other threads, capture it "
-                + "with ctx.wrap(task), ctx.wrap(executor) or ExecutionContext.propagate(executor). "
-                + "Every engine has one: engine.systemContext()";
     }
 
     /**
@@ -324,12 +315,7 @@ public final class ExecutionContext implements AutoCloseable {
     }
 
     private void setVar(String var, int type, long scalar, byte[] value) {
-        try {
-            core.callLong(engine.op("ferry.var_set"), callId(), type, scalar, ContextWire.varSetRequest(var, value),
-                    EngineCore.NO_DEADLINE);
-        } catch (TimeoutException impossible) {
-            throw new AssertionError(impossible);
-        }
+        OpBase.base(engine.op("ferry.var_set")).callLong(callId(), type, scalar, ContextWire.varSetRequest(var, value));
     }
 
     /** A variable's value: Long, Double, String or byte[]; the engine's code and message if it has none. */

@@ -23,6 +23,20 @@ abstract class OpBase {
         this.name = name;
     }
 
+    /** Looks an op up on the engine and makes its handle. */
+    static Op lookup(Engine engine, EngineCore core, String name) {
+        if (name.indexOf('\0') >= 0) {
+            throw new IllegalArgumentException("op name contains a NUL character at index " + name.indexOf('\0')
+                    + ": op names are C strings, so no op can have this name: name=" + name.replace("\0", "\\0"));
+        }
+        int[] found = core.lookup(name);
+        if (found == null) {
+            throw new IllegalArgumentException("unknown op: name=" + name + " (engine '" + core.name()
+                    + "' has no op of that name; ops are registered by the engine's init function)");
+        }
+        return of(engine, core, found[0], found[1], name);
+    }
+
     /** The handle of the shape the flags describe. */
     static Op of(Engine engine, EngineCore core, int id, int flags, String name) {
         return switch (flags & SHAPE_BITS) {
@@ -102,10 +116,10 @@ abstract class OpBase {
         }
     }
 
-    /** An untimed call with a 64-bit argument and an input, and a 64-bit result. */
-    final long callLong(long ctx, long a, byte[] input) {
+    /** An untimed call with 64-bit arguments and an input, and a 64-bit result. */
+    final long callLong(long ctx, long a, long b, byte[] input) {
         try {
-            return core.callLong((Op) this, ctx, a, 0, Objects.requireNonNull(input, "input"), EngineCore.NO_DEADLINE);
+            return core.callLong((Op) this, ctx, a, b, Objects.requireNonNull(input, "input"), EngineCore.NO_DEADLINE);
         } catch (TimeoutException impossible) {
             throw new AssertionError(impossible);
         }

@@ -247,11 +247,9 @@ public final class EngineCore {
     /** {@link #callObject} without a deadline if a slot is free now; else sends nothing, returns {@code ifRejected}. */
     public Object tryCallObject(Op op, long ctx, byte[] input, int kind, Object ifRejected) {
         long submitted = trySubmit(op, ctx, 0, 0, input);
-        if (submitted == -1) {
-            return ifRejected;
-        }
         try {
-            return wait.awaitObject(submitted & Long.MAX_VALUE, submitted < 0, NO_DEADLINE, op, kind);
+            return submitted == -1 ? ifRejected
+                    : wait.awaitObject(submitted & Long.MAX_VALUE, submitted < 0, NO_DEADLINE, op, kind);
         } catch (TimeoutException impossible) {
             throw new AssertionError(impossible);
         }

@@ -6,11 +6,9 @@ import java.lang.ref.Cleaner;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Objects;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executor;
 import java.util.concurrent.ForkJoinPool;
-import java.util.concurrent.TimeoutException;
 
 /**
  * A native engine that lives on one thread (named after the engine, {@link Builder#name}: in Java, and as
@@ -18,16 +16,17 @@ import java.util.concurrent.TimeoutException;
  *
  * <pre>{@code
  * try (Engine engine = Engine.builder().start()) {
- *     Op add = engine.op("add");                   // look up once, call by handle
- *     long five = engine.call(add, 2, 3);          // sync: runs on the engine thread, allocates nothing
- *     CompletableFuture<Long> f = engine.callAsync(add, 4, 5);
+ *     LongOp add = engine.longOp("add");           // look up once (the shape is checked here), call by handle
+ *     long five = add.call(2, 3);                  // sync: runs on the engine thread, allocates nothing
+ *     CompletableFuture<Long> f = add.callAsync(4, 5);
  * }
  * }</pre>
  *
  * <p>Every call ends in exactly one of: a result, an exception that says what went wrong (an op's
  * failure is a {@link CallFailedException} with the engine's code and message), or an explicit
- * rejection ({@link EngineClosedException}, {@link RejectedCallException}). Calls from one thread run in
- * the order that thread submitted them.
+ * rejection ({@link EngineClosedException}; a {@code tryCall} that finds the ring full returns the
+ * caller's fallback). Calls from one thread run in the order that thread submitted them. The calls
+ * themselves are on the op handles ({@link Op}).
  *
  * <p>{@link #close()} stops intake, runs every call already accepted, then stops and joins the engine
  * thread. An engine that is never closed is closed by a Cleaner once unreachable, and by a shutdown hook
@@ -68,31 +67,79 @@ public final class Engine implements AutoCloseable {
     }
 
     /**
-     * Looks an op up by name (once; keep the handle).
+     * Looks an op up by name (once; keep the handle). The handle is of the op's shape, as its flags
+     * say ({@link LongOp}, {@link DoubleOp}, {@link BytesOp}, {@link TextOp}, {@link BytesToLongOp});
+     * the typed lookups ({@link #longOp(String)}, ...) also check that it is the one you expect.
      *
-     * @throws IllegalArgumentException if the engine has no op of that name
+     * @param name the name the op was registered under
+     * @return the op's handle
+     * @throws IllegalArgumentException if the engine has no op of that name, the name contains a NUL,
+     *         or the op was registered with flags no handle calls
      */
     public Op op(String name) {
-        Objects.requireNonNull(name, "name");
-        if (name.indexOf('\0') >= 0) {
-            throw new IllegalArgumentException("op name contains a NUL character at index " + name.indexOf('\0')
-                    + ": op names are C strings, so no op can have this name: name=" + name.replace("\0", "\\0"));
+        Op op = ops.get(Objects.requireNonNull(name, "name"));
+        if (op == null) {
+            Op made = OpBase.lookup(this, core, name); // a native lookup: not under the map's lock
+            op = ops.putIfAbsent(name, made);
+            op = op != null ? op : made;
         }
-        Op op = ops.get(name);
-        if (op != null) {
-            return op;
-        }
-        int[] found = core.lookup(name);
-        if (found == null) {
-            throw new IllegalArgumentException("unknown op: name=" + name + " (engine '" + core.name()
-                    + "' has no op of that name; ops are registered by the engine's init function)");
-        }
-        return ops.computeIfAbsent(name, n -> new Op(this, found[0], found[1], n));
+        return op;
     }
 
-    /** Ferry's own ops ("ferry.*"), for ExecutionContext. */
-    Op systemOp(String name) {
-        return op(name);
+    /**
+     * Looks up an op of two 64-bit arguments and a 64-bit result.
+     *
+     * @param name the name the op was registered under
+     * @return the op's handle
+     * @throws IllegalArgumentException as {@link #op(String)}, or if the op has another shape (the
+     *         message says which)
+     */
+    public LongOp longOp(String name) {
+        return OpBase.as(op(name), LongOp.class);
+    }
+
+    /**
+     * Looks up an op of double arguments and a double result ({@link Op#F64}).
+     *
+     * @param name the name the op was registered under
+     * @return the op's handle
+     * @throws IllegalArgumentException as {@link #op(String)}, or if the op has another shape
+     */
+    public DoubleOp doubleOp(String name) {
+        return OpBase.as(op(name), DoubleOp.class);
+    }
+
+    /**
+     * Looks up an op that takes bytes and returns bytes.
+     *
+     * @param name the name the op was registered under
+     * @return the op's handle
+     * @throws IllegalArgumentException as {@link #op(String)}, or if the op has another shape
+     */
+    public BytesOp bytesOp(String name) {
+        return OpBase.as(op(name), BytesOp.class);
+    }
+
+    /**
+     * Looks up an op that takes text and returns text ({@link Op#TEXT}).
+     *
+     * @param name the name the op was registered under
+     * @return the op's handle
+     * @throws IllegalArgumentException as {@link #op(String)}, or if the op has another shape
+     */
+    public TextOp textOp(String name) {
+        return OpBase.as(op(name), TextOp.class);
+    }
+
+    /**
+     * Looks up an op that takes a 64-bit argument and bytes and returns a 64-bit result.
+     *
+     * @param name the name the op was registered under
+     * @return the op's handle
+     * @throws IllegalArgumentException as {@link #op(String)}, or if the op has another shape
+     */
+    public BytesToLongOp bytesToLongOp(String name) {
+        return OpBase.as(op(name), BytesToLongOp.class);
     }
 
     String nextContextName() {
@@ -115,129 +162,9 @@ public final class Engine implements AutoCloseable {
             return c;
         }
         if (requireContext) {
-            throw new NoContextException(ExecutionContext.missing(this));
+            throw NoContextException.onThisThread(this);
         }
         return systemContext;
-    }
-
-    // ---- sync calls (in the context() of the calling thread) --------------------------------------
-
-    /** Calls an op that takes no arguments. */
-    public long call(Op op) {
-        return call(op, 0, 0);
-    }
-
-    /** Calls an op with one 64-bit argument. */
-    public long call(Op op, long a) {
-        return call(op, a, 0);
-    }
-
-    /** Calls an op with two 64-bit arguments and a 64-bit result; allocates nothing. */
-    public long call(Op op, long a, long b) {
-        return context().call(op, a, b);
-    }
-
-    /**
-     * Like {@link #call(Op, long, long)}, giving up after the timeout: the engine then skips the call if
-     * it had not started it.
-     *
-     * @throws TimeoutException if no result came in time
-     */
-    public long call(Op op, long a, long b, Duration timeout) throws TimeoutException {
-        return context().call(op, a, b, timeout);
-    }
-
-    /**
-     * Like {@link #call(Op, long, long)}, but when every slot of the ring is in flight it fails at once
-     * instead of waiting for one.
-     *
-     * @throws RejectedCallException if the ring is full
-     */
-    public long tryCall(Op op, long a, long b) {
-        return context().tryCall(op, a, b);
-    }
-
-    /**
-     * Calls one op many times with one claim of the ring per {@code capacity} calls: {@code results[i] =
-     * op(a[i], b[i])}. Cheaper per call than one-by-one calls when the calls are independent (pipelined):
-     * one atomic add and one fence per chunk instead of per call. Calls run in index order. If calls
-     * fail, the first failure is thrown after the rest of its chunk completed; later chunks are not sent.
-     *
-     * @param b the second arguments, or null for zeros
-     * @param results receives the results; its length is the number of calls
-     */
-    public void callBatch(Op op, long[] a, long[] b, long[] results) {
-        context().callBatch(op, a, b, results);
-    }
-
-    /** Calls an op whose arguments and result are doubles (registered with {@link Op#F64}). */
-    public double callDouble(Op op, double a, double b) {
-        return context().callDouble(op, a, b);
-    }
-
-    /** Calls an op that takes bytes and returns bytes. There is no fixed size limit in either direction. */
-    public byte[] call(Op op, byte[] input) {
-        return context().call(op, input);
-    }
-
-    /** {@link #call(Op, byte[])}, giving up after the timeout (the engine skips the call if not started). */
-    public byte[] call(Op op, byte[] input, Duration timeout) throws TimeoutException {
-        return context().call(op, input, timeout);
-    }
-
-    /** Calls an op that takes text and returns text (UTF-8 on the engine side). */
-    public String call(Op op, String input) {
-        return context().call(op, input);
-    }
-
-    /**
-     * Calls an op that takes a 64-bit argument and an input byte array and returns a 64-bit result
-     * (for example the built-in {@code checksum} and {@code fail}).
-     */
-    public long call(Op op, long a, byte[] input) {
-        return context().call(op, a, input);
-    }
-
-    // ---- async calls ------------------------------------------------------------------------------
-
-    /**
-     * Submits a call and returns at once. The future completes on the completion executor, never on the
-     * engine thread. Cancelling it, or a {@code get(timeout)} that times out, gives the call up.
-     */
-    public CompletableFuture<Long> callAsync(Op op, long a, long b) {
-        return context().callAsync(op, a, b);
-    }
-
-    /** Async {@link #call(Op, byte[])}. */
-    public CompletableFuture<byte[]> callAsync(Op op, byte[] input) {
-        return context().callAsync(op, input);
-    }
-
-    /** Async {@link #call(Op, String)}. */
-    public CompletableFuture<String> callAsync(Op op, String input) {
-        return context().callAsync(op, input);
-    }
-
-    void checkShape(Op op, int shape) {
-        Objects.requireNonNull(op, "op");
-        if (op.engine != this) {
-            throw new IllegalArgumentException("op '" + op.name() + "' belongs to another engine; look it up "
-                    + "on this one with op(\"" + op.name() + "\")");
-        }
-        int relevant = op.flags & (Op.IN_BYTES | Op.OUT_BYTES | Op.F64);
-        if (relevant != shape) {
-            throw new IllegalArgumentException("op '" + op.name() + "' cannot be called this way: it "
-                    + describe(relevant) + ", and this method is for ops that " + describe(shape));
-        }
-    }
-
-    private static String describe(int shape) {
-        if ((shape & Op.F64) != 0) {
-            return "take and return doubles (callDouble)";
-        }
-        String in = (shape & Op.IN_BYTES) != 0 ? "take an input byte array" : "take 64-bit arguments only";
-        String out = (shape & Op.OUT_BYTES) != 0 ? "return bytes" : "return a 64-bit result";
-        return in + " and " + out;
     }
 
     // ---- lifecycle --------------------------------------------------------------------------------

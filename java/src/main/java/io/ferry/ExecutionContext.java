@@ -1,25 +1,17 @@
 package io.ferry;
 
-import io.ferry.internal.AsyncCall;
 import io.ferry.internal.EngineCore;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
-import java.util.concurrent.AbstractExecutorService;
 import java.util.concurrent.Callable;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
 import java.util.concurrent.ExecutorService;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
 import java.util.function.Function;
 import java.util.function.Supplier;
 
@@ -47,9 +39,7 @@ import java.util.function.Supplier;
  */
 public final class ExecutionContext implements AutoCloseable {
     private static final ThreadLocal<Scope> CURRENT = new ThreadLocal<>();
-    private static final int VAR_I64 = 1, VAR_F64 = 2, VAR_STRING = 3, VAR_BYTES = 4;
     private static final int CTX_READ_ONLY = 0x1;
-    private static final int NO_OP_SET = -1;
     /** close() claims the one ctx_close with a CAS, so racing closers never send it twice. */
     private static final VarHandle CLOSED;
 
@@ -90,7 +80,7 @@ public final class ExecutionContext implements AutoCloseable {
     public static ExecutionContext current() {
         Scope s = CURRENT.get();
         if (s == null) {
-            throw new NoContextException(missing(null));
+            throw NoContextException.onThisThread(null);
         }
         return s.context;
     }
@@ -109,14 +99,6 @@ public final class ExecutionContext implements AutoCloseable {
             }
         }
         return null;
-    }
-
-    static String missing(Engine engine) {
-        return "No ExecutionContext " + (engine == null ? "" : "of engine '" + engine.name() + "' ")
-                + "is open on thread '" + Thread.currentThread().getName() + "'. Open one around the work: "
-                + "try (var scope = ctx.open()) { ... }; or, for work that runs on other threads, capture it "
-                + "with ctx.wrap(task), ctx.wrap(executor) or ExecutionContext.propagate(executor). "
-                + "Every engine has one: engine.systemContext()";
     }
 
     /**
@@ -183,22 +165,12 @@ public final class ExecutionContext implements AutoCloseable {
 
     /** A runnable that runs {@code task} under this context on whatever thread calls it. */
     public Runnable wrap(Runnable task) {
-        Objects.requireNonNull(task, "task");
-        return () -> {
-            try (Scope s = open()) {
-                task.run();
-            }
-        };
+        return ContextExecutorService.wrap(this, task);
     }
 
     /** A callable that runs {@code task} under this context on whatever thread calls it. */
     public <T> Callable<T> wrap(Callable<T> task) {
-        Objects.requireNonNull(task, "task");
-        return () -> {
-            try (Scope s = open()) {
-                return task.call();
-            }
-        };
+        return ContextExecutorService.wrap(this, task);
     }
 
     /**
@@ -206,22 +178,12 @@ public final class ExecutionContext implements AutoCloseable {
      * (Not an overload of {@code wrap}: a lambda would fit both Supplier and Callable.)
      */
     public <T> Supplier<T> wrapSupplier(Supplier<T> task) {
-        Objects.requireNonNull(task, "task");
-        return () -> {
-            try (Scope s = open()) {
-                return task.get();
-            }
-        };
+        return ContextExecutorService.wrapSupplier(this, task);
     }
 
     /** A function that runs {@code f} under this context on whatever thread calls it. */
     public <T, R> Function<T, R> wrap(Function<T, R> f) {
-        Objects.requireNonNull(f, "f");
-        return t -> {
-            try (Scope s = open()) {
-                return f.apply(t);
-            }
-        };
+        return ContextExecutorService.wrap(this, f);
     }
 
     /** An executor that runs every task under this context. */
@@ -248,46 +210,6 @@ public final class ExecutionContext implements AutoCloseable {
         });
     }
 
-    private static final class ContextExecutorService extends AbstractExecutorService {
-        private final ExecutorService delegate;
-        private final Function<Runnable, Runnable> wrapper;
-
-        ContextExecutorService(ExecutorService delegate, Function<Runnable, Runnable> wrapper) {
-            this.delegate = delegate;
-            this.wrapper = wrapper;
-        }
-
-        @Override
-        public void execute(Runnable command) {
-            delegate.execute(wrapper.apply(Objects.requireNonNull(command, "command")));
-        }
-
-        @Override
-        public void shutdown() {
-            delegate.shutdown();
-        }
-
-        @Override
-        public List<Runnable> shutdownNow() {
-            return delegate.shutdownNow();
-        }
-
-        @Override
-        public boolean isShutdown() {
-            return delegate.isShutdown();
-        }
-
-        @Override
-        public boolean isTerminated() {
-            return delegate.isTerminated();
-        }
-
-        @Override
-        public boolean awaitTermination(long timeout, TimeUnit unit) throws InterruptedException {
-            return delegate.awaitTermination(timeout, unit);
-        }
-    }
-
     // ---- user contexts ----------------------------------------------------------------------------
 
     /** Starts a new context made from this one (Deephaven's {@code make_user_exec_ctx}). */
@@ -302,7 +224,7 @@ public final class ExecutionContext implements AutoCloseable {
         private String name;
         private final List<String> freeze = new ArrayList<>();
         private boolean readOnly;
-        private List<String> ops;
+        private List<Op> ops; // null: every op
         private int openFlags;
 
         private Builder(ExecutionContext parent) {
@@ -335,13 +257,12 @@ public final class ExecutionContext implements AutoCloseable {
 
         /** The new context may run only these ops (and Ferry's own scope and context operations). */
         public Builder allowOps(Op... allowed) {
-            this.ops = new ArrayList<>();
             for (Op op : allowed) {
-                if (op.engine != parent.engine) {
+                if (OpBase.base(op).engine != parent.engine) {
                     throw new IllegalArgumentException("op '" + op.name() + "' belongs to another engine");
                 }
-                this.ops.add(op.name());
             }
+            this.ops = List.of(allowed);
             return this;
         }
 
@@ -363,40 +284,11 @@ public final class ExecutionContext implements AutoCloseable {
          */
         public ExecutionContext create() {
             String n = name != null ? name : parent.engine.nextContextName();
-            byte[] nameBytes = n.getBytes(StandardCharsets.UTF_8);
-            List<byte[]> frozen = new ArrayList<>();
-            int size = 4 + nameBytes.length + 4 + 4;
-            for (String f : freeze) {
-                byte[] b = f.getBytes(StandardCharsets.UTF_8);
-                frozen.add(b);
-                size += 4 + b.length;
-            }
-            List<Op> allowed = new ArrayList<>();
-            if (ops != null) {
-                for (String o : ops) {
-                    allowed.add(parent.engine.op(o));
-                }
-                size += 4 * allowed.size();
-            }
-            ByteBuffer in = ByteBuffer.allocate(size).order(ByteOrder.LITTLE_ENDIAN);
-            in.putInt(nameBytes.length).put(nameBytes).putInt(frozen.size());
-            for (byte[] b : frozen) {
-                in.putInt(b.length).put(b);
-            }
-            in.putInt(ops == null ? NO_OP_SET : allowed.size());
-            for (Op op : allowed) {
-                in.putInt(op.id);
-            }
-            long newId = parent.call(parent.engine.systemOp("ferry.ctx_create"),
-                    (readOnly ? CTX_READ_ONLY : 0) | openFlags, in.array());
+            long newId = parent.engine.bytesToLongOp("ferry.ctx_create").call(parent,
+                    (readOnly ? CTX_READ_ONLY : 0) | openFlags, ContextWire.createRequest(n, freeze, ops));
             // The engine makes a child of a read-only parent read-only, and narrows its op set to the parent's.
-            List<String> effectiveOps = ops;
-            if (parent.ops != null) {
-                effectiveOps = new ArrayList<>(ops == null ? parent.ops : ops);
-                effectiveOps.retainAll(parent.ops);
-            }
-            return new ExecutionContext(parent.engine, parent.core, newId, n, readOnly || parent.readOnly,
-                    effectiveOps == null ? null : List.copyOf(effectiveOps));
+            List<String> names = ContextWire.narrow(ops, parent.ops);
+            return new ExecutionContext(parent.engine, parent.core, newId, n, readOnly || parent.readOnly, names);
         }
     }
 
@@ -404,54 +296,37 @@ public final class ExecutionContext implements AutoCloseable {
 
     /** Sets a 64-bit integer variable in this context's scope. */
     public void set(String name, long value) {
-        setVar(name, VAR_I64, value, null);
+        setVar(name, ContextWire.VAR_I64, value, null);
     }
 
     /** Sets a double variable in this context's scope. */
     public void set(String name, double value) {
-        setVar(name, VAR_F64, Double.doubleToRawLongBits(value), null);
+        setVar(name, ContextWire.VAR_F64, Double.doubleToRawLongBits(value), null);
     }
 
     /** Sets a text variable in this context's scope. */
     public void set(String name, String value) {
-        setVar(name, VAR_STRING, 0, value.getBytes(StandardCharsets.UTF_8));
+        setVar(name, ContextWire.VAR_STRING, 0, value.getBytes(StandardCharsets.UTF_8));
     }
 
     /** Sets a byte-array variable in this context's scope (the bytes are copied). */
     public void set(String name, byte[] value) {
-        setVar(name, VAR_BYTES, 0, Objects.requireNonNull(value, "value"));
+        setVar(name, ContextWire.VAR_BYTES, 0, Objects.requireNonNull(value, "value"));
     }
 
     private void setVar(String var, int type, long scalar, byte[] value) {
-        byte[] n = var.getBytes(StandardCharsets.UTF_8);
-        ByteBuffer in = ByteBuffer.allocate(4 + n.length + (value == null ? 0 : value.length))
-                .order(ByteOrder.LITTLE_ENDIAN);
-        in.putInt(n.length).put(n);
-        if (value != null) {
-            in.put(value);
-        }
-        callLongWithInput(engine.systemOp("ferry.var_set"), type, scalar, in.array());
+        OpBase.base(engine.op("ferry.var_set")).callLong(callId(), type, scalar, ContextWire.varSetRequest(var, value));
     }
 
     /** A variable's value: Long, Double, String or byte[]; the engine's code and message if it has none. */
     public Object get(String name) {
-        byte[] out = call(engine.systemOp("ferry.var_get"), name.getBytes(StandardCharsets.UTF_8));
-        ByteBuffer b = ByteBuffer.wrap(out).order(ByteOrder.LITTLE_ENDIAN);
-        int type = b.getInt();
-        b.getInt(); // frozen
-        return switch (type) {
-            case VAR_I64 -> b.getLong();
-            case VAR_F64 -> b.getDouble();
-            case VAR_STRING -> new String(out, 8, out.length - 8, StandardCharsets.UTF_8);
-            case VAR_BYTES -> java.util.Arrays.copyOfRange(out, 8, out.length);
-            default -> throw new FerryException("variable '" + name + "' has an unknown type " + type);
-        };
+        return ContextWire.value(name, engine.bytesOp("ferry.var_get").call(this, name.getBytes(StandardCharsets.UTF_8)));
     }
 
     /** Whether a variable was frozen into this context from its parent. */
     public boolean isFrozen(String name) {
-        byte[] out = call(engine.systemOp("ferry.var_get"), name.getBytes(StandardCharsets.UTF_8));
-        return ByteBuffer.wrap(out).order(ByteOrder.LITTLE_ENDIAN).getInt(4) != 0;
+        byte[] out = engine.bytesOp("ferry.var_get").call(this, name.getBytes(StandardCharsets.UTF_8));
+        return ContextWire.frozen(out);
     }
 
     public long getLong(String name) {
@@ -481,120 +356,13 @@ public final class ExecutionContext implements AutoCloseable {
 
     /** Removes a variable; returns whether it existed. A frozen variable cannot be removed. */
     public boolean unset(String name) {
-        return callLongWithInput(engine.systemOp("ferry.var_unset"), 0, 0, name.getBytes(StandardCharsets.UTF_8)) != 0;
+        return engine.bytesToLongOp("ferry.var_unset").call(this, 0, name.getBytes(StandardCharsets.UTF_8)) != 0;
     }
 
-    // ---- calls in this context --------------------------------------------------------------------
-
-    /** Calls an op that takes no arguments in this context. */
-    public long call(Op op) {
-        return call(op, 0, 0);
-    }
-
-    /** Calls an op with one 64-bit argument in this context. */
-    public long call(Op op, long a) {
-        return call(op, a, 0);
-    }
-
-    /** Calls an op with two 64-bit arguments in this context; allocates nothing. See {@link Engine#call(Op, long, long)}. */
-    public long call(Op op, long a, long b) {
-        engine.checkShape(op, 0);
+    /** The id a call in this context carries; checks the context is open. */
+    long callId() {
         checkOpen();
-        return core.callLong(op, id, a, b);
-    }
-
-    /** See {@link Engine#call(Op, long, long, Duration)}. */
-    public long call(Op op, long a, long b, Duration timeout) throws TimeoutException {
-        engine.checkShape(op, 0);
-        checkOpen();
-        return core.callLong(op, id, a, b, null, timeout.toNanos());
-    }
-
-    /** See {@link Engine#tryCall(Op, long, long)}. */
-    public long tryCall(Op op, long a, long b) {
-        engine.checkShape(op, 0);
-        checkOpen();
-        return core.tryCallLong(op, id, a, b);
-    }
-
-    /** See {@link Engine#callDouble(Op, double, double)}. */
-    public double callDouble(Op op, double a, double b) {
-        engine.checkShape(op, Op.F64);
-        checkOpen();
-        return Double.longBitsToDouble(
-                core.callLong(op, id, Double.doubleToRawLongBits(a), Double.doubleToRawLongBits(b)));
-    }
-
-    /** See {@link Engine#call(Op, byte[])}. */
-    public byte[] call(Op op, byte[] input) {
-        engine.checkShape(op, Op.IN_BYTES | Op.OUT_BYTES);
-        checkOpen();
-        try {
-            return core.callBytes(op, id, 0, Objects.requireNonNull(input, "input"), EngineCore.NO_DEADLINE);
-        } catch (TimeoutException impossible) {
-            throw new AssertionError(impossible);
-        }
-    }
-
-    /** See {@link Engine#call(Op, byte[], Duration)}. */
-    public byte[] call(Op op, byte[] input, Duration timeout) throws TimeoutException {
-        engine.checkShape(op, Op.IN_BYTES | Op.OUT_BYTES);
-        checkOpen();
-        return core.callBytes(op, id, 0, Objects.requireNonNull(input, "input"), timeout.toNanos());
-    }
-
-    /** See {@link Engine#call(Op, String)}. */
-    public String call(Op op, String input) {
-        return new String(call(op, input.getBytes(StandardCharsets.UTF_8)), StandardCharsets.UTF_8);
-    }
-
-    /** See {@link Engine#call(Op, long, byte[])}. */
-    public long call(Op op, long a, byte[] input) {
-        engine.checkShape(op, Op.IN_BYTES);
-        return callLongWithInput(op, a, 0, input);
-    }
-
-    private long callLongWithInput(Op op, long a, long b, byte[] input) {
-        checkOpen();
-        try {
-            return core.callLong(op, id, a, b, Objects.requireNonNull(input, "input"), EngineCore.NO_DEADLINE);
-        } catch (TimeoutException impossible) {
-            throw new AssertionError(impossible);
-        }
-    }
-
-    /** See {@link Engine#callBatch(Op, long[], long[], long[])}. */
-    public void callBatch(Op op, long[] a, long[] b, long[] results) {
-        engine.checkShape(op, 0);
-        Objects.requireNonNull(a, "a");
-        Objects.requireNonNull(results, "results");
-        if (a.length < results.length || (b != null && b.length < results.length)) {
-            throw new IllegalArgumentException("callBatch: a.length=" + a.length + ", b.length="
-                    + (b == null ? "null" : b.length) + " must be >= results.length=" + results.length);
-        }
-        checkOpen();
-        core.callBatch(op, id, a, b, results);
-    }
-
-    /** See {@link Engine#callAsync(Op, long, long)}. */
-    public CompletableFuture<Long> callAsync(Op op, long a, long b) {
-        engine.checkShape(op, 0);
-        checkOpen();
-        return core.callAsync(op, id, a, b, null, AsyncCall.KIND_LONG);
-    }
-
-    /** See {@link Engine#callAsync(Op, byte[])}. */
-    public CompletableFuture<byte[]> callAsync(Op op, byte[] input) {
-        engine.checkShape(op, Op.IN_BYTES | Op.OUT_BYTES);
-        checkOpen();
-        return core.callAsync(op, id, 0, 0, Objects.requireNonNull(input, "input"), AsyncCall.KIND_BYTES);
-    }
-
-    /** See {@link Engine#callAsync(Op, String)}. */
-    public CompletableFuture<String> callAsync(Op op, String input) {
-        engine.checkShape(op, Op.IN_BYTES | Op.OUT_BYTES);
-        checkOpen();
-        return core.callAsync(op, id, 0, 0, input.getBytes(StandardCharsets.UTF_8), AsyncCall.KIND_STRING);
+        return id;
     }
 
     private void checkOpen() {
@@ -651,7 +419,7 @@ public final class ExecutionContext implements AutoCloseable {
             return; // another close() won, or the engine closed every context with itself
         }
         try {
-            core.callLong(engine.systemOp("ferry.ctx_close"), id, 0, 0);
+            core.callLong(engine.op("ferry.ctx_close"), id, 0, 0);
         } catch (EngineClosedException alreadyGone) {
             // The engine closed meanwhile, and closed this context with it.
         }

@@ -10,4 +10,13 @@ public class NoContextException extends FerryException {
     public NoContextException(String message) {
         super(message);
     }
+
+    /** No context (of {@code engine}, if not null) is open on the calling thread. */
+    static NoContextException onThisThread(Engine engine) {
+        String of = engine == null ? "" : "of engine '" + engine.name() + "' ";
+        return new NoContextException("No ExecutionContext " + of + "is open on thread '" + Thread.currentThread().getName() + "'. Open one around the work: "
+                + "try (var scope = ctx.open()) { ... }; or, for work that runs on other threads, capture it "
+                + "with ctx.wrap(task), ctx.wrap(executor) or ExecutionContext.propagate(executor). "
+                + "Every engine has one: engine.systemContext()");
+    }
 }

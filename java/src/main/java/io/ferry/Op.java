@@ -1,53 +1,63 @@
 package io.ferry;
 
 /**
- * An operation registered with an engine, looked up once by name with {@link Engine#op(String)} and
- * called by handle. Immutable; share it freely.
+ * An operation registered with an engine, looked up once by name and called by handle. The engine's
+ * registry says what an op takes and returns (its flags); the lookup turns that into the handle of
+ * the op's shape, whose methods are the only ways to call it:
+ *
+ * <ul>
+ *   <li>{@link LongOp}: 64-bit arguments, a 64-bit result (no flags);
+ *   <li>{@link DoubleOp}: double arguments, a double result ({@link #F64});
+ *   <li>{@link BytesOp}: a byte array in, a byte array out ({@link #IN_BYTES} | {@link #OUT_BYTES});
+ *   <li>{@link TextOp}: text in, text out ({@link #IN_BYTES} | {@link #OUT_BYTES} | {@link #TEXT});
+ *   <li>{@link BytesToLongOp}: a 64-bit argument and a byte array in, a 64-bit result
+ *       ({@link #IN_BYTES}, with or without {@link #TEXT}).
+ * </ul>
+ *
+ * <p>Every handle has the same verbs for its shape: {@code call} (in the calling thread's
+ * {@link Engine#context() context} or in a given one, with or without a timeout), {@code tryCall}
+ * (never waits for a slot) and {@code callAsync}. Handles are immutable; share them freely.
  */
-public final class Op {
+public sealed interface Op permits LongOp, DoubleOp, BytesOp, TextOp, BytesToLongOp {
     /** Takes an input byte array. */
-    public static final int IN_BYTES = 0x1;
+    int IN_BYTES = 0x1;
     /** Returns a byte array; otherwise a 64-bit result. */
-    public static final int OUT_BYTES = 0x2;
+    int OUT_BYTES = 0x2;
     /** Arguments and result are doubles. */
-    public static final int F64 = 0x4;
+    int F64 = 0x4;
     /** Changes engine state. */
-    public static final int MUTATES = 0x8;
+    int MUTATES = 0x8;
     /** Input and output bytes are UTF-8 text. */
-    public static final int TEXT = 0x10;
+    int TEXT = 0x10;
 
-    final Engine engine;
-    final int id;
-    final int flags;
-    private final String name;
+    /**
+     * The name the op was registered under.
+     *
+     * @return the op's name
+     */
+    String name();
 
-    Op(Engine engine, int id, int flags, String name) {
-        this.engine = engine;
-        this.id = id;
-        this.flags = flags;
-        this.name = name;
-    }
+    /**
+     * The engine-assigned id.
+     *
+     * @return the id calls carry
+     */
+    int id();
 
-    public String name() {
-        return name;
-    }
+    /**
+     * The flags the op was registered with ({@link #IN_BYTES}, {@link #OUT_BYTES}, ...).
+     *
+     * @return the flags
+     */
+    int flags();
 
-    /** The engine-assigned id. */
-    public int id() {
-        return id;
-    }
-
-    /** The flags the op was registered with ({@link #IN_BYTES}, {@link #OUT_BYTES}, ...). */
-    public int flags() {
-        return flags;
-    }
-
-    public boolean has(int flag) {
-        return (flags & flag) == flag;
-    }
-
-    @Override
-    public String toString() {
-        return "Op[" + name + ", id=" + id + ", flags=0x" + Integer.toHexString(flags) + "]";
+    /**
+     * Whether the op was registered with every bit of {@code flag}.
+     *
+     * @param flag one or more of the flag constants
+     * @return whether all of them are set
+     */
+    default boolean has(int flag) {
+        return (flags() & flag) == flag;
     }
 }

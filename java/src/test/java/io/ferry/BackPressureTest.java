@@ -15,14 +15,14 @@ class BackPressureTest {
     @Test
     void timedCallsGetSlotsWhileUntimedProducersKeepTheRingFull() throws Exception {
         try (Engine engine = Engine.builder().name("fair-claims").capacity(4).start()) {
-            Op spin = engine.op("spin");
-            Op add = engine.op("add");
+            LongOp spin = engine.longOp("spin");
+            LongOp add = engine.longOp("add");
             AtomicBoolean stop = new AtomicBoolean();
             List<Thread> untimed = new ArrayList<>();
             for (int p = 0; p < 8; p++) {
                 untimed.add(Thread.ofPlatform().start(() -> {
                     while (!stop.get()) {
-                        engine.call(spin, 20_000, 0);
+                        spin.call(20_000, 0);
                     }
                 }));
             }
@@ -32,7 +32,7 @@ class BackPressureTest {
                 Thread.sleep(100); // the untimed producers fill the ring
                 for (int i = 0; i < 40; i++) {
                     try {
-                        if (engine.call(add, i, 1, Duration.ofSeconds(2)) == i + 1) {
+                        if (add.call(i, 1, Duration.ofSeconds(2)) == i + 1) {
                             served++;
                         }
                     } catch (TimeoutException e) {

@@ -33,40 +33,40 @@ class CallTest {
 
     @Test
     void primitiveAndDoubleOpsReturnTheirResults() {
-        assertEquals(0, engine.call(engine.op("noop")));
-        assertEquals(42, engine.call(engine.op("echo"), 42));
-        assertEquals(Long.MIN_VALUE, engine.call(engine.op("add"), Long.MAX_VALUE, 1), "wrapping add");
-        assertEquals(3.75, engine.callDouble(engine.op("add_f64"), 1.5, 2.25));
+        assertEquals(0, engine.longOp("noop").call());
+        assertEquals(42, engine.longOp("echo").call(42));
+        assertEquals(Long.MIN_VALUE, engine.longOp("add").call(Long.MAX_VALUE, 1), "wrapping add");
+        assertEquals(3.75, engine.doubleOp("add_f64").call(1.5, 2.25));
     }
 
     @Test
     void bytesAndStringsOfAnySizeRoundTrip() {
-        Op echo = engine.op("echo_bytes");
+        BytesOp echo = engine.bytesOp("echo_bytes");
         Random random = new Random(7);
         for (int size : new int[] {0, 1, 63, 64, 4096, 1 << 20, 48 << 20}) {
             byte[] in = new byte[size];
             random.nextBytes(in);
-            assertArrayEquals(in, engine.call(echo, in), "size " + size);
+            assertArrayEquals(in, echo.call(in), "size " + size);
         }
         String text = "ferry ⛴ ".repeat(100_000);
-        assertEquals(text, engine.call(engine.op("echo_string"), text));
+        assertEquals(text, engine.textOp("echo_string").call(text));
         byte[] data = "hello".getBytes(StandardCharsets.UTF_8);
-        assertEquals(0xa430d84680aabd0bL, engine.call(engine.op("checksum"), 0, data), "FNV-1a 64 of 'hello'");
+        assertEquals(0xa430d84680aabd0bL, engine.bytesToLongOp("checksum").call(0, data), "FNV-1a 64 of 'hello'");
     }
 
     @Test
     void anOpsFailureCarriesTheEnginesCodeAndMessage() {
         CallFailedException e = assertThrows(CallFailedException.class,
-                () -> engine.call(engine.op("fail"), 7, "boom: disk on fire".getBytes(StandardCharsets.UTF_8)));
+                () -> engine.bytesToLongOp("fail").call(7, "boom: disk on fire".getBytes(StandardCharsets.UTF_8)));
         assertEquals(7, e.code());
         assertEquals("boom: disk on fire", e.engineMessage());
         assertEquals("fail", e.op());
         assertTrue(e.getMessage().contains("code=7") && e.getMessage().contains("boom"), e.getMessage());
 
-        CallFailedException bad = assertThrows(CallFailedException.class, () -> engine.call(engine.op("spin"), -5));
+        CallFailedException bad = assertThrows(CallFailedException.class, () -> engine.longOp("spin").call(-5));
         assertEquals(22, bad.code(), "EINVAL from the op");
         assertTrue(bad.engineMessage().contains("-5"), bad.engineMessage());
-        assertEquals(5, engine.call(engine.op("add"), 2, 3), "the engine keeps running");
+        assertEquals(5, engine.longOp("add").call(2, 3), "the engine keeps running");
     }
 
     @Test
@@ -76,107 +76,104 @@ class CallTest {
     }
 
     @Test
-    void wrongArgumentsAreRefusedAtSubmit() {
-        Op echoBytes = engine.op("echo_bytes");
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> engine.call(echoBytes, 1, 2));
-        assertTrue(e.getMessage().contains("echo_bytes") && e.getMessage().contains("input byte array"), e.getMessage());
-        assertThrows(IllegalArgumentException.class, () -> engine.call(engine.op("add"), new byte[1]));
-        assertThrows(IllegalArgumentException.class, () -> engine.callDouble(engine.op("add"), 1, 2));
-        assertThrows(NullPointerException.class, () -> engine.call(echoBytes, (byte[]) null));
+    void wrongArgumentsAreRefusedBeforeAnythingIsSent() {
+        BytesOp echoBytes = engine.bytesOp("echo_bytes");
+        assertThrows(NullPointerException.class, () -> echoBytes.call((byte[]) null));
+        assertThrows(NullPointerException.class, () -> engine.textOp("echo_string").call((String) null));
         try (Engine other = Engine.builder().name("other").start()) {
+            ExecutionContext foreignContext = other.systemContext();
             IllegalArgumentException foreign = assertThrows(IllegalArgumentException.class,
-                    () -> engine.call(other.op("add"), 1, 2));
-            assertTrue(foreign.getMessage().contains("another engine"), foreign.getMessage());
+                    () -> engine.longOp("add").call(foreignContext, 1, 2));
+            assertTrue(foreign.getMessage().contains("belongs to engine 'other'"), foreign.getMessage());
         }
-        assertEquals(3, engine.call(engine.op("add"), 1, 2));
+        assertEquals(3, engine.longOp("add").call(1, 2));
     }
 
     @Test
     void oversizedInputIsRefusedAtSubmitAndTheEngineKeepsRunning() {
         try (Engine small = Engine.builder().name("small").maxInputBytes(16).start()) {
-            Op echo = small.op("echo_bytes");
-            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> small.call(echo, new byte[17]));
+            BytesOp echo = small.bytesOp("echo_bytes");
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> echo.call(new byte[17]));
             assertTrue(e.getMessage().contains("maxInputBytes=16"), e.getMessage());
-            assertArrayEquals(new byte[16], small.call(echo, new byte[16]));
+            assertArrayEquals(new byte[16], echo.call(new byte[16]));
         }
     }
 
     @Test
     void tryCallIsRejectedWhenEverySlotIsInFlight() throws Exception {
         try (Engine tiny = Engine.builder().name("tiny").capacity(2).start()) {
-            Op spin = tiny.op("spin");
-            Op add = tiny.op("add");
-            CompletableFuture<Long> a = tiny.callAsync(spin, 300_000_000L, 0);
-            CompletableFuture<Long> b = tiny.callAsync(spin, 1_000L, 0);
-            RejectedCallException e = assertThrows(RejectedCallException.class, () -> tiny.tryCall(add, 1, 2));
-            assertTrue(e.getMessage().contains("all 2 slots"), e.getMessage());
+            LongOp spin = tiny.longOp("spin");
+            LongOp add = tiny.longOp("add");
+            CompletableFuture<Long> a = spin.callAsync(300_000_000L, 0);
+            CompletableFuture<Long> b = spin.callAsync(1_000L, 0);
+            assertEquals(-1, add.tryCall(1, 2, -1), "the ring is full: the fallback, nothing sent");
             assertTrue(a.get(10, TimeUnit.SECONDS) >= 300_000_000L);
             assertTrue(b.get(10, TimeUnit.SECONDS) >= 1_000L);
-            assertEquals(3, tiny.tryCall(add, 1, 2), "accepted again once slots are free");
+            assertEquals(3, add.tryCall(1, 2, -1), "accepted again once slots are free");
         }
     }
 
     @Test
     void aTimedOutCallTheEngineHadNotReachedIsSkipped() throws Exception {
-        Op spin = engine.op("spin");
-        Op order = engine.op("order");
-        CompletableFuture<Long> busy = engine.callAsync(spin, 300_000_000L, 0);
+        LongOp spin = engine.longOp("spin");
+        LongOp order = engine.longOp("order");
+        CompletableFuture<Long> busy = spin.callAsync(300_000_000L, 0);
         // The engine is busy for 300 ms: this call times out before the engine reaches it...
-        TimeoutException queued = assertThrows(TimeoutException.class, () -> engine.call(order, 9, 1, Duration.ofMillis(30)));
+        TimeoutException queued = assertThrows(TimeoutException.class, () -> order.call(9, 1, Duration.ofMillis(30)));
         assertTrue(queued.getMessage().contains("will skip it"), queued.getMessage());
         busy.get(10, TimeUnit.SECONDS);
         // A call that times out while it runs is told so: the engine had started it (stats.started).
         TimeoutException running = assertThrows(TimeoutException.class,
-                () -> engine.call(spin, 200_000_000L, 0, Duration.ofMillis(30)));
+                () -> spin.call(200_000_000L, 0, Duration.ofMillis(30)));
         assertTrue(running.getMessage().contains("already running"), running.getMessage());
         // ...and was skipped: had it run, producer 9's call #1 would now be out of order.
-        assertEquals(1, engine.call(order, 9, 1));
+        assertEquals(1, order.call(9, 1));
         // Its slot was reused: more calls than slots still work.
         for (int i = 2; i < 100; i++) {
-            assertEquals(i, engine.call(order, 9, i));
+            assertEquals(i, order.call(9, i));
         }
     }
 
     @Test
     void aTimedOutRunningCallIsCancelledAndItsSlotReused() throws Exception {
-        Op spin = engine.op("spin");
+        LongOp spin = engine.longOp("spin");
         long t0 = System.nanoTime();
-        assertThrows(TimeoutException.class, () -> engine.call(spin, 5_000_000_000L, 0, Duration.ofMillis(50)));
+        assertThrows(TimeoutException.class, () -> spin.call(5_000_000_000L, 0, Duration.ofMillis(50)));
         // spin checks its cancel flag, so the engine is free again long before 5 s.
-        assertEquals(7, engine.call(engine.op("add"), 3, 4));
+        assertEquals(7, engine.longOp("add").call(3, 4));
         assertTrue(System.nanoTime() - t0 < 4_000_000_000L, "spin stopped early once its caller left");
         for (int i = 0; i < 50; i++) {
-            assertEquals(i, engine.call(engine.op("echo"), i));
+            assertEquals(i, engine.longOp("echo").call(i));
         }
     }
 
     @Test
     void asyncFutureGetWithTimeoutGivesTheCallUp() throws Exception {
-        Op spin = engine.op("spin");
-        Op order = engine.op("order");
-        CompletableFuture<Long> busy = engine.callAsync(spin, 300_000_000L, 0);
-        CompletableFuture<Long> late = engine.callAsync(order, 11, 1);
+        LongOp spin = engine.longOp("spin");
+        LongOp order = engine.longOp("order");
+        CompletableFuture<Long> busy = spin.callAsync(300_000_000L, 0);
+        CompletableFuture<Long> late = order.callAsync(11, 1);
         assertThrows(TimeoutException.class, () -> late.get(20, TimeUnit.MILLISECONDS));
         assertTrue(late.isCancelled());
         busy.get(10, TimeUnit.SECONDS);
-        assertEquals(1, engine.call(order, 11, 1), "the given-up call never ran");
+        assertEquals(1, order.call(11, 1), "the given-up call never ran");
     }
 
     @Test
     void asyncStagesNeverRunOnTheEngineThread() throws Exception {
         try (Engine direct = Engine.builder().name("direct").completionExecutor(Runnable::run).start()) {
-            Op add = direct.op("add");
+            LongOp add = direct.longOp("add");
             for (Engine e : new Engine[] {engine, direct}) {
-                Op op = e == engine ? engine.op("add") : add;
-                CompletableFuture<Boolean> onEngine = e.callAsync(op, 1, 2).thenApply(x -> e.isEngineThread());
+                LongOp op = e == engine ? engine.longOp("add") : add;
+                CompletableFuture<Boolean> onEngine = op.callAsync(1, 2).thenApply(x -> e.isEngineThread());
                 assertEquals(false, onEngine.get(10, TimeUnit.SECONDS));
-                CompletableFuture<Thread> where = e.callAsync(op, 1, 2).thenApply(x -> Thread.currentThread());
+                CompletableFuture<Thread> where = op.callAsync(1, 2).thenApply(x -> Thread.currentThread());
                 assertNotSame(null, where.get(10, TimeUnit.SECONDS));
             }
             // Async failures complete exceptionally with the engine's code.
             ExecutionException ex = assertThrows(ExecutionException.class,
-                    () -> direct.callAsync(direct.op("echo_bytes"), new byte[0]).thenCompose(
-                            x -> direct.callAsync(direct.op("spin"), -1, 0)).get(10, TimeUnit.SECONDS));
+                    () -> direct.bytesOp("echo_bytes").callAsync(new byte[0]).thenCompose(
+                            x -> direct.longOp("spin").callAsync(-1, 0)).get(10, TimeUnit.SECONDS));
             assertTrue(ex.getCause() instanceof CallFailedException, ex.toString());
         }
     }
@@ -184,42 +181,42 @@ class CallTest {
     @Test
     void aBatchRunsEveryCallInOrderAcrossChunks() {
         // capacity 8: a batch of 1,000 runs in 125 chunks
-        Op order = engine.op("order");
+        LongOp order = engine.longOp("order");
         int n = 1_000;
         long[] producer = new long[n], seq = new long[n], out = new long[n];
         for (int i = 0; i < n; i++) {
             producer[i] = 21;
             seq[i] = i + 1;
         }
-        engine.callBatch(order, producer, seq, out);
+        order.callBatch(producer, seq, out);
         for (int i = 0; i < n; i++) {
             assertEquals(i + 1, out[i]);
         }
         long[] sums = new long[3];
-        engine.callBatch(engine.op("add"), new long[] {1, 2, 3}, null, sums);
+        engine.longOp("add").callBatch(new long[] {1, 2, 3}, null, sums);
         assertArrayEquals(new long[] {1, 2, 3}, sums);
     }
 
     @Test
     void aFailingCallInABatchThrowsAfterItsChunkCompleted() {
-        Op order = engine.op("order");
+        LongOp order = engine.longOp("order");
         long[] producer = {22, 22, 22, 22}, seq = {1, 2, 9, 3}, out = new long[4];
-        CallFailedException e = assertThrows(CallFailedException.class, () -> engine.callBatch(order, producer, seq, out));
+        CallFailedException e = assertThrows(CallFailedException.class, () -> order.callBatch(producer, seq, out));
         assertTrue(e.engineMessage().contains("call 9 after call 2"), e.engineMessage());
         assertEquals(1, out[0]);
         assertEquals(3, out[3], "the call after the failed one still ran");
-        assertEquals(4, engine.call(order, 22, 4), "and the ring is in order afterwards");
+        assertEquals(4, order.call(22, 4), "and the ring is in order afterwards");
     }
 
     @Test
     void callsAfterCloseAreRejectedClearly() {
-        Op add = engine.op("add");
+        LongOp add = engine.longOp("add");
         engine.close();
-        EngineClosedException e = assertThrows(EngineClosedException.class, () -> engine.call(add, 1, 2));
+        EngineClosedException e = assertThrows(EngineClosedException.class, () -> add.call(1, 2));
         assertTrue(e.getMessage().contains("closed"), e.getMessage());
-        assertThrows(EngineClosedException.class, () -> engine.callAsync(add, 1, 2));
-        assertThrows(EngineClosedException.class, () -> engine.tryCall(add, 1, 2));
-        assertThrows(EngineClosedException.class, () -> engine.call(engine.op("echo_bytes"), new byte[3]));
+        assertThrows(EngineClosedException.class, () -> add.callAsync(1, 2));
+        assertThrows(EngineClosedException.class, () -> add.tryCall(1, 2, -1));
+        assertThrows(EngineClosedException.class, () -> engine.bytesOp("echo_bytes").call(new byte[3]));
         engine.close(); // idempotent
         assertTrue(engine.isClosed());
     }
@@ -233,7 +230,9 @@ class CallTest {
     void parkedCallsHandEachOutcomeToItsOwnCaller() throws Exception {
         try (Engine parking = Engine.builder().name("parking").capacity(8).callerSpin(Duration.ZERO)
                 .engineIdleSpin(Duration.ZERO).start()) {
-            Op add = parking.op("add"), fail = parking.op("fail"), echo = parking.op("echo_bytes");
+            LongOp add = parking.longOp("add");
+            BytesToLongOp fail = parking.bytesToLongOp("fail");
+            BytesOp echo = parking.bytesOp("echo_bytes");
             int threads = 12, rounds = 300;
             java.util.List<Thread> all = new java.util.ArrayList<>();
             java.util.concurrent.ConcurrentLinkedQueue<Throwable> errors = new java.util.concurrent.ConcurrentLinkedQueue<>();
@@ -242,20 +241,20 @@ class CallTest {
                 Runnable body = () -> {
                     try {
                         for (int i = 0; i < rounds; i++) {
-                            assertEquals(id * 1_000_000L + i + 1, parking.call(add, id * 1_000_000L + i, 1));
+                            assertEquals(id * 1_000_000L + i + 1, add.call(id * 1_000_000L + i, 1));
                             int code = 1 + id * 1000 + i;
                             CallFailedException e = assertThrows(CallFailedException.class,
-                                    () -> parking.call(fail, code, ("t" + id + " r" + code).getBytes(StandardCharsets.UTF_8)));
+                                    () -> fail.call(code, ("t" + id + " r" + code).getBytes(StandardCharsets.UTF_8)));
                             assertEquals(code, e.code());
                             assertEquals("t" + id + " r" + code, e.engineMessage());
                             byte[] in = ("echo " + id + "/" + i).getBytes(StandardCharsets.UTF_8);
-                            assertArrayEquals(in, parking.call(echo, in));
+                            assertArrayEquals(in, echo.call(in));
                             if (i % 50 == 0) {
                                 long[] a = new long[21], out = new long[21];
                                 for (int j = 0; j < a.length; j++) {
                                     a[j] = id * 1000L + j;
                                 }
-                                parking.callBatch(add, a, null, out);
+                                add.callBatch(a, null, out);
                                 assertArrayEquals(a, out, "batch of thread " + id);
                             }
                         }
@@ -278,7 +277,7 @@ class CallTest {
      */
     @Test
     void batchesOfEverySizeComeBackInOrderFromManyThreads() throws Exception {
-        Op add = engine.op("add");
+        LongOp add = engine.longOp("add");
         int[] sizes = {0, 1, 255, 256, 257, 2047, 2048, 2049, 5000};
         java.util.concurrent.ConcurrentLinkedQueue<Throwable> errors = new java.util.concurrent.ConcurrentLinkedQueue<>();
         java.util.List<Thread> threads = new java.util.ArrayList<>();
@@ -293,7 +292,7 @@ class CallTest {
                                 a[i] = ((long) id << 40) + ((long) round << 20) + i;
                                 b[i] = n;
                             }
-                            engine.callBatch(add, a, b, out);
+                            add.callBatch(a, b, out);
                             for (int i = 0; i < n; i++) {
                                 if (out[i] != a[i] + n) {
                                     throw new AssertionError("thread " + id + " size " + n + " call " + i + ": " + out[i]);
@@ -311,11 +310,11 @@ class CallTest {
             t.join();
         }
         assertTrue(errors.isEmpty(), () -> errors.size() + " failures, first: " + errors.peek());
-        // Refused at submit, before anything is sent (the engine refuses it too: test_errors batch).
+        // Too few arguments are refused at submit, before anything is sent.
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-                () -> engine.callBatch(engine.op("echo_bytes"), new long[3], null, new long[3]));
-        assertTrue(e.getMessage().contains("echo_bytes"), e.getMessage());
-        assertEquals(7, engine.call(add, 3, 4), "the engine keeps running");
+                () -> add.callBatch(new long[2], null, new long[3]));
+        assertTrue(e.getMessage().contains("callBatch"), e.getMessage());
+        assertEquals(7, add.call(3, 4), "the engine keeps running");
     }
 
     /**
@@ -331,14 +330,14 @@ class CallTest {
                 .getMethod("getTotalThreadAllocatedBytes");
         try (Engine parking = Engine.builder().name("no-alloc").callerSpin(Duration.ZERO)
                 .engineIdleSpin(Duration.ZERO).start()) {
-            Op add = parking.op("add");
+            LongOp add = parking.longOp("add");
             for (int i = 0; i < 20_000; i++) {
-                assertEquals(i + 1, parking.call(add, i, 1)); // warm-up: the JIT, this thread's ParkedCall
+                assertEquals(i + 1, add.call(i, 1)); // warm-up: the JIT, this thread's ParkedCall
             }
             int n = 50_000;
             long before = (long) total.invoke(mx);
             for (int i = 0; i < n; i++) {
-                if (parking.call(add, i, 1) != i + 1) {
+                if (add.call(i, 1) != i + 1) {
                     throw new AssertionError("call " + i);
                 }
             }
@@ -354,14 +353,14 @@ class CallTest {
         java.lang.reflect.Method total = Class.forName("com.sun.management.ThreadMXBean")
                 .getMethod("getTotalThreadAllocatedBytes");
         try (Engine spinning = Engine.builder().name("no-alloc-vt").preset(WaitPreset.LOWEST_LATENCY).start()) {
-            Op add = spinning.op("add");
+            LongOp add = spinning.longOp("add");
             int chunk = 20_000;
             long[] least = {Long.MAX_VALUE};
             java.util.concurrent.atomic.AtomicReference<Throwable> failure = new java.util.concurrent.atomic.AtomicReference<>();
             Thread vt = Thread.ofVirtual().start(() -> {
                 try {
                     for (int i = 0; i < 50_000; i++) {
-                        assertEquals(i + 1, spinning.call(add, i, 1)); // warm-up: the JIT
+                        assertEquals(i + 1, add.call(i, 1)); // warm-up: the JIT
                     }
                     // A virtual thread whose call outlasts its short spin yields or parks, and the JDK copies its
                     // stack into a new StackChunk (kilobytes). That happens when the host delays the engine,
@@ -369,7 +368,7 @@ class CallTest {
                     for (int c = 0; c < 10; c++) {
                         long before = (long) total.invoke(mx);
                         for (int i = 0; i < chunk; i++) {
-                            if (spinning.call(add, i, 1) != i + 1) {
+                            if (add.call(i, 1) != i + 1) {
                                 throw new AssertionError("call " + i);
                             }
                         }

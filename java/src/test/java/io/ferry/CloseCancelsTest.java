@@ -17,18 +17,18 @@ class CloseCancelsTest {
     @Test
     void closeWhileALongOpRunsCancelsItAndEveryQueuedCall() throws Exception {
         Engine engine = Engine.builder().name("close-cancels").closeTimeout(Duration.ofSeconds(120)).start();
-        Op spin = engine.op("spin");
+        LongOp spin = engine.longOp("spin");
         AtomicReference<Throwable> running = new AtomicReference<>();
         Thread caller = Thread.ofPlatform().start(() -> {
             try {
-                engine.call(spin, 60_000_000_000L, 0); // a minute, unless cancelled
+                spin.call(60_000_000_000L, 0); // a minute, unless cancelled
             } catch (Throwable t) {
                 running.set(t);
             }
         });
-        Op add = engine.op("add");
+        LongOp add = engine.longOp("add");
         Thread.sleep(200); // the engine runs the spin
-        CompletableFuture<Long> queued = engine.callAsync(add, 1, 2); // waits behind it
+        CompletableFuture<Long> queued = add.callAsync(1, 2); // waits behind it
         Thread.sleep(50);
         long t0 = System.nanoTime();
         engine.close();
@@ -49,11 +49,11 @@ class CloseCancelsTest {
     void closeStopsAnOpBlockedInNativeCodeThroughTheEnginesCancelHook() throws Exception {
         Engine engine = Engine.builder().name("close-hook").closeTimeout(Duration.ofSeconds(120))
                 .library(java.nio.file.Path.of(System.getProperty("ferry.test.example")), "example_engine_init").start();
-        Op block = engine.op("example.block");
+        LongOp block = engine.longOp("example.block");
         AtomicReference<Throwable> running = new AtomicReference<>();
         Thread caller = Thread.ofPlatform().start(() -> {
             try {
-                engine.call(block, 60_000_000_000L, 0); // blocks a minute unless its cancel hook fires
+                block.call(60_000_000_000L, 0); // blocks a minute unless its cancel hook fires
             } catch (Throwable t) {
                 running.set(t);
             }

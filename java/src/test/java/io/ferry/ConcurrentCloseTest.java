@@ -17,7 +17,7 @@ class ConcurrentCloseTest {
     void everyConcurrentCloseReturnsOnlyOnceTheEngineStopped() throws Exception {
         Engine engine = Engine.builder().name("closed-twice").start();
         // An accepted call that keeps the engine busy for 300 ms: close() runs it before it stops.
-        CompletableFuture<Long> busy = engine.callAsync(engine.op("spin"), TimeUnit.MILLISECONDS.toNanos(300), 0);
+        CompletableFuture<Long> busy = engine.longOp("spin").callAsync(TimeUnit.MILLISECONDS.toNanos(300), 0);
         Thread.sleep(20);
         int closers = 4;
         CountDownLatch go = new CountDownLatch(1);

@@ -28,13 +28,13 @@ import org.junit.jupiter.api.Test;
 class ContextTest {
     Engine engine;
     ExecutionContext sys;
-    Op varAdd;
+    BytesToLongOp varAdd;
 
     @BeforeEach
     void start() {
         engine = Engine.builder().name("contexts").start();
         sys = engine.systemContext();
-        varAdd = engine.op("var_add");
+        varAdd = engine.bytesToLongOp("var_add");
     }
 
     @AfterEach
@@ -44,7 +44,7 @@ class ContextTest {
 
     /** x + the variable `name` of the call's context, computed on the engine thread. */
     long plus(ExecutionContext ctx, String name, long x) {
-        return ctx.call(varAdd, x, name.getBytes(StandardCharsets.UTF_8));
+        return varAdd.call(ctx, x, name.getBytes(StandardCharsets.UTF_8));
     }
 
     @Test
@@ -102,7 +102,7 @@ class ContextTest {
                 () -> sys.child().name("bad").freeze("no_such_variable").create());
         assertEquals(-12, e.code());
         assertTrue(e.engineMessage().contains("no_such_variable"), e.engineMessage());
-        assertEquals(3, engine.call(engine.op("add"), 1, 2), "the engine keeps running");
+        assertEquals(3, engine.longOp("add").call(1, 2), "the engine keeps running");
     }
 
     @Test
@@ -139,10 +139,10 @@ class ContextTest {
         ctxs.forEach(ExecutionContext::close);
     }
 
-    /** The same call through the current context: open() then engine.call with no context named. */
+    /** The same call through the current context: open() then a call that names no context. */
     private long scoped(ExecutionContext c, long x) {
         try (var s = c.open()) {
-            return engine.call(varAdd, x, "base".getBytes(StandardCharsets.UTF_8));
+            return varAdd.call(x, "base".getBytes(StandardCharsets.UTF_8));
         }
     }
 
@@ -154,11 +154,11 @@ class ContextTest {
             b.set("v", 2);
             try (var sa = a.open()) {
                 assertSame(a, ExecutionContext.current());
-                assertEquals(1, engine.call(varAdd, 0, "v".getBytes(StandardCharsets.UTF_8)));
+                assertEquals(1, varAdd.call(0, "v".getBytes(StandardCharsets.UTF_8)));
                 try (var sb = b.open()) {
                     assertSame(b, ExecutionContext.current());
                     assertSame(b, engine.context());
-                    assertEquals(2, engine.call(varAdd, 0, "v".getBytes(StandardCharsets.UTF_8)));
+                    assertEquals(2, varAdd.call(0, "v".getBytes(StandardCharsets.UTF_8)));
                 }
                 assertSame(a, ExecutionContext.current(), "closing the inner scope restores the outer one");
             }
@@ -186,21 +186,21 @@ class ContextTest {
         assertTrue(e.getMessage().contains("No ExecutionContext") && e.getMessage().contains("ctx.open()")
                 && e.getMessage().contains("wrap"), e.getMessage());
         try (Engine strict = Engine.builder().name("strict").requireContext(true).start()) {
-            Op counter = strict.op("counter");
-            NoContextException s = assertThrows(NoContextException.class, () -> strict.call(counter, 1));
+            LongOp counter = strict.longOp("counter");
+            NoContextException s = assertThrows(NoContextException.class, () -> counter.call(1));
             assertTrue(s.getMessage().contains("'strict'") && s.getMessage().contains(Thread.currentThread().getName()),
                     s.getMessage());
             try (var scope = strict.systemContext().open()) {
-                assertEquals(5, strict.call(counter, 5));
+                assertEquals(5, counter.call(5));
             }
             // Nothing reached the engine from the refused call: the counter saw only the 5.
             try (var scope = strict.systemContext().open()) {
-                assertEquals(5, strict.call(counter, 0));
+                assertEquals(5, counter.call(0));
             }
             // A thread with no context open (a fresh one) gets the same clear error.
             CompletableFuture<Throwable> other = CompletableFuture.supplyAsync(() -> {
                 try {
-                    strict.call(counter, 1);
+                    counter.call(1);
                     return null;
                 } catch (Throwable t) {
                     return t;
@@ -223,31 +223,31 @@ class ContextTest {
             ExecutorService inA = a.wrap(pool);
             CompletableFuture<Long> viaExecutor;
             try (var sa = a.open()) {
-                Callable<Long> plain = () -> engine.call(varAdd, 100, v);
+                Callable<Long> plain = () -> varAdd.call(100, v);
                 task = ExecutionContext.current().wrap(plain);
-                f = a.wrap((Long x) -> engine.call(varAdd, x, v));
+                f = a.wrap((Long x) -> varAdd.call(x, v));
                 viaExecutor = new CompletableFuture<>();
                 CompletableFuture<Long> done = viaExecutor;
-                marker = () -> done.complete(engine.call(varAdd, 1_000, v));
+                marker = () -> done.complete(varAdd.call(1_000, v));
             }
             // The submitter's context has changed (b is current now) before any of the work runs.
             try (var sb = b.open()) {
-                assertEquals(2, engine.call(varAdd, 0, v));
+                assertEquals(2, varAdd.call(0, v));
                 assertEquals(101, pool.submit(task).get(10, TimeUnit.SECONDS));
                 assertEquals(51, CompletableFuture.supplyAsync(() -> f.apply(50L), pool).get(10, TimeUnit.SECONDS));
                 inA.execute(marker);
                 assertEquals(1_001, viaExecutor.get(10, TimeUnit.SECONDS));
                 // A task wrapped for a context runs under it even on the engine-less common pool.
-                assertEquals(7, CompletableFuture.supplyAsync(a.wrapSupplier(() -> engine.call(varAdd, 6, v))).get(10, TimeUnit.SECONDS));
+                assertEquals(7, CompletableFuture.supplyAsync(a.wrapSupplier(() -> varAdd.call(6, v))).get(10, TimeUnit.SECONDS));
             }
             // propagate(): each task runs under the context current where it was submitted.
             ExecutorService carrying = ExecutionContext.propagate(pool);
             CompletableFuture<Long> fromA, fromB;
             try (var sa = a.open()) {
-                fromA = CompletableFuture.supplyAsync(() -> engine.call(varAdd, 0, v), carrying);
+                fromA = CompletableFuture.supplyAsync(() -> varAdd.call(0, v), carrying);
             }
             try (var sb = b.open()) {
-                fromB = CompletableFuture.supplyAsync(() -> engine.call(varAdd, 0, v), carrying);
+                fromB = CompletableFuture.supplyAsync(() -> varAdd.call(0, v), carrying);
             }
             assertEquals(1, fromA.get(10, TimeUnit.SECONDS));
             assertEquals(2, fromB.get(10, TimeUnit.SECONDS));
@@ -261,33 +261,33 @@ class ContextTest {
     void readOnlyAndOpLimitedContextsAreRefusedByTheEngine() {
         // Ferry has no Java-side permission check: every refusal below comes from the engine thread, in C,
         // which FERRY_E_DENIED (-11) in the exception shows.
-        Op counter = engine.op("counter");
-        Op add = engine.op("add");
-        Op echo = engine.op("echo");
+        LongOp counter = engine.longOp("counter");
+        LongOp add = engine.longOp("add");
+        LongOp echo = engine.longOp("echo");
         try (ExecutionContext ro = sys.child().name("reader").readOnly().create();
                 ExecutionContext onlyAdd = sys.child().name("adder").allowOps(add).create()) {
-            CallFailedException e = assertThrows(CallFailedException.class, () -> ro.call(counter, 1));
+            CallFailedException e = assertThrows(CallFailedException.class, () -> counter.call(ro, 1));
             assertEquals(-11, e.code());
             assertTrue(e.engineMessage().contains("counter") && e.engineMessage().contains("reader"), e.engineMessage());
-            assertEquals(3, ro.call(add, 1, 2), "non-mutating ops run");
+            assertEquals(3, add.call(ro, 1, 2), "non-mutating ops run");
             ro.set("param", 1);
             assertEquals(1, ro.getLong("param"), "its own scope is still its own");
 
-            CallFailedException d = assertThrows(CallFailedException.class, () -> onlyAdd.call(echo, 9));
+            CallFailedException d = assertThrows(CallFailedException.class, () -> echo.call(onlyAdd, 9));
             assertEquals(-11, d.code());
             assertTrue(d.engineMessage().contains("echo") && d.engineMessage().contains("adder"), d.engineMessage());
-            assertEquals(5, onlyAdd.call(add, 2, 3));
+            assertEquals(5, add.call(onlyAdd, 2, 3));
 
             try (ExecutionContext grandchild = ro.child().name("ro-child").create();
                     ExecutionContext narrowed = onlyAdd.child().name("narrow").allowOps(add, echo).create()) {
                 assertTrue(grandchild.isReadOnly());
-                assertEquals(-11, assertThrows(CallFailedException.class, () -> grandchild.call(counter, 1)).code(),
+                assertEquals(-11, assertThrows(CallFailedException.class, () -> counter.call(grandchild, 1)).code(),
                         "a child of a read-only context is read-only");
-                assertEquals(-11, assertThrows(CallFailedException.class, () -> narrowed.call(echo, 1)).code(),
+                assertEquals(-11, assertThrows(CallFailedException.class, () -> echo.call(narrowed, 1)).code(),
                         "a child never gets ops its parent lacks");
                 assertEquals(List.of("add"), List.copyOf(narrowed.allowedOps().orElseThrow()));
             }
-            assertEquals(1, sys.call(counter, 1), "the refused calls changed nothing");
+            assertEquals(1, counter.call(sys, 1), "the refused calls changed nothing");
         }
     }
 
@@ -299,22 +299,22 @@ class ContextTest {
         gone.set("v", 1);
         long goneId = gone.id();
         gone.close();
-        assertThrows(IllegalStateException.class, () -> gone.call(engine.op("add"), 1, 2), "closed handle refused in Java");
+        assertThrows(IllegalStateException.class, () -> engine.longOp("add").call(gone, 1, 2), "closed handle refused in Java");
 
         EngineCore core = coreOf(engine);
-        Op counter = engine.op("counter");
+        LongOp counter = engine.longOp("counter");
         long victimIndex = victim.id() & 0xffff_ffffL;
         long[] forged = {goneId, 0, 12345, (99L << 32) | victimIndex, victim.id() + (1L << 32), -1};
         for (long id : forged) {
             ExecutionContext fake = new ExecutionContext(engine, core, id, "forged", false, null);
-            CallFailedException e = assertThrows(CallFailedException.class, () -> fake.call(counter, 1000),
+            CallFailedException e = assertThrows(CallFailedException.class, () -> counter.call(fake, 1000),
                     "id 0x" + Long.toHexString(id));
             assertEquals(-10, e.code(), "FERRY_E_CONTEXT for 0x" + Long.toHexString(id));
             assertTrue(e.engineMessage().contains("closed or was never issued"), e.engineMessage());
             assertThrows(CallFailedException.class, () -> fake.set("v", 7));
         }
         assertEquals(42, victim.getLong("v"), "the victim's scope is untouched");
-        assertEquals(0, sys.call(counter, 0), "no forged call ran");
+        assertEquals(0, counter.call(sys, 0), "no forged call ran");
         // A new context may reuse the closed one's index, never its id or its variables.
         ExecutionContext reused = sys.child().name("reused").create();
         assertTrue(reused.id() != goneId);
@@ -341,7 +341,7 @@ class ContextTest {
         ExecutionContext open = sys.child().create();
         engine.close();
         assertTrue(open.isClosed() && sys.isClosed());
-        assertThrows(EngineClosedException.class, () -> open.call(engine.op("add"), 1, 2));
+        assertThrows(EngineClosedException.class, () -> engine.longOp("add").call(open, 1, 2));
     }
 
     @Test
@@ -352,13 +352,13 @@ class ContextTest {
             ExecutionContext heavy = a.systemContext().child().name("heavy-work").create();
             ExecutionContext light = b.systemContext().child().name("latency-critical").create();
             ExecutionContext sameEngine = a.systemContext().child().name("same-engine").create();
-            Op spinA = a.op("spin");
-            long idle = medianMicros(light, b.op("add"));
+            LongOp spinA = a.longOp("spin");
+            long idle = medianMicros(light, b.longOp("add"));
             var stop = new java.util.concurrent.atomic.AtomicBoolean();
             Thread load = Thread.ofPlatform().start(() -> {
                 List<CompletableFuture<Long>> inFlight = new ArrayList<>();
                 while (!stop.get()) {
-                    inFlight.add(heavy.callAsync(spinA, 2_000_000, 0));
+                    inFlight.add(spinA.callAsync(heavy, 2_000_000, 0));
                     if (inFlight.size() >= 4) {
                         inFlight.remove(0).join();
                     }
@@ -367,8 +367,8 @@ class ContextTest {
             });
             try {
                 Thread.sleep(20);
-                long loaded = medianMicros(light, b.op("add"));
-                long shared = medianMicros(sameEngine, a.op("add"));
+                long loaded = medianMicros(light, b.longOp("add"));
+                long shared = medianMicros(sameEngine, a.longOp("add"));
                 System.out.printf("B's median call: %d us idle, %d us with A busy, %d us on A itself%n", idle, loaded, shared);
                 // Generous ratios, not absolute times: on 2 vCPUs A's busy engine takes one CPU, so B's
                 // calls do pay for sharing the other; but they never wait for A's 2 ms ops.
@@ -382,11 +382,11 @@ class ContextTest {
         }
     }
 
-    private static long medianMicros(ExecutionContext ctx, Op add) {
+    private static long medianMicros(ExecutionContext ctx, LongOp add) {
         long[] t = new long[200];
         for (int i = 0; i < t.length; i++) {
             long t0 = System.nanoTime();
-            assertEquals(i + 1, ctx.call(add, i, 1));
+            assertEquals(i + 1, add.call(ctx, i, 1));
             t[i] = System.nanoTime() - t0;
         }
         Arrays.sort(t);

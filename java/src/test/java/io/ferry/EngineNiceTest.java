@@ -30,7 +30,7 @@ class EngineNiceTest {
         try (Engine engine = Engine.builder().engineNice(target).start()) {
             assertEquals(target, engine.engineNice());
             assertEquals(mine, Proc.niceOfThisThread(), "the starting thread's nice value moved");
-            assertEquals(42, engine.call(engine.op("echo"), 42));
+            assertEquals(42, engine.longOp("echo").call(42));
         }
     }
 

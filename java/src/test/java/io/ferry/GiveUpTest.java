@@ -22,7 +22,7 @@ class GiveUpTest {
     void cancellingACompletedFutureAfterItsEngineClosedReturnsFalse() throws Exception {
         CompletableFuture<Long> f;
         try (Engine engine = Engine.builder().name("cancel-after-close").start()) {
-            f = engine.callAsync(engine.op("add"), 1, 2);
+            f = engine.longOp("add").callAsync(1, 2);
             assertEquals(3, f.get(10, TimeUnit.SECONDS));
         }
         // The region is freed: cancel must not read it (it threw IllegalStateException: Already closed).
@@ -33,15 +33,15 @@ class GiveUpTest {
     /** spin stops once its caller left; had the 30 s call kept running, the engine would still be busy. */
     private static void assertSpinGivenUp(Engine engine) {
         long t0 = System.nanoTime();
-        assertEquals(0, engine.call(engine.op("noop")));
+        assertEquals(0, engine.longOp("noop").call());
         assertTrue(System.nanoTime() - t0 < TimeUnit.SECONDS.toNanos(20), "the spin was given up");
     }
 
     @Test
     void aFutureThatTimesOutWithOrTimeoutGivesItsCallUp() throws Exception {
         try (Engine engine = Engine.builder().name("or-timeout").start()) {
-            Op spin = engine.op("spin");
-            CompletableFuture<Long> f = engine.callAsync(spin, 30_000_000_000L, 0).orTimeout(50, TimeUnit.MILLISECONDS);
+            LongOp spin = engine.longOp("spin");
+            CompletableFuture<Long> f = spin.callAsync(30_000_000_000L, 0).orTimeout(50, TimeUnit.MILLISECONDS);
             ExecutionException e = assertThrows(ExecutionException.class, () -> f.get(10, TimeUnit.SECONDS));
             assertInstanceOf(TimeoutException.class, e.getCause());
             assertSpinGivenUp(engine);
@@ -51,7 +51,7 @@ class GiveUpTest {
     @Test
     void aFutureTheUserFailsGivesItsCallUp() throws Exception {
         try (Engine engine = Engine.builder().name("user-fails").start()) {
-            CompletableFuture<Long> f = engine.callAsync(engine.op("spin"), 30_000_000_000L, 0);
+            CompletableFuture<Long> f = engine.longOp("spin").callAsync(30_000_000_000L, 0);
             Thread.sleep(20); // let the engine start it
             assertTrue(f.completeExceptionally(new IllegalStateException("not needed any more")));
             assertSpinGivenUp(engine);
@@ -93,7 +93,7 @@ class GiveUpTest {
             IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                     () -> engine.op("add\u0000anything"));
             assertTrue(e.getMessage().contains("NUL"), e.getMessage());
-            assertEquals(3, engine.call(engine.op("add"), 1, 2), "the plain name still resolves");
+            assertEquals(3, engine.longOp("add").call(1, 2), "the plain name still resolves");
         }
     }
 
@@ -101,7 +101,7 @@ class GiveUpTest {
     void theEngineThreadCarriesTheEngineNameInJavaAndInTheKernel() throws Exception {
         String name = "ledger-engine-\u00e9tage"; // byte 15 is inside the two-byte "é": the cut must not split it
         try (Engine engine = Engine.builder().name(name).start()) {
-            engine.call(engine.op("noop"));
+            engine.longOp("noop").call();
             long javaThreads = Thread.getAllStackTraces().keySet().stream().filter(t -> t.getName().equals(name)).count();
             assertEquals(1, javaThreads, "one Java thread carries the engine's name");
             assertEquals(1, Proc.threadsNamed("ledger-engine-"), "the pthread name is the first 15 bytes");
@@ -115,7 +115,7 @@ class GiveUpTest {
                 .completionExecutor(r -> {
                     throw new IllegalStateException("this executor is broken");
                 }).start()) {
-            CompletableFuture<Long> f = engine.callAsync(engine.op("add"), 2, 3);
+            CompletableFuture<Long> f = engine.longOp("add").callAsync(2, 3);
             assertEquals(5, f.get(10, TimeUnit.SECONDS));
         }
     }
@@ -126,7 +126,7 @@ class GiveUpTest {
         String message = "d\u00e9j\u00e0 vu \u20ac ".repeat(100_000 / 14);
         try (Engine engine = Engine.builder().name("long-message").start()) {
             CallFailedException e = assertThrows(CallFailedException.class,
-                    () -> engine.call(engine.op("fail"), 9, message.getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+                    () -> engine.bytesToLongOp("fail").call(9, message.getBytes(java.nio.charset.StandardCharsets.UTF_8)));
             assertEquals(9, e.code());
             assertEquals(message, e.engineMessage());
         }

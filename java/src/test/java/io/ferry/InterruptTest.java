@@ -45,7 +45,7 @@ class InterruptTest {
                 Thread.currentThread().interrupt();
             }
             try {
-                result.set(engine.call(engine.op("spin"), LONG_OP_NS));
+                result.set(engine.longOp("spin").call(LONG_OP_NS));
             } catch (Throwable t) {
                 result.set(t);
             }
@@ -78,7 +78,7 @@ class InterruptTest {
                 + " ms of CPU while a " + LONG_OP_NS / 1_000_000 + " ms op ran: it busy-waited");
         // spin stops once its caller left, so the engine is free again long before the op's 2 s.
         long t0 = System.nanoTime();
-        assertEquals(7, engine.call(engine.op("add"), 3, 4));
+        assertEquals(7, engine.longOp("add").call(3, 4));
         assertTrue(System.nanoTime() - t0 < LONG_OP_NS / 2, "the given-up op stopped early");
     }
 
@@ -97,7 +97,7 @@ class InterruptTest {
         AtomicReference<Object> result = new AtomicReference<>();
         Thread caller = Thread.ofVirtual().start(() -> {
             try {
-                result.set(engine.call(engine.op("spin"), LONG_OP_NS));
+                result.set(engine.longOp("spin").call(LONG_OP_NS));
             } catch (Throwable t) {
                 result.set(t);
             }

@@ -51,7 +51,7 @@ class LoaderTest {
 
     private static WeakReference<Engine> startAndForget() {
         Engine engine = Engine.builder().name("forgotten").start();
-        assertEquals(7, engine.call(engine.op("add"), 3, 4));
+        assertEquals(7, engine.longOp("add").call(3, 4));
         return new WeakReference<>(engine);
     }
 }

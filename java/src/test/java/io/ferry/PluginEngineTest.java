@@ -39,29 +39,29 @@ class PluginEngineTest {
     @Test
     void pluginOpsWorkAlongsideTheBuiltInOps() throws Exception {
         try (Engine engine = startExample()) {
-            Op greet = engine.op("example.greet");
-            Op tally = engine.op("example.tally");
-            Op mul = engine.op("example.mul");
+            TextOp greet = engine.textOp("example.greet");
+            LongOp tally = engine.longOp("example.tally");
+            LongOp mul = engine.longOp("example.mul");
             assertTrue(greet.has(Op.IN_BYTES | Op.OUT_BYTES | Op.TEXT), greet::toString);
             assertTrue(tally.has(Op.MUTATES), tally::toString);
 
-            assertEquals("hello, world", engine.call(greet, "world"));
-            assertEquals("hello, ", engine.call(greet, ""));
-            assertEquals("hello, wörld", engine.callAsync(greet, "wörld").get(5, TimeUnit.SECONDS));
+            assertEquals("hello, world", greet.call("world"));
+            assertEquals("hello, ", greet.call(""));
+            assertEquals("hello, wörld", greet.callAsync("wörld").get(5, TimeUnit.SECONDS));
             // The tally is engine state, kept on the engine thread across calls.
-            assertEquals(5, engine.call(tally, 5));
-            assertEquals(12, engine.call(tally, 7));
-            assertEquals(10, engine.call(tally, -2));
-            assertEquals(42, engine.call(mul, 6, 7));
-            assertEquals(-12, engine.call(mul, -3, 4));
-            assertEquals(0, engine.call(mul, Long.MIN_VALUE, 2), "wraps like unsigned 64-bit arithmetic");
+            assertEquals(5, tally.call(5));
+            assertEquals(12, tally.call(7));
+            assertEquals(10, tally.call(-2));
+            assertEquals(42, mul.call(6, 7));
+            assertEquals(-12, mul.call(-3, 4));
+            assertEquals(0, mul.call(Long.MIN_VALUE, 2), "wraps like unsigned 64-bit arithmetic");
 
             // Built-in ops are still there, and interleave with the plug-in's.
-            assertEquals(5, engine.call(engine.op("add"), 2, 3));
-            assertArrayEquals(new byte[] {1, 2, 3}, engine.call(engine.op("echo_bytes"), new byte[] {1, 2, 3}));
-            assertEquals("héllo", engine.call(engine.op("echo_string"), "héllo"));
-            assertEquals(3.5, engine.callDouble(engine.op("add_f64"), 1.25, 2.25));
-            assertEquals(15, engine.call(tally, 5));
+            assertEquals(5, engine.longOp("add").call(2, 3));
+            assertArrayEquals(new byte[] {1, 2, 3}, engine.bytesOp("echo_bytes").call(new byte[] {1, 2, 3}));
+            assertEquals("héllo", engine.textOp("echo_string").call("héllo"));
+            assertEquals(3.5, engine.doubleOp("add_f64").call(1.25, 2.25));
+            assertEquals(15, tally.call(5));
         }
     }
 
@@ -108,8 +108,8 @@ class PluginEngineTest {
         assertThrows(EngineStartException.class,
                 () -> Engine.builder().library(EXAMPLE, "example_engine_init_failing").start());
         try (Engine engine = startExample()) {
-            assertEquals(42, engine.call(engine.op("example.mul"), 6, 7));
-            assertEquals(1, engine.call(engine.op("example.tally"), 1), "a fresh engine has a fresh tally");
+            assertEquals(42, engine.longOp("example.mul").call(6, 7));
+            assertEquals(1, engine.longOp("example.tally").call(1), "a fresh engine has a fresh tally");
         }
     }
 
@@ -124,9 +124,9 @@ class PluginEngineTest {
         volatile long callNanos = -1;
         volatile long syncResult = Long.MIN_VALUE;
         private final Engine engine;
-        private final Op add;
+        private final LongOp add;
 
-        Recorder(Engine engine, Op add) {
+        Recorder(Engine engine, LongOp add) {
             this.engine = engine;
             this.add = add;
         }
@@ -138,18 +138,18 @@ class PluginEngineTest {
                 onEngineThread = engine.isEngineThread();
                 long t0 = System.nanoTime();
                 try {
-                    syncResult = engine.call(add, 1, 2);
+                    syncResult = add.call(1, 2);
                 } catch (Throwable t) {
                     fromCall = t;
                 }
                 callNanos = System.nanoTime() - t0;
                 try {
-                    engine.tryCall(add, 1, 2);
+                    add.tryCall(1, 2, -1);
                 } catch (Throwable t) {
                     fromTryCall = t;
                 }
                 try {
-                    engine.callAsync(add, 1, 2);
+                    add.callAsync(1, 2);
                 } catch (Throwable t) {
                     fromCallAsync = t;
                 }
@@ -170,8 +170,8 @@ class PluginEngineTest {
     @Test
     void aCallFromInsideAnUpcallOnTheEngineThreadFailsFastAndTheEngineKeepsWorking() throws Exception {
         try (Engine engine = startExample(); Arena arena = Arena.ofShared()) {
-            Op add = engine.op("add");
-            Op callback = engine.op("example.callback");
+            LongOp add = engine.longOp("add");
+            LongOp callback = engine.longOp("example.callback");
             Recorder rec = new Recorder(engine, add);
             MethodHandle reenter = MethodHandles.lookup().findVirtual(Recorder.class, "reenter",
                     MethodType.methodType(long.class, long.class)).bindTo(rec);
@@ -179,7 +179,7 @@ class PluginEngineTest {
 
             assertFalse(engine.isEngineThread(), "the test thread is not the engine thread");
             // Timed, so that a re-entrant call that deadlocks the engine fails this test instead of hanging it.
-            long r = engine.call(callback, stub.address(), 9, Duration.ofSeconds(5));
+            long r = callback.call(stub.address(), 9, Duration.ofSeconds(5));
 
             assertEquals(SENTINEL, r, "the callback's result comes back through example.callback");
             assertTrue(rec.ran, "the upcall ran");
@@ -194,14 +194,14 @@ class PluginEngineTest {
             assertInstanceOf(IllegalStateException.class, rec.fromCallAsync, () -> "callAsync: " + rec.fromCallAsync);
 
             // The engine is unharmed: plain calls, plug-in state, and a well-behaved upcall all still work.
-            assertEquals(3, engine.call(add, 1, 2));
-            assertEquals(4, engine.call(engine.op("example.tally"), 4));
+            assertEquals(3, add.call(1, 2));
+            assertEquals(4, engine.longOp("example.tally").call(4));
             LongUnaryOperator square = x -> x * x;
             MethodHandle squareMh = MethodHandles.lookup().findVirtual(LongUnaryOperator.class, "applyAsLong",
                     MethodType.methodType(long.class, long.class)).bindTo(square);
-            assertEquals(144, engine.call(callback, upcall(squareMh, arena).address(), 12));
-            assertEquals("hello, again", engine.call(engine.op("example.greet"), "again"));
-            assertNotNull(engine.callAsync(add, 20, 22).get(5, TimeUnit.SECONDS));
+            assertEquals(144, callback.call(upcall(squareMh, arena).address(), 12));
+            assertEquals("hello, again", engine.textOp("example.greet").call("again"));
+            assertNotNull(add.callAsync(20, 22).get(5, TimeUnit.SECONDS));
         }
     }
 
@@ -209,29 +209,29 @@ class PluginEngineTest {
     void aNullFunctionPointerFailsTheCallbackOpWithTheEnginesCodeAndMessage() {
         try (Engine engine = startExample()) {
             CallFailedException e = assertThrows(CallFailedException.class,
-                    () -> engine.call(engine.op("example.callback"), 0, 1));
+                    () -> engine.longOp("example.callback").call(0, 1));
             assertEquals(22, e.code(), e.getMessage());
             assertEquals("example.callback: null function pointer", e.engineMessage());
-            assertEquals(5, engine.call(engine.op("add"), 2, 3));
+            assertEquals(5, engine.longOp("add").call(2, 3));
         }
     }
 
     @Test
     void anEngineKeepsStatePerContextThroughItsContextHooks() {
         try (Engine engine = Engine.builder().library(EXAMPLE, "example_engine_init").start()) {
-            Op tally = engine.op("example.ctx_tally");
-            Op open = engine.op("example.open_contexts");
+            LongOp tally = engine.longOp("example.ctx_tally");
+            LongOp open = engine.longOp("example.open_contexts");
             ExecutionContext sys = engine.systemContext();
-            assertEquals(1, engine.call(open), "the systemic context was opened after init");
-            assertEquals(5, sys.call(tally, 5));
+            assertEquals(1, open.call(), "the systemic context was opened after init");
+            assertEquals(5, tally.call(sys, 5));
             try (ExecutionContext a = sys.child().name("a").create();
                     ExecutionContext inherits = sys.child().name("inherits").engineFlags(0x100).create()) {
-                assertEquals(3, engine.call(open));
-                assertEquals(1, a.call(tally, 1), "a new context starts with its own state");
-                assertEquals(7, inherits.call(tally, 2), "the engine saw the parent's state and the creator's flags");
-                assertEquals(6, sys.call(tally, 1), "and the parent's own state is untouched");
+                assertEquals(3, open.call());
+                assertEquals(1, tally.call(a, 1), "a new context starts with its own state");
+                assertEquals(7, tally.call(inherits, 2), "the engine saw the parent's state and the creator's flags");
+                assertEquals(6, tally.call(sys, 1), "and the parent's own state is untouched");
             }
-            assertEquals(1, engine.call(open), "closing contexts ran the engine's close hook");
+            assertEquals(1, open.call(), "closing contexts ran the engine's close hook");
         }
     }
 }

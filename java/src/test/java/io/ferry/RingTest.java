@@ -16,7 +16,7 @@ class RingTest {
     @ValueSource(ints = {1, 2, 64, 65_536})
     void wrapsManyTimesKeepingEveryProducersOrder(int capacity) throws Exception {
         try (Engine engine = Engine.builder().name("ring-" + capacity).capacity(capacity).start()) {
-            Op order = engine.op("order");
+            LongOp order = engine.longOp("order");
             // Small rings hand every slot from caller to caller, often through a park: fewer calls suffice.
             int producers = 4, perProducer = (capacity <= 2 ? 5_000 : 50_000) * StressTest.SCALE;
             ConcurrentLinkedQueue<Throwable> failures = new ConcurrentLinkedQueue<>();
@@ -26,7 +26,7 @@ class RingTest {
                 threads.add(Thread.ofPlatform().start(() -> {
                     try {
                         for (int n = 1; n <= perProducer; n++) {
-                            assertEquals(n, engine.call(order, producer, n));
+                            assertEquals(n, order.call(producer, n));
                         }
                     } catch (Throwable t) {
                         failures.add(t);

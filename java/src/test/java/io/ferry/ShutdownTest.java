@@ -19,7 +19,7 @@ class ShutdownTest {
     @Test
     void closeWithTenThousandCallsInFlightEndsEveryOneInAResultOrARejection() throws Exception {
         Engine engine = Engine.builder().name("shutdown").capacity(1024).start();
-        Op spin = engine.op("spin");
+        LongOp spin = engine.longOp("spin");
         int callers = 10_000;
         AtomicInteger results = new AtomicInteger(), rejected = new AtomicInteger(), started = new AtomicInteger();
         ConcurrentLinkedQueue<Throwable> wrong = new ConcurrentLinkedQueue<>();
@@ -30,7 +30,7 @@ class ShutdownTest {
                 try {
                     go.await();
                     started.incrementAndGet();
-                    long r = engine.call(spin, 1_000, 0);
+                    long r = spin.call(1_000, 0);
                     if (r < 1_000) {
                         wrong.add(new AssertionError("spin returned " + r));
                     }
@@ -43,11 +43,11 @@ class ShutdownTest {
             }));
         }
         // Keep the engine busy so that nothing submitted below can complete before close().
-        CompletableFuture<Long> busy = engine.callAsync(spin, 1_500_000_000L, 0);
+        CompletableFuture<Long> busy = spin.callAsync(1_500_000_000L, 0);
         // A batch of async calls in flight too.
         List<CompletableFuture<Long>> futures = new ArrayList<>();
         for (int i = 0; i < 500; i++) {
-            futures.add(engine.callAsync(spin, 1_000, 0));
+            futures.add(spin.callAsync(1_000, 0));
         }
         go.countDown();
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
@@ -59,7 +59,7 @@ class ShutdownTest {
         assertTrue(inFlight >= 10_000, "close happens with " + inFlight + " calls in flight");
         engine.close();
         // Calls submitted after close are rejected, never dropped.
-        org.junit.jupiter.api.Assertions.assertThrows(EngineClosedException.class, () -> engine.call(spin, 1, 0));
+        org.junit.jupiter.api.Assertions.assertThrows(EngineClosedException.class, () -> spin.call(1, 0));
         for (Thread t : threads) {
             assertTrue(t.join(Duration.ofNanos(Math.max(1, deadline - System.nanoTime()))), "a caller hung after close");
         }
@@ -83,7 +83,7 @@ class ShutdownTest {
     @Test
     void closeIsIdempotentAndSafeFromManyThreadsAtOnce() throws Exception {
         Engine engine = Engine.builder().name("close-race").start();
-        assertEquals(3, engine.call(engine.op("add"), 1, 2));
+        assertEquals(3, engine.longOp("add").call(1, 2));
         List<Thread> closers = new ArrayList<>();
         for (int i = 0; i < 8; i++) {
             closers.add((i % 2 == 0 ? Thread.ofPlatform() : Thread.ofVirtual()).start(engine::close));
@@ -98,12 +98,12 @@ class ShutdownTest {
     @Test
     void anEngineStuckInAnOpDoesNotHangCloseOrItsCallers() throws Exception {
         Engine engine = Engine.builder().name("stuck").closeTimeout(Duration.ofMillis(300)).start();
-        Op spin = engine.op("spin");
-        CompletableFuture<Long> stuck = engine.callAsync(spin, 3_000_000_000L, 0);
+        LongOp spin = engine.longOp("spin");
+        CompletableFuture<Long> stuck = spin.callAsync(3_000_000_000L, 0);
         AtomicInteger outcome = new AtomicInteger();
         Thread waiter = Thread.ofPlatform().start(() -> {
             try {
-                engine.call(engine.op("add"), 1, 2);
+                engine.longOp("add").call(1, 2);
                 outcome.set(1);
             } catch (EngineClosedException e) {
                 outcome.set(2);
@@ -130,9 +130,9 @@ class ShutdownTest {
     @Test
     void anIdleEngineUsesNoCpu() throws Exception {
         try (Engine engine = Engine.builder().name("idle").start()) {
-            Op add = engine.op("add");
+            LongOp add = engine.longOp("add");
             for (int i = 0; i < 10_000; i++) {
-                engine.call(add, i, i);
+                add.call(i, i);
             }
             Thread.sleep(100); // let the 50 µs idle spin run out
             long before = engine.engineCpuNanos();
@@ -140,7 +140,7 @@ class ShutdownTest {
             long used = engine.engineCpuNanos() - before;
             assertTrue(before > 0, "engine CPU time is readable");
             assertTrue(used < 5_000_000, "idle engine used " + used + " ns of CPU in 500 ms");
-            assertEquals(4, engine.call(add, 2, 2), "and wakes up for the next call");
+            assertEquals(4, add.call(2, 2), "and wakes up for the next call");
         }
     }
 }

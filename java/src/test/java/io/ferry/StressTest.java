@@ -37,8 +37,8 @@ class StressTest {
             recording.enable("jdk.VirtualThreadPinned").withThreshold(Duration.ZERO).withStackTrace();
             recording.start();
 
-            Op order = engine.op("order");
-            Op add = engine.op("add");
+            LongOp order = engine.longOp("order");
+            LongOp add = engine.longOp("add");
             AtomicLong calls = new AtomicLong();
             ConcurrentLinkedQueue<Throwable> failures = new ConcurrentLinkedQueue<>();
             CountDownLatch start = new CountDownLatch(1);
@@ -53,9 +53,9 @@ class StressTest {
                         for (int i = 1; i <= n; i++) {
                             // Alternate: an order check, then an add whose result we verify here.
                             if ((i & 1) == 1) {
-                                assertEquals((i + 1) / 2, engine.call(order, producer, (i + 1) / 2));
+                                assertEquals((i + 1) / 2, order.call(producer, (i + 1) / 2));
                             } else {
-                                long r = engine.call(add, producer, i);
+                                long r = add.call(producer, i);
                                 assertEquals(producer + i, r);
                                 sum += r;
                             }

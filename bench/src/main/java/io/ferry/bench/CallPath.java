@@ -120,23 +120,23 @@ abstract class CallPath implements AutoCloseable {
         DESCRIPTIONS.put("c_floor", "C floor: two pthreads ping-pong one cache line, both spinning (one downcall per burst)");
         DESCRIPTIONS.put("ffm_direct", "Direct FFM downcall of a C add on the caller's thread: the cost of not offloading");
         DESCRIPTIONS.put("ffm_critical", "The same downcall with Linker.Option.critical(false)");
-        DESCRIPTIONS.put("ferry_spin", "Ferry engine.call(add, x, 1), preset LOWEST_LATENCY (caller and engine spin)");
-        DESCRIPTIONS.put("ferry_default", "Ferry engine.call(add, x, 1), default preset BALANCED, engine awake");
-        DESCRIPTIONS.put("ferry_parked", "Ferry engine.call, preset LOWEST_CPU, one call every " + GAP_US + " µs: the engine "
+        DESCRIPTIONS.put("ferry_spin", "Ferry add.call(x, 1), preset LOWEST_LATENCY (caller and engine spin)");
+        DESCRIPTIONS.put("ferry_default", "Ferry add.call(x, 1), default preset BALANCED, engine awake");
+        DESCRIPTIONS.put("ferry_parked", "Ferry add.call, preset LOWEST_CPU, one call every " + GAP_US + " µs: the engine "
                 + "is asleep when the call comes and the caller parks until the engine wakes it (two wake-ups); calls timed, gaps not");
         DESCRIPTIONS.put("ferry_nospin", "The same spaced calls with callerSpin(0) and engineIdleSpin(0): the caller "
                 + "parks as soon as it has published (after 64 polls) and the engine sleeps as soon as it is idle");
-        DESCRIPTIONS.put("ferry_async", "Ferry engine.callAsync(add, x, 1).join(), default preset (completes on the common pool)");
-        DESCRIPTIONS.put("ferry_batch", "Ferry engine.callBatch of " + DEPTH + " calls: one producer, " + DEPTH
+        DESCRIPTIONS.put("ferry_async", "Ferry add.callAsync(x, 1).join(), default preset (completes on the common pool)");
+        DESCRIPTIONS.put("ferry_batch", "Ferry add.callBatch of " + DEPTH + " calls: one producer, " + DEPTH
                 + " in flight (as 32-byte items of one batch slot), then waits for the last; caller spin as LOWEST_LATENCY, "
                 + "engine idle spin 1 ms (it spins through the burst, as the JCTools consumer does); per call");
         DESCRIPTIONS.put("ferry_async_pipelined", "Ferry callAsync one by one, " + DEPTH + " futures in flight, then "
                 + "joins them; per call");
         for (int p : new int[] {1, 2, 4, 8}) {
-            DESCRIPTIONS.put("ferry_p" + p, "Ferry engine.call from " + p + " platform producer thread" + (p == 1 ? "" : "s")
+            DESCRIPTIONS.put("ferry_p" + p, "Ferry add.call from " + p + " platform producer thread" + (p == 1 ? "" : "s")
                     + " at once, default preset; time per call of all producers together");
         }
-        DESCRIPTIONS.put("ferry_p64", "Ferry engine.call from 64 virtual threads at once (JMH's virtual executor), "
+        DESCRIPTIONS.put("ferry_p64", "Ferry add.call from 64 virtual threads at once (JMH's virtual executor), "
                 + "default preset; calls/s of all of them together");
         DESCRIPTIONS.put("executor", "Executors.newSingleThreadExecutor(): submit(() -> x + 1).get()");
         DESCRIPTIONS.put("cf_supply", "CompletableFuture.supplyAsync(() -> x + 1, that executor).join()");

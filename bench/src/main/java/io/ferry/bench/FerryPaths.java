@@ -1,7 +1,7 @@
 package io.ferry.bench;
 
 import io.ferry.Engine;
-import io.ferry.Op;
+import io.ferry.LongOp;
 import io.ferry.WaitPreset;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
@@ -16,7 +16,7 @@ final class FerryPaths {
     /** A Ferry path owns its engine. */
     abstract static class FerryPath extends CallPath {
         final Engine engine;
-        final Op add;
+        final LongOp add;
         private final long idleSpinNs;
 
         FerryPath(String name, int burst, int warm, WaitPreset preset) {
@@ -26,7 +26,7 @@ final class FerryPaths {
         FerryPath(String name, int burst, int warm, Duration callerSpin, Duration engineIdleSpin, long gapNs) {
             super(name, burst, warm, gapNs);
             engine = Engine.builder().name("bench-" + name).callerSpin(callerSpin).engineIdleSpin(engineIdleSpin).start();
-            add = engine.op("add");
+            add = engine.longOp("add");
             idleSpinNs = engineIdleSpin.toNanos();
         }
 
@@ -68,7 +68,7 @@ final class FerryPaths {
         };
     }
 
-    /** {@code engine.call(add, x, 1)}, one at a time. */
+    /** {@code add.call(x, 1)}, one at a time. */
     static final class Sync extends FerryPath {
         private long x = 1;
 
@@ -83,10 +83,10 @@ final class FerryPaths {
         @Override
         void run(int n) {
             Engine e = engine;
-            Op op = add;
+            LongOp op = add;
             long x = this.x;
             for (int i = 0; i < n; i++, x++) {
-                long r = e.call(op, x, 1);
+                long r = op.call(x, 1);
                 if (r != x + 1) {
                     throw wrong(name, x, r);
                 }
@@ -95,7 +95,7 @@ final class FerryPaths {
         }
     }
 
-    /** {@code engine.callAsync(add, x, 1).join()}, one at a time. */
+    /** {@code add.callAsync(x, 1).join()}, one at a time. */
     static final class Async extends FerryPath {
         private long x = 1;
 
@@ -107,7 +107,7 @@ final class FerryPaths {
         void run(int n) {
             long x = this.x;
             for (int i = 0; i < n; i++, x++) {
-                long r = engine.callAsync(add, x, 1).join();
+                long r = add.callAsync(x, 1).join();
                 if (r != x + 1) {
                     throw wrong(name, x, r);
                 }
@@ -116,7 +116,7 @@ final class FerryPaths {
         }
     }
 
-    /** {@code engine.callBatch} of {@link #DEPTH} calls at a time. */
+    /** {@code add.callBatch} of {@link #DEPTH} calls at a time. */
     static final class Batch extends FerryPath {
         private final long[] a = new long[DEPTH];
         private final long[] b = new long[DEPTH];
@@ -137,7 +137,7 @@ final class FerryPaths {
                 for (int i = 0; i < DEPTH; i++) {
                     a[i] = x + i;
                 }
-                engine.callBatch(add, a, b, results);
+                add.callBatch(a, b, results);
                 for (int i = 0; i < DEPTH; i++) {
                     if (results[i] != a[i] + 1) {
                         throw wrong(name, a[i], results[i]);
@@ -162,7 +162,7 @@ final class FerryPaths {
         void run(int n) {
             for (int done = 0; done < n; done += DEPTH) {
                 for (int i = 0; i < DEPTH; i++) {
-                    futures[i] = engine.callAsync(add, x + i, 1);
+                    futures[i] = add.callAsync(x + i, 1);
                 }
                 for (int i = 0; i < DEPTH; i++) {
                     long r = futures[i].join();
@@ -177,7 +177,7 @@ final class FerryPaths {
     }
 
     /**
-     * {@code engine.call} from P platform producer threads at once, default preset. The producers park
+     * {@code add.call} from P platform producer threads at once, default preset. The producers park
      * between runs; a run wakes them all, each makes n / P calls, and the last one to finish wakes the
      * runner. The run's time is from the first producer's first call to the last producer's last call.
      */
@@ -222,7 +222,7 @@ final class FerryPaths {
                 start[id] = System.nanoTime();
                 try {
                     for (int i = 0; i < k; i++, x++) {
-                        long r = engine.call(add, x, 1);
+                        long r = add.call(x, 1);
                         if (r != x + 1) {
                             throw wrong(name, x, r);
                         }

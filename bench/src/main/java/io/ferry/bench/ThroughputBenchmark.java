@@ -1,7 +1,7 @@
 package io.ferry.bench;
 
 import io.ferry.Engine;
-import io.ferry.Op;
+import io.ferry.LongOp;
 import io.ferry.WaitPreset;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
@@ -120,13 +120,13 @@ public class ThroughputBenchmark {
     @State(Scope.Benchmark)
     public static class SharedEngine {
         Engine engine;
-        Op add;
+        LongOp add;
         final AtomicLong producers = new AtomicLong();
 
         @Setup(Level.Trial)
         public void setUp() {
             engine = Engine.builder().name("bench-producers").preset(WaitPreset.BALANCED).start();
-            add = engine.op("add");
+            add = engine.longOp("add");
         }
 
         @TearDown(Level.Trial)
@@ -147,7 +147,7 @@ public class ThroughputBenchmark {
 
     static long call(SharedEngine s, Producer p) {
         long x = p.x++;
-        long r = s.engine.call(s.add, x, 1);
+        long r = s.add.call(x, 1);
         if (r != x + 1) {
             throw CallPath.wrong("producers", x, r);
         }

@@ -2,7 +2,8 @@ package io.ferry.demo;
 
 import io.ferry.Engine;
 import io.ferry.EngineClosedException;
-import io.ferry.Op;
+import io.ferry.LongOp;
+import io.ferry.TextOp;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ConcurrentLinkedQueue;
@@ -52,8 +53,8 @@ public final class Demo {
         }
 
         Engine engine = Engine.builder().start();
-        Op add = engine.op("add");
-        Op echo = engine.op("echo_string");
+        LongOp add = engine.longOp("add");
+        TextOp echo = engine.textOp("echo_string");
         CountDownLatch go = new CountDownLatch(1);
         List<Thread> threads = new ArrayList<>();
         for (int t = 0; t < PLATFORM_THREADS; t++) {
@@ -62,7 +63,7 @@ public final class Demo {
             threads.add(Thread.ofPlatform().name("demo-platform-" + t).start(() -> {
                 run(engine, add, c, base, PLATFORM_CALLS, go, failures, () -> {
                     String s = "héllo from " + Thread.currentThread().getName() + " #" + c.calls;
-                    if (!s.equals(engine.call(echo, s))) {
+                    if (!s.equals(echo.call(s))) {
                         c.mismatches++;
                     }
                     echoCalls.incrementAndGet();
@@ -94,7 +95,7 @@ public final class Demo {
         double closeMs = (System.nanoTime() - c0) / 1e6;
         boolean rejectsAfterClose;
         try {
-            engine.call(add, 1, 1);
+            add.call(1, 1);
             rejectsAfterClose = false;
         } catch (EngineClosedException expected) {
             rejectsAfterClose = true;
@@ -138,7 +139,7 @@ public final class Demo {
         System.exit(ok ? 0 : 1);
     }
 
-    private static void run(Engine engine, Op add, Caller c, long base, int n, CountDownLatch go,
+    private static void run(Engine engine, LongOp add, Caller c, long base, int n, CountDownLatch go,
             ConcurrentLinkedQueue<Throwable> failures, Runnable echo) {
         try {
             go.await();
@@ -146,7 +147,7 @@ public final class Demo {
             for (int i = 0; i < n; i++) {
                 long x = base + i;
                 long t0 = System.nanoTime();
-                long r = engine.call(add, x, 1);
+                long r = add.call(x, 1);
                 h.recordValue(System.nanoTime() - t0);
                 if (r != x + 1) {
                     c.mismatches++;

@@ -20,6 +20,8 @@ public final class AsyncCall<T> extends CompletableFuture<T> implements Runnable
     public static final int KIND_LONG = 0;
     public static final int KIND_BYTES = 1;
     public static final int KIND_STRING = 2;
+    /** A 64-bit result that completes the future as the double its bits are. */
+    public static final int KIND_DOUBLE = 3;
 
     private final EngineCore core;
     private final Op op;
@@ -35,7 +37,7 @@ public final class AsyncCall<T> extends CompletableFuture<T> implements Runnable
 
     /** On the engine thread, from the wake upcall. */
     void onDone(int idx) {
-        Object o = core.takeOutcome(idx, this, seq, op, kind);
+        Object o = core.takeOutcome(idx, this, seq, op, kind == KIND_DOUBLE ? KIND_LONG : kind);
         if (o == null) {
             return; // a late wake meant for an earlier caller of this slot
         }
@@ -64,7 +66,7 @@ public final class AsyncCall<T> extends CompletableFuture<T> implements Runnable
         if (o instanceof FerryException e) {
             completeExceptionally(e);
         } else {
-            complete((T) o);
+            complete((T) (kind == KIND_DOUBLE ? (Object) Double.longBitsToDouble((Long) o) : o));
         }
     }
 

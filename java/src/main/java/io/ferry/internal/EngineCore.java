@@ -9,7 +9,6 @@ import static io.ferry.internal.Layout.regionSize;
 import io.ferry.EngineClosedException;
 import io.ferry.EngineStartException;
 import io.ferry.Op;
-import io.ferry.RejectedCallException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.Linker;
@@ -214,12 +213,7 @@ public final class EngineCore {
     /** A sync call with primitive arguments and a 64-bit result. Allocates nothing. */
     public long callLong(Op op, long ctx, long a, long b) {
         checkNotEngineThread();
-        long submitted = submission.submit(op.id(), ctx, a, b);
-        try {
-            return wait.awaitLong(submitted & Long.MAX_VALUE, submitted < 0, NO_DEADLINE, op);
-        } catch (TimeoutException impossible) {
-            throw new AssertionError(impossible);
-        }
+        return awaitLong(submission.submit(op.id(), ctx, a, b), op);
     }
 
     /**
@@ -230,27 +224,47 @@ public final class EngineCore {
         checkNotEngineThread();
         long deadline = deadline(timeoutNs);
         long submitted = submit(op, ctx, a, b, input, deadline);
-        long seq = submitted & Long.MAX_VALUE;
-        return wait.awaitLong(seq, submitted < 0, deadline, op);
+        return wait.awaitLong(submitted & Long.MAX_VALUE, submitted < 0, deadline, op);
     }
 
-    /** A sync call with an input byte array and a bytes result. */
-    public byte[] callBytes(Op op, long ctx, long a, byte[] input, long timeoutNs) throws TimeoutException {
+    /** A sync call with an input byte array and a result of {@code kind} (AsyncCall.KIND_BYTES or KIND_STRING). */
+    public Object callObject(Op op, long ctx, byte[] input, long timeoutNs, int kind) throws TimeoutException {
         checkNotEngineThread();
         long deadline = deadline(timeoutNs);
-        long submitted = submit(op, ctx, a, 0, input, deadline);
-        long seq = submitted & Long.MAX_VALUE;
-        return (byte[]) wait.awaitObject(seq, submitted < 0, deadline, op, AsyncCall.KIND_BYTES);
+        long submitted = submit(op, ctx, 0, 0, input, deadline);
+        return wait.awaitObject(submitted & Long.MAX_VALUE, submitted < 0, deadline, op, kind);
     }
 
-    /** Like {@link #callLong(Op, long, long, long)} but fails fast when every slot is in flight. */
-    public long tryCallLong(Op op, long ctx, long a, long b) {
-        checkNotEngineThread();
-        long submitted = submission.trySubmit(op.id(), ctx, a, b);
-        if (submitted == -1) {
-            throw new RejectedCallException("engine '" + name + "': all " + ring.capacity()
-                    + " slots are in flight; call rejected (op '" + op.name() + "')");
+    /**
+     * Like {@link #callLong(Op, long, long, long, byte[], long)} without a deadline, but only if a slot
+     * is free now: when every slot is in flight it sends nothing and returns {@code ifRejected}.
+     */
+    public long tryCallLong(Op op, long ctx, long a, long b, byte[] input, long ifRejected) {
+        long submitted = trySubmit(op, ctx, a, b, input);
+        return submitted == -1 ? ifRejected : awaitLong(submitted, op);
+    }
+
+    /** {@link #callObject} without a deadline if a slot is free now; else sends nothing, returns {@code ifRejected}. */
+    public Object tryCallObject(Op op, long ctx, byte[] input, int kind, Object ifRejected) {
+        long submitted = trySubmit(op, ctx, 0, 0, input);
+        try {
+            return submitted == -1 ? ifRejected
+                    : wait.awaitObject(submitted & Long.MAX_VALUE, submitted < 0, NO_DEADLINE, op, kind);
+        } catch (TimeoutException impossible) {
+            throw new AssertionError(impossible);
         }
+    }
+
+    private long trySubmit(Op op, long ctx, long a, long b, byte[] input) {
+        checkNotEngineThread();
+        if (input == null) {
+            return submission.trySubmit(op.id(), ctx, a, b);
+        }
+        return submission.trySubmit(op.id(), CALL_HAS_INPUT, ctx, a, b, submission.copyIn(input), input.length);
+    }
+
+    /** Waits, without a deadline, for the 64-bit result of a call {@link Submission} returned. */
+    private long awaitLong(long submitted, Op op) {
         try {
             return wait.awaitLong(submitted & Long.MAX_VALUE, submitted < 0, NO_DEADLINE, op);
         } catch (TimeoutException impossible) {

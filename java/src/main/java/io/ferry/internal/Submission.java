@@ -67,6 +67,23 @@ final class Submission {
         return seq < 0 ? -1 : publishClaimed(seq, SlotWaiter.current(), op, 0, ctx, a, b, 0, 0, 0, null);
     }
 
+    /** {@link #submit} with an input, only if a slot is free now; -1 if none is (the input is then freed). */
+    long trySubmit(int op, int flags, long ctx, long a, long b, MemorySegment in, long inLen) {
+        SlotWaiter w = SlotWaiter.current();
+        long seq;
+        try {
+            seq = backPressure.tryClaim();
+        } catch (RuntimeException e) {
+            FerryNative.ferry_free(in);
+            throw e;
+        }
+        if (seq < 0) {
+            FerryNative.ferry_free(in);
+            return -1;
+        }
+        return publishClaimed(seq, w, op, flags, ctx, a, b, in.address(), inLen, 0, null);
+    }
+
     /** The guarded span from a claim to its publish (see the class comment). */
     private long publishClaimed(long seq, SlotWaiter w, int op, int flags, long ctx, long a, long b, long inPtr,
             long inLen, long stateFlags, AsyncCall<?> async) {

@@ -2,7 +2,7 @@ package io.ferry.sqlite;
 
 import io.ferry.EngineClosedException;
 import io.ferry.ExecutionContext;
-import io.ferry.Op;
+import io.ferry.LongOp;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -48,12 +48,12 @@ final class Channels {
     }
 
     private final ExecutionContext system;
-    private final Op make;
+    private final LongOp make;
     private final Arena arena;
     private final AtomicReferenceArray<Channel> stripes = new AtomicReferenceArray<>(STRIPES * SPACING);
     private final ConcurrentLinkedQueue<Channel> overflow = new ConcurrentLinkedQueue<>();
 
-    Channels(ExecutionContext system, Op make, Arena arena) {
+    Channels(ExecutionContext system, LongOp make, Arena arena) {
         this.system = system;
         this.make = make;
         this.arena = arena;
@@ -90,7 +90,7 @@ final class Channels {
 
     @SuppressWarnings("restricted")
     private Channel make() {
-        long address = system.call(make, BYTES);
+        long address = make.call(system, BYTES);
         MemorySegment memory;
         try {
             memory = MemorySegment.ofAddress(address).reinterpret(BYTES, arena, Sqlite.Counters::free);

@@ -5,7 +5,9 @@ import io.ferry.Engine;
 import io.ferry.EngineClosedException;
 import io.ferry.ExecutionContext;
 import io.ferry.FerryException;
-import io.ferry.Op;
+import io.ferry.BytesOp;
+import io.ferry.BytesToLongOp;
+import io.ferry.LongOp;
 import io.ferry.spi.EngineLibraries;
 import io.ferry.spi.EngineMemory;
 import java.io.IOException;
@@ -97,11 +99,11 @@ public final class Sqlite implements AutoCloseable {
     private static final String RUN = "sqlite.run";
 
     private final Engine engine;
-    private final Op exec;
-    private final Op run;
-    private final Op spill;
-    private final Op batch;
-    private final Op function;
+    private final BytesOp exec;
+    private final LongOp run;
+    private final BytesOp spill;
+    private final BytesOp batch;
+    private final BytesToLongOp function;
     private final Functions functions;
     private final Channels channels;
     private final SqlCache sql = new SqlCache();
@@ -110,12 +112,12 @@ public final class Sqlite implements AutoCloseable {
     private Sqlite(Engine engine, Functions functions, Arena arena) {
         this.engine = engine;
         this.functions = functions;
-        this.exec = engine.op("sqlite.exec");
-        this.run = engine.op(RUN);
-        this.spill = engine.op("sqlite.spill");
-        this.batch = engine.op("sqlite.batch");
-        this.function = engine.op("sqlite.function");
-        this.channels = new Channels(engine.systemContext(), engine.op("sqlite.channel"), arena);
+        this.exec = engine.bytesOp("sqlite.exec");
+        this.run = engine.longOp(RUN);
+        this.spill = engine.bytesOp("sqlite.spill");
+        this.batch = engine.bytesOp("sqlite.batch");
+        this.function = engine.bytesToLongOp("sqlite.function");
+        this.channels = new Channels(engine.systemContext(), engine.longOp("sqlite.channel"), arena);
         // Closes the engine (joining its thread) before the arena that holds the function upcall.
         this.cleanable = CLEANER.register(this, () -> {
             engine.close();
@@ -196,7 +198,7 @@ public final class Sqlite implements AutoCloseable {
         checkEngine(ctx);
         SqlCache.Entry text = sql.get(statement.sql());
         try {
-            return decode(ctx.call(exec, Wire.encode(List.of(statement), false, sql), timeout), text);
+            return decode(exec.call(ctx, Wire.encode(List.of(statement), false, sql), timeout), text);
         } catch (CallFailedException e) {
             throw sqlite(e);
         }
@@ -206,7 +208,7 @@ public final class Sqlite implements AutoCloseable {
     public CompletableFuture<Rows> runAsync(ExecutionContext ctx, Statement statement) {
         checkEngine(ctx);
         SqlCache.Entry text = sql.get(statement.sql());
-        return forward(ctx.callAsync(exec, Wire.encode(List.of(statement), false, sql)), b -> decode(b, text));
+        return forward(exec.callAsync(ctx, Wire.encode(List.of(statement), false, sql)), b -> decode(b, text));
     }
 
     /**
@@ -239,7 +241,7 @@ public final class Sqlite implements AutoCloseable {
             reusable = false;
             long result;
             try {
-                result = ctx.call(run, ch.id, len);
+                result = run.call(ctx, ch.id, len);
             } catch (CallFailedException e) {
                 reusable = true;
                 throw sqlite(e);
@@ -265,7 +267,7 @@ public final class Sqlite implements AutoCloseable {
         byte[] in = Wire.encode(List.of(new Statement(text.sql, positional == null ? null : Arrays.asList(positional),
                 named)), false, sql);
         try {
-            return decode(ctx.call(exec, in), text);
+            return decode(exec.call(ctx, in), text);
         } catch (CallFailedException e) {
             throw sqlite(e);
         }
@@ -274,7 +276,7 @@ public final class Sqlite implements AutoCloseable {
     /** A result too large for its channel: the engine kept it; take it as an array. */
     private Rows spilled(Channels.Channel ch, SqlCache.Entry text) {
         try {
-            return decode(engine.systemContext().call(spill, ch.idBytes), text);
+            return decode(spill.call(engine.systemContext(), ch.idBytes), text);
         } catch (CallFailedException e) {
             throw sqlite(e);
         }
@@ -303,7 +305,7 @@ public final class Sqlite implements AutoCloseable {
     public long[] batch(ExecutionContext ctx, List<Statement> statements) {
         checkEngine(ctx);
         try {
-            return Wire.batchChanges(ctx.call(batch, Wire.encode(statements, true, sql)));
+            return Wire.batchChanges(batch.call(ctx, Wire.encode(statements, true, sql)));
         } catch (CallFailedException e) {
             throw sqlite(e);
         }
@@ -331,7 +333,7 @@ public final class Sqlite implements AutoCloseable {
                     + " rows per batch");
         }
         try {
-            return Wire.batchChanges(ctx.call(batch, Wire.batchRows(this.sql.get(sql).utf8, rows)));
+            return Wire.batchChanges(batch.call(ctx, Wire.batchRows(this.sql.get(sql).utf8, rows)));
         } catch (CallFailedException e) {
             throw sqlite(e);
         }
@@ -345,7 +347,7 @@ public final class Sqlite implements AutoCloseable {
     /** Async {@link #batch(ExecutionContext, List)}. */
     public CompletableFuture<long[]> batchAsync(ExecutionContext ctx, List<Statement> statements) {
         checkEngine(ctx);
-        return forward(ctx.callAsync(batch, Wire.encode(statements, true, sql)), Wire::batchChanges);
+        return forward(batch.callAsync(ctx, Wire.encode(statements, true, sql)), Wire::batchChanges);
     }
 
     // ---- functions -------------------------------------------------------------------------------
@@ -369,7 +371,7 @@ public final class Sqlite implements AutoCloseable {
         byte[] in = ByteBuffer.allocate(8 + n.length).order(ByteOrder.LITTLE_ENDIAN).putInt(id)
                 .putInt(deterministic ? 1 : 0).put(n).array();
         try {
-            engine.systemContext().call(function, nArgs, in);
+            function.call(engine.systemContext(), nArgs, in);
         } catch (CallFailedException e) {
             throw sqlite(e);
         }
@@ -670,7 +672,7 @@ public final class Sqlite implements AutoCloseable {
                         FunctionDescriptor.ofVoid(ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.JAVA_LONG,
                                 ValueLayout.JAVA_INT, ValueLayout.ADDRESS),
                         arena);
-                engine.systemContext().call(engine.op("sqlite.dispatch"), stub.address());
+                engine.longOp("sqlite.dispatch").call(engine.systemContext(), stub.address());
                 return new Sqlite(engine, functions, arena);
             } catch (RuntimeException | Error e) {
                 engine.close();

@@ -3,7 +3,7 @@ package io.ferry.child;
 import static io.ferry.child.ChildJvm.mark;
 
 import io.ferry.Engine;
-import io.ferry.Op;
+import io.ferry.LongOp;
 import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.Linker;
@@ -38,13 +38,13 @@ public final class ExitAfterUpcall {
     public static void main(String[] args) throws Exception {
         engine = Engine.builder().name("exit-after-upcall").library(Path.of(args[0]), "example_engine_init").start();
         mark("engine started");
-        Op callback = engine.op("example.callback");
+        LongOp callback = engine.longOp("example.callback");
         MemorySegment stub = Linker.nativeLinker().upcallStub(
                 MethodHandles.lookup().findStatic(ExitAfterUpcall.class, "timesTenPlusOne",
                         MethodType.methodType(long.class, long.class)),
                 FunctionDescriptor.of(ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG), Arena.global());
-        long r = engine.call(callback, stub.address(), 4);
-        long r2 = engine.call(engine.op("add"), r, 1);
+        long r = callback.call(stub.address(), 4);
+        long r2 = engine.longOp("add").call(r, 1);
         mark("calls made callback=" + r + " onEngineThread=" + ranOnEngineThread + " add=" + r2);
         ShutdownObserver.watch(engine);
         mark("main returns");

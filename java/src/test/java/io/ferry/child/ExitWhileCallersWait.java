@@ -3,7 +3,7 @@ package io.ferry.child;
 import static io.ferry.child.ChildJvm.mark;
 
 import io.ferry.Engine;
-import io.ferry.Op;
+import io.ferry.LongOp;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -23,15 +23,15 @@ public final class ExitWhileCallersWait {
         long spinNs = Long.parseLong(args[1]);
         engine = Engine.builder().name("exit-while-callers-wait").closeTimeout(Duration.ofSeconds(3)).start();
         mark("engine started");
-        Op spin = engine.op("spin");
-        Op add = engine.op("add");
-        mark("calls made add=" + engine.call(add, 2, 3));
+        LongOp spin = engine.longOp("spin");
+        LongOp add = engine.longOp("add");
+        mark("calls made add=" + add.call(2, 3));
         List<Thread> threads = new ArrayList<>();
         for (int t = 0; t < waiters; t++) {
             Thread.Builder b = t % 2 == 0 ? Thread.ofPlatform().name("waiter-" + t) : Thread.ofVirtual().name("waiter-" + t);
             threads.add(b.start(() -> {
                 try {
-                    engine.call(spin, spinNs, 0);
+                    spin.call(spinNs, 0);
                 } catch (RuntimeException e) {
                     mark(Thread.currentThread().getName() + " released: " + e);
                 }

@@ -3,7 +3,7 @@ package io.ferry.child;
 import static io.ferry.child.ChildJvm.mark;
 
 import io.ferry.Engine;
-import io.ferry.Op;
+import io.ferry.LongOp;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
@@ -17,15 +17,15 @@ public final class ExitWithoutClose {
     public static void main(String[] args) throws Exception {
         engine = Engine.builder().name("exit-without-close").start();
         mark("engine started");
-        Op add = engine.op("add");
+        LongOp add = engine.longOp("add");
         long sum = 0;
         for (int i = 0; i < 1000; i++) {
-            sum += engine.call(add, i, 1);
+            sum += add.call(i, 1);
         }
         AtomicLong fromVirtual = new AtomicLong();
-        Thread vt = Thread.ofVirtual().start(() -> fromVirtual.set(engine.call(add, 20, 22)));
+        Thread vt = Thread.ofVirtual().start(() -> fromVirtual.set(add.call(20, 22)));
         vt.join();
-        long async = engine.callAsync(add, 40, 2).get();
+        long async = add.callAsync(40, 2).get();
         mark("calls made sum=" + sum + " virtual=" + fromVirtual.get() + " async=" + async);
         ShutdownObserver.watch(engine);
         mark("main returns");

@@ -7,7 +7,7 @@ public final class LibraryPathProbe {
     public static void main(String[] args) {
         System.setProperty("ferry.library.path", args[0]);
         try (Engine engine = Engine.builder().start()) {
-            ChildJvm.mark("add=" + engine.call(engine.op("add"), 2, 3));
+            ChildJvm.mark("add=" + engine.longOp("add").call(2, 3));
         } catch (RuntimeException e) {
             ChildJvm.mark("start failed: " + e);
         }

@@ -3,7 +3,7 @@ package io.ferry.child;
 import static io.ferry.child.ChildJvm.mark;
 
 import io.ferry.Engine;
-import io.ferry.Op;
+import io.ferry.LongOp;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -38,23 +38,23 @@ public final class OutOfMemoryWhileWaitingForASlot {
     static void run() throws Exception {
         try (Engine engine = Engine.builder().name("oom-claim").capacity(1).closeTimeout(Duration.ofSeconds(2))
                 .start()) {
-            Op add = engine.op("add");
-            Op spin = engine.op("spin");
+            LongOp add = engine.longOp("add");
+            LongOp spin = engine.longOp("spin");
             Thread b = Thread.ofPlatform().start(() -> {
-                engine.call(spin, 1_000_000, 0); // warm up this thread's parked path
-                engine.call(add, 0, 0);
+                spin.call(1_000_000, 0); // warm up this thread's parked path
+                add.call(0, 0);
                 while (!go) {
                     Thread.onSpinWait();
                 }
                 try {
-                    bResult = engine.call(add, 1, 2);
+                    bResult = add.call(1, 2);
                 } catch (Throwable t) {
                     bFailure = t;
                 }
                 bDone = true;
             });
             Thread.sleep(200); // b warmed up
-            Thread a = Thread.ofPlatform().start(() -> engine.call(spin, 5_000_000_000L, 0));
+            Thread a = Thread.ofPlatform().start(() -> spin.call(5_000_000_000L, 0));
             Thread.sleep(200); // the engine runs a's spin: the only slot is held
             fillHeap();
             go = true;
@@ -67,7 +67,7 @@ public final class OutOfMemoryWhileWaitingForASlot {
             Throwable f = bFailure;
             mark("b=" + (!bDone ? "still waiting" : f == null ? Long.toString(bResult) : f.getClass().getName()));
             try {
-                mark("c=" + engine.call(add, 2, 3, Duration.ofSeconds(5)));
+                mark("c=" + add.call(2, 3, Duration.ofSeconds(5)));
             } catch (Exception e) {
                 mark("c=" + e.getClass().getName() + ": " + e.getMessage());
             }

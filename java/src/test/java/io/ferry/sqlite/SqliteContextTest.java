@@ -6,9 +6,10 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.ferry.BytesToLongOp;
 import io.ferry.CallFailedException;
 import io.ferry.ExecutionContext;
-import io.ferry.Op;
+import io.ferry.LongOp;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
@@ -273,16 +274,16 @@ class SqliteContextTest {
             ExecutionContext ro = sys.child().name("ro").readOnly().create();
             assertEquals(42L, db.query(ro, "SELECT twice(21)").get(0).getLong(0));
 
-            Op function = db.engine().op("sqlite.function");
+            BytesToLongOp function = db.engine().bytesToLongOp("sqlite.function");
             byte[] name = "twice".getBytes(StandardCharsets.UTF_8);
             byte[] redefine = ByteBuffer.allocate(8 + name.length).order(ByteOrder.LITTLE_ENDIAN).putInt(12345)
                     .putInt(0).put(name).array();
-            CallFailedException f = assertThrows(CallFailedException.class, () -> ro.call(function, 1, redefine),
+            CallFailedException f = assertThrows(CallFailedException.class, () -> function.call(ro, 1, redefine),
                     "a read-only context re-registered a function for every connection");
             assertEquals(FERRY_E_DENIED, f.code(), f::getMessage);
 
-            Op dispatch = db.engine().op("sqlite.dispatch");
-            CallFailedException d = assertThrows(CallFailedException.class, () -> ro.call(dispatch, 0L),
+            LongOp dispatch = db.engine().longOp("sqlite.dispatch");
+            CallFailedException d = assertThrows(CallFailedException.class, () -> dispatch.call(ro, 0L),
                     "a read-only context replaced the engine's function dispatcher");
             assertEquals(FERRY_E_DENIED, d.code(), d::getMessage);
 

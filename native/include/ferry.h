@@ -416,6 +416,15 @@ FERRY_API int ferry_engine_start(void *region, uint32_t capacity, int64_t idle_s
                                  const char *plugin_path, const char *init_symbol, const char *init_arg,
                                  ferry_wake_fn wake, ferry_engine **out, char *err, size_t errlen);
 
+/* The engine's idle policy, which may change while it runs (each field is read at the spin's next clock
+ * read): an idle engine spins up to spin_ns before it sleeps (0: it sleeps at once); once it has spun
+ * yield_after_ns (0: never) it calls sched_yield between polls, so that a thread waiting for its core
+ * (a caller it has just woken) runs; and if one poll window or one yield took preempted_ns or longer
+ * (0: no such check), other threads want the core: it sleeps at once, and so does every idle spell for
+ * the next step_aside_ns. Returns 0, or FERRY_E_INVALID for a NULL engine or a negative value. */
+FERRY_API int ferry_engine_set_idle(ferry_engine *engine, int64_t spin_ns, int64_t yield_after_ns,
+                                    int64_t preempted_ns, int64_t step_aside_ns);
+
 /* Wakes the engine if it announced it sleeps. Producers call it after publishing when they read
  * engine.sleeping != 0. Never blocks. */
 FERRY_API void ferry_engine_wake(ferry_engine *engine);

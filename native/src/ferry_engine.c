@@ -36,7 +36,10 @@ static ferry_engine *ferry__engine_new(void *region, uint32_t capacity, int64_t 
     e->region = region;
     e->capacity = capacity;
     e->mask = capacity - 1;
-    e->idle_spin_ns = idle_spin_ns;
+    atomic_init(&e->idle_spin_ns, idle_spin_ns);
+    atomic_init(&e->idle_yield_after_ns, 0);
+    atomic_init(&e->idle_preempted_ns, 0);
+    atomic_init(&e->idle_step_aside_ns, 0);
     e->wake = wake;
     atomic_init(&e->closed_at, FERRY__NOT_CLOSED);
     atomic_init(&e->joined, 0);
@@ -167,6 +170,18 @@ void ferry_engine_destroy(ferry_engine *e)
     pthread_mutex_destroy(&e->start_mu);
     pthread_cond_destroy(&e->start_cv);
     free(e);
+}
+
+int ferry_engine_set_idle(ferry_engine *e, int64_t spin_ns, int64_t yield_after_ns, int64_t preempted_ns,
+                          int64_t step_aside_ns)
+{
+    if (!e || spin_ns < 0 || yield_after_ns < 0 || preempted_ns < 0 || step_aside_ns < 0)
+        return FERRY_E_INVALID;
+    ferry__store_relaxed(&e->idle_yield_after_ns, yield_after_ns);
+    ferry__store_relaxed(&e->idle_preempted_ns, preempted_ns);
+    ferry__store_relaxed(&e->idle_step_aside_ns, step_aside_ns);
+    ferry__store_relaxed(&e->idle_spin_ns, spin_ns);
+    return 0;
 }
 
 int ferry_engine_set_nice(ferry_engine *e, int nice, char *err, size_t errlen)

@@ -6,6 +6,7 @@
 #include "ferry_internal.h"
 
 #include <linux/futex.h>
+#include <sched.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -60,6 +61,7 @@ void ferry__idle_busy(ferry__idle *idle)
     idle->since = 0;
     idle->polls = 0;
     idle->hooked = false;
+    idle->yielding = false;
 }
 
 /* Lets go of what the engine holds while calls keep coming, once per idle spell. */
@@ -76,27 +78,67 @@ static void ferry__idle_sleep(ferry_engine *e, ferry__idle *idle, uint64_t head)
     ferry__sleep(e, head);
     idle->since = 0;
     idle->polls = 0;
+    idle->yielding = false;
 }
 
-/* The clock is read only every 64 polls, and first at the 64th: in a busy ping-pong most idle spells
- * end sooner, and a clock read costs ~20 ns in a VM (8% of the engine's time in a profile when it was
- * read at the start of every spell). */
+/* Whether the spin should end now because other threads want this core: a poll window (or one yield)
+ * that took preempted_ns or longer means the engine was off its core meanwhile. Spinning on a machine
+ * with no spare core takes the time from the threads the engine serves (a caller it has just woken
+ * waits for the core until the spin ends), so it sleeps instead, as an executor's worker would. */
+static bool ferry__idle_preempted(ferry_engine *e, ferry__idle *idle, int64_t now)
+{
+    int64_t limit = ferry__load_relaxed(&e->idle_preempted_ns);
+    bool preempted = limit > 0 && now - idle->last >= limit;
+    idle->last = now;
+    if (preempted)
+        e->idle_calm_until = now + ferry__load_relaxed(&e->idle_step_aside_ns);
+    return preempted;
+}
+
+/* Past the yield point of the spell: a sched_yield between polls lets a thread that waits for this
+ * core run; a yield that took preempted_ns or longer says one did. */
+static bool ferry__idle_yield(ferry_engine *e, ferry__idle *idle)
+{
+    sched_yield();
+    return ferry__idle_preempted(e, idle, ferry__now_ns());
+}
+
+/* The clock is read only every 64 polls, and first at the 64th, until the spell reaches its yield point:
+ * in a busy ping-pong most idle spells end sooner, and a clock read costs ~20 ns in a VM (8% of the
+ * engine's time in a profile when it was read at the start of every spell). */
 void ferry__idle_poll(ferry_engine *e, ferry__idle *idle, uint64_t head)
 {
-    if (e->idle_spin_ns == 0) {
+    int64_t spin = ferry__load_relaxed(&e->idle_spin_ns);
+    /* Stepping aside after a preemption: one clock read per idle spell, only while calm_until is set. */
+    if (e->idle_calm_until != 0 && idle->polls == 0 && idle->since == 0) {
+        if (ferry__now_ns() < e->idle_calm_until)
+            spin = 0;
+        else
+            e->idle_calm_until = 0;
+    }
+    if (spin == 0) {
         ferry__idle_sleep(e, idle, head);
+        return;
+    }
+    if (idle->yielding) {
+        if (ferry__idle_yield(e, idle) || idle->last - idle->since >= spin)
+            ferry__idle_sleep(e, idle, head);
+        else if (idle->last - idle->since >= FERRY_IDLE_HOOK_NS)
+            ferry__idle_hook(e, idle);
         return;
     }
     if ((++idle->polls & 63) == 0) {
         int64_t now = ferry__now_ns();
+        int64_t yield_after = ferry__load_relaxed(&e->idle_yield_after_ns);
         if (idle->since == 0) {
-            idle->since = now;
-        } else if (now - idle->since >= e->idle_spin_ns) {
+            idle->since = idle->last = now;
+        } else if (ferry__idle_preempted(e, idle, now) || now - idle->since >= spin) {
             ferry__idle_sleep(e, idle, head);
             return;
         } else if (now - idle->since >= FERRY_IDLE_HOOK_NS) {
             ferry__idle_hook(e, idle);
         }
+        idle->yielding = yield_after > 0 && now - idle->since >= yield_after;
     }
     ferry__cpu_relax();
 }

@@ -126,7 +126,13 @@ struct ferry_engine {
     ferry_region *region;
     uint32_t capacity;
     uint64_t mask;
-    int64_t idle_spin_ns;
+    /* The idle policy (ferry_engine_set_idle): written by the host, read relaxed by the engine thread at
+     * each clock read of an idle spin, so that it may change while the engine runs. */
+    _Atomic int64_t idle_spin_ns;
+    _Atomic int64_t idle_yield_after_ns;
+    _Atomic int64_t idle_preempted_ns;
+    _Atomic int64_t idle_step_aside_ns;
+    int64_t idle_calm_until; /* engine thread only: until then every idle spell sleeps at once */
     ferry_wake_fn wake;
     pthread_t thread;
     clockid_t cpu_clock;
@@ -172,8 +178,10 @@ static inline bool ferry__ready(uint64_t head, uint64_t state)
 /* The engine's idle spell (ferry_idle.c): when it began, polls since, and whether the on-idle hooks ran. */
 typedef struct ferry__idle {
     int64_t since;
+    int64_t last; /* the previous clock read of this spell */
     uint32_t polls;
     bool hooked;
+    bool yielding; /* past the spell's yield point: sched_yield between polls */
 } ferry__idle;
 
 /* The engine thread (ferry_loop.c): its start routine. */

@@ -2,6 +2,7 @@ package io.ferry;
 
 import io.ferry.internal.EngineCore;
 import io.ferry.internal.NativeLibrary;
+import io.ferry.internal.WaitRules;
 import java.lang.ref.Cleaner;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -51,7 +52,7 @@ public final class Engine implements AutoCloseable {
         this.cleanable = CLEANER.register(this, core::close);
     }
 
-    /** A builder with the defaults: capacity 16384, {@link WaitPreset#BALANCED}, the built-in ops only. */
+    /** A builder with the defaults: capacity 16384, {@link WaitPolicy#BALANCED}, the built-in ops only. */
     public static Builder builder() {
         return new Builder();
     }
@@ -232,8 +233,7 @@ public final class Engine implements AutoCloseable {
     public static final class Builder {
         private String name = "ferry";
         private int capacity = 16_384;
-        private Duration callerSpin = WaitPreset.BALANCED.callerSpin();
-        private Duration engineIdleSpin = WaitPreset.BALANCED.engineIdleSpin();
+        private WaitPolicy waitPolicy = WaitPolicy.BALANCED;
         private Path library;
         private String initSymbol;
         private String initArg;
@@ -270,22 +270,15 @@ public final class Engine implements AutoCloseable {
             return this;
         }
 
-        /** Sets both spin budgets from a preset. */
-        public Builder preset(WaitPreset preset) {
-            this.callerSpin = preset.callerSpin();
-            this.engineIdleSpin = preset.engineIdleSpin();
-            return this;
-        }
-
-        /** How long a caller spins on its result before it parks. */
-        public Builder callerSpin(Duration spin) {
-            this.callerSpin = nonNegative("callerSpin", spin);
-            return this;
-        }
-
-        /** How long an idle engine spins before it sleeps. */
-        public Builder engineIdleSpin(Duration spin) {
-            this.engineIdleSpin = nonNegative("engineIdleSpin", spin);
+        /**
+         * How callers and the engine wait (for a result, a free slot, the next call). Default
+         * {@link WaitPolicy#BALANCED}.
+         *
+         * @param policy a preset such as {@link WaitPolicy#LOWEST_LATENCY}, or a policy with budgets of your own
+         * @return this builder
+         */
+        public Builder waitPolicy(WaitPolicy policy) {
+            this.waitPolicy = Objects.requireNonNull(policy, "policy");
             return this;
         }
 
@@ -358,7 +351,7 @@ public final class Engine implements AutoCloseable {
          * {@link #start()} fails with an {@link EngineStartException} that says so; Ferry does not
          * fall back silently. The engine idles by spinning for its idle spin first, and a favoured
          * engine takes that time from other threads: keep the idle spin short
-         * ({@link WaitPreset#BALANCED} or {@link WaitPreset#LOWEST_CPU}).
+         * ({@link WaitPolicy#BALANCED} or {@link WaitPolicy#LOWEST_CPU}).
          */
         public Builder engineNice(int nice) {
             if (nice < -20 || nice > 19) {
@@ -380,7 +373,7 @@ public final class Engine implements AutoCloseable {
                 Throwable cause = NativeLibrary.unavailabilityCause();
                 throw new FerryException("Ferry cannot run here: " + cause.getMessage(), cause);
             }
-            EngineCore core = new EngineCore(name, capacity, callerSpin.toNanos(), engineIdleSpin.toNanos(),
+            EngineCore core = new EngineCore(name, capacity, WaitRules.of(waitPolicy),
                     library == null ? null : library.toString(), initSymbol, initArg, maxInputBytes, completionExecutor,
                     closeTimeout.toNanos());
             if (engineNice != null) {

@@ -228,8 +228,8 @@ class CallTest {
      */
     @Test
     void parkedCallsHandEachOutcomeToItsOwnCaller() throws Exception {
-        try (Engine parking = Engine.builder().name("parking").capacity(8).callerSpin(Duration.ZERO)
-                .engineIdleSpin(Duration.ZERO).start()) {
+        try (Engine parking = Engine.builder().name("parking").capacity(8)
+                .waitPolicy(new WaitPolicy.Backoff(Duration.ZERO, Duration.ZERO)).start()) {
             LongOp add = parking.longOp("add");
             BytesToLongOp fail = parking.bytesToLongOp("fail");
             BytesOp echo = parking.bytesOp("echo_bytes");
@@ -328,8 +328,8 @@ class CallTest {
         Object mx = Class.forName("java.lang.management.ManagementFactory").getMethod("getThreadMXBean").invoke(null);
         java.lang.reflect.Method total = Class.forName("com.sun.management.ThreadMXBean")
                 .getMethod("getTotalThreadAllocatedBytes");
-        try (Engine parking = Engine.builder().name("no-alloc").callerSpin(Duration.ZERO)
-                .engineIdleSpin(Duration.ZERO).start()) {
+        try (Engine parking = Engine.builder().name("no-alloc")
+                .waitPolicy(new WaitPolicy.Backoff(Duration.ZERO, Duration.ZERO)).start()) {
             LongOp add = parking.longOp("add");
             for (int i = 0; i < 20_000; i++) {
                 assertEquals(i + 1, add.call(i, 1)); // warm-up: the JIT, this thread's ParkedCall
@@ -352,7 +352,7 @@ class CallTest {
         Object mx = Class.forName("java.lang.management.ManagementFactory").getMethod("getThreadMXBean").invoke(null);
         java.lang.reflect.Method total = Class.forName("com.sun.management.ThreadMXBean")
                 .getMethod("getTotalThreadAllocatedBytes");
-        try (Engine spinning = Engine.builder().name("no-alloc-vt").preset(WaitPreset.LOWEST_LATENCY).start()) {
+        try (Engine spinning = Engine.builder().name("no-alloc-vt").waitPolicy(WaitPolicy.LOWEST_LATENCY).start()) {
             LongOp add = spinning.longOp("add");
             int chunk = 20_000;
             long[] least = {Long.MAX_VALUE};

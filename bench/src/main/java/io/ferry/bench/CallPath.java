@@ -124,7 +124,7 @@ abstract class CallPath implements AutoCloseable {
         DESCRIPTIONS.put("ferry_default", "Ferry add.call(x, 1), default preset BALANCED, engine awake");
         DESCRIPTIONS.put("ferry_parked", "Ferry add.call, preset LOWEST_CPU, one call every " + GAP_US + " µs: the engine "
                 + "is asleep when the call comes and the caller parks until the engine wakes it (two wake-ups); calls timed, gaps not");
-        DESCRIPTIONS.put("ferry_nospin", "The same spaced calls with callerSpin(0) and engineIdleSpin(0): the caller "
+        DESCRIPTIONS.put("ferry_nospin", "The same spaced calls with WaitPolicy.Backoff(0, 0) (caller spin 0, engine idle spin 0): the caller "
                 + "parks as soon as it has published (after 64 polls) and the engine sleeps as soon as it is idle");
         DESCRIPTIONS.put("ferry_async", "Ferry add.callAsync(x, 1).join(), default preset (completes on the common pool)");
         DESCRIPTIONS.put("ferry_batch", "Ferry add.callBatch of " + DEPTH + " calls: one producer, " + DEPTH

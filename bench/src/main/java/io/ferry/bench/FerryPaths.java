@@ -2,7 +2,7 @@ package io.ferry.bench;
 
 import io.ferry.Engine;
 import io.ferry.LongOp;
-import io.ferry.WaitPreset;
+import io.ferry.WaitPolicy;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -19,15 +19,15 @@ final class FerryPaths {
         final LongOp add;
         private final long idleSpinNs;
 
-        FerryPath(String name, int burst, int warm, WaitPreset preset) {
-            this(name, burst, warm, preset.callerSpin(), preset.engineIdleSpin(), 0);
+        FerryPath(String name, int burst, int warm, WaitPolicy policy) {
+            this(name, burst, warm, policy, 0);
         }
 
-        FerryPath(String name, int burst, int warm, Duration callerSpin, Duration engineIdleSpin, long gapNs) {
+        FerryPath(String name, int burst, int warm, WaitPolicy policy, long gapNs) {
             super(name, burst, warm, gapNs);
-            engine = Engine.builder().name("bench-" + name).callerSpin(callerSpin).engineIdleSpin(engineIdleSpin).start();
+            engine = Engine.builder().name("bench-" + name).waitPolicy(policy).start();
             add = engine.longOp("add");
-            idleSpinNs = engineIdleSpin.toNanos();
+            idleSpinNs = policy.engineIdleSpin().toNanos();
         }
 
         /**
@@ -58,12 +58,12 @@ final class FerryPaths {
 
     static CallPath sync(String name) {
         return switch (name) {
-            case "ferry_spin" -> new Sync(name, 1000, 200, WaitPreset.LOWEST_LATENCY);
-            case "ferry_default" -> new Sync(name, 1000, 200, WaitPreset.BALANCED);
+            case "ferry_spin" -> new Sync(name, 1000, 200, WaitPolicy.LOWEST_LATENCY, 0);
+            case "ferry_default" -> new Sync(name, 1000, 200, WaitPolicy.BALANCED, 0);
             // Spaced calls, each paying two wake-ups: short bursts keep a cycle within a few ms.
-            case "ferry_parked" -> new Sync(name, 40, 4, WaitPreset.LOWEST_CPU.callerSpin(),
-                    WaitPreset.LOWEST_CPU.engineIdleSpin(), CallPath.GAP_US * 1000L);
-            case "ferry_nospin" -> new Sync(name, 40, 4, Duration.ZERO, Duration.ZERO, CallPath.GAP_US * 1000L);
+            case "ferry_parked" -> new Sync(name, 40, 4, WaitPolicy.LOWEST_CPU, CallPath.GAP_US * 1000L);
+            case "ferry_nospin" -> new Sync(name, 40, 4, new WaitPolicy.Backoff(Duration.ZERO, Duration.ZERO),
+                    CallPath.GAP_US * 1000L);
             default -> throw new IllegalArgumentException(name);
         };
     }
@@ -72,12 +72,8 @@ final class FerryPaths {
     static final class Sync extends FerryPath {
         private long x = 1;
 
-        Sync(String name, int burst, int warm, WaitPreset preset) {
-            super(name, burst, warm, preset);
-        }
-
-        Sync(String name, int burst, int warm, Duration callerSpin, Duration engineIdleSpin, long gapNs) {
-            super(name, burst, warm, callerSpin, engineIdleSpin, gapNs);
+        Sync(String name, int burst, int warm, WaitPolicy policy, long gapNs) {
+            super(name, burst, warm, policy, gapNs);
         }
 
         @Override
@@ -100,7 +96,7 @@ final class FerryPaths {
         private long x = 1;
 
         Async(String name) {
-            super(name, 40, 4, WaitPreset.BALANCED);
+            super(name, 40, 4, WaitPolicy.BALANCED);
         }
 
         @Override
@@ -127,7 +123,8 @@ final class FerryPaths {
             // The caller spins as in LOWEST_LATENCY, and the engine spins while the burst lasts, as the
             // JCTools consumer it is measured against does; its 1 ms idle spin (not LOWEST_LATENCY's
             // 100 ms) ends before the next path's burst, which a third spinning thread on 2 vCPUs starved.
-            super(name, 4 * DEPTH, DEPTH, WaitPreset.LOWEST_LATENCY.callerSpin(), Duration.ofMillis(1), 0);
+            super(name, 4 * DEPTH, DEPTH,
+                    new WaitPolicy.Spin(WaitPolicy.LOWEST_LATENCY.callerSpin(), Duration.ofMillis(1)));
             java.util.Arrays.fill(b, 1);
         }
 
@@ -155,7 +152,7 @@ final class FerryPaths {
         private long x = 1;
 
         AsyncPipelined(String name) {
-            super(name, 4 * DEPTH, DEPTH, WaitPreset.BALANCED);
+            super(name, 4 * DEPTH, DEPTH, WaitPolicy.BALANCED);
         }
 
         @Override
@@ -195,7 +192,7 @@ final class FerryPaths {
         private long lastNanos = -1;
 
         Producers(String name, int producers) {
-            super(name, 16_384, 2_048, WaitPreset.BALANCED);
+            super(name, 16_384, 2_048, WaitPolicy.BALANCED);
             this.producers = producers;
             threads = new Thread[producers];
             start = new long[producers];

@@ -313,7 +313,7 @@ public final class ResultsReport {
         }
         HeadToHead nospin = find(h2h, "park_unpark", "ferry_nospin");
         if (nospin != null) {
-            parkedTarget(out, "the same with callerSpin(0), engineIdleSpin(0) (`ferry_nospin`)", rows.get("ferry_nospin"),
+            parkedTarget(out, "the same with WaitPolicy.Backoff(0, 0) (`ferry_nospin`)", rows.get("ferry_nospin"),
                     rows.get("park_unpark"), nospin.bOverA, nospin.lo, nospin.hi);
         }
         HeadToHead pipe = find(h2h, "ferry_batch", "jctools_pipelined");

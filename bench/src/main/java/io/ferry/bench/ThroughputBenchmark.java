@@ -2,7 +2,7 @@ package io.ferry.bench;
 
 import io.ferry.Engine;
 import io.ferry.LongOp;
-import io.ferry.WaitPreset;
+import io.ferry.WaitPolicy;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import org.openjdk.jmh.annotations.Benchmark;
@@ -125,7 +125,7 @@ public class ThroughputBenchmark {
 
         @Setup(Level.Trial)
         public void setUp() {
-            engine = Engine.builder().name("bench-producers").preset(WaitPreset.BALANCED).start();
+            engine = Engine.builder().name("bench-producers").waitPolicy(WaitPolicy.BALANCED).start();
             add = engine.longOp("add");
         }
 

@@ -23,14 +23,10 @@ import java.util.concurrent.locks.LockSupport;
  * wakes at its poll instead: the poll bounds that rare miss.
  */
 final class BackPressure {
-    /** Spinners yield their CPU after this long, so more spinners than cores still make progress. */
-    static final long YIELD_AFTER_NS = 5_000;
-    /** A queued producer re-checks its slot this often, for the wake a fence-free release can miss. */
-    static final long POLL_NS = 1_000_000;
 
     private final EngineCore core;
     private final Ring ring;
-    private final long callerSpinNs;
+    private final WaitRules rules;
     private final Object lock = new Object();
     /** The queue, oldest first (guarded by lock). */
     private SlotWaiter head, tail;
@@ -39,10 +35,10 @@ final class BackPressure {
     /** Unclaimed producers in the queue: an arriving call queues behind them instead of claiming. */
     private volatile int unclaimed;
 
-    BackPressure(EngineCore core, Ring ring, long callerSpinNs) {
+    BackPressure(EngineCore core, Ring ring, WaitRules rules) {
         this.core = core;
         this.ring = ring;
-        this.callerSpinNs = callerSpinNs;
+        this.rules = rules;
     }
 
     // ---- claiming --------------------------------------------------------------------------------
@@ -126,7 +122,7 @@ final class BackPressure {
                     throw new CallInterruptedException("engine '" + core.name() + "': the caller was interrupted"
                             + " while it waited for a free slot; call not sent");
                 }
-                LockSupport.parkNanos(this, Math.min(POLL_NS, deadline - now));
+                LockSupport.parkNanos(this, Math.min(WaitRules.BACKPRESSURE_POLL_NS, deadline - now));
             }
         } finally {
             dequeue(w);
@@ -138,7 +134,7 @@ final class BackPressure {
 
     /**
      * Waits until the claimed seq's slot is free: spins (yielding once the spin passes {@link
-     * #YIELD_AFTER_NS}, so that more spinners than cores still make progress), then queues and parks
+     * WaitRules#YIELD_AFTER_NS}, so that more spinners than cores still make progress), then queues and parks
      * until a release wakes it. Allocates nothing, and an interrupt does not end it (the sequence is
      * claimed and must be published; the status is kept). Returns false only if the engine was
      * abandoned, which no release will follow.
@@ -159,7 +155,7 @@ final class BackPressure {
                 if (core.abandoned()) {
                     return false;
                 }
-                LockSupport.parkNanos(this, POLL_NS);
+                LockSupport.parkNanos(this, WaitRules.BACKPRESSURE_POLL_NS);
                 interrupted |= Thread.interrupted(); // park returns at once while it is set
             }
         } finally {
@@ -178,10 +174,10 @@ final class BackPressure {
             }
             if ((i & 63) == 0) {
                 long spun = System.nanoTime() - start;
-                if (spun >= callerSpinNs) {
+                if (spun >= rules.callerSpinNs) {
                     return false;
                 }
-                if (spun >= YIELD_AFTER_NS) {
+                if (spun >= WaitRules.YIELD_AFTER_NS) {
                     Thread.yield();
                     continue;
                 }

@@ -19,33 +19,26 @@ import java.util.concurrent.locks.LockSupport;
 final class CallWait {
     /** A timeout (and deadline) of Long.MAX_VALUE means none. */
     static final long NO_DEADLINE = Long.MAX_VALUE;
-    /**
-     * A virtual thread spins only if at most this many calls ahead of its own have not been started by
-     * the engine; otherwise it parks at once, unless the engine's calls are long (see {@link #spinVirtual}).
-     */
-    private static final long VIRTUAL_SPIN_MAX_AHEAD = 2;
-    /** What a virtual thread reckons a call ahead of its own costs the engine, for its spin budget. */
-    private static final long VIRTUAL_NS_PER_CALL_AHEAD = 500;
-    /** A virtual thread's spin budget on top of the calls ahead: about one short call's round trip. */
-    private static final long VIRTUAL_SPIN_NS = 1_000;
-    /** Calls that take the engine this long or longer (stats.call_ns) are long (see {@link #spinVirtual}). */
-    private static final long VIRTUAL_LONG_CALL_NS = 5_000;
-    /** A virtual thread waiting on long calls yields its carrier after this long. */
-    private static final long VIRTUAL_YIELD_AFTER_NS = 2_000;
 
     private final EngineCore core;
     private final Ring ring;
     private final Outcomes outcomes;
     /** Per slot: the ParkedCall or AsyncCall whose outcome the wake upcall hands over. */
     private final AtomicReferenceArray<Object> waiters;
-    private final long callerSpinNs;
+    private final WaitRules rules;
+    /**
+     * Until when (System.nanoTime) this engine's callers step aside ({@link WaitRules#STEP_ASIDE_NS}); 0
+     * if they do not. Plain: written only when a caller sees contention, read once per spin, and a stale
+     * read costs one spin more or less.
+     */
+    private long steppingAsideUntil;
 
-    CallWait(EngineCore core, Ring ring, Outcomes outcomes, AtomicReferenceArray<Object> waiters, long callerSpinNs) {
+    CallWait(EngineCore core, Ring ring, Outcomes outcomes, AtomicReferenceArray<Object> waiters, WaitRules rules) {
         this.core = core;
         this.ring = ring;
         this.outcomes = outcomes;
         this.waiters = waiters;
-        this.callerSpinNs = callerSpinNs;
+        this.rules = rules;
     }
 
     /** Waits for a published call's 64-bit result; parks at once if the caller had to wake the engine. */
@@ -63,9 +56,9 @@ final class CallWait {
     }
 
     /**
-     * Spins on the slot for the spin budget (a platform thread yields after a while; a virtual thread
-     * waits as {@link #spinVirtual} says). Returns true once DONE, false when the budget ran out and the
-     * caller should park. Gives the call up at the deadline.
+     * Spins on the slot as the engine's {@link WaitRules} say (a platform thread yields after a while; a
+     * virtual thread waits as {@link #spinVirtual} says). Returns true once DONE, false when the caller
+     * should park. Gives the call up at the deadline.
      */
     boolean spin(long seq, long deadline) throws TimeoutException {
         if (ring.isDoneAcquire(seq)) {
@@ -78,14 +71,23 @@ final class CallWait {
         if (self.isVirtual()) {
             return spinVirtual(seq, deadline);
         }
-        return spinThenYield(seq, deadline, BackPressure.YIELD_AFTER_NS);
+        long pickup = rules.pickupNs(seq - ring.startedOpaque(), ring.callNsOpaque());
+        long aside = steppingAsideUntil;
+        long budget = aside == 0 ? rules.callerSpinNs : rules.callerBudgetNs(aside, System.nanoTime());
+        return spinThenYield(seq, deadline, WaitRules.YIELD_AFTER_NS, budget, pickup);
     }
 
-    /** Spins, then polls between yields once it spun {@code yieldAfterNs}, for the spin budget. */
-    private boolean spinThenYield(long seq, long deadline, long yieldAfterNs) throws TimeoutException {
+    /**
+     * Spins, then polls between yields once it spun {@code yieldAfterNs}, for {@code budgetNs}. Stops
+     * early (false: park) if the engine has not started the call after {@code pickupNs} (-1: no such
+     * check), or if a poll window shows this thread was descheduled ({@link WaitRules#preempted}).
+     */
+    private boolean spinThenYield(long seq, long deadline, long yieldAfterNs, long budgetNs, long pickupNs)
+            throws TimeoutException {
         // The clock is first read after 64 polls: most calls are done by then, and a clock read costs
         // ~20 ns here (a tenth of a spinning round trip in a profile).
         long start = 0;
+        long last = 0;
         for (int i = 1; ; i++) {
             if (ring.isDoneAcquire(seq)) {
                 return true;
@@ -93,18 +95,25 @@ final class CallWait {
             if ((i & 63) == 0) {
                 long now = System.nanoTime();
                 if (start == 0) {
-                    start = now;
+                    start = last = now;
                 }
                 if (now >= deadline) {
                     giveUp(seq);
                     return true; // giveUp returns only if the call was DONE
                 }
-                if (now - start >= callerSpinNs) {
-                    return false;
+                long spun = now - start;
+                if (spun >= budgetNs) {
+                    return ring.isDoneAcquire(seq);
                 }
+                if (rules.preempted(now - last) || (pickupNs >= 0 && spun >= pickupNs && ring.startedOpaque() <= seq)) {
+                    steppingAsideUntil = now + rules.stepAsideNs; // no spare core: spinning does not pay
+                    return ring.isDoneAcquire(seq);
+                }
+                last = now;
                 checkNotCancelledByClose(seq);
-                if (now - start >= yieldAfterNs) {
+                if (spun >= yieldAfterNs) {
                     Thread.yield();
+                    last = System.nanoTime(); // a yield that ran others is not a preemption of the spin
                     continue;
                 }
             }
@@ -113,30 +122,27 @@ final class CallWait {
     }
 
     /**
-     * A virtual thread's wait, by its place in the queue. Its carrier is one of a few (one per core by
-     * default) that the engine thread competes with for the cores: a carrier kept busy takes CPU time
-     * from the engine the call waits for. So a virtual thread looks at how many calls ahead of its own
-     * the engine has not started yet (stats.started, a hint) and
+     * A virtual thread's wait, by its place in the queue and the engine's measured call cost. Its
+     * carrier is one of a few (one per core by default) that the engine thread competes with for the
+     * cores: a carrier kept busy takes CPU time from the engine the call waits for. So a virtual thread
+     * reckons what the calls ahead of its own (stats.started, a hint) and its own will take the engine
+     * (stats.call_ns each, {@link WaitRules#virtualExpectedNs}) and
      * <ul>
-     *   <li>parks at once if that is more than {@value #VIRTUAL_SPIN_MAX_AHEAD}: its call cannot be
-     *       done within a spin. Unless the engine's calls are long (stats.call_ns at least
-     *       {@value #VIRTUAL_LONG_CALL_NS} ns): then it spins {@value #VIRTUAL_YIELD_AFTER_NS} ns and
-     *       polls between yields up to the spin budget before it parks, since with calls that long the
-     *       engine misses the wake-ups of sleeping carriers more than the few carrier cycles;
-     *   <li>otherwise spins, without yielding, for about what the calls ahead and its own take
-     *       ({@value #VIRTUAL_NS_PER_CALL_AHEAD} ns each, plus {@value #VIRTUAL_SPIN_NS} ns), then polls
-     *       between yields up to the spin budget, and parks.
+     *   <li>parks at once if that is longer than a park and a wake-up ({@link WaitRules#virtualParksAtOnce});
+     *   <li>otherwise spins on its carrier for at most {@link WaitRules#VIRTUAL_SPIN_NS}, then yields its
+     *       carrier between polls (other virtual threads run and submit their calls), for the expected
+     *       time plus slack, and parks.
      * </ul>
      */
     private boolean spinVirtual(long seq, long deadline) throws TimeoutException {
         long ahead = seq - ring.startedOpaque(); // started = last started seq + 1
-        if (ahead > VIRTUAL_SPIN_MAX_AHEAD) {
-            if (ring.callNsOpaque() >= VIRTUAL_LONG_CALL_NS) {
-                return spinThenYield(seq, deadline, VIRTUAL_YIELD_AFTER_NS);
-            }
+        long callNs = ring.callNsOpaque();
+        long expected = WaitRules.virtualExpectedNs(ahead, callNs);
+        if (WaitRules.virtualParksAtOnce(expected)) {
             return false;
         }
-        return spinThenYield(seq, deadline, (Math.max(ahead, 0) + 1) * VIRTUAL_NS_PER_CALL_AHEAD + VIRTUAL_SPIN_NS);
+        return spinThenYield(seq, deadline, WaitRules.VIRTUAL_SPIN_NS, rules.virtualBudgetNs(expected),
+                rules.pickupNs(ahead, callNs));
     }
 
     /** {@link #parkUntilDone} for a 64-bit result: allocates nothing. */

@@ -75,7 +75,7 @@ public final class EngineCore {
     private volatile Thread helloThread;
 
     @SuppressWarnings("restricted")
-    public EngineCore(String name, int capacity, long callerSpinNs, long engineIdleSpinNs, String pluginPath,
+    public EngineCore(String name, int capacity, WaitRules rules, String pluginPath,
             String initSymbol, String initArg, long maxInputBytes, Executor completionExecutor, long closeTimeoutNs) {
         if (capacity < 1 || capacity > (1 << 24) || Integer.bitCount(capacity) != 1) {
             throw new IllegalArgumentException("capacity=" + capacity + ": must be a power of two in 1..2^24");
@@ -95,10 +95,10 @@ public final class EngineCore {
         try {
             MemorySegment region = arena.allocate(size, ALIGNMENT);
             this.ring = new Ring(region, capacity);
-            this.backPressure = new BackPressure(this, ring, callerSpinNs);
+            this.backPressure = new BackPressure(this, ring, rules);
             this.outcomes = new Outcomes(ring, backPressure);
-            this.wait = new CallWait(this, ring, outcomes, waiters, callerSpinNs);
-            this.handle = start(region, capacity, engineIdleSpinNs, pluginPath, initSymbol, initArg);
+            this.wait = new CallWait(this, ring, outcomes, waiters, rules);
+            this.handle = start(region, capacity, rules, pluginPath, initSymbol, initArg);
             this.submission = new Submission(this, ring, backPressure, waiters, handle, maxInputBytes);
             this.shutdown = new Shutdown(this, ring, arena, handle, waiters);
             this.batch = new Batch(ring, backPressure, submission, wait);
@@ -118,7 +118,7 @@ public final class EngineCore {
     }
 
     /** Starts the engine thread on the region; returns the engine handle. */
-    private MemorySegment start(MemorySegment region, int capacity, long engineIdleSpinNs, String pluginPath,
+    private MemorySegment start(MemorySegment region, int capacity, WaitRules rules, String pluginPath,
             String initSymbol, String initArg) {
         MemorySegment wake = Linker.nativeLinker().upcallStub(ON_WAKE.bindTo(this),
                 FunctionDescriptor.ofVoid(ValueLayout.JAVA_INT), arena);
@@ -127,12 +127,17 @@ public final class EngineCore {
         MemorySegment path = pluginPath == null ? MemorySegment.NULL : arena.allocateFrom(pluginPath);
         MemorySegment sym = initSymbol == null ? MemorySegment.NULL : arena.allocateFrom(initSymbol);
         MemorySegment arg = initArg == null ? MemorySegment.NULL : arena.allocateFrom(initArg);
-        int rc = FerryNative.ferry_engine_start(region, capacity, engineIdleSpinNs, path, sym, arg, wake, out, err,
-                err.byteSize());
+        int rc = FerryNative.ferry_engine_start(region, capacity, rules.engineIdleSpinNs, path, sym, arg, wake, out,
+                err, err.byteSize());
         if (rc != 0) {
             throw new EngineStartException(rc, "engine '" + name + "' failed to start: " + err.getString(0));
         }
-        return out.get(ValueLayout.ADDRESS, 0);
+        MemorySegment engine = out.get(ValueLayout.ADDRESS, 0);
+        // The engine's adaptive idle (yield, step aside when preempted); its first idle spell may still see
+        // none of it, which only matters for that spell.
+        FerryNative.ferry_engine_set_idle(engine, rules.engineIdleSpinNs, rules.engineYieldAfterNs,
+                rules.enginePreemptedNs, rules.stepAsideNs);
+        return engine;
     }
 
     /** Undoes a start whose region the engine thread has already begun to serve. */

@@ -185,6 +185,23 @@ public final class FerryNative {
         }
     }
 
+    // int ferry_engine_set_idle(ferry_engine *engine, int64_t spin_ns, int64_t yield_after_ns, int64_t preempted_ns,
+    //                           int64_t step_aside_ns)
+    private static final class ferry_engine_set_idle {
+        static final MethodHandle HANDLE = downcall("ferry_engine_set_idle",
+                FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG));
+    }
+
+    public static int ferry_engine_set_idle(MemorySegment engine, long spinNs, long yieldAfterNs, long preemptedNs,
+            long stepAsideNs) {
+        try {
+            return (int) ferry_engine_set_idle.HANDLE.invokeExact(engine, spinNs, yieldAfterNs, preemptedNs,
+                    stepAsideNs);
+        } catch (Throwable t) {
+            throw unexpected(t);
+        }
+    }
+
     // int ferry_engine_set_nice(ferry_engine *engine, int nice, char *err, size_t errlen)
     private static final class ferry_engine_set_nice {
         static final MethodHandle HANDLE = downcall("ferry_engine_set_nice",

@@ -1,7 +1,7 @@
 package io.ferry.bench.sqlite;
 
 import io.ferry.ExecutionContext;
-import io.ferry.WaitPreset;
+import io.ferry.WaitPolicy;
 import io.ferry.sqlite.Rows;
 import io.ferry.sqlite.Sqlite;
 import io.ferry.sqlite.Statement;
@@ -10,7 +10,7 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * Ferry: one {@link Sqlite} engine (default engine settings: {@code WaitPreset.BALANCED}, capacity
+ * Ferry: one {@link Sqlite} engine (default engine settings: {@code WaitPolicy.BALANCED}, capacity
  * 16384), every statement a plain {@code db.query}/{@code db.execute} call, a batch one
  * {@code db.batch(ctx, sql, rows)} call (one SQL text, a row of values per insert). The engine caches each
  * context's prepared statements by itself. File databases run in WAL mode with Ferry's defaults
@@ -30,11 +30,11 @@ final class FerryTarget implements SqlTarget {
     private final Worker systemWorker;
 
     /** {@code file} null: in memory; {@code nice} null: the engine thread's nice value is left alone. */
-    FerryTarget(boolean perThreadContext, Path file, WaitPreset preset, Integer nice) {
+    FerryTarget(boolean perThreadContext, Path file, WaitPolicy preset, Integer nice) {
         this.perThreadContext = perThreadContext;
         db = (file == null ? Sqlite.builder().memory() : Sqlite.builder().file(file).wal(true))
                 .engine(b -> {
-                    b.preset(preset);
+                    b.waitPolicy(preset);
                     if (nice != null) {
                         b.engineNice(nice);
                     }

@@ -2,7 +2,7 @@ package io.ferry.bench.sqlite;
 
 import io.ferry.Engine;
 import io.ferry.EngineStartException;
-import io.ferry.WaitPreset;
+import io.ferry.WaitPolicy;
 import io.ferry.sqlite.SqliteException;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -90,8 +90,8 @@ public final class SqliteBench {
         JDBC_SHARED("jdbc shared", "sqlite-jdbc, one connection shared by all threads under synchronized"),
         JDBC_THREAD("jdbc per-thread", "sqlite-jdbc, one connection per thread (WAL + busy_timeout=5000 on "
                 + "file; a named shared-cache in-memory database in memory)"),
-        FERRY_SPIN("ferry spin", "Ferry as 'ferry' with WaitPreset.LOWEST_LATENCY (callers spin up to 10 ms)"),
-        FERRY_LOWCPU("ferry lowcpu", "Ferry as 'ferry' with WaitPreset.LOWEST_CPU (callers park after 1 us)"),
+        FERRY_SPIN("ferry spin", "Ferry as 'ferry' with WaitPolicy.LOWEST_LATENCY (callers spin up to 10 ms)"),
+        FERRY_LOWCPU("ferry lowcpu", "Ferry as 'ferry' with WaitPolicy.LOWEST_CPU (callers park after 1 us)"),
         FFM_LOCK("ffm + lock", "floor: the libsqlite3 calls made directly through FFM on the caller's thread, "
                 + "one NOMUTEX connection under a ReentrantLock");
 
@@ -105,11 +105,11 @@ public final class SqliteBench {
 
         SqlTarget open(Path file) throws Throwable {
             return switch (this) {
-                case FERRY -> new FerryTarget(false, file, WaitPreset.BALANCED, null);
-                case FERRY_NICE -> new FerryTarget(false, file, WaitPreset.BALANCED, NICE);
-                case FERRY_CTX -> new FerryTarget(true, file, WaitPreset.BALANCED, null);
-                case FERRY_SPIN -> new FerryTarget(false, file, WaitPreset.LOWEST_LATENCY, null);
-                case FERRY_LOWCPU -> new FerryTarget(false, file, WaitPreset.LOWEST_CPU, null);
+                case FERRY -> new FerryTarget(false, file, WaitPolicy.BALANCED, null);
+                case FERRY_NICE -> new FerryTarget(false, file, WaitPolicy.BALANCED, NICE);
+                case FERRY_CTX -> new FerryTarget(true, file, WaitPolicy.BALANCED, null);
+                case FERRY_SPIN -> new FerryTarget(false, file, WaitPolicy.LOWEST_LATENCY, null);
+                case FERRY_LOWCPU -> new FerryTarget(false, file, WaitPolicy.LOWEST_CPU, null);
                 case JDBC_SHARED -> new JdbcTarget(true, file);
                 case JDBC_THREAD -> new JdbcTarget(false, file);
                 case FFM_LOCK -> new FfmTarget(file);

@@ -1,0 +1,134 @@
+package io.ferry.internal;
+
+import io.ferry.WaitPolicy;
+
+/**
+ * A {@link WaitPolicy} as the numbers and decisions the waiting loops use: {@link CallWait} (a caller
+ * waiting for its result), {@link BackPressure} (a producer waiting for its slot) and the engine's idle
+ * spin (ferry_idle.c, sent once at start with {@code ferry_engine_set_idle}). Every spin, yield and park
+ * constant of Ferry's waits is here, with what it rests on. Built once per engine; the loops read its
+ * final fields, so the policy costs no dispatch on the call path.
+ */
+public final class WaitRules {
+    /**
+     * A spinning platform caller yields its CPU between polls after this long, so that more spinners than
+     * cores still make progress (8 producers on 2 vCPUs: {@code ferry_p8} 0.96x {@code ferry_p1}, 2026-11-21).
+     */
+    static final long YIELD_AFTER_NS = 5_000;
+    /**
+     * Adaptive: a caller whose call the engine has not started after this long (plus what the calls
+     * ahead take) parks. An awake engine starts a call within a cache-line hand-off, 100 to 400 ns
+     * (java_floor, 80 to 622 ns over the 2026-11-21 run): 5 µs is ten times the slowest floor, so the
+     * check only fires when the engine is off its core or asleep.
+     */
+    static final long PICKUP_NS = 5_000;
+    /**
+     * Adaptive: a poll window (64 polls, ~1 to 3 µs of PAUSEs on the EPYC VMs) that took this long means
+     * the waiter was descheduled: the machine has no spare core, so the waiter parks (or the engine
+     * sleeps) instead of spinning on, and the thread it waits for gets the core.
+     */
+    static final long PREEMPTED_NS = 20_000;
+    /**
+     * Adaptive: an idle engine yields its core between polls once idle this long. With a ping-pong caller
+     * an idle spell lasts one caller turnaround (~100 ns), so only spells that already lost the race for
+     * a spin-fast call pay the yield's syscall; a woken caller waiting for the engine's core gets it.
+     */
+    static final long ENGINE_YIELD_AFTER_NS = 5_000;
+    /**
+     * A producer queued for a slot re-checks it this often, for the wake a fence-free release can miss
+     * (BackPressure's class comment): a bound on a rare miss, not a wait anyone pays in the common case.
+     */
+    static final long BACKPRESSURE_POLL_NS = 1_000_000;
+    /**
+     * Adaptive: once a waiter saw that the machine has no spare core (a preempted spin, or a call the
+     * engine did not pick up), it steps aside for this long: callers park after one poll window and the
+     * engine sleeps as soon as it is idle, as an executor's threads do. Spinning under contention costs
+     * more than the spin: on Linux's EEVDF scheduler a thread that used more than its share waits for
+     * its turn (a time slice, ms), while one that slept is run soon after its wake-up; ContentionBenchmark
+     * showed ferry's p99 in ms while it spun, the executor's at ~40 µs (2026-12-04). 20 ms: a probe of
+     * spinning 50 times a second costs little when the contention lasts, and spinning comes back soon
+     * after it ends.
+     */
+    static final long STEP_ASIDE_NS = 20_000_000;
+    /** What a call is reckoned to take the engine until stats.call_ns is measured (the built-in add: ~100 ns). */
+    static final long MIN_CALL_NS = 100;
+    /**
+     * A virtual thread spins on its carrier at most this long before it yields it: a busy carrier takes a
+     * core from the engine the call waits for (one round trip is ~0.1 to 0.5 µs, so a short call is done
+     * by then).
+     */
+    static final long VIRTUAL_SPIN_NS = 2_000;
+    /** A virtual thread's budget on top of what the calls ahead and its own take (stats.call_ns each). */
+    static final long VIRTUAL_SLACK_NS = 2_000;
+    /**
+     * A virtual thread parks at once if the calls ahead and its own are expected to take this long: by
+     * then a park and a wake-up (~5 to 45 µs) cost less than yielding its carrier over and over.
+     */
+    static final long VIRTUAL_PARK_BEHIND_NS = 50_000;
+
+    final long callerSpinNs;
+    final boolean adaptive;
+    final long engineIdleSpinNs;
+    final long engineYieldAfterNs;
+    final long enginePreemptedNs;
+    final long stepAsideNs;
+
+    private WaitRules(long callerSpinNs, boolean adaptive, long engineIdleSpinNs) {
+        this.callerSpinNs = callerSpinNs;
+        this.adaptive = adaptive;
+        this.engineIdleSpinNs = engineIdleSpinNs;
+        this.engineYieldAfterNs = adaptive ? ENGINE_YIELD_AFTER_NS : 0;
+        this.enginePreemptedNs = adaptive ? PREEMPTED_NS : 0;
+        this.stepAsideNs = adaptive ? STEP_ASIDE_NS : 0;
+    }
+
+    /**
+     * The rules of a policy.
+     *
+     * @param policy the engine's wait policy
+     * @return its rules
+     */
+    public static WaitRules of(WaitPolicy policy) {
+        boolean adaptive = policy instanceof WaitPolicy.Adaptive;
+        return new WaitRules(policy.callerSpin().toNanos(), adaptive, policy.engineIdleSpin().toNanos());
+    }
+
+    /**
+     * How long a caller may wait for the engine to start its call before it parks: PICKUP_NS plus what
+     * the calls ahead take; -1 (never) unless adaptive.
+     */
+    long pickupNs(long ahead, long callNs) {
+        return adaptive ? PICKUP_NS + Math.max(ahead, 0) * Math.max(callNs, MIN_CALL_NS) : -1;
+    }
+
+    /**
+     * A caller's spin budget: the policy's, or none (one poll window, then park) while the callers of
+     * this engine step aside (until {@code steppingAsideUntil}, a System.nanoTime; 0: not stepping aside).
+     */
+    long callerBudgetNs(long steppingAsideUntil, long now) {
+        return steppingAsideUntil != 0 && now - steppingAsideUntil < 0 ? 0 : callerSpinNs;
+    }
+
+    /** Whether a poll window of {@code windowNs} shows the waiter was descheduled (adaptive only). */
+    boolean preempted(long windowNs) {
+        return adaptive && windowNs >= PREEMPTED_NS;
+    }
+
+    /**
+     * What a virtual thread's call is expected to take the engine, from its place in the queue and the
+     * engine's measured call cost: (ahead + 1) calls of stats.call_ns (MIN_CALL_NS until measured).
+     */
+    static long virtualExpectedNs(long ahead, long callNs) {
+        return (Math.max(ahead, 0) + 1) * Math.max(callNs, MIN_CALL_NS);
+    }
+
+    /** Whether a virtual thread parks at once instead of spinning: its call is not expected within a spin. */
+    static boolean virtualParksAtOnce(long expectedNs) {
+        return expectedNs > VIRTUAL_PARK_BEHIND_NS;
+    }
+
+    /** A virtual thread's spin budget (spin, then yield-polls, then park): the expected wait plus slack. */
+    long virtualBudgetNs(long expectedNs) {
+        return Math.min(callerSpinNs, expectedNs + VIRTUAL_SLACK_NS);
+    }
+}

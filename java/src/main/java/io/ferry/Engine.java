@@ -36,6 +36,10 @@ import java.util.concurrent.TimeoutException;
 public final class Engine implements AutoCloseable {
     private static final Cleaner CLEANER = Cleaner.create(Thread.ofPlatform().daemon().name("ferry-cleaner").factory());
 
+    static {
+        io.ferry.internal.InternalOps.install(Engine::internalOp);
+    }
+
     private final EngineCore core;
     private final ConcurrentHashMap<String, Op> ops = new ConcurrentHashMap<>();
     private final Cleaner.Cleanable cleanable;
@@ -70,9 +74,21 @@ public final class Engine implements AutoCloseable {
     /**
      * Looks an op up by name (once; keep the handle).
      *
-     * @throws IllegalArgumentException if the engine has no op of that name
+     * @throws IllegalArgumentException if the engine has no op of that name, or if the op is internal to
+     *     its engine (flagged {@code FERRY_OP_INTERNAL}: Ferry's {@code ferry.*} ops, an engine binding's
+     *     plumbing such as {@code sqlite.run})
      */
     public Op op(String name) {
+        Op op = internalOp(name);
+        if ((op.flags & io.ferry.internal.Layout.OP_INTERNAL) != 0) {
+            throw new IllegalArgumentException("'" + name + "' is internal to its engine: engine '" + core.name()
+                    + "' runs it for its own binding only, not as an op callers look up");
+        }
+        return op;
+    }
+
+    /** Any op, internal ones included: for Ferry's own code (through io.ferry.spi.EngineOps). */
+    private Op internalOp(String name) {
         Objects.requireNonNull(name, "name");
         if (name.indexOf('\0') >= 0) {
             throw new IllegalArgumentException("op name contains a NUL character at index " + name.indexOf('\0')
@@ -90,9 +106,9 @@ public final class Engine implements AutoCloseable {
         return ops.computeIfAbsent(name, n -> new Op(this, found[0], found[1], n));
     }
 
-    /** Ferry's own ops ("ferry.*"), for ExecutionContext. */
+    /** Ferry's own ops ("ferry.*", internal), for ExecutionContext. */
     Op systemOp(String name) {
-        return op(name);
+        return internalOp(name);
     }
 
     String nextContextName() {

@@ -1,6 +1,6 @@
 /* libFuzzer harness: SQLite's wire format (statements, parameters, batches) as a caller sends it.
  * Input: one byte choosing sqlite.exec or sqlite.batch, then the op's input bytes. The ops that take
- * code or heap addresses or work on channels (sqlite.function, sqlite.dispatch, sqlite.channel,
+ * code addresses or work on channels (sqlite.function, sqlite.channel, sqlite.channel_close,
  * sqlite.run, sqlite.spill) are Ferry's own plumbing and are left out. Runs in a scratch directory: SQL may ATTACH or VACUUM INTO. */
 #include "fuzz_common.h"
 

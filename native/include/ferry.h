@@ -251,6 +251,10 @@ typedef int (*ferry_op_fn)(ferry_call *call, void *data);
 #define FERRY_OP_MUTATES    0x8u  /* changes engine state (read-only contexts refuse it) */
 #define FERRY_OP_TEXT       0x10u /* input and output bytes are UTF-8 text */
 #define FERRY_OP_SYSTEM     0x20u /* a "ferry.*" op: exempt from contexts' op sets (set by Ferry only) */
+/* Plumbing of Ferry or of an engine binding, not an API: the public op lookup (Java's Engine.op) refuses
+ * it, only the binding's own code calls it. Every "ferry.*" op has it. A defence in depth, not a
+ * boundary: no op, internal or not, may take a code or heap address from its caller. */
+#define FERRY_OP_INTERNAL   0x40u
 
 /* Registers an op; only from an engine init function (on the engine thread, before calls start).
  * Returns the op id (>= 0) or FERRY_E_INVALID / FERRY_E_EXISTS / FERRY_E_NOMEM. */

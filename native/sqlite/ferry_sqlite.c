@@ -28,6 +28,9 @@ _Static_assert(offsetof(ferry_sqlite_result, i64) == 8 && offsetof(ferry_sqlite_
 
 static _Atomic int64_t fs_open_connections;
 static _Atomic int64_t fs_open_statements;
+/* The host's function dispatcher, one per process: set once through ferry_sqlite_set_dispatcher (a C
+ * function, never an op: no caller of an op can hand the engine a code address). */
+static _Atomic(ferry_sqlite_dispatch_fn) fs_dispatcher;
 
 typedef struct fs_engine fs_engine;
 
@@ -55,13 +58,17 @@ typedef struct fs_stmt {
 } fs_stmt;
 
 /* A channel: a buffer the host writes a statement into and reads its result from, so that a call
- * needs no allocation or copy on either side. Made by sqlite.channel; the host owns the memory and
- * frees it (ferry_free) once the engine has stopped. */
+ * needs no allocation or copy on either side. Made by sqlite.channel (an internal op: only the binding
+ * calls it), known to callers by its id: sqlite.run and sqlite.spill take the id, never an address.
+ * sqlite.channel_close frees it and its id is made again; the channels still open when the engine
+ * stops are the host's to free (ferry_sqlite_free): it may still read them. */
 typedef struct fs_chan {
-    unsigned char *p;
+    unsigned char *p;        /* NULL: a closed id, on the free list */
     uint32_t cap;
+    uint32_t next_free;      /* closed ids: the next one on the free list */
     unsigned char *spill;    /* a result that did not fit, until sqlite.spill takes it */
     size_t spill_len;
+    uint64_t spill_ctx;      /* the context whose sqlite.run left the spill: the only one that takes it */
 } fs_chan;
 
 typedef struct fs_ctx {
@@ -101,16 +108,19 @@ struct fs_engine {
     fs_fn **fns;
     int n_fns;
     int fns_cap;
-    ferry_sqlite_dispatch_fn dispatch;
     fs_ctx *contexts;        /* every open context, for registering functions on all connections */
     int held;                /* contexts whose connection holds a read transaction */
     fs_anchor *anchor;       /* WAL files: see "the WAL anchor"; NULL otherwise */
     _Atomic(sqlite3 *) stepping; /* the connection fs_run is stepping, NULL between steps: what the
                                   * cancel hook interrupts, from the cancelling thread */
     fs_chan *chans;
-    uint32_t n_chans;
+    uint32_t n_chans;        /* ids made so far, open or closed */
     uint32_t chans_cap;
+    uint32_t n_open;         /* open channels, at most FS_MAX_CHANNELS */
+    uint32_t free_chan;      /* the first closed id to make again, FS_NO_CHANNEL if none */
 };
+
+#define FS_NO_CHANNEL UINT32_MAX
 
 int64_t ferry_sqlite_open_connections(void)
 {
@@ -125,6 +135,16 @@ int64_t ferry_sqlite_open_statements(void)
 void ferry_sqlite_free(void *channel)
 {
     free(channel);
+}
+
+int ferry_sqlite_set_dispatcher(ferry_sqlite_dispatch_fn fn)
+{
+    if (!fn)
+        return FERRY_E_INVALID;
+    ferry_sqlite_dispatch_fn none = NULL;
+    if (atomic_compare_exchange_strong(&fs_dispatcher, &none, fn) || none == fn)
+        return 0;
+    return FERRY_E_EXISTS;
 }
 
 /* ---- growing output buffer ---------------------------------------------------------------------- */
@@ -1092,7 +1112,27 @@ static int op_exec(ferry_call *c, void *data)
 #define FS_MAX_CHANNELS 65536u
 #define FS_MAX_CHANNEL_BYTES (16u << 20)
 
-/* sqlite.channel: arg0 = capacity in bytes -> the channel's address; its id is in its first 4 bytes. */
+/* The id of a channel slot for a new channel: a closed one, else a new one. UINT32_MAX if out of memory. */
+static uint32_t fs_channel_slot(fs_engine *e)
+{
+    if (e->free_chan != FS_NO_CHANNEL) {
+        uint32_t id = e->free_chan;
+        e->free_chan = e->chans[id].next_free;
+        return id;
+    }
+    if (e->n_chans == e->chans_cap) {
+        uint32_t n = e->chans_cap ? e->chans_cap * 2 : 16;
+        fs_chan *chans = realloc(e->chans, sizeof(fs_chan) * n);
+        if (!chans)
+            return FS_NO_CHANNEL;
+        e->chans = chans;
+        e->chans_cap = n;
+    }
+    return e->n_chans++;
+}
+
+/* sqlite.channel: arg0 = capacity in bytes -> the channel's address; its id is in its first 4 bytes.
+ * Internal (FERRY_OP_INTERNAL): the address goes to the binding's own code only, and no op takes it. */
 static int op_channel(ferry_call *c, void *data)
 {
     fs_engine *e = data;
@@ -1100,23 +1140,18 @@ static int op_channel(ferry_call *c, void *data)
     if (cap < 64 || cap > FS_MAX_CHANNEL_BYTES)
         return ferry_call_fail(c, SQLITE_MISUSE, "sqlite.channel: capacity %lld is not 64..%u bytes", (long long)cap,
                                FS_MAX_CHANNEL_BYTES);
-    if (e->n_chans == FS_MAX_CHANNELS)
-        return ferry_call_fail(c, SQLITE_MISUSE, "sqlite.channel: all %u channels are made", FS_MAX_CHANNELS);
-    if (e->n_chans == e->chans_cap) {
-        uint32_t n = e->chans_cap ? e->chans_cap * 2 : 16;
-        fs_chan *chans = realloc(e->chans, sizeof(fs_chan) * n);
-        if (!chans)
-            return ferry_call_fail(c, SQLITE_NOMEM, "out of memory");
-        e->chans = chans;
-        e->chans_cap = n;
-    }
-    /* Cache-line aligned: a short statement and its result each fit the line the call moves. The
-     * host frees it with ferry_sqlite_free. */
+    if (e->n_open == FS_MAX_CHANNELS)
+        return ferry_call_fail(c, SQLITE_MISUSE, "sqlite.channel: all %u channels are open (sqlite.channel_close "
+                               "frees one)", FS_MAX_CHANNELS);
+    /* Cache-line aligned: a short statement and its result each fit the line the call moves. */
     unsigned char *p = aligned_alloc(64, ((size_t)cap + 63) & ~(size_t)63);
-    if (!p)
+    uint32_t id = p ? fs_channel_slot(e) : FS_NO_CHANNEL;
+    if (id == FS_NO_CHANNEL) {
+        free(p);
         return ferry_call_fail(c, SQLITE_NOMEM, "out of memory for a channel of %lld bytes", (long long)cap);
-    uint32_t id = e->n_chans++;
-    e->chans[id] = (fs_chan){ .p = p, .cap = (uint32_t)cap };
+    }
+    e->chans[id] = (fs_chan){ .p = p, .cap = (uint32_t)cap, .next_free = FS_NO_CHANNEL };
+    e->n_open++;
     memcpy(p, &id, 4);
     ferry_call_set_i64(c, (int64_t)(uintptr_t)p);
     return 0;
@@ -1124,11 +1159,28 @@ static int op_channel(ferry_call *c, void *data)
 
 static fs_chan *fs_channel(ferry_call *c, fs_engine *e, int64_t id, const char *op)
 {
-    if (id < 0 || id >= (int64_t)e->n_chans) {
+    if (id < 0 || id >= (int64_t)e->n_chans || !e->chans[id].p) {
         ferry_call_fail(c, SQLITE_MISUSE, "%s: no channel %lld", op, (long long)id);
         return NULL;
     }
     return &e->chans[id];
+}
+
+/* sqlite.channel_close: arg0 = channel id -> frees the channel (its memory too: the caller is done with
+ * it) and makes its id free for the next sqlite.channel, so closed channels never use up the limit. */
+static int op_channel_close(ferry_call *c, void *data)
+{
+    fs_engine *e = data;
+    int64_t id = ferry_call_arg(c, 0);
+    fs_chan *ch = fs_channel(c, e, id, "sqlite.channel_close");
+    if (!ch)
+        return -1;
+    free(ch->p);
+    free(ch->spill);
+    *ch = (fs_chan){ .next_free = e->free_chan };
+    e->free_chan = (uint32_t)id;
+    e->n_open--;
+    return 0;
 }
 
 /* sqlite.run: arg0 = channel id, arg1 = the length of the statement written at the channel's start ->
@@ -1146,6 +1198,7 @@ static int op_run(ferry_call *c, void *data)
                                (long long)len, ch->cap);
     free(ch->spill); /* a result nobody took */
     ch->spill = NULL;
+    ch->spill_ctx = 0;
     fs_ctx *x = fs_context(c);
     if (!x)
         return -1;
@@ -1169,11 +1222,13 @@ static int op_run(ferry_call *c, void *data)
     } else {
         ch->spill = out.p;
         ch->spill_len = out.len;
+        ch->spill_ctx = ferry_call_context(c);
     }
     return 0;
 }
 
-/* sqlite.spill: input = u32 channel id -> the result of that channel's last sqlite.run that did not fit. */
+/* sqlite.spill: input = u32 channel id -> the result of that channel's last sqlite.run that did not fit.
+ * Only in the context that ran it: a result is its context's, whoever else may name the channel. */
 static int op_spill(ferry_call *c, void *data)
 {
     fs_engine *e = data;
@@ -1185,8 +1240,9 @@ static int op_spill(ferry_call *c, void *data)
     fs_chan *ch = fs_channel(c, e, id, "sqlite.spill");
     if (!ch)
         return -1;
-    if (!ch->spill)
-        return ferry_call_fail(c, SQLITE_MISUSE, "sqlite.spill: channel %u holds no result", id);
+    if (!ch->spill || ch->spill_ctx != ferry_call_context(c))
+        return ferry_call_fail(c, SQLITE_MISUSE, "sqlite.spill: channel %u holds no result of context '%s'", id,
+                               ferry_call_context_name(c));
     ferry_call_adopt_output(c, ch->spill, ch->spill_len);
     ch->spill = NULL;
     return 0;
@@ -1299,7 +1355,8 @@ static int op_batch(ferry_call *c, void *data)
 static void fs_trampoline(sqlite3_context *sctx, int argc, sqlite3_value **argv)
 {
     fs_fn *fn = sqlite3_user_data(sctx);
-    if (!fn->engine->dispatch) {
+    ferry_sqlite_dispatch_fn dispatch = atomic_load_explicit(&fs_dispatcher, memory_order_acquire);
+    if (!dispatch) {
         sqlite3_result_error(sctx, "no function dispatcher is installed", -1);
         return;
     }
@@ -1312,7 +1369,7 @@ static void fs_trampoline(sqlite3_context *sctx, int argc, sqlite3_value **argv)
         return;
     }
     ferry_sqlite_result res = { .type = FERRY_SQLITE_ERROR };
-    fn->engine->dispatch(fn->id, args.p, args.len, argc, &res);
+    dispatch(fn->id, args.p, args.len, argc, &res);
     fs_buf_free(&args);
     switch (res.type) {
     case FERRY_SQLITE_INTEGER:
@@ -1379,15 +1436,6 @@ static int op_function(ferry_call *c, void *data)
         }
     }
     e->fns[e->n_fns++] = fn;
-    return 0;
-}
-
-static int op_dispatch(ferry_call *c, void *data)
-{
-    fs_engine *e = data;
-    if (e->dispatch)
-        return ferry_call_fail(c, SQLITE_MISUSE, "sqlite.dispatch: the function dispatcher is installed once, at start");
-    e->dispatch = (ferry_sqlite_dispatch_fn)(uintptr_t)ferry_call_arg(c, 0);
     return 0;
 }
 
@@ -1605,6 +1653,7 @@ __attribute__((visibility("default"))) int ferry_sqlite_init(ferry_registry *reg
     fs_engine *e = calloc(1, sizeof(*e));
     if (!e)
         return ferry_registry_fail(reg, SQLITE_NOMEM, "sqlite engine: out of memory");
+    e->free_chan = FS_NO_CHANNEL;
     e->busy_ms = 5000;
     e->cache_cap = FS_DEFAULT_CACHE;
     e->synchronous = -1;
@@ -1643,11 +1692,12 @@ __attribute__((visibility("default"))) int ferry_sqlite_init(ferry_registry *reg
     if (ferry_registry_on_context(reg, fs_ctx_open, fs_ctx_close, e) != 0 ||
         ferry_register_op(reg, "sqlite.exec", op_exec, e, FERRY_OP_IN_BYTES | FERRY_OP_OUT_BYTES) < 0 ||
         ferry_register_op(reg, "sqlite.batch", op_batch, e, FERRY_OP_IN_BYTES | FERRY_OP_OUT_BYTES) < 0 ||
-        ferry_register_op(reg, "sqlite.channel", op_channel, e, 0) < 0 ||
-        ferry_register_op(reg, "sqlite.run", op_run, e, 0) < 0 ||
-        ferry_register_op(reg, "sqlite.spill", op_spill, e, FERRY_OP_IN_BYTES | FERRY_OP_OUT_BYTES) < 0 ||
-        ferry_register_op(reg, "sqlite.function", op_function, e, FERRY_OP_IN_BYTES | FERRY_OP_MUTATES) < 0 ||
-        ferry_register_op(reg, "sqlite.dispatch", op_dispatch, e, FERRY_OP_MUTATES) < 0)
+        ferry_register_op(reg, "sqlite.channel", op_channel, e, FERRY_OP_INTERNAL) < 0 ||
+        ferry_register_op(reg, "sqlite.run", op_run, e, FERRY_OP_INTERNAL) < 0 ||
+        ferry_register_op(reg, "sqlite.spill", op_spill, e, FERRY_OP_IN_BYTES | FERRY_OP_OUT_BYTES | FERRY_OP_INTERNAL) < 0 ||
+        ferry_register_op(reg, "sqlite.channel_close", op_channel_close, e, FERRY_OP_INTERNAL) < 0 ||
+        ferry_register_op(reg, "sqlite.function", op_function, e,
+                          FERRY_OP_IN_BYTES | FERRY_OP_MUTATES | FERRY_OP_INTERNAL) < 0)
         return ferry_registry_fail(reg, -1, "sqlite engine: cannot register its ops");
     return 0;
 }

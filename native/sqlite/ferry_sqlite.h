@@ -35,20 +35,25 @@
  *                  index. The rows form: u32 (n | 0x80000000), u32 sql_len, sql, u32 n_params, then n
  *                  rows of n_params values each: the one statement run once per row, its values bound
  *                  to ?1..?n_params (at most 2^24 rows).
+ *   Internal ops (FERRY_OP_INTERNAL: io.ferry.sqlite's plumbing, refused by Engine.op):
  *   sqlite.channel arg0 = capacity (64 .. 16 MiB) -> the address of a new channel, a buffer the host
  *                  writes statements into and reads results from; its id (u32) is in its first 4
- *                  bytes. The host owns the memory: it frees it with ferry_sqlite_free once the
- *                  engine has stopped (never before: the engine may still be writing into it).
+ *                  bytes. At most 65536 channels are open at once. The host owns the memory of the
+ *                  channels still open when the engine stops: it frees them with ferry_sqlite_free
+ *                  once the engine has stopped (never before: the engine may still be writing).
+ *   sqlite.channel_close arg0 = channel id -> frees the channel and its memory; its id is made again.
  *   sqlite.run     arg0 = channel id, arg1 = length of a statement written at the channel's start
  *                  -> the length of the result, written over the statement from the channel's start;
  *                  or -1 if the result does not fit the channel: it waits on the engine for
- *                  sqlite.spill (until the next sqlite.run on that channel). One SQL statement, as
- *                  sqlite.exec, without an allocation or a copy of the input or the result.
- *   sqlite.spill   input = u32 channel id -> output: the result sqlite.run could not fit in it.
+ *                  sqlite.spill in the same context (until the next sqlite.run on that channel). One
+ *                  SQL statement, as sqlite.exec, without an allocation or a copy of the input or result.
+ *   sqlite.spill   input = u32 channel id -> output: the result sqlite.run could not fit in it; only in
+ *                  the context that ran that sqlite.run (any other fails: no such result).
  *   sqlite.function arg0 = number of arguments (-1: any); input = i32 the host's function id,
  *                  u32 flags (1: deterministic), then the name
  *                  -> registers a scalar function on every connection, present and future.
- *   sqlite.dispatch arg0 = the address of the host's function dispatcher (ferry_sqlite_dispatch_fn)
+ *   No op takes an address: the function dispatcher is installed by ferry_sqlite_set_dispatcher, a C
+ *   function the host calls (through FFM, which needs native access), and channels are named by id.
  *
  * statement: u32 sql_len, sql, u32 n_params, n_params x param
  * param:     u32 name_len, name (without the ':', '@' or '$'; name_len 0: positional), u32 index
@@ -101,5 +106,10 @@ FERRY_API int64_t ferry_sqlite_open_statements(void);
 
 /* Frees a channel made by sqlite.channel (only once its engine has stopped). */
 FERRY_API void ferry_sqlite_free(void *channel);
+
+/* Installs the host's function dispatcher for every SQLite engine of the process, once: returns 0 (also
+ * when fn is the one installed already), FERRY_E_EXISTS if another one is, FERRY_E_INVALID for NULL.
+ * A function called before it is installed fails with "no function dispatcher is installed". */
+FERRY_API int ferry_sqlite_set_dispatcher(ferry_sqlite_dispatch_fn fn);
 
 #endif

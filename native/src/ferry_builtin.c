@@ -14,7 +14,9 @@
  *   order        (producer, n)       -> n; fails unless n is producer's previous n + 1 (n starts at 1):
  *                                       checks per-producer FIFO on the engine thread itself
  *   var_add      (x, name)           -> x + the 64-bit variable `name` of the call's context scope
- *   counter      (x)                 -> adds x to an engine-wide counter and returns it (mutates)
+ *   counter      (x)                 -> adds x to an engine-wide counter and returns it (mutates); fails
+ *                                       with EOVERFLOW, the counter unchanged, if the sum overflows
+ *   (var_add refuses a name with a NUL byte: C strings cannot hold it)
  */
 #include "ferry_internal.h"
 
@@ -132,6 +134,11 @@ static int op_var_add(ferry_call *c, void *d)
     char name[256];
     if (len == 0 || len >= sizeof(name))
         return ferry_call_fail(c, EINVAL, "var_add: the variable name must be 1..255 bytes");
+    /* A C string ends at its first NUL: such a name would be looked up cut short, as another name. */
+    const char *nul = memchr(in, 0, len);
+    if (nul)
+        return ferry_call_fail(c, EINVAL, "var_add: the variable name has a NUL byte at index %zu; no variable "
+                               "can have that name", (size_t)(nul - in));
     memcpy(name, in, len);
     name[len] = '\0';
     ferry_value v;
@@ -146,9 +153,13 @@ static int op_var_add(ferry_call *c, void *d)
 
 static int op_counter(ferry_call *c, void *d)
 {
-    int64_t *counter = d;
-    *counter += ferry_call_arg(c, 0);
-    ferry_call_set_i64(c, *counter);
+    int64_t *counter = d, sum;
+    /* Signed overflow is undefined behaviour: refuse it and leave the counter as it was. */
+    if (__builtin_add_overflow(*counter, ferry_call_arg(c, 0), &sum))
+        return ferry_call_fail(c, EOVERFLOW, "counter: %lld + %lld overflows a signed 64-bit integer",
+                               (long long)*counter, (long long)ferry_call_arg(c, 0));
+    *counter = sum;
+    ferry_call_set_i64(c, sum);
     return 0;
 }
 

@@ -656,7 +656,7 @@ int ferry__register_system_ops(ferry_registry *reg, ferry_engine *e)
         { "ferry.var_unset", op_var_unset, FERRY_OP_IN_BYTES },
     };
     for (size_t i = 0; i < sizeof(ops) / sizeof(ops[0]); i++) {
-        int32_t rc = ferry__register_op(reg, ops[i].name, ops[i].fn, e, ops[i].flags | FERRY_OP_SYSTEM);
+        int32_t rc = ferry__register_op(reg, ops[i].name, ops[i].fn, e, ops[i].flags | FERRY_OP_SYSTEM | FERRY_OP_INTERNAL);
         if (rc < 0)
             return ferry_registry_fail(reg, rc, "cannot register system op %s", ops[i].name);
     }

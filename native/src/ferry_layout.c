@@ -94,6 +94,7 @@ static const ferry_layout_entry ferry__layout[] = {
     { "const.op_mutates", FERRY_OP_MUTATES, 0 },
     { "const.op_text", FERRY_OP_TEXT, 0 },
     { "const.op_system", FERRY_OP_SYSTEM, 0 },
+    { "const.op_internal", FERRY_OP_INTERNAL, 0 },
     { "const.e_invalid", (uint32_t)FERRY_E_INVALID, 0 },
     { "const.e_nomem", (uint32_t)FERRY_E_NOMEM, 0 },
     { "const.e_init", (uint32_t)FERRY_E_INIT, 0 },

@@ -15,6 +15,8 @@
  *   engine_nice         ferry_engine_set_nice moves the engine thread's nice value and no other
  *                       thread's; out of range is FERRY_E_INVALID; lowering it without CAP_SYS_NICE
  *                       (a child that dropped root) is FERRY_E_PERMISSION with a message naming it
+ *   hardening           counter refuses a signed overflow (EOVERFLOW, counter unchanged: UBSan saw the
+ *                       old add overflow); var_add refuses a name with a NUL byte instead of cutting it
  *   example_engine      build/native/libferry_example.so: its ops, a missing init symbol, and the
  *                       failing init (skipped with exit 77 at the end if the library is not built)
  */
@@ -155,6 +157,7 @@ static void test_layout(void)
     { "const.op_mutates", FERRY_OP_MUTATES, 0 },
     { "const.op_text", FERRY_OP_TEXT, 0 },
     { "const.op_system", FERRY_OP_SYSTEM, 0 },
+    { "const.op_internal", FERRY_OP_INTERNAL, 0 },
     { "const.e_invalid", (uint32_t)FERRY_E_INVALID, 0 },
     { "const.e_nomem", (uint32_t)FERRY_E_NOMEM, 0 },
     { "const.e_init", (uint32_t)FERRY_E_INIT, 0 },
@@ -298,11 +301,11 @@ static void test_op_lookup(void)
         const char *name;
         uint32_t flags;
     } builtins[] = {
-        { "ferry.ctx_create", FERRY_OP_SYSTEM | FERRY_OP_IN_BYTES },
-        { "ferry.ctx_close", FERRY_OP_SYSTEM },
-        { "ferry.var_set", FERRY_OP_SYSTEM | FERRY_OP_IN_BYTES },
-        { "ferry.var_get", FERRY_OP_SYSTEM | FERRY_OP_IN_BYTES | FERRY_OP_OUT_BYTES },
-        { "ferry.var_unset", FERRY_OP_SYSTEM | FERRY_OP_IN_BYTES },
+        { "ferry.ctx_create", FERRY_OP_SYSTEM | FERRY_OP_INTERNAL | FERRY_OP_IN_BYTES },
+        { "ferry.ctx_close", FERRY_OP_SYSTEM | FERRY_OP_INTERNAL },
+        { "ferry.var_set", FERRY_OP_SYSTEM | FERRY_OP_INTERNAL | FERRY_OP_IN_BYTES },
+        { "ferry.var_get", FERRY_OP_SYSTEM | FERRY_OP_INTERNAL | FERRY_OP_IN_BYTES | FERRY_OP_OUT_BYTES },
+        { "ferry.var_unset", FERRY_OP_SYSTEM | FERRY_OP_INTERNAL | FERRY_OP_IN_BYTES },
         { "noop", 0 },
         { "add", 0 },
         { "echo", 0 },
@@ -448,6 +451,44 @@ static int64_t f64_bits(double d)
     int64_t b;
     memcpy(&b, &d, sizeof b);
     return b;
+}
+
+/* Issue 14, item 5: counter's add was signed (undefined on overflow: UBSan aborts the asan build, the
+ * plain build wrapped to INT64_MIN); var_add copied a name with a NUL byte and looked up the name cut at
+ * the NUL, so "x\0y" read x. */
+static void test_hardening(void)
+{
+    ft_test_name = "hardening";
+    ring r;
+    start(&r, 4, NULL, NULL);
+    int32_t counter = op(&r, "counter"), var_add = op(&r, "var_add"), var_set = op(&r, "ferry.var_set");
+    ring_res res;
+    CHECK(ring_call2(&r, counter, INT64_MAX, 0, &res) == RING_OK, "counter(INT64_MAX)");
+    check_ok(&res, "counter(INT64_MAX)");
+    CHECK_EQ_I64(res.result, INT64_MAX, "counter(INT64_MAX)");
+    CHECK(ring_call2(&r, counter, 1, 0, &res) == RING_OK, "counter(1) at INT64_MAX");
+    check_error(&res, EOVERFLOW, "counter(1) at INT64_MAX", "counter", "overflows");
+    ring_res_free(&res);
+    CHECK(ring_call2(&r, counter, 0, 0, &res) == RING_OK, "counter(0)");
+    CHECK_EQ_I64(res.result, INT64_MAX, "the counter after the refused add");
+    CHECK(ring_call2(&r, counter, INT64_MIN, 0, &res) == RING_OK, "counter(INT64_MIN)");
+    CHECK_EQ_I64(res.result, -1, "INT64_MAX + INT64_MIN");
+    CHECK(ring_call2(&r, counter, INT64_MIN, 0, &res) == RING_OK, "counter(INT64_MIN) at -1");
+    check_error(&res, EOVERFLOW, "counter(INT64_MIN) at -1", "overflows", NULL);
+    ring_res_free(&res);
+
+    /* x = 40 in the systemic context; var_add(2, "x\0y") must not read x. */
+    unsigned char in[5] = { 1, 0, 0, 0, 'x' };
+    ring_req q = { .op = var_set, .arg0 = FERRY_VAR_I64, .arg1 = 40, .has_input = true, .in = in, .in_len = 5 };
+    call(&r, &q, &res, "var_set x");
+    check_ok(&res, "var_set x");
+    CHECK(ring_call_bytes(&r, var_add, 2, "x", 1, &res) == RING_OK, "var_add x");
+    check_ok(&res, "var_add x");
+    CHECK_EQ_I64(res.result, 42, "var_add(2, x)");
+    CHECK(ring_call_bytes(&r, var_add, 2, "x\0y", 3, &res) == RING_OK, "var_add x\\0y");
+    check_error(&res, EINVAL, "var_add(2, \"x\\0y\")", "NUL", "index 1");
+    ring_res_free(&res);
+    stop(&r);
 }
 
 static void test_builtin_edges(void)
@@ -826,12 +867,13 @@ int main(void)
     test_abort_record_ignores_stale_input();
     test_batch();
     test_engine_nice();
+    test_hardening();
     if (access(EXAMPLE_LIB, R_OK) != 0) {
         fprintf(stderr, "test_errors: skipping the example engine tests: %s is not built (make native)\n",
                 EXAMPLE_LIB);
         return 77;
     }
     test_example_engine();
-    printf("test_errors: 14 tests passed\n");
+    printf("test_errors: 15 tests passed\n");
     return 0;
 }

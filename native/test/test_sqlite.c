@@ -23,6 +23,9 @@
  *   channels             sqlite.run reads a statement from a channel (sqlite.channel) and writes the
  *                        result over it; a result too large waits for sqlite.spill; bad ids, lengths
  *                        and input fail the call; a read-only context refuses writes through it too
+ *   hardening            issue 14: no sqlite.dispatch op (the dispatcher is a C call), the plumbing ops
+ *                        are FERRY_OP_INTERNAL, another context cannot take a context's spilled result,
+ *                        and 70,000 sqlite.channel/sqlite.channel_close cycles never hit the 65,536 limit
  *   cancel               a timed-out call interrupts its own endless statement; the next call is prompt
  *   interrupt            ferry_engine_cancel's hook alone (no GONE) interrupts an endless statement with
  *                        SQLITE_INTERRUPT; the connection runs the next statements
@@ -62,9 +65,10 @@ static const char *sqlite_lib = SQLITE_LIB; /* FERRY_TEST_SQLITE_LIB overrides i
 static int64_t (*lib_connections)(void);
 static int64_t (*lib_statements)(void);
 static void (*lib_free)(void *);
+static int (*lib_set_dispatcher)(ferry_sqlite_dispatch_fn);
 
 static struct {
-    int32_t exec, batch, function, dispatch, create, close, set, channel, run, spill;
+    int32_t exec, batch, function, create, close, set, channel, chan_close, run, spill;
 } O;
 
 /* ---- engine ------------------------------------------------------------------------------------- */
@@ -94,8 +98,8 @@ static void start(ring *r, const char *config)
     O.exec = op(r, "sqlite.exec");
     O.batch = op(r, "sqlite.batch");
     O.function = op(r, "sqlite.function");
-    O.dispatch = op(r, "sqlite.dispatch");
     O.channel = op(r, "sqlite.channel");
+    O.chan_close = op(r, "sqlite.channel_close");
     O.run = op(r, "sqlite.run");
     O.spill = op(r, "sqlite.spill");
     O.create = op(r, "ferry.ctx_create");
@@ -487,15 +491,12 @@ static void dispatch(int32_t fn_id, const uint8_t *args, uint64_t args_len, int3
     }
 }
 
+/* Through the library's C function, as Java does through FFM: no op takes a code address. */
 static void install_dispatcher(ring *r)
 {
-    ring_res res;
-    ferry_sqlite_dispatch_fn fn = dispatch;
-    int64_t addr;
-    memcpy(&addr, &fn, sizeof addr);
-    xcall(r, SYS, O.dispatch, addr, NULL, 0, false, &res);
-    CHECK(res.err == 0, "sqlite.dispatch: err %d", res.err);
-    ring_res_free(&res);
+    (void)r;
+    CHECK_EQ_I64(lib_set_dispatcher(dispatch), 0, "ferry_sqlite_set_dispatcher");
+    CHECK_EQ_I64(lib_set_dispatcher(dispatch), 0, "ferry_sqlite_set_dispatcher of the same function again");
 }
 
 static void create_function(ring *r, const char *name, int32_t id, int n_args, bool deterministic)
@@ -864,14 +865,14 @@ static void test_channels(world *w)
     int64_t len = run_raw(r, w->shared, ch, id, "SELECT zeroblob(1000), 'x'", NULL, &res);
     CHECK(res.err == 0 && len == -1, "a large result: err %d, result %lld", res.err, (long long)len);
     ring_res_free(&res);
-    xcall(r, SYS, O.spill, 0, &id, 4, true, &res);
+    xcall(r, w->shared, O.spill, 0, &id, 4, true, &res);
     CHECK(res.err == 0 && res.out_kind == FERRY_OUT_BYTES, "sqlite.spill: err %d (%s)", res.err, res.out ? res.out : "");
     memset(&x, 0, sizeof x);
     x.raw = res;
     decode(&x);
     CHECK(x.ncols == 2 && x.nvals == 2 && x.v[0].type == FERRY_SQLITE_BLOB && x.v[0].len == 1000, "the spilled result");
     result_free(&x);
-    xcall(r, SYS, O.spill, 0, &id, 4, true, &res);
+    xcall(r, w->shared, O.spill, 0, &id, 4, true, &res);
     check_fail(&res, 21 /* SQLITE_MISUSE */, "holds no result", "a second sqlite.spill");
 
     /* Failures: SQLite's, and malformed calls. */
@@ -900,6 +901,58 @@ static void test_channels(world *w)
     len = run_raw(r, w->shared, w->chan[1], w->chan_id[1], "SELECT zeroblob(500)", NULL, &res);
     CHECK(res.err == 0 && len == -1, "a large result left in channel 2");
     ring_res_free(&res);
+}
+
+static void test_hardening(world *w)
+{
+    ft_test_name = "hardening";
+    ring *r = &w->r;
+    uint32_t flags = 0;
+    /* Item 1: no op takes the dispatcher's address any more, and the plumbing is internal. */
+    CHECK_EQ_I64(ferry_op_lookup(r->engine, "sqlite.dispatch", &flags), FERRY_E_UNKNOWN_OP,
+                 "sqlite.dispatch, an op that jumps to any address its caller gives, is still registered");
+    const char *internal[] = { "sqlite.channel", "sqlite.channel_close", "sqlite.run", "sqlite.spill",
+                               "sqlite.function", "ferry.ctx_create", "ferry.var_get" };
+    for (size_t i = 0; i < sizeof internal / sizeof internal[0]; i++) {
+        CHECK(ferry_op_lookup(r->engine, internal[i], &flags) >= 0, "no op %s", internal[i]);
+        CHECK(flags & FERRY_OP_INTERNAL, "%s is not FERRY_OP_INTERNAL (flags 0x%x)", internal[i], flags);
+    }
+    CHECK(ferry_op_lookup(r->engine, "sqlite.exec", &flags) >= 0 && !(flags & FERRY_OP_INTERNAL), "sqlite.exec is internal");
+
+    /* Item 5: a spilled result is its context's: another context naming the channel gets nothing. */
+    uint32_t id;
+    unsigned char *ch = make_channel(r, &id);
+    ring_res res;
+    int64_t len = run_raw(r, w->shared, ch, id, "SELECT zeroblob(1000)", NULL, &res);
+    CHECK(res.err == 0 && len == -1, "a large result: err %d, result %lld", res.err, (long long)len);
+    ring_res_free(&res);
+    xcall(r, w->priv, O.spill, 0, &id, 4, true, &res);
+    CHECK(res.err != 0, "another context took context 'shared''s spilled result (%llu bytes)",
+          (unsigned long long)res.out_len);
+    check_fail(&res, 21 /* SQLITE_MISUSE */, "holds no result", "sqlite.spill from another context");
+    xcall(r, SYS, O.spill, 0, &id, 4, true, &res);
+    check_fail(&res, 21 /* SQLITE_MISUSE */, "holds no result", "sqlite.spill from the systemic context");
+    xcall(r, w->shared, O.spill, 0, &id, 4, true, &res);
+    CHECK(res.err == 0 && res.out_kind == FERRY_OUT_BYTES, "sqlite.spill by its own context: err %d", res.err);
+    ring_res_free(&res);
+    xcall(r, SYS, O.chan_close, id, NULL, 0, false, &res);
+    CHECK(res.err == 0, "sqlite.channel_close: err %d", res.err);
+    xcall(r, SYS, O.chan_close, id, NULL, 0, false, &res);
+    check_fail(&res, 21 /* SQLITE_MISUSE */, "no channel", "sqlite.channel_close twice");
+    ring_req q = { .op = O.run, .ctx = w->shared, .arg0 = id, .arg1 = 0 };
+    CHECK(ring_call(r, &q, &res) == RING_OK, "run on a closed channel");
+    check_fail(&res, 21 /* SQLITE_MISUSE */, "no channel", "run on a closed channel");
+
+    /* Item 1: closed channels give their ids back, so the 65,536 limit is never used up for good. */
+    for (int i = 0; i < 70000; i++) {
+        xcall(r, SYS, O.channel, 64, NULL, 0, false, &res);
+        CHECK(res.err == 0, "sqlite.channel, cycle %d: err %d (%s)", i, res.err, res.out ? res.out : "");
+        uint32_t cid;
+        memcpy(&cid, (void *)(uintptr_t)res.result, 4);
+        CHECK(cid <= 3, "cycle %d: channel id %u, closed ids are not made again", i, cid);
+        xcall(r, SYS, O.chan_close, cid, NULL, 0, false, &res);
+        CHECK(res.err == 0, "sqlite.channel_close, cycle %d: err %d", i, res.err);
+    }
 }
 
 static void test_cancel(world *w)
@@ -1115,6 +1168,9 @@ int main(void)
     void *ff = dlsym(h, "ferry_sqlite_free");
     CHECK(ff != NULL, "ferry_sqlite_free is not exported by %s", sqlite_lib);
     memcpy(&lib_free, &ff, sizeof ff);
+    void *fd = dlsym(h, "ferry_sqlite_set_dispatcher");
+    CHECK(fd != NULL, "ferry_sqlite_set_dispatcher is not exported by %s", sqlite_lib);
+    memcpy(&lib_set_dispatcher, &fd, sizeof fd);
 
     int64_t c0 = connections(), s0 = statements();
     static world w;
@@ -1133,6 +1189,7 @@ int main(void)
         { "batches", test_batches },
         { "cache", test_cache },
         { "channels", test_channels },
+        { "hardening", test_hardening },
         { "cancel", test_cancel },
         { "interrupt", test_interrupt },
     };

@@ -36,6 +36,10 @@ import java.util.concurrent.ForkJoinPool;
 public final class Engine implements AutoCloseable {
     private static final Cleaner CLEANER = Cleaner.create(Thread.ofPlatform().daemon().name("ferry-cleaner").factory());
 
+    static {
+        io.ferry.internal.InternalOps.install(Engine::internalOp);
+    }
+
     private final EngineCore core;
     private final ConcurrentHashMap<String, Op> ops = new ConcurrentHashMap<>();
     private final Cleaner.Cleanable cleanable;
@@ -75,9 +79,21 @@ public final class Engine implements AutoCloseable {
      * @param name the name the op was registered under
      * @return the op's handle
      * @throws IllegalArgumentException if the engine has no op of that name, the name contains a NUL,
-     *         or the op was registered with flags no handle calls
+     *         the op was registered with flags no handle calls, or the op is internal to its engine
+     *         (flagged {@code FERRY_OP_INTERNAL}: Ferry's {@code ferry.*} ops, an engine binding's
+     *         plumbing such as {@code sqlite.run})
      */
     public Op op(String name) {
+        Op op = internalOp(name);
+        if ((op.flags() & io.ferry.internal.Layout.OP_INTERNAL) != 0) {
+            throw new IllegalArgumentException("'" + name + "' is internal to its engine: engine '" + core.name()
+                    + "' runs it for its own binding only, not as an op callers look up");
+        }
+        return op;
+    }
+
+    /** Any op, internal ones included: for Ferry's own code (through io.ferry.spi.EngineOps). */
+    private Op internalOp(String name) {
         Op op = ops.get(Objects.requireNonNull(name, "name"));
         if (op == null) {
             Op made = OpBase.lookup(this, core, name); // a native lookup: not under the map's lock
@@ -141,6 +157,16 @@ public final class Engine implements AutoCloseable {
      */
     public BytesToLongOp bytesToLongOp(String name) {
         return OpBase.as(op(name), BytesToLongOp.class);
+    }
+
+    /** Ferry's own ops ("ferry.*", internal), for ExecutionContext. */
+    Op systemOp(String name) {
+        return internalOp(name);
+    }
+
+    /** A system op of the expected shape. */
+    <T extends Op> T systemOp(String name, Class<T> shape) {
+        return OpBase.as(internalOp(name), shape);
     }
 
     String nextContextName() {

@@ -284,7 +284,7 @@ public final class ExecutionContext implements AutoCloseable {
          */
         public ExecutionContext create() {
             String n = name != null ? name : parent.engine.nextContextName();
-            long newId = parent.engine.bytesToLongOp("ferry.ctx_create").call(parent,
+            long newId = parent.engine.systemOp("ferry.ctx_create", BytesToLongOp.class).call(parent,
                     (readOnly ? CTX_READ_ONLY : 0) | openFlags, ContextWire.createRequest(n, freeze, ops));
             // The engine makes a child of a read-only parent read-only, and narrows its op set to the parent's.
             List<String> names = ContextWire.narrow(ops, parent.ops);
@@ -315,17 +315,17 @@ public final class ExecutionContext implements AutoCloseable {
     }
 
     private void setVar(String var, int type, long scalar, byte[] value) {
-        OpBase.base(engine.op("ferry.var_set")).callLong(callId(), type, scalar, ContextWire.varSetRequest(var, value));
+        OpBase.base(engine.systemOp("ferry.var_set")).callLong(callId(), type, scalar, ContextWire.varSetRequest(var, value));
     }
 
     /** A variable's value: Long, Double, String or byte[]; the engine's code and message if it has none. */
     public Object get(String name) {
-        return ContextWire.value(name, engine.bytesOp("ferry.var_get").call(this, name.getBytes(StandardCharsets.UTF_8)));
+        return ContextWire.value(name, engine.systemOp("ferry.var_get", BytesOp.class).call(this, name.getBytes(StandardCharsets.UTF_8)));
     }
 
     /** Whether a variable was frozen into this context from its parent. */
     public boolean isFrozen(String name) {
-        byte[] out = engine.bytesOp("ferry.var_get").call(this, name.getBytes(StandardCharsets.UTF_8));
+        byte[] out = engine.systemOp("ferry.var_get", BytesOp.class).call(this, name.getBytes(StandardCharsets.UTF_8));
         return ContextWire.frozen(out);
     }
 
@@ -356,7 +356,7 @@ public final class ExecutionContext implements AutoCloseable {
 
     /** Removes a variable; returns whether it existed. A frozen variable cannot be removed. */
     public boolean unset(String name) {
-        return engine.bytesToLongOp("ferry.var_unset").call(this, 0, name.getBytes(StandardCharsets.UTF_8)) != 0;
+        return engine.systemOp("ferry.var_unset", BytesToLongOp.class).call(this, 0, name.getBytes(StandardCharsets.UTF_8)) != 0;
     }
 
     /** The id a call in this context carries; checks the context is open. */
@@ -419,7 +419,7 @@ public final class ExecutionContext implements AutoCloseable {
             return; // another close() won, or the engine closed every context with itself
         }
         try {
-            core.callLong(engine.op("ferry.ctx_close"), id, 0, 0);
+            core.callLong(engine.systemOp("ferry.ctx_close"), id, 0, 0);
         } catch (EngineClosedException alreadyGone) {
             // The engine closed meanwhile, and closed this context with it.
         }

@@ -79,6 +79,7 @@ class LayoutTest {
             "engine_draining", Layout.ENGINE_DRAINING, "out_none", Layout.OUT_NONE, "op_abort", Layout.OP_ABORT,
             "op_in_bytes", Layout.OP_IN_BYTES, "op_out_bytes", Layout.OP_OUT_BYTES, "op_f64", Layout.OP_F64,
             "op_mutates", Layout.OP_MUTATES, "op_text", Layout.OP_TEXT, "op_system", Layout.OP_SYSTEM,
+            "op_internal", Layout.OP_INTERNAL,
             "e_invalid", Layout.E_INVALID, "e_nomem", Layout.E_NOMEM, "e_init", Layout.E_INIT,
             "e_load", Layout.E_LOAD, "e_thread", Layout.E_THREAD, "e_timedout", Layout.E_TIMEDOUT,
             "e_exists", Layout.E_EXISTS, "e_unknown_op", Layout.E_UNKNOWN_OP, "e_closed", Layout.E_CLOSED,

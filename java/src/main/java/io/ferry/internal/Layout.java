@@ -109,6 +109,8 @@ public final class Layout {
     public static final int OP_TEXT = 0x10;
     /** A "ferry.*" op: exempt from contexts' op sets (set by Ferry only). */
     public static final int OP_SYSTEM = 0x20;
+    /** Plumbing of Ferry or of an engine binding: Engine.op refuses it (FERRY_OP_INTERNAL). */
+    public static final int OP_INTERNAL = 0x40;
 
     /** FERRY_E_* codes, as ferry.h numbers them. */
     public static final int E_INVALID = -1;

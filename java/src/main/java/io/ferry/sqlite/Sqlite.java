@@ -9,7 +9,7 @@ import io.ferry.BytesOp;
 import io.ferry.BytesToLongOp;
 import io.ferry.LongOp;
 import io.ferry.spi.EngineLibraries;
-import io.ferry.spi.EngineMemory;
+import io.ferry.spi.EngineOps;
 import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;
@@ -17,8 +17,6 @@ import java.lang.foreign.Linker;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.lang.invoke.MethodHandle;
-import java.lang.invoke.MethodHandles;
-import java.lang.invoke.MethodType;
 import java.lang.ref.Cleaner;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -34,7 +32,6 @@ import java.util.Optional;
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
-import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
@@ -82,20 +79,7 @@ public final class Sqlite implements AutoCloseable {
     /** System property naming libferry_sqlite.so to use instead of the bundled one. */
     public static final String LIBRARY_PROPERTY = "ferry.sqlite.library.path";
 
-    private static final int INTEGER = Wire.INTEGER, FLOAT = Wire.FLOAT, TEXT = Wire.TEXT, BLOB = Wire.BLOB,
-            NULL = Wire.NULL, ERROR = Wire.ERROR;
     private static final Cleaner CLEANER = Cleaner.create(Thread.ofPlatform().daemon().name("ferry-sqlite-cleaner").factory());
-    private static final MethodHandle DISPATCH;
-
-    static {
-        try {
-            DISPATCH = MethodHandles.lookup().findVirtual(Functions.class, "dispatch", MethodType.methodType(void.class,
-                    int.class, MemorySegment.class, long.class, int.class, MemorySegment.class));
-        } catch (ReflectiveOperationException e) {
-            throw new ExceptionInInitializerError(e);
-        }
-    }
-
     private static final String RUN = "sqlite.run";
 
     private final Engine engine;
@@ -113,19 +97,21 @@ public final class Sqlite implements AutoCloseable {
         this.engine = engine;
         this.functions = functions;
         this.exec = engine.bytesOp("sqlite.exec");
-        this.run = engine.longOp(RUN);
-        this.spill = engine.bytesOp("sqlite.spill");
+        // The binding's plumbing: internal ops (FERRY_OP_INTERNAL), which Engine.op refuses.
+        this.run = EngineOps.internal(engine, RUN, LongOp.class);
+        this.spill = EngineOps.internal(engine, "sqlite.spill", BytesOp.class);
         this.batch = engine.bytesOp("sqlite.batch");
-        this.function = engine.bytesToLongOp("sqlite.function");
-        this.channels = new Channels(engine.systemContext(), engine.longOp("sqlite.channel"), arena);
-        // Closes the engine (joining its thread) before the arena that holds the function upcall.
+        this.function = EngineOps.internal(engine, "sqlite.function", BytesToLongOp.class);
+        this.channels = new Channels(engine.systemContext(), EngineOps.internal(engine, "sqlite.channel", LongOp.class),
+                arena);
+        // Closes the engine (joining its thread) before the arena that holds the channels.
         this.cleanable = CLEANER.register(this, () -> {
             engine.close();
-            // The function upcall stub lives in the arena: free it only once the engine thread, which may
-            // still call it, has stopped. If close gave up on a stuck thread, the stub stays (a leak,
-            // never a jump into freed code).
+            // The engine may write into the channels, and call the functions, until its thread has stopped.
+            // If close gave up on a stuck thread, both stay (a leak, never a write into freed memory).
             if (engine.isStopped()) {
                 arena.close();
+                functions.clear();
             }
         });
     }
@@ -248,7 +234,7 @@ public final class Sqlite implements AutoCloseable {
             }
             Rows rows;
             try {
-                rows = result >= 0 ? Wire.rows(ch.memory, result, text, ch.scratch) : spilled(ch, text);
+                rows = result >= 0 ? Wire.rows(ch.memory, result, text, ch.scratch) : spilled(ctx, ch, text);
             } catch (IllegalStateException e) {
                 throw engineClosed(e);
             }
@@ -273,10 +259,10 @@ public final class Sqlite implements AutoCloseable {
         }
     }
 
-    /** A result too large for its channel: the engine kept it; take it as an array. */
-    private Rows spilled(Channels.Channel ch, SqlCache.Entry text) {
+    /** A result too large for its channel: the engine kept it for ctx (only ctx may take it); take it as an array. */
+    private Rows spilled(ExecutionContext ctx, Channels.Channel ch, SqlCache.Entry text) {
         try {
-            return decode(spill.call(engine.systemContext(), ch.idBytes), text);
+            return decode(spill.call(ctx, ch.idBytes), text);
         } catch (CallFailedException e) {
             throw sqlite(e);
         }
@@ -394,11 +380,13 @@ public final class Sqlite implements AutoCloseable {
         return Counters.read(Counters.STATEMENTS);
     }
 
-    /** Functions of libferry_sqlite.so itself (not ops): the leak counters and the channels' free. */
+    /** Functions of libferry_sqlite.so itself (not ops): the leak counters, the channels' free, the dispatcher. */
     static final class Counters {
         static final MethodHandle CONNECTIONS = find("ferry_sqlite_open_connections", FunctionDescriptor.of(ValueLayout.JAVA_LONG));
         static final MethodHandle STATEMENTS = find("ferry_sqlite_open_statements", FunctionDescriptor.of(ValueLayout.JAVA_LONG));
         static final MethodHandle FREE = find("ferry_sqlite_free", FunctionDescriptor.ofVoid(ValueLayout.ADDRESS));
+        static final MethodHandle SET_DISPATCHER = find("ferry_sqlite_set_dispatcher",
+                FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.ADDRESS));
 
         @SuppressWarnings("restricted")
         private static MethodHandle find(String symbol, FunctionDescriptor descriptor) {
@@ -496,77 +484,6 @@ public final class Sqlite implements AutoCloseable {
             }
         });
         return result;
-    }
-
-    // ---- Java functions, called on the engine thread ----------------------------------------------
-
-    /**
-     * The registered functions and the upcall SQLite's trampoline makes. Holds no reference to the
-     * Sqlite facade, so the facade can become unreachable (and be cleaned) while the engine runs.
-     */
-    static final class Functions {
-        private final List<SqlFunction> registered = new CopyOnWriteArrayList<>();
-        volatile Throwable lastFailure;
-
-        int add(SqlFunction fn) {
-            synchronized (registered) {
-                registered.add(fn);
-                return registered.size() - 1;
-            }
-        }
-
-        /** ferry_sqlite_dispatch_fn: never throws (an exception escaping an upcall would kill the VM). */
-        @SuppressWarnings("restricted")
-        void dispatch(int id, MemorySegment args, long len, int n, MemorySegment out) {
-            MemorySegment result = out.reinterpret(40);
-            try {
-                Object[] values = Wire.values(args.reinterpret(len), n);
-                write(result, registered.get(id).apply(values));
-            } catch (Throwable t) {
-                lastFailure = t;
-                String message = t.getClass().getSimpleName() + (t.getMessage() == null ? "" : ": " + t.getMessage());
-                try {
-                    writeBytes(result, ERROR, message.getBytes(StandardCharsets.UTF_8));
-                } catch (Throwable nomem) {
-                    result.set(ValueLayout.JAVA_INT, 0, ERROR);
-                    result.set(ValueLayout.ADDRESS, 24, MemorySegment.NULL);
-                }
-            }
-        }
-
-        private static void write(MemorySegment r, Object v) {
-            switch (v) {
-                case null -> r.set(ValueLayout.JAVA_INT, 0, NULL);
-                case Long l -> integer(r, l);
-                case Integer i -> integer(r, i);
-                case Short s -> integer(r, s);
-                case Byte b -> integer(r, b);
-                case Boolean b -> integer(r, b ? 1 : 0);
-                case Double d -> floating(r, d);
-                case Float f -> floating(r, f);
-                case String s -> writeBytes(r, TEXT, s.getBytes(StandardCharsets.UTF_8));
-                case byte[] b -> writeBytes(r, BLOB, b);
-                default -> throw new IllegalArgumentException("an SQL function cannot return a " + v.getClass().getName());
-            }
-        }
-
-        private static void integer(MemorySegment r, long v) {
-            r.set(ValueLayout.JAVA_INT, 0, INTEGER);
-            r.set(ValueLayout.JAVA_LONG, 8, v);
-        }
-
-        private static void floating(MemorySegment r, double v) {
-            r.set(ValueLayout.JAVA_INT, 0, FLOAT);
-            r.set(ValueLayout.JAVA_DOUBLE, 16, v);
-        }
-
-        private static void writeBytes(MemorySegment r, int type, byte[] b) {
-            MemorySegment p = EngineMemory.allocate(b.length);
-            MemorySegment.copy(b, 0, p, ValueLayout.JAVA_BYTE, 0, b.length);
-            r.set(ValueLayout.JAVA_INT, 0, type);
-            r.set(ValueLayout.ADDRESS, 24, p);
-            r.set(ValueLayout.JAVA_LONG, 32, b.length);
-        }
     }
 
     /**
@@ -668,11 +585,6 @@ public final class Sqlite implements AutoCloseable {
             Arena arena = Arena.ofShared();
             try {
                 Functions functions = new Functions();
-                MemorySegment stub = Linker.nativeLinker().upcallStub(DISPATCH.bindTo(functions),
-                        FunctionDescriptor.ofVoid(ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.JAVA_LONG,
-                                ValueLayout.JAVA_INT, ValueLayout.ADDRESS),
-                        arena);
-                engine.longOp("sqlite.dispatch").call(engine.systemContext(), stub.address());
                 return new Sqlite(engine, functions, arena);
             } catch (RuntimeException | Error e) {
                 engine.close();

@@ -8,6 +8,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.ferry.CallFailedException;
 import io.ferry.EngineClosedException;
 import io.ferry.ExecutionContext;
+import io.ferry.BytesOp;
+import io.ferry.BytesToLongOp;
+import io.ferry.LongOp;
+import io.ferry.Op;
+import io.ferry.spi.EngineOps;
+import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -23,6 +29,60 @@ import org.junit.jupiter.api.Test;
  */
 class SqliteChannelTest {
     private static final int FERRY_E_DENIED = -11;
+
+    /**
+     * Issue 14 item 5: a result too large for its channel waits on the engine for sqlite.spill; only the
+     * context whose sqlite.run left it may take it (it was any caller allowed sqlite.spill, naming the
+     * channel's id, which its first 4 bytes show).
+     */
+    @Test
+    @SuppressWarnings("restricted")
+    void anotherContextCannotTakeASpilledResult() {
+        try (Sqlite db = Sqlite.builder().start()) {
+            ExecutionContext sys = db.engine().systemContext();
+            ExecutionContext owner = sys.child().name("owner").create();
+            ExecutionContext thief = sys.child().name("thief").create();
+            LongOp channel = EngineOps.internal(db.engine(), "sqlite.channel", LongOp.class);
+            LongOp run = EngineOps.internal(db.engine(), "sqlite.run", LongOp.class);
+            BytesOp spill = EngineOps.internal(db.engine(), "sqlite.spill", BytesOp.class);
+            LongOp close = EngineOps.internal(db.engine(), "sqlite.channel_close", LongOp.class);
+            MemorySegment ch = MemorySegment.ofAddress(channel.call(sys, 256)).reinterpret(256);
+            int id = ch.get(java.lang.foreign.ValueLayout.JAVA_INT_UNALIGNED, 0);
+            byte[] idBytes = {(byte) id, (byte) (id >>> 8), (byte) (id >>> 16), (byte) (id >>> 24)};
+            long len = Wire.statement(ch, 0, "SELECT zeroblob(4000)".getBytes(java.nio.charset.StandardCharsets.UTF_8),
+                    null, null);
+            assertEquals(-1, run.call(owner, id, len), "the result should not fit a 256-byte channel");
+            CallFailedException stolen = assertThrows(CallFailedException.class, () -> spill.call(thief, idBytes),
+                    "context 'thief' took context 'owner''s spilled result");
+            assertTrue(stolen.engineMessage().contains("holds no result of context 'thief'"), stolen::getMessage);
+            assertThrows(CallFailedException.class, () -> spill.call(sys, idBytes));
+            byte[] mine = spill.call(owner, idBytes);
+            assertTrue(mine.length > 4000, "the owner's result: " + mine.length + " bytes");
+            close.call(sys, id);
+        }
+    }
+
+    /**
+     * Issue 14 item 1: sqlite.channel made channels that were never freed, so 65,536 calls used the limit
+     * up for good. Closed channels give their ids back.
+     */
+    @Test
+    @SuppressWarnings("restricted")
+    void seventyThousandChannelCyclesNeverExhaustTheLimit() {
+        try (Sqlite db = Sqlite.builder().start()) {
+            ExecutionContext sys = db.engine().systemContext();
+            LongOp channel = EngineOps.internal(db.engine(), "sqlite.channel", LongOp.class);
+            LongOp close = EngineOps.internal(db.engine(), "sqlite.channel_close", LongOp.class);
+            for (int i = 0; i < 70_000; i++) {
+                long address = channel.call(sys, 64);
+                // Its id, as the engine knows it, is in its first 4 bytes.
+                int id = MemorySegment.ofAddress(address).reinterpret(4)
+                        .get(java.lang.foreign.ValueLayout.JAVA_INT_UNALIGNED, 0);
+                close.call(sys, id);
+            }
+            assertEquals(7L, db.query("SELECT 3 + 4").get(0).getLong(0));
+        }
+    }
 
     @Test
     void aResultLargerThanAChannelComesBackWhole() {

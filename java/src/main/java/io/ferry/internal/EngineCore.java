@@ -98,10 +98,12 @@ public final class EngineCore {
             this.ring = new Ring(region, capacity);
             this.backPressure = new BackPressure(this, ring, callerSpinNs);
             this.outcomes = new Outcomes(ring, backPressure);
-            this.wait = new CallWait(this, ring, outcomes, waiters, callerSpinNs);
             this.handle = start(region, capacity, engineIdleSpinNs, pluginPath, initSymbol, initArg);
+            // No call, so no upcall that reads wait, before the constructor returns.
+            CancelHook cancelHook = new CancelHook(handle, ring);
+            this.wait = new CallWait(this, ring, outcomes, waiters, callerSpinNs, cancelHook);
             this.submission = new Submission(this, ring, backPressure, waiters, handle, maxInputBytes);
-            this.shutdown = new Shutdown(this, ring, arena, handle, waiters);
+            this.shutdown = new Shutdown(this, ring, arena, handle, waiters, cancelHook);
             this.batch = new Batch(ring, backPressure, submission, wait);
             // The hello upcall ran on the engine thread before the start handshake returned.
             this.engineThread = helloThread;

@@ -32,8 +32,12 @@ final class CallWait {
      * read costs one spin more or less.
      */
     private long steppingAsideUntil;
+    /** Reaches the running call's native code when its caller gives it up. */
+    private final CancelHook cancelHook;
 
-    CallWait(EngineCore core, Ring ring, Outcomes outcomes, AtomicReferenceArray<Object> waiters, WaitRules rules) {
+    CallWait(EngineCore core, Ring ring, Outcomes outcomes, AtomicReferenceArray<Object> waiters, WaitRules rules,
+            CancelHook cancelHook) {
+        this.cancelHook = cancelHook;
         this.core = core;
         this.ring = ring;
         this.outcomes = outcomes;
@@ -43,16 +47,38 @@ final class CallWait {
 
     /** Waits for a published call's 64-bit result; parks at once if the caller had to wake the engine. */
     long awaitLong(long seq, boolean woke, long deadline, Op op) throws TimeoutException {
-        // A caller that had to wake the engine parks at once: the wake-up takes longer than any spin.
-        return !woke && spin(seq, deadline) ? outcomes.takeLong(seq, op) : parkLong(seq, deadline, op);
+        try {
+            // A caller that had to wake the engine parks at once: the wake-up takes longer than any spin.
+            return !woke && spin(seq, deadline) ? outcomes.takeLong(seq, op) : parkLong(seq, deadline, op);
+        } catch (IllegalStateException e) {
+            throw closedUnder(e);
+        }
     }
 
     /** Like {@link #awaitLong} for a bytes or string result (AsyncCall.KIND_*). */
     Object awaitObject(long seq, boolean woke, long deadline, Op op, int kind) throws TimeoutException {
-        if (!woke && spin(seq, deadline)) {
-            return Outcomes.decode(outcomes.takeBytes(seq, op), kind);
+        try {
+            if (!woke && spin(seq, deadline)) {
+                return Outcomes.decode(outcomes.takeBytes(seq, op), kind);
+            }
+            return parkObject(seq, deadline, op, kind);
+        } catch (IllegalStateException e) {
+            throw closedUnder(e);
         }
-        return parkObject(seq, deadline, op, kind);
+    }
+
+    /**
+     * A waiting caller's access to the region failed. If close() freed it, close gave the call up: the
+     * region is freed only once every slot is free, so the engine released this call's slot itself (a
+     * call given up by close), between two of the caller's polls. Otherwise it is not ours to explain.
+     */
+    private RuntimeException closedUnder(IllegalStateException e) {
+        if (ring.freed()) {
+            EngineClosedException closed = core.cancelledByClose();
+            closed.addSuppressed(e);
+            return closed;
+        }
+        return e;
     }
 
     /**
@@ -278,6 +304,7 @@ final class CallWait {
         }
         // GONE: the engine skips the call or discards its result and will make no upcall.
         waiters.compareAndSet(ring.index(seq), parked, null);
+        cancelHook.cancelIfRunning(seq);
         return true;
     }
 
@@ -287,6 +314,7 @@ final class CallWait {
      */
     private void giveUp(long seq) throws TimeoutException {
         if (ring.setFlagUnlessDone(seq, FLAG_GONE) != Ring.DONE_OR_MOVED) {
+            cancelHook.cancelIfRunning(seq);
             throw timedOut(seq);
         }
         checkNotCancelledByClose(seq);
@@ -333,6 +361,7 @@ final class CallWait {
         }
         // GONE: the engine will neither run nor report this call, and releases the slot itself.
         waiters.compareAndSet(ring.index(seq), waiter, null);
+        cancelHook.cancelIfRunning(seq);
         return true;
     }
 

@@ -92,26 +92,33 @@ public final class EngineCore {
         FerryNative.bindCloseHandles();
         this.arena = Arena.ofShared();
         boolean started = false;
+        boolean freeRegion = true;
         try {
             MemorySegment region = arena.allocate(size, ALIGNMENT);
             this.ring = new Ring(region, capacity);
             this.backPressure = new BackPressure(this, ring, rules);
             this.outcomes = new Outcomes(ring, backPressure);
-            this.wait = new CallWait(this, ring, outcomes, waiters, rules);
             this.handle = start(region, capacity, rules, pluginPath, initSymbol, initArg);
+            // No call, so no upcall that reads wait, before the constructor returns.
+            CancelHook cancelHook = new CancelHook(handle, ring);
+            this.wait = new CallWait(this, ring, outcomes, waiters, rules, cancelHook);
             this.submission = new Submission(this, ring, backPressure, waiters, handle, maxInputBytes);
-            this.shutdown = new Shutdown(this, ring, arena, handle, waiters);
+            this.shutdown = new Shutdown(this, ring, arena, handle, waiters, cancelHook);
             this.batch = new Batch(ring, backPressure, submission, wait);
             // The hello upcall ran on the engine thread before the start handshake returned.
             this.engineThread = helloThread;
-            if (!ring.headerMatches()) {
-                stopJoinDestroy(handle);
-                throw new IllegalStateException("libferry wrote an unexpected region header; the engine was stopped");
+            // ferry.test.badHeader: a test-only way to fail this check (HeaderCheckTest), read only here.
+            if (!ring.headerMatches() || Boolean.getBoolean("ferry.test.badHeader")) {
+                freeRegion = stopJoinDestroy(handle);
+                throw new EngineStartException(Layout.E_INVALID, "engine '" + name + "': libferry wrote an "
+                        + "unexpected region header (the jar and the library are from different builds); "
+                        + (freeRegion ? "the engine thread was stopped and joined"
+                                : "the engine thread did not stop within the close timeout, so its region is leaked"));
             }
             started = true;
         } finally {
-            if (!started) {
-                arena.close();
+            if (!started && freeRegion) {
+                arena.close(); // never under an engine thread still running on the region
             }
         }
         Lifecycle.register(this);
@@ -140,12 +147,18 @@ public final class EngineCore {
         return engine;
     }
 
-    /** Undoes a start whose region the engine thread has already begun to serve. */
-    private void stopJoinDestroy(MemorySegment engine) {
+    /**
+     * Undoes a start whose region the engine thread has already begun to serve: stops and joins the
+     * thread (bounded by the close timeout) and frees the engine. Returns whether it joined: if not, the
+     * thread may still touch the region, which must then not be freed.
+     */
+    private boolean stopJoinDestroy(MemorySegment engine) {
         FerryNative.ferry_engine_stop(engine);
-        if (FerryNative.ferry_engine_join(engine, closeTimeoutNs) == 0) {
-            FerryNative.ferry_engine_destroy(engine);
+        if (FerryNative.ferry_engine_join(engine, closeTimeoutNs) != 0) {
+            return false;
         }
+        FerryNative.ferry_engine_destroy(engine);
+        return true;
     }
 
     public String name() {

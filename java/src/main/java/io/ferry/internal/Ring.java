@@ -198,6 +198,11 @@ public final class Ring {
 
     // ---- wait for the outcome --------------------------------------------------------------------
 
+    /** Whether close() has freed the region: every access to it now throws IllegalStateException. */
+    public boolean freed() {
+        return !region.scope().isAlive();
+    }
+
     /** seq's slot state word. Pairs with the engine's release (its acq_rel add) that made it DONE. */
     public long stateAcquire(long seq) {
         return (long) LONG.getAcquire(region, slot(seq));

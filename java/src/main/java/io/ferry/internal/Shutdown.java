@@ -25,11 +25,14 @@ final class Shutdown {
     private final Arena arena;
     private final MemorySegment handle;
     private final AtomicReferenceArray<Object> waiters;
+    private final CancelHook cancelHook;
     /** Counted down once the first closer stopped and joined the engine thread (or abandoned it). */
     private final CountDownLatch finished = new CountDownLatch(1);
 
-    Shutdown(EngineCore core, Ring ring, Arena arena, MemorySegment handle, AtomicReferenceArray<Object> waiters) {
+    Shutdown(EngineCore core, Ring ring, Arena arena, MemorySegment handle, AtomicReferenceArray<Object> waiters,
+            CancelHook cancelHook) {
         this.core = core;
+        this.cancelHook = cancelHook;
         this.ring = ring;
         this.arena = arena;
         this.handle = handle;
@@ -79,14 +82,14 @@ final class Shutdown {
      * cancellation polls through ferry_call_cancelled, then the engine's cancel hooks (SQLite's
      * sqlite3_interrupt), which reach an op blocked in native code. GONE comes first, so a hook that lands
      * before the op blocks is backed by the flag the op polls. Returns whether this gave the call up.
-     * Runs on the closing thread before the engine is joined and destroyed, so the handle is alive.
+     * The same as every other give-up path does (see {@link CancelHook}).
      */
     private boolean giveUpRunningCall(long seq) {
-        if (ring.setFlagUnlessDone(seq, FLAG_GONE) == Ring.DONE_OR_MOVED) {
-            return false;
-        }
-        FerryNative.ferry_engine_cancel(handle, seq);
-        return true;
+        boolean gaveUp = ring.setFlagUnlessDone(seq, FLAG_GONE) != Ring.DONE_OR_MOVED;
+        // Even when its caller gave it up already (GONE set): that caller runs the hook too, but close
+        // must not depend on it. ferry_engine_cancel does nothing unless seq is running.
+        cancelHook.cancelIfRunning(seq);
+        return gaveUp;
     }
 
     /** Tells the caller of the call at seq, if it waits, that close gave its call up. */
@@ -125,6 +128,7 @@ final class Shutdown {
                 abandonEngine();
                 return;
             }
+            cancelHook.retire(); // no caller is inside ferry_engine_cancel, and none will enter
             FerryNative.ferry_engine_destroy(handle);
             // Every accepted call is DONE; wait (bounded) for callers to take their results, so freeing
             // the region cannot pull memory from under a caller still reading it. If they do not, the

@@ -697,12 +697,28 @@ static bool fs_scope_value(ferry_call *c, const char *name, fs_value *v)
     return true;
 }
 
-/* Every parameter's name, [0] unused; the strings are SQLite's and live as long as the statement. */
+/* Every parameter's name, [0] unused, copied into one block the statement owns: SQLite's own strings
+ * do not live as long as the statement, since a schema change re-prepares it and frees them (the fuzzer
+ * found the cached pointers read after that). */
 static const char **fs_parameter_names(sqlite3_stmt *st, uint32_t n)
 {
-    const char **names = calloc((size_t)n + 1, sizeof(char *));
-    for (uint32_t i = 1; names && i <= n; i++)
-        names[i] = sqlite3_bind_parameter_name(st, (int)i);
+    size_t bytes = ((size_t)n + 1) * sizeof(char *);
+    for (uint32_t i = 1; i <= n; i++) {
+        const char *name = sqlite3_bind_parameter_name(st, (int)i);
+        bytes += name ? strlen(name) + 1 : 0;
+    }
+    const char **names = calloc(1, bytes);
+    if (!names)
+        return NULL;
+    char *at = (char *)(names + (size_t)n + 1);
+    for (uint32_t i = 1; i <= n; i++) {
+        const char *name = sqlite3_bind_parameter_name(st, (int)i);
+        if (name) {
+            size_t len = strlen(name) + 1;
+            names[i] = memcpy(at, name, len);
+            at += len;
+        }
+    }
     return names;
 }
 

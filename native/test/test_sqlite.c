@@ -770,6 +770,28 @@ static void test_cache(world *w)
     CHECK_EQ_I64(statements(), s0, "statements after the context was closed");
 }
 
+/* A schema change makes SQLite re-prepare a cached statement on its next step, which frees the parameter
+ * names it handed out: a named statement run again after one must still bind (ASan saw a use after free
+ * of those names, found by make fuzz). */
+static void test_reprepare(world *w)
+{
+    ft_test_name = "reprepare";
+    ring *r = &w->r;
+    uint64_t d = ctx_create(r, SYS, 0, "reprepare", NULL);
+    exec_do(r, d, "CREATE TABLE rp(x INTEGER)");
+    exec_do(r, d, "INSERT INTO rp VALUES(7)");
+    const char *sql = "SELECT count(*) FROM rp WHERE x = :want";
+    for (int round = 0; round < 3; round++) {
+        params p = { 0 };
+        p_int(&p, "want", 0, 7);
+        CHECK_EQ_I64(exec_int(r, d, sql, &p), 1, "named select before and after schema changes");
+        char ddl[64];
+        snprintf(ddl, sizeof ddl, "CREATE TABLE rp_%d(y)", round);
+        exec_do(r, d, ddl);
+    }
+    ctx_close(r, d);
+}
+
 /* ---- channels ------------------------------------------------------------------------------------ */
 
 #define CHAN_BYTES 256
@@ -1188,6 +1210,7 @@ int main(void)
         { "errors", test_errors },
         { "batches", test_batches },
         { "cache", test_cache },
+        { "reprepare", test_reprepare },
         { "channels", test_channels },
         { "hardening", test_hardening },
         { "cancel", test_cancel },

@@ -1301,6 +1301,55 @@ static int fs_batch_run(ferry_call *c, fs_ctx *x, fs_in *r, fs_statement *one, u
     return 0;
 }
 
+/* Reads a batch's header from r: the statement count into *n and, in the rows form, the one statement
+ * into *one (*rows set; free it with fs_statement_free). Returns 0 or fails the call on malformed input. */
+static int fs_batch_header(ferry_call *c, fs_in *r, uint32_t *n, bool *rows, fs_statement *one)
+{
+    *n = fs_u32(r);
+    /* The rows form: one statement, then n rows of its positional values. */
+    *rows = (*n & FS_BATCH_ROWS) != 0;
+    *n &= ~FS_BATCH_ROWS;
+    one->params = one->inline_params;
+    if (!*rows)
+        return r->bad || *n > r->left / 8 ? ferry_call_fail(c, SQLITE_MISUSE, "sqlite.batch: malformed input") : 0;
+    one->sql_len = fs_u32(r);
+    one->sql = fs_take(r, one->sql_len);
+    one->n_params = fs_u32(r);
+    if (!r->bad && one->n_params > FS_INLINE_PARAMS && one->n_params <= r->left)
+        one->params = calloc(one->n_params, sizeof(fs_param));
+    if (r->bad || !one->params || one->n_params > r->left || *n > FS_MAX_BATCH_ROWS ||
+        (one->n_params > 0 && *n > r->left / one->n_params)) {
+        fs_statement_free(one);
+        return ferry_call_fail(c, SQLITE_MISUSE, "sqlite.batch: malformed input");
+    }
+    if (one->n_params == 0 && *n > FS_MAX_EMPTY_ROWS)
+        return ferry_call_fail(c, SQLITE_TOOBIG, "sqlite.batch: %u rows of a statement without parameters; at "
+                               "most %u in one call", *n, FS_MAX_EMPTY_ROWS);
+    return 0;
+}
+
+/* Runs the batch inside savepoint ferry_batch, released when every statement succeeded and the input is
+ * used up, rolled back otherwise. A savepoint is one transaction outside a transaction, and nests inside
+ * one the caller opened. Returns 0 or fails the call. */
+static int fs_batch_in_savepoint(ferry_call *c, fs_ctx *x, fs_in *r, fs_statement *one, uint32_t n, fs_buf *out)
+{
+    fs_release_reads(x->engine);
+    if (x->engine->anchor)
+        fs_anchor_release(x->engine, false);
+    if (!fs_plain(x, "SAVEPOINT ferry_batch"))
+        return fs_fail_db(c, x, "batch: ", "begin");
+    int rc = fs_batch_run(c, x, r, one, n, out);
+    if (rc == 0 && r->left != 0)
+        rc = ferry_call_fail(c, SQLITE_MISUSE, "sqlite.batch: trailing bytes after %u statements", n);
+    if (rc == 0 && !fs_plain(x, "RELEASE ferry_batch"))
+        rc = fs_fail_db(c, x, "batch: ", "commit");
+    if (rc != 0) {
+        fs_plain(x, "ROLLBACK TO ferry_batch");
+        fs_plain(x, "RELEASE ferry_batch");
+    }
+    return rc;
+}
+
 static int op_batch(ferry_call *c, void *data)
 {
     (void)data;
@@ -1311,59 +1360,25 @@ static int op_batch(ferry_call *c, void *data)
     size_t len;
     const void *in = ferry_call_input(c, &len);
     fs_in r = { in, len, false };
-    uint32_t n = fs_u32(&r);
-    /* The rows form: one statement, then n rows of its positional values. */
-    bool rows = (n & FS_BATCH_ROWS) != 0;
-    n &= ~FS_BATCH_ROWS;
+    uint32_t n;
+    bool rows;
     fs_statement one;
-    one.params = one.inline_params;
-    if (rows) {
-        one.sql_len = fs_u32(&r);
-        one.sql = fs_take(&r, one.sql_len);
-        one.n_params = fs_u32(&r);
-        if (!r.bad && one.n_params > FS_INLINE_PARAMS && one.n_params <= r.left)
-            one.params = calloc(one.n_params, sizeof(fs_param));
-        if (r.bad || !one.params || one.n_params > r.left || n > FS_MAX_BATCH_ROWS ||
-            (one.n_params > 0 && n > r.left / one.n_params)) {
-            fs_statement_free(&one);
-            return ferry_call_fail(c, SQLITE_MISUSE, "sqlite.batch: malformed input");
-        }
-        if (one.n_params == 0 && n > FS_MAX_EMPTY_ROWS)
-            return ferry_call_fail(c, SQLITE_TOOBIG, "sqlite.batch: %u rows of a statement without parameters; at "
-                                   "most %u in one call", n, FS_MAX_EMPTY_ROWS);
-    } else if (r.bad || n > r.left / 8) {
-        return ferry_call_fail(c, SQLITE_MISUSE, "sqlite.batch: malformed input");
-    }
+    int rc = fs_batch_header(c, &r, &n, &rows, &one);
+    if (rc != 0)
+        return rc;
     fs_buf out = { 0 };
     fs_put_u32(&out, n);
-    /* A savepoint is one transaction outside a transaction, and nests inside one the caller opened. */
-    fs_release_reads(x->engine);
-    if (x->engine->anchor)
-        fs_anchor_release(x->engine, false);
-    if (!fs_plain(x, "SAVEPOINT ferry_batch")) {
-        fs_buf_free(&out);
-        if (rows)
-            fs_statement_free(&one);
-        return fs_fail_db(c, x, "batch: ", "begin");
-    }
-    int rc = fs_batch_run(c, x, &r, rows ? &one : NULL, n, &out);
+    rc = fs_batch_in_savepoint(c, x, &r, rows ? &one : NULL, n, &out);
     if (rows)
         fs_statement_free(&one);
-    if (rc == 0 && r.left != 0)
-        rc = ferry_call_fail(c, SQLITE_MISUSE, "sqlite.batch: trailing bytes after %u statements", n);
-    if (rc == 0 && !fs_plain(x, "RELEASE ferry_batch"))
-        rc = fs_fail_db(c, x, "batch: ", "commit");
-    if (rc != 0) {
-        fs_plain(x, "ROLLBACK TO ferry_batch");
-        fs_plain(x, "RELEASE ferry_batch");
-    } else if (out.oom) {
+    if (rc == 0 && out.oom)
         rc = ferry_call_fail(c, SQLITE_NOMEM, "out of memory for the result");
-    } else {
-        ferry_call_adopt_output(c, out.p, out.len);
-        return 0;
+    if (rc != 0) {
+        fs_buf_free(&out);
+        return rc;
     }
-    fs_buf_free(&out);
-    return rc;
+    ferry_call_adopt_output(c, out.p, out.len);
+    return 0;
 }
 
 /* ---- functions implemented by the host ---------------------------------------------------------- */

@@ -29,8 +29,9 @@ import java.util.concurrent.ForkJoinPool;
  * caller's fallback). Calls from one thread run in the order that thread submitted them. The calls
  * themselves are on the op handles ({@link Op}).
  *
- * <p>{@link #close()} stops intake, runs every call already accepted, then stops and joins the engine
- * thread. An engine that is never closed is closed by a Cleaner once unreachable, and by a shutdown hook
+ * <p>{@link #close()} stops intake, gives up every call in flight (queued calls are skipped, the running
+ * one is asked to stop through the cancel hook, and each waiting caller gets an
+ * {@link EngineClosedException}), then stops and joins the engine thread. An engine that is never closed is closed by a Cleaner once unreachable, and by a shutdown hook
  * when the JVM exits.
  */
 public final class Engine implements AutoCloseable {
@@ -343,7 +344,7 @@ public final class Engine implements AutoCloseable {
             return this;
         }
 
-        /** How long close() lets accepted calls run before it gives up on the engine thread. Default 10 s. */
+        /** How long close() waits for the engine thread to stop before it gives up on it. Default 10 s. */
         public Builder closeTimeout(Duration timeout) {
             this.closeTimeout = nonNegative("closeTimeout", timeout);
             return this;

@@ -50,7 +50,7 @@ extern "C" {
  *   40 result   i64  written by the engine (a double travels as its IEEE bits)
  *   48 err      i32  0 = success, otherwise the op's error code
  *   52 out_kind u32  FERRY_OUT_*: what out_ptr holds
- *   56 reserved u64
+ *   56 err_out_len u64  with FERRY_OUT_ERROR: output bytes the op wrote before it failed (see below)
  *   64 in_ptr   u64  input bytes, malloc'd by ferry_alloc; the engine frees them once the call is done
  *   72 in_len   u64
  *   80 out_ptr  u64  output bytes or error message, malloc'd by the engine; the reader frees them
@@ -133,7 +133,10 @@ extern "C" {
 /* Slot.out_kind, written by the engine. */
 #define FERRY_OUT_NONE    0u
 #define FERRY_OUT_BYTES   1u
-#define FERRY_OUT_ERROR   2u /* out_ptr holds a NUL-terminated message of out_len bytes */
+/* A failure: out_ptr holds the message (out_len bytes, whole however long, never cut), a NUL, then the
+ * err_out_len bytes of output the op had written before it failed (0 if none, or if there was no memory
+ * to keep them). out_ptr is NULL only if the message itself could not be allocated. */
+#define FERRY_OUT_ERROR   2u
 
 /* The op id a producer writes when it must publish a slot it could not fill (abort record). The engine
  * skips such a record and ignores its flags and input fields; the producer keeps ownership of any
@@ -195,7 +198,7 @@ typedef struct ferry_slot {
     int64_t result;
     int32_t err;
     uint32_t out_kind;
-    uint64_t reserved0;
+    uint64_t err_out_len;
     uint64_t in_ptr;
     uint64_t in_len;
     uint64_t out_ptr;
@@ -305,7 +308,9 @@ FERRY_API int ferry_call_set_output(ferry_call *call, const void *data, size_t l
 FERRY_API void ferry_call_adopt_output(ferry_call *call, void *data, size_t len);
 /* Allocates the call's output buffer for the op to fill. Returns NULL when out of memory. */
 FERRY_API void *ferry_call_output_buffer(ferry_call *call, size_t len);
-/* Fails the call with code (non-zero) and a message; returns code. */
+/* Fails the call with code (non-zero) and a message of any length (formatted into a buffer of its exact
+ * size: it arrives whole); returns code. Output the op set before or after stays with the failure (see
+ * FERRY_OUT_ERROR): a caller sees what was written before things went wrong. */
 FERRY_API int ferry_call_fail(ferry_call *call, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 /* 1 once the caller gave up on this call (timeout or cancel): a long op should stop early. */

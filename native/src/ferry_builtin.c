@@ -10,7 +10,9 @@
  *   checksum     (bytes)             -> FNV-1a 64 of the bytes
  *   spin         (ns)                -> busy-waits ns nanoseconds (stops early if the caller left);
  *                                       returns the ns spent
- *   fail         (code, message)     -> fails with that code and message
+ *   fail         (code, message)     -> fails with that code and message; input after a NUL byte is
+ *                                       written as output first (message "m\0out": fails with "m" and
+ *                                       the output bytes "out")
  *   order        (producer, n)       -> n; fails unless n is producer's previous n + 1 (n starts at 1):
  *                                       checks per-producer FIFO on the engine thread itself
  *   var_add      (x, name)           -> x + the 64-bit variable `name` of the call's context scope
@@ -108,6 +110,9 @@ static int op_fail(ferry_call *c, void *d)
         return ferry_call_fail(c, EINVAL, "fail: code must be a non-zero 32-bit integer, was %lld", (long long)code);
     if (len > INT_MAX)
         return ferry_call_fail(c, EINVAL, "fail: a message of %zu bytes is longer than INT_MAX", len);
+    const char *nul = memchr(msg, 0, len);
+    if (nul && ferry_call_set_output(c, nul + 1, len - (size_t)(nul + 1 - msg)) != 0)
+        return ferry_call_fail(c, ENOMEM, "fail: cannot allocate its output");
     return ferry_call_fail(c, (int)code, "%.*s", (int)len, msg);
 }
 

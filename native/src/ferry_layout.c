@@ -53,6 +53,7 @@ static const ferry_layout_entry ferry__layout[] = {
     FERRY__FIELD("slot.", ferry_slot, result),
     FERRY__FIELD("slot.", ferry_slot, err),
     FERRY__FIELD("slot.", ferry_slot, out_kind),
+    FERRY__FIELD("slot.", ferry_slot, err_out_len),
     FERRY__FIELD("slot.", ferry_slot, in_ptr),
     FERRY__FIELD("slot.", ferry_slot, in_len),
     FERRY__FIELD("slot.", ferry_slot, out_ptr),

@@ -115,6 +115,31 @@ static bool ferry__bind_input(ferry_call *c, const ferry_slot *s, bool *bad)
     return true;
 }
 
+/* Writes a failed call's outcome: its message (whole, however long), a NUL, then whatever output the op
+ * wrote before it failed, in one buffer the caller frees (ferry.h, slot.err_out_len). If that buffer
+ * cannot be grown the output is dropped, never the message; without a message (out of memory) out_ptr
+ * is NULL and the output is dropped too. */
+static void ferry__write_failure(ferry_slot *s, ferry_call *c)
+{
+    size_t msg_len = c->err_msg ? strlen(c->err_msg) : 0;
+    uint64_t kept = 0;
+    if (c->err_msg && c->out && c->out_len) {
+        char *joined = realloc(c->err_msg, msg_len + 1 + c->out_len);
+        if (joined) {
+            memcpy(joined + msg_len + 1, c->out, c->out_len);
+            c->err_msg = joined;
+            kept = c->out_len;
+        }
+    }
+    free(c->out);
+    c->out = NULL;
+    s->out_kind = FERRY_OUT_ERROR;
+    s->out_ptr = (uint64_t)(uintptr_t)c->err_msg;
+    s->out_len = msg_len;
+    if (s->err_out_len != kept)
+        s->err_out_len = kept;
+}
+
 /* Writes the call's outcome into the slot. The caller is polling this line. Every store here takes the
  * line back from it, and a poll between two stores takes it away again: write only what changed. A
  * plain call changes the result alone (err and out_kind are still 0 from the last lap), so the line
@@ -127,10 +152,7 @@ static void ferry__write_outcome(ferry_slot *s, ferry_call *c)
     if (s->err != c->err)
         s->err = c->err;
     if (c->err != 0) {
-        free(c->out);
-        s->out_kind = FERRY_OUT_ERROR;
-        s->out_ptr = (uint64_t)(uintptr_t)c->err_msg;
-        s->out_len = c->err_msg ? strlen(c->err_msg) : 0;
+        ferry__write_failure(s, c);
     } else if (c->out) {
         s->out_kind = FERRY_OUT_BYTES;
         s->out_ptr = (uint64_t)(uintptr_t)c->out;

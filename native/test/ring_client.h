@@ -78,6 +78,8 @@ typedef struct ring_res {
     uint32_t out_kind;
     uint64_t out_len;
     char *out;          /* malloc'd copy of out_len bytes plus a NUL, or NULL; free() it */
+    uint64_t err_out_len; /* FERRY_OUT_ERROR: output bytes the op wrote before it failed */
+    char *err_out;      /* malloc'd copy of them, or NULL; ring_res_free frees it */
 } ring_res;
 
 static inline int64_t ring_now_ns(void)
@@ -285,6 +287,8 @@ static inline void ring_take(ring *r, uint64_t seq, ring_res *res)
     res->out_kind = s->out_kind;
     res->out_len = s->out_len;
     res->out = NULL;
+    res->err_out_len = res->out_kind == FERRY_OUT_ERROR ? s->err_out_len : 0;
+    res->err_out = NULL;
     void *out = (void *)(uintptr_t)s->out_ptr;
     if (out) {
         res->out = malloc((size_t)res->out_len + 1);
@@ -292,6 +296,9 @@ static inline void ring_take(ring *r, uint64_t seq, ring_res *res)
             memcpy(res->out, out, (size_t)res->out_len);
             res->out[res->out_len] = '\0';
         }
+        /* A failure's output follows its message's NUL in the same buffer (ferry.h, slot.err_out_len). */
+        if (res->err_out_len && (res->err_out = malloc((size_t)res->err_out_len)) != NULL)
+            memcpy(res->err_out, (const char *)out + res->out_len + 1, (size_t)res->err_out_len);
         ferry_free(out);
     }
     /* Release: our reads above happen before the next lap's producer writes the slot. */
@@ -371,6 +378,8 @@ static inline void ring_res_free(ring_res *res)
 {
     free(res->out);
     res->out = NULL;
+    free(res->err_out);
+    res->err_out = NULL;
 }
 
 /* A timed call: gives up when timeout_ns passes after publishing (timeout_ns < 0: no timeout, only the

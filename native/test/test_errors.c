@@ -117,6 +117,7 @@ static void test_layout(void)
         F("slot.", ferry_slot, result),
         F("slot.", ferry_slot, err),
         F("slot.", ferry_slot, out_kind),
+        F("slot.", ferry_slot, err_out_len),
         F("slot.", ferry_slot, in_ptr),
         F("slot.", ferry_slot, in_len),
         F("slot.", ferry_slot, out_ptr),
@@ -429,6 +430,35 @@ static void test_fail_op(void)
     check_error(&res, 3, "fail(3, long)", NULL, NULL);
     CHECK(res.out_len == big && strspn(res.out, "m") == res.out_len,
           "a 20000-byte message came back as %llu bytes", (unsigned long long)res.out_len);
+    ring_res_free(&res);
+    free(msg);
+
+    /* Issue 11, defect 12: 100 KB of multi-byte UTF-8 with a three-byte character across byte 511 (a
+     * 512-byte buffer cut there) arrives whole, every byte as sent. */
+    big = 100 * 1024;
+    msg = malloc(big);
+    CHECK(msg != NULL, "malloc");
+    for (size_t i = 0; i < big; i++)
+        msg[i] = (char)('a' + i % 26);
+    for (size_t at = 0; at + 3 <= big; at += 3 * 509) /* U+20AC, the euro sign, at 0, 1527, ... */
+        memcpy(msg + at, "\xe2\x82\xac", 3);
+    memcpy(msg + 510, "\xe2\x82\xac", 3); /* bytes 510..512: a cut at 511 would split it */
+    CHECK(ring_call_bytes(&r, op_fail, 5, msg, big, &res) == RING_OK, "fail call");
+    check_error(&res, 5, "fail(5, 100 KB UTF-8)", NULL, NULL);
+    CHECK(res.out_len == big && memcmp(res.out, msg, big) == 0, "a %zu-byte message came back as %llu bytes",
+          big, (unsigned long long)res.out_len);
+    CHECK(res.err_out_len == 0, "a failure without output came back with %llu output bytes",
+          (unsigned long long)res.err_out_len);
+    ring_res_free(&res);
+
+    /* Defect 12: what an op wrote before it failed travels with the failure (fail writes the input
+     * after its first NUL as output, then fails with the part before). */
+    static const char with_out[] = "disk on fire\0partial\x01\x02";
+    CHECK(ring_call_bytes(&r, op_fail, 6, with_out, sizeof with_out - 1, &res) == RING_OK, "fail call");
+    check_error(&res, 6, "fail(6, message + output)", "disk on fire", NULL);
+    CHECK(res.out_len == 12, "message of %llu bytes, expected 12", (unsigned long long)res.out_len);
+    CHECK(res.err_out_len == 9 && res.err_out && memcmp(res.err_out, "partial\x01\x02", 9) == 0,
+          "the output written before the failure came back as %llu bytes", (unsigned long long)res.err_out_len);
     ring_res_free(&res);
     free(msg);
     stop(&r);

@@ -43,6 +43,7 @@ class LayoutTest {
         m.put("slot.result", new long[] {Layout.SLOT_RESULT, 8});
         m.put("slot.err", new long[] {Layout.SLOT_ERR, 4});
         m.put("slot.out_kind", new long[] {Layout.SLOT_OUT_KIND, 4});
+        m.put("slot.err_out_len", new long[] {Layout.SLOT_ERR_OUT_LEN, 8});
         m.put("slot.in_ptr", new long[] {Layout.SLOT_IN_PTR, 8});
         m.put("slot.in_len", new long[] {Layout.SLOT_IN_LEN, 8});
         m.put("slot.out_ptr", new long[] {Layout.SLOT_OUT_PTR, 8});

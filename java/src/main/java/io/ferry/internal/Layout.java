@@ -14,6 +14,7 @@ package io.ferry.internal;
  *   +-----------------+-----------------+-----------------+-----------------+--------+--------+----
  *
  *   slot: 0 state | 8 op | 12 flags | 16 ctx | 24 arg0 | 32 arg1 | 40 result | 48 err | 52 out_kind
+ *         56 err_out_len
  *         64 in_ptr | 72 in_len | 80 out_ptr | 88 out_len            (first 64 bytes: a primitive call)
  *
  *   slot state: seq &lt;&lt; 8 | FREE_WAKE 0x40 | GONE 0x20 | PARKED 0x10 | phase (FREE 0, PUBLISHED 1, DONE 3)
@@ -63,6 +64,8 @@ public final class Layout {
     public static final long SLOT_RESULT = 40;
     public static final long SLOT_ERR = 48;
     public static final long SLOT_OUT_KIND = 52;
+    /** With OUT_ERROR: output bytes the op wrote before it failed; they follow the message's NUL at out_ptr. */
+    public static final long SLOT_ERR_OUT_LEN = 56;
     public static final long SLOT_IN_PTR = 64;
     public static final long SLOT_IN_LEN = 72;
     public static final long SLOT_OUT_PTR = 80;

@@ -17,6 +17,9 @@ import java.nio.charset.StandardCharsets;
  * ends each one hands the slot to the next lap's producer, and wakes it if it waits.
  */
 final class Outcomes {
+    /** The longest byte array or string a JVM reliably allocates. */
+    private static final long MAX_ARRAY = Integer.MAX_VALUE - 8;
+    private static final byte[] NO_BYTES = new byte[0];
     private final Ring ring;
     private final BackPressure backPressure;
 
@@ -57,7 +60,7 @@ final class Outcomes {
         long ptr = ring.outPtrPlain(seq);
         long len = ring.outLenPlain(seq);
         try {
-            if (len > Integer.MAX_VALUE - 8) {
+            if (len > MAX_ARRAY) {
                 throw new FerryException("op '" + op.name() + "' returned " + len
                         + " bytes, more than a Java array holds");
             }
@@ -85,20 +88,36 @@ final class Outcomes {
         return kind == AsyncCall.KIND_STRING ? new String(bytes, StandardCharsets.UTF_8) : bytes;
     }
 
+    /**
+     * A failure's outcome: the whole message (ferry.h, FERRY_OUT_ERROR: message, NUL, then the output the
+     * op wrote before it failed) and that output. Frees the buffer and releases the slot whatever happens,
+     * even if decoding runs out of memory, so that no failure here can hold the slot for ever.
+     */
     @SuppressWarnings("restricted")
     private CallFailedException takeFailure(long seq, int err, Op op) {
-        String message = "(no message)";
-        if (ring.outKindPlain(seq) == OUT_ERROR) {
-            long ptr = ring.outPtrPlain(seq);
-            long len = ring.outLenPlain(seq);
+        long ptr = ring.outKindPlain(seq) == OUT_ERROR ? ring.outPtrPlain(seq) : 0;
+        try {
+            String message = "(no message)";
+            byte[] output = NO_BYTES;
             if (ptr != 0) {
-                MemorySegment p = MemorySegment.ofAddress(ptr).reinterpret(len + 1);
-                message = new String(p.toArray(ValueLayout.JAVA_BYTE), 0, (int) len, StandardCharsets.UTF_8);
-                FerryNative.ferry_free(p);
+                long len = ring.outLenPlain(seq);
+                long outLen = ring.errOutLenPlain(seq);
+                MemorySegment p = MemorySegment.ofAddress(ptr).reinterpret(len + 1 + outLen);
+                message = len <= MAX_ARRAY
+                        ? new String(p.asSlice(0, len).toArray(ValueLayout.JAVA_BYTE), StandardCharsets.UTF_8)
+                        : "(a message of " + len + " bytes, more than a Java string holds)";
+                if (outLen > MAX_ARRAY) {
+                    message += " (and " + outLen + " output bytes, more than a Java array holds)";
+                } else if (outLen > 0) {
+                    output = p.asSlice(len + 1, outLen).toArray(ValueLayout.JAVA_BYTE);
+                }
             }
+            return new CallFailedException(op.name(), err, message, ring.resultPlain(seq), output);
+        } finally {
+            if (ptr != 0) {
+                FerryNative.ferry_free(MemorySegment.ofAddress(ptr));
+            }
+            release(seq);
         }
-        long detail = ring.resultPlain(seq);
-        release(seq);
-        return new CallFailedException(op.name(), err, message, detail);
     }
 }

@@ -97,7 +97,7 @@ final class ParkedCall {
     private RuntimeException rethrow(Object o) {
         outcome = null;
         if (o instanceof CallFailedException e) {
-            return new CallFailedException(e.op(), e.code(), e.engineMessage(), e.detail());
+            return new CallFailedException(e.op(), e.code(), e.engineMessage(), e.detail(), e.output());
         }
         if (o instanceof EngineClosedException e) {
             return new EngineClosedException(e.getMessage());

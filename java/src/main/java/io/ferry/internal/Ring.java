@@ -276,6 +276,11 @@ public final class Ring {
         return (long) LONG.get(region, slot(seq) + SLOT_OUT_LEN);
     }
 
+    /** With OUT_ERROR: how many output bytes follow the message's NUL at out_ptr. */
+    public long errOutLenPlain(long seq) {
+        return (long) LONG.get(region, slot(seq) + SLOT_ERR_OUT_LEN);
+    }
+
     /** Frees seq's slot for the next lap: FREE(seq + capacity). Pairs with {@link #isFreeAcquire}. */
     public void releaseRelease(long seq) {
         LONG.setRelease(region, slot(seq), (seq + capacity) << SEQ_SHIFT);

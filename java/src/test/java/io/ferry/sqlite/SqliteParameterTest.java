@@ -67,25 +67,15 @@ class SqliteParameterTest {
             Row r = db.run(sys, statement, Duration.ofSeconds(3)).get(0);
             assertEquals(n, r.getLong(0));
             assertEquals(sum, r.getLong(1));
-        }
-    }
-
-    @Test
-    void aMillionUnusedValuesAreRefusedWellWithinACallersTimeout() throws TimeoutException {
-        // Matching every value against every parameter held the engine 43.6 s for this call; with a map by
-        // name it is one pass over the values, and the refusal names a value no parameter takes.
-        Map<String, Object> values = new LinkedHashMap<>();
-        values.put("a", 1L);
-        for (int i = 0; i < 1_000_000; i++) {
-            values.put("unused" + i, (long) i);
-        }
-        try (Sqlite db = Sqlite.builder().start()) {
-            ExecutionContext sys = db.engine().systemContext();
-            Statement statement = Statement.of("SELECT :a", values);
-            SqliteException e = assertThrows(SqliteException.class, () -> db.run(sys, statement, Duration.ofSeconds(5)));
+            // A million values no parameter takes, on top: matching each parameter against each value held
+            // the engine 43.6 s; one pass over a map refuses the call, naming a value, well within 3 s.
+            Map<String, Object> extra = new LinkedHashMap<>(values);
+            for (int i = 0; i < 1_000_000; i++) {
+                extra.put("unused" + i, (long) i);
+            }
+            Statement overfull = Statement.of(sql.toString(), extra);
+            SqliteException e = assertThrows(SqliteException.class, () -> db.run(sys, overfull, Duration.ofSeconds(3)));
             assertTrue(e.getMessage().contains("no parameter :unused"), e::getMessage);
-            // The engine is free at once: a second call does not queue behind the first.
-            assertEquals(1L, db.run(sys, Statement.of("SELECT :a", Map.of("a", 1L)), Duration.ofSeconds(5)).get(0).getLong(0));
         }
     }
 

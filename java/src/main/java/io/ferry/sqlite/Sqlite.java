@@ -2,6 +2,7 @@ package io.ferry.sqlite;
 
 import io.ferry.CallFailedException;
 import io.ferry.Engine;
+import io.ferry.EngineBuilder;
 import io.ferry.EngineClosedException;
 import io.ferry.ExecutionContext;
 import io.ferry.FerryException;
@@ -509,7 +510,7 @@ public final class Sqlite implements AutoCloseable {
         private Synchronous synchronous;
         private Duration busyTimeout = Duration.ofSeconds(5);
         private int statementCache = 64;
-        private Consumer<Engine.Builder> engineConfig = b -> { };
+        private Consumer<EngineBuilder> engineConfig = b -> { };
 
         private Builder() {
         }
@@ -560,7 +561,7 @@ public final class Sqlite implements AutoCloseable {
         }
 
         /** Configures the underlying engine (capacity, wait preset, name, ...). */
-        public Builder engine(Consumer<Engine.Builder> config) {
+        public Builder engine(Consumer<EngineBuilder> config) {
             this.engineConfig = Objects.requireNonNull(config, "config");
             return this;
         }
@@ -579,7 +580,7 @@ public final class Sqlite implements AutoCloseable {
             if (file != null && file.toString().contains("\n")) {
                 throw new IllegalArgumentException("file=" + file + ": a path with a line break");
             }
-            Engine.Builder b = Engine.builder().name("sqlite");
+            EngineBuilder b = Engine.builder().name("sqlite");
             engineConfig.accept(b);
             Engine engine = b.library(library, "ferry_sqlite_init", config).start();
             Arena arena = Arena.ofShared();

@@ -13,6 +13,11 @@ public class SqliteException extends CallFailedException {
         super("SQLite error " + from.code() + " (" + name(from.code()) + "): " + from.engineMessage(), from);
     }
 
+    /** An op failure of the SQLite engine as a SqliteException (itself, if it is one already). */
+    static SqliteException from(CallFailedException e) {
+        return e instanceof SqliteException s ? s : new SqliteException(e);
+    }
+
     /** SQLite's extended result code (e.g. 2067 = SQLITE_CONSTRAINT_UNIQUE). */
     public int extendedCode() {
         return code();

@@ -18,8 +18,9 @@ import java.util.concurrent.ConcurrentHashMap;
  * }
  * }</pre>
  *
- * <p>The ops are the plug-in's: an engine has none but Ferry's own internal ones until a library
- * ({@link EngineBuilder#library}) registers some; {@link io.ferry.sqlite.Sqlite} is such an engine.
+ * <p>The ops are a plug-in's: an engine has none but Ferry's own internal ones until the library named
+ * with {@link EngineBuilder#library} registers some (the SQLite engine, {@link io.ferry.sqlite.Sqlite},
+ * is built that way).
  *
  * <p>Every call ends in exactly one of: a result, an exception that says what went wrong (an op's
  * failure is a {@link CallFailedException} with the engine's code and message), or an explicit
@@ -29,8 +30,8 @@ import java.util.concurrent.ConcurrentHashMap;
  *
  * <p>{@link #close()} stops intake, gives up every call in flight (queued calls are skipped, the running
  * one is asked to stop through the cancel hook, and each waiting caller gets an
- * {@link EngineClosedException}), then stops and joins the engine thread. An engine that is never closed is closed by a Cleaner once unreachable, and by a shutdown hook
- * when the JVM exits.
+ * {@link EngineClosedException}), then stops and joins the engine thread. An engine that is never
+ * closed is closed by a Cleaner once unreachable, and by a shutdown hook when the JVM exits.
  */
 public final class Engine implements AutoCloseable {
     private static final Cleaner CLEANER = Cleaner.create(Thread.ofPlatform().daemon().name("ferry-cleaner").factory());

@@ -10,7 +10,7 @@ import java.util.concurrent.TimeoutException;
 /**
  * An op that takes a byte array and returns one (registered with {@link Op#IN_BYTES} and
  * {@link Op#OUT_BYTES}); get one with {@link Engine#bytesOp(String)}. There is no fixed size limit in
- * either direction (the input is bounded by {@link Engine.Builder#maxInputBytes}). Contexts and
+ * either direction (the input is bounded by {@link EngineBuilder#maxInputBytes}). Contexts and
  * outcomes are as for {@link LongOp}.
  */
 public final class BytesOp extends OpBase implements Op {

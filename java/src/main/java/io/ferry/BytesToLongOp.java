@@ -10,7 +10,7 @@ import java.util.concurrent.TimeoutException;
 /**
  * An op that takes a 64-bit argument and a byte array and returns a 64-bit result (registered with
  * {@link Op#IN_BYTES} and without {@link Op#OUT_BYTES}; with {@link Op#TEXT} the bytes are UTF-8 text),
- * for example the built-in {@code checksum}; get one with {@link Engine#bytesToLongOp(String)}.
+ * for example a plug-in's checksum of the bytes; get one with {@link Engine#bytesToLongOp(String)}.
  * Contexts and outcomes are as for {@link LongOp}.
  */
 public final class BytesToLongOp extends OpBase implements Op {

@@ -7,10 +7,15 @@ package io.ferry;
 public class CallFailedException extends FerryException {
     private static final long serialVersionUID = 1L;
     private static final byte[] NO_BYTES = new byte[0];
+    /** The name of the op that failed. */
     private final String op;
+    /** The engine's error code. */
     private final int code;
+    /** The engine's message, whole. */
     private final String engineMessage;
+    /** The number the op gave along with its failure, or 0. */
     private final long detail;
+    /** The output the op wrote before it failed; empty if none, never null. */
     private final byte[] output;
 
     /**

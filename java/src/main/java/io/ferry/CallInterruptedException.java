@@ -9,6 +9,11 @@ package io.ferry;
 public class CallInterruptedException extends FerryException {
     private static final long serialVersionUID = 1L;
 
+    /**
+     * An exception with a message.
+     *
+     * @param message what was given up, and why
+     */
     public CallInterruptedException(String message) {
         super(message);
     }

@@ -18,7 +18,7 @@ final class ContextExecutorService extends AbstractExecutorService {
     static Runnable wrap(ExecutionContext ctx, Runnable task) {
         Objects.requireNonNull(task, "task");
         return () -> {
-            try (ExecutionContext.Scope s = ctx.open()) {
+            try (ContextScope s = ctx.open()) {
                 task.run();
             }
         };
@@ -28,7 +28,7 @@ final class ContextExecutorService extends AbstractExecutorService {
     static <T> Callable<T> wrap(ExecutionContext ctx, Callable<T> task) {
         Objects.requireNonNull(task, "task");
         return () -> {
-            try (ExecutionContext.Scope s = ctx.open()) {
+            try (ContextScope s = ctx.open()) {
                 return task.call();
             }
         };
@@ -38,7 +38,7 @@ final class ContextExecutorService extends AbstractExecutorService {
     static <T> Supplier<T> wrapSupplier(ExecutionContext ctx, Supplier<T> task) {
         Objects.requireNonNull(task, "task");
         return () -> {
-            try (ExecutionContext.Scope s = ctx.open()) {
+            try (ContextScope s = ctx.open()) {
                 return task.get();
             }
         };
@@ -48,7 +48,7 @@ final class ContextExecutorService extends AbstractExecutorService {
     static <T, R> Function<T, R> wrap(ExecutionContext ctx, Function<T, R> f) {
         Objects.requireNonNull(f, "f");
         return t -> {
-            try (ExecutionContext.Scope s = ctx.open()) {
+            try (ContextScope s = ctx.open()) {
                 return f.apply(t);
             }
         };

@@ -2,26 +2,25 @@ package io.ferry;
 
 import io.ferry.internal.EngineCore;
 import io.ferry.internal.NativeLibrary;
-import io.ferry.internal.WaitRules;
 import java.lang.ref.Cleaner;
-import java.nio.file.Path;
-import java.time.Duration;
 import java.util.Objects;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.Executor;
-import java.util.concurrent.ForkJoinPool;
 
 /**
- * A native engine that lives on one thread (named after the engine, {@link Builder#name}: in Java, and as
- * its pthread name cut to 15 bytes), and the ring through which any Java thread calls it.
+ * A native engine that lives on one thread (named after the engine, {@link EngineBuilder#name}: in Java,
+ * and as its pthread name cut to 15 bytes), and the ring through which any Java thread calls it.
  *
  * <pre>{@code
- * try (Engine engine = Engine.builder().start()) {
- *     LongOp add = engine.longOp("add");           // look up once (the shape is checked here), call by handle
- *     long five = add.call(2, 3);                  // sync: runs on the engine thread, allocates nothing
+ * try (Engine engine = Engine.builder().library(Path.of("libmy_engine.so"), "my_engine_init").start()) {
+ *     LongOp add = engine.longOp("add");     // a plug-in's op: look up once (its shape is checked here)
+ *     long five = add.call(2, 3);            // sync: runs on the engine thread, allocates nothing
  *     CompletableFuture<Long> f = add.callAsync(4, 5);
  * }
  * }</pre>
+ *
+ * <p>The ops are a plug-in's: an engine has none but Ferry's own internal ones until the library named
+ * with {@link EngineBuilder#library} registers some (the SQLite engine, {@link io.ferry.sqlite.Sqlite},
+ * is built that way).
  *
  * <p>Every call ends in exactly one of: a result, an exception that says what went wrong (an op's
  * failure is a {@link CallFailedException} with the engine's code and message), or an explicit
@@ -31,8 +30,8 @@ import java.util.concurrent.ForkJoinPool;
  *
  * <p>{@link #close()} stops intake, gives up every call in flight (queued calls are skipped, the running
  * one is asked to stop through the cancel hook, and each waiting caller gets an
- * {@link EngineClosedException}), then stops and joins the engine thread. An engine that is never closed is closed by a Cleaner once unreachable, and by a shutdown hook
- * when the JVM exits.
+ * {@link EngineClosedException}), then stops and joins the engine thread. An engine that is never
+ * closed is closed by a Cleaner once unreachable, and by a shutdown hook when the JVM exits.
  */
 public final class Engine implements AutoCloseable {
     private static final Cleaner CLEANER = Cleaner.create(Thread.ofPlatform().daemon().name("ferry-cleaner").factory());
@@ -48,7 +47,8 @@ public final class Engine implements AutoCloseable {
     private final boolean requireContext;
     private final java.util.concurrent.atomic.AtomicLong contextNames = new java.util.concurrent.atomic.AtomicLong();
 
-    private Engine(EngineCore core, boolean requireContext) {
+    /** For {@link EngineBuilder#start()}: the facade over a started core. */
+    Engine(EngineCore core, boolean requireContext) {
         this.core = core;
         this.requireContext = requireContext;
         this.systemContext = new ExecutionContext(this, core, io.ferry.internal.Layout.SYSTEM_CONTEXT, "systemic",
@@ -57,17 +57,30 @@ public final class Engine implements AutoCloseable {
         this.cleanable = CLEANER.register(this, core::close);
     }
 
-    /** A builder with the defaults: capacity 16384, {@link WaitPolicy#BALANCED}, the built-in ops only. */
-    public static Builder builder() {
-        return new Builder();
+    /**
+     * A builder with the defaults: capacity 16384, {@link WaitPolicy#BALANCED}, no engine library (so no
+     * ops but Ferry's own internal ones until {@link EngineBuilder#library} names a plug-in).
+     *
+     * @return a new builder
+     */
+    public static EngineBuilder builder() {
+        return new EngineBuilder();
     }
 
-    /** Whether libferry could be loaded here; if not, {@link #unavailabilityCause()} says why. */
+    /**
+     * Whether libferry could be loaded here; if not, {@link #unavailabilityCause()} says why.
+     *
+     * @return true if engines can be started in this JVM
+     */
     public static boolean isAvailable() {
         return NativeLibrary.isAvailable();
     }
 
-    /** Why libferry cannot be used here, or null. */
+    /**
+     * Why libferry cannot be used here.
+     *
+     * @return the failure that made it unavailable, or null if it is available
+     */
     public static Throwable unavailabilityCause() {
         return NativeLibrary.unavailabilityCause();
     }
@@ -174,7 +187,11 @@ public final class Engine implements AutoCloseable {
         return "ctx-" + contextNames.incrementAndGet();
     }
 
-    /** The engine's systemic context: made with the engine, closed with it. */
+    /**
+     * The engine's systemic context: made with the engine, closed with it.
+     *
+     * @return the systemic context
+     */
     public ExecutionContext systemContext() {
         return systemContext;
     }
@@ -182,7 +199,10 @@ public final class Engine implements AutoCloseable {
     /**
      * The context a call that names none runs in: the innermost context of this engine open on the
      * calling thread; if there is none, the systemic context, or, for an engine built with
-     * {@link Builder#requireContext(boolean) requireContext(true)}, a {@link NoContextException}.
+     * {@link EngineBuilder#requireContext(boolean) requireContext(true)}, a {@link NoContextException}.
+     *
+     * @return the context a call made here now would run in
+     * @throws NoContextException if the engine requires a context and none of it is open on this thread
      */
     public ExecutionContext context() {
         ExecutionContext c = ExecutionContext.currentFor(this);
@@ -198,9 +218,11 @@ public final class Engine implements AutoCloseable {
     // ---- lifecycle --------------------------------------------------------------------------------
 
     /**
-     * Stops intake (later calls throw {@link EngineClosedException}), runs every call already accepted,
-     * stops and joins the engine thread and frees its memory. Idempotent and safe from any thread; bounded
-     * by the builder's close timeout.
+     * Stops intake (later calls throw {@link EngineClosedException}), gives up every call in flight (the
+     * engine skips the queued ones, the running one is asked to stop through the cancel hook, and each
+     * waiting caller gets an {@link EngineClosedException}), stops and joins the engine thread and frees
+     * its memory. Idempotent and safe from any thread: a concurrent close returns only once the engine
+     * thread is joined. Bounded by the builder's close timeout ({@link EngineBuilder#closeTimeout}).
      */
     @Override
     public void close() {
@@ -208,6 +230,11 @@ public final class Engine implements AutoCloseable {
         core.close(); // a concurrent close() returns only once the first one joined the engine thread
     }
 
+    /**
+     * Whether {@link #close()} has begun (by any thread): calls submitted from now on are refused.
+     *
+     * @return true once close has begun
+     */
     public boolean isClosed() {
         return core.isClosed();
     }
@@ -216,22 +243,36 @@ public final class Engine implements AutoCloseable {
      * Whether the engine thread has been stopped and joined by {@link #close()}; false while the engine
      * runs, and false for good if close gave up on a thread stuck in an op past the close timeout (its
      * memory is then deliberately never freed).
+     *
+     * @return true once the engine thread is stopped and joined
      */
     public boolean isStopped() {
         return core.isStopped();
     }
 
-    /** The engine's name, as given to the builder. */
+    /**
+     * The engine's name, as given to the builder.
+     *
+     * @return the name
+     */
     public String name() {
         return core.name();
     }
 
-    /** Slots in the ring: the most calls in flight at once. */
+    /**
+     * Slots in the ring: the most calls in flight at once.
+     *
+     * @return the ring's capacity
+     */
     public int capacity() {
         return core.capacity();
     }
 
-    /** Whether the calling thread is the engine thread (true only inside a callback from the engine). */
+    /**
+     * Whether the calling thread is the engine thread (true only inside a callback from the engine).
+     *
+     * @return true on the engine thread
+     */
     public boolean isEngineThread() {
         return Thread.currentThread() == core.engineThread();
     }
@@ -239,14 +280,19 @@ public final class Engine implements AutoCloseable {
     /**
      * The engine thread's nice value (Linux: -20 to 19, lower runs first), as the OS reports it now.
      *
+     * @return the nice value
      * @throws EngineClosedException once closed
-     * @see Builder#engineNice(int)
+     * @see EngineBuilder#engineNice(int)
      */
     public int engineNice() {
         return core.engineNice();
     }
 
-    /** CPU time the engine thread has used, in nanoseconds; -1 once closed. */
+    /**
+     * CPU time the engine thread has used.
+     *
+     * @return nanoseconds of CPU time, or -1 once closed
+     */
     public long engineCpuNanos() {
         return core.engineCpuNanos();
     }
@@ -254,171 +300,5 @@ public final class Engine implements AutoCloseable {
     @Override
     public String toString() {
         return core.toString();
-    }
-
-    /** Configures and starts an engine. */
-    public static final class Builder {
-        private String name = "ferry";
-        private int capacity = 16_384;
-        private WaitPolicy waitPolicy = WaitPolicy.BALANCED;
-        private Path library;
-        private String initSymbol;
-        private String initArg;
-        private long maxInputBytes = 256L << 20;
-        private Executor completionExecutor = ForkJoinPool.commonPool();
-        private Duration closeTimeout = Duration.ofSeconds(10);
-        private boolean requireContext;
-        private Integer engineNice;
-
-        private Builder() {
-        }
-
-        /** A name for messages and for the close thread. Default "ferry". */
-        public Builder name(String name) {
-            this.name = Objects.requireNonNull(name, "name");
-            return this;
-        }
-
-        /**
-         * Ring slots, a power of two from 1 to 2^24: the most calls in flight at once. Default 16384
-         * (128 bytes each: a 2 MB ring).
-         *
-         * <p>A slot is free again once its caller has read the result, so a caller that the OS
-         * deschedules while it spins holds its slot until it runs again, and once the ring has gone
-         * round, every new call waits behind it. Size the ring to hold the calls of a scheduler time
-         * slice (milliseconds): with 8 producers on 2 cores, 1024 slots gave 3.7 M calls/s and 16384
-         * gave 9.4 to 9.8 M, as much as one producer.
-         */
-        public Builder capacity(int capacity) {
-            if (capacity < 1 || capacity > (1 << 24) || Integer.bitCount(capacity) != 1) {
-                throw new IllegalArgumentException("capacity=" + capacity + ": must be a power of two in 1..2^24");
-            }
-            this.capacity = capacity;
-            return this;
-        }
-
-        /**
-         * How callers and the engine wait (for a result, a free slot, the next call). Default
-         * {@link WaitPolicy#BALANCED}.
-         *
-         * @param policy a preset such as {@link WaitPolicy#LOWEST_LATENCY}, or a policy with budgets of your own
-         * @return this builder
-         */
-        public Builder waitPolicy(WaitPolicy policy) {
-            this.waitPolicy = Objects.requireNonNull(policy, "policy");
-            return this;
-        }
-
-        /**
-         * Your own engine: a shared library whose init function (a {@code ferry_engine_init_fn}, see
-         * ferry.h) registers its ops. It is loaded and initialised on the engine thread when the engine
-         * starts, after the built-in ops.
-         */
-        public Builder library(Path path, String initSymbol) {
-            return library(path, initSymbol, null);
-        }
-
-        /**
-         * {@link #library(Path, String)} with a configuration string for the engine's init function,
-         * which reads it with {@code ferry_registry_arg} (its format is the engine's own).
-         */
-        public Builder library(Path path, String initSymbol, String config) {
-            this.library = Objects.requireNonNull(path, "path").toAbsolutePath();
-            this.initSymbol = Objects.requireNonNull(initSymbol, "initSymbol");
-            this.initArg = config;
-            return this;
-        }
-
-        /** The largest input byte array a call may carry; larger ones are refused at submit. Default 256 MiB. */
-        public Builder maxInputBytes(long max) {
-            if (max < 0) {
-                throw new IllegalArgumentException("maxInputBytes=" + max + ": must be >= 0");
-            }
-            this.maxInputBytes = max;
-            return this;
-        }
-
-        /** Where async futures are completed (and so where non-async dependent stages run). Default: common pool. */
-        public Builder completionExecutor(Executor executor) {
-            this.completionExecutor = Objects.requireNonNull(executor, "executor");
-            return this;
-        }
-
-        /** How long close() waits for the engine thread to stop before it gives up on it. Default 10 s. */
-        public Builder closeTimeout(Duration timeout) {
-            this.closeTimeout = nonNegative("closeTimeout", timeout);
-            return this;
-        }
-
-        /**
-         * Whether a call that names no context must find one of this engine open on its thread
-         * ({@link ExecutionContext#open()}) and otherwise fails with {@link NoContextException}. Default
-         * false: such calls run in the systemic context.
-         */
-        public Builder requireContext(boolean require) {
-            this.requireContext = require;
-            return this;
-        }
-
-        /**
-         * The engine thread's nice value (Linux: -20 to 19, lower runs first). Default: unchanged, the
-         * nice value of the thread that starts the engine.
-         *
-         * <p>The engine thread serves every caller. When the machine has more runnable threads than
-         * cores, the scheduler shares the engine's core with them, and every caller waits while the
-         * engine is off its core. The typical case is many virtual threads on a small machine: a
-         * carrier thread that a wake-up brings back preempts the engine. A lower nice value makes the
-         * scheduler favour the engine. On 2 vCPUs, with 64 virtual threads running SQLite point
-         * selects, nice -10 took Ferry from 0.88 to 1.46 M selects/s in memory and from 0.66 to
-         * 1.06 M on a WAL file, and changed nothing with 1 or 8 platform threads (bench/SQLITE.md,
-         * 2026-11-21).
-         *
-         * <p>A value below the current one needs {@code CAP_SYS_NICE} (root has it) or an
-         * {@code RLIMIT_NICE} that allows it ({@code ulimit -e}, limits.conf {@code nice}). Otherwise
-         * {@link #start()} fails with an {@link EngineStartException} that says so; Ferry does not
-         * fall back silently. The engine idles by spinning for its idle spin first, and a favoured
-         * engine takes that time from other threads: keep the idle spin short
-         * ({@link WaitPolicy#BALANCED} or {@link WaitPolicy#LOWEST_CPU}).
-         */
-        public Builder engineNice(int nice) {
-            if (nice < -20 || nice > 19) {
-                throw new IllegalArgumentException("engineNice=" + nice + ": must be in -20..19");
-            }
-            this.engineNice = nice;
-            return this;
-        }
-
-        /**
-         * Starts the engine thread and waits for its init.
-         *
-         * @throws EngineStartException if the native start or the engine's init failed
-         * @throws FerryException if libferry cannot be loaded here (the message says why, e.g. missing
-         *         {@code --enable-native-access})
-         */
-        public Engine start() {
-            if (!NativeLibrary.isAvailable()) {
-                Throwable cause = NativeLibrary.unavailabilityCause();
-                throw new FerryException("Ferry cannot run here: " + cause.getMessage(), cause);
-            }
-            EngineCore core = new EngineCore(name, capacity, WaitRules.of(waitPolicy),
-                    library == null ? null : library.toString(), initSymbol, initArg, maxInputBytes, completionExecutor,
-                    closeTimeout.toNanos());
-            if (engineNice != null) {
-                try {
-                    core.setEngineNice(engineNice);
-                } catch (RuntimeException e) {
-                    core.close(); // stopped and joined before the caller hears of the failure
-                    throw e;
-                }
-            }
-            return new Engine(core, requireContext);
-        }
-
-        private static Duration nonNegative(String what, Duration d) {
-            if (d.isNegative()) {
-                throw new IllegalArgumentException(what + "=" + d + ": must not be negative");
-            }
-            return d;
-        }
     }
 }

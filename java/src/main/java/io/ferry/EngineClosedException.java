@@ -7,6 +7,11 @@ package io.ferry;
 public class EngineClosedException extends FerryException {
     private static final long serialVersionUID = 1L;
 
+    /**
+     * An exception with a message.
+     *
+     * @param message which engine, and why the call did not run
+     */
     public EngineClosedException(String message) {
         super(message);
     }

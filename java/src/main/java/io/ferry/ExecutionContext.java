@@ -3,8 +3,6 @@ package io.ferry;
 import io.ferry.internal.EngineCore;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
-import java.nio.charset.StandardCharsets;
-import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
 import java.util.Objects;
@@ -22,9 +20,9 @@ import java.util.function.Supplier;
  * <ul>
  *   <li>Every engine has a <b>systemic</b> context ({@link Engine#systemContext()}); <b>user</b> contexts
  *       are made from it or from any other context with {@link #child()}.
- *   <li>A context's <b>variables</b> live on the engine thread; ops see only the scope of the context
- *       their call carries. A child can take a snapshot of named variables of its parent when it is made
- *       ({@link Builder#freeze}); later changes in the parent do not reach it, and it cannot change them.
+ *   <li>A context's <b>variables</b> live on the engine thread ({@link #set(String, long)},
+ *       {@link #get(String)} and the rest); ops see only the scope of the context their call carries. A child can take a snapshot of named variables of its parent when it is made
+ *       ({@link ContextBuilder#freeze}); later changes in the parent do not reach it, and it cannot change them.
  *   <li><b>Permissions</b> are checked by the engine, in C, on every call: a read-only context refuses
  *       ops that change engine state, a context limited to a set of ops refuses all others. A child is
  *       never allowed more than its parent.
@@ -37,9 +35,7 @@ import java.util.function.Supplier;
  * <p>A context is an immutable handle: share it with any number of threads. {@link #close()} frees its
  * scope on the engine; calls that still carry it fail cleanly; closing the engine closes all of them.
  */
-public final class ExecutionContext implements AutoCloseable {
-    private static final ThreadLocal<Scope> CURRENT = new ThreadLocal<>();
-    private static final int CTX_READ_ONLY = 0x1;
+public final class ExecutionContext extends ContextVariables implements AutoCloseable {
     /** close() claims the one ctx_close with a CAS, so racing closers never send it twice. */
     private static final VarHandle CLOSED;
 
@@ -75,100 +71,63 @@ public final class ExecutionContext implements AutoCloseable {
      * The thread's current context: the innermost one opened with {@link #open()} and not yet closed
      * (Deephaven's {@code get_exec_ctx()}).
      *
+     * @return the current context
      * @throws NoContextException if no context is open on this thread, with how to fix it
      */
     public static ExecutionContext current() {
-        Scope s = CURRENT.get();
+        ContextScope s = ContextScope.innermost();
         if (s == null) {
             throw NoContextException.onThisThread(null);
         }
-        return s.context;
+        return s.context();
     }
 
-    /** The thread's current context, if one is open. */
+    /**
+     * The thread's current context, if one is open.
+     *
+     * @return the current context, or empty if none is open on this thread
+     */
     public static Optional<ExecutionContext> currentIfOpen() {
-        Scope s = CURRENT.get();
-        return s == null ? Optional.empty() : Optional.of(s.context);
+        ContextScope s = ContextScope.innermost();
+        return s == null ? Optional.empty() : Optional.of(s.context());
     }
 
     /** The innermost context of {@code engine} open on this thread, or null. */
     static ExecutionContext currentFor(Engine engine) {
-        for (Scope s = CURRENT.get(); s != null; s = s.previous) {
-            if (s.context.engine == engine) {
-                return s.context;
-            }
-        }
-        return null;
+        return ContextScope.innermostOf(engine);
     }
 
     /**
      * Makes this context the thread's current one until the returned scope is closed; scopes nest, and
      * closing one restores the context that was current before it.
+     *
+     * @return the scope, to close on this thread
+     * @throws IllegalStateException if this context is closed
      */
-    public Scope open() {
+    public ContextScope open() {
         checkOpen();
-        Scope s = new Scope(this, CURRENT.get(), Thread.currentThread());
-        CURRENT.set(s);
-        return s;
-    }
-
-    /** A context made current on one thread by {@link #open()}; close it in the reverse order of opening. */
-    public static final class Scope implements AutoCloseable {
-        private final ExecutionContext context;
-        private final Scope previous;
-        private final Thread thread;
-        private boolean closed;
-
-        private Scope(ExecutionContext context, Scope previous, Thread thread) {
-            this.context = context;
-            this.previous = previous;
-            this.thread = thread;
-        }
-
-        public ExecutionContext context() {
-            return context;
-        }
-
-        /**
-         * Restores the context that was current when this scope was opened.
-         *
-         * @throws IllegalStateException if another scope opened after this one is still open, or this is
-         *         not the thread that opened it
-         */
-        @Override
-        public void close() {
-            if (closed) {
-                return;
-            }
-            if (Thread.currentThread() != thread) {
-                throw new IllegalStateException("scope of context '" + context.name + "' was opened on thread '"
-                        + thread.getName() + "' and must be closed there, not on '"
-                        + Thread.currentThread().getName() + "'");
-            }
-            Scope top = CURRENT.get();
-            if (top != this) {
-                throw new IllegalStateException("scopes closed out of order: closing the scope of context '"
-                        + context.name + "' while the scope of context '"
-                        + (top == null ? "(none)" : top.context.name) + "', opened after it, is still open; "
-                        + "close the innermost scope first (try-with-resources does)");
-            }
-            closed = true;
-            if (previous == null) {
-                CURRENT.remove();
-            } else {
-                CURRENT.set(previous);
-            }
-        }
+        return ContextScope.open(this);
     }
 
     // ---- deferred work ----------------------------------------------------------------------------
 
-    /** A runnable that runs {@code task} under this context on whatever thread calls it. */
+    /**
+     * A runnable that runs {@code task} under this context on whatever thread calls it.
+     *
+     * @param task the work
+     * @return the wrapped task
+     */
     public Runnable wrap(Runnable task) {
         return ContextExecutorService.wrap(this, task);
     }
 
-    /** A callable that runs {@code task} under this context on whatever thread calls it. */
+    /**
+     * A callable that runs {@code task} under this context on whatever thread calls it.
+     *
+     * @param <T> the task's result type
+     * @param task the work
+     * @return the wrapped task
+     */
     public <T> Callable<T> wrap(Callable<T> task) {
         return ContextExecutorService.wrap(this, task);
     }
@@ -176,23 +135,44 @@ public final class ExecutionContext implements AutoCloseable {
     /**
      * A supplier that runs {@code task} under this context, for {@code CompletableFuture.supplyAsync}.
      * (Not an overload of {@code wrap}: a lambda would fit both Supplier and Callable.)
+     *
+     * @param <T> the supplier's result type
+     * @param task the work
+     * @return the wrapped supplier
      */
     public <T> Supplier<T> wrapSupplier(Supplier<T> task) {
         return ContextExecutorService.wrapSupplier(this, task);
     }
 
-    /** A function that runs {@code f} under this context on whatever thread calls it. */
+    /**
+     * A function that runs {@code f} under this context on whatever thread calls it.
+     *
+     * @param <T> the function's argument type
+     * @param <R> the function's result type
+     * @param f the function
+     * @return the wrapped function
+     */
     public <T, R> Function<T, R> wrap(Function<T, R> f) {
         return ContextExecutorService.wrap(this, f);
     }
 
-    /** An executor that runs every task under this context. */
+    /**
+     * An executor that runs every task under this context.
+     *
+     * @param executor the executor that runs the tasks
+     * @return the wrapping executor
+     */
     public Executor wrap(Executor executor) {
         Objects.requireNonNull(executor, "executor");
         return task -> executor.execute(wrap(task));
     }
 
-    /** An executor service that runs every task under this context; shutting it down shuts down the delegate. */
+    /**
+     * An executor service that runs every task under this context; shutting it down shuts down the delegate.
+     *
+     * @param executor the executor service that runs the tasks
+     * @return the wrapping executor service
+     */
     public ExecutorService wrap(ExecutorService executor) {
         Objects.requireNonNull(executor, "executor");
         return new ContextExecutorService(executor, task -> wrap(task));
@@ -201,162 +181,29 @@ public final class ExecutionContext implements AutoCloseable {
     /**
      * An executor service that runs each task under the context that was current on the thread that
      * submitted it (tasks submitted with none open run with none): contexts follow the work.
+     *
+     * @param executor the executor service that runs the tasks
+     * @return the propagating executor service; shutting it down shuts down the delegate
      */
     public static ExecutorService propagate(ExecutorService executor) {
         Objects.requireNonNull(executor, "executor");
         return new ContextExecutorService(executor, task -> {
-            Scope s = CURRENT.get();
-            return s == null ? task : s.context.wrap(task);
+            ContextScope s = ContextScope.innermost();
+            return s == null ? task : s.context().wrap(task);
         });
     }
 
     // ---- user contexts ----------------------------------------------------------------------------
 
-    /** Starts a new context made from this one (Deephaven's {@code make_user_exec_ctx}). */
-    public Builder child() {
+    /**
+     * Starts a new context made from this one (Deephaven's {@code make_user_exec_ctx}).
+     *
+     * @return a builder of the child context
+     * @throws IllegalStateException if this context is closed
+     */
+    public ContextBuilder child() {
         checkOpen();
-        return new Builder(this);
-    }
-
-    /** Configures a child context; {@link #create()} makes it on the engine. */
-    public static final class Builder {
-        private final ExecutionContext parent;
-        private String name;
-        private final List<String> freeze = new ArrayList<>();
-        private boolean readOnly;
-        private List<Op> ops; // null: every op
-        private int openFlags;
-
-        private Builder(ExecutionContext parent) {
-            this.parent = parent;
-        }
-
-        /** A name for messages. Default: "ctx-N". */
-        public Builder name(String name) {
-            this.name = Objects.requireNonNull(name, "name");
-            return this;
-        }
-
-        /**
-         * Snapshots these variables of the parent into the new context ({@code freeze_vars=[...]}): later
-         * changes in the parent are not seen, and the child cannot change them. A name the parent does
-         * not have fails {@link #create()} with an exception naming it.
-         */
-        public Builder freeze(String... names) {
-            for (String n : names) {
-                freeze.add(Objects.requireNonNull(n, "name"));
-            }
-            return this;
-        }
-
-        /** The new context refuses ops that change engine state (flagged mutating). */
-        public Builder readOnly() {
-            this.readOnly = true;
-            return this;
-        }
-
-        /** The new context may run only these ops (and Ferry's own scope and context operations). */
-        public Builder allowOps(Op... allowed) {
-            for (Op op : allowed) {
-                if (OpBase.base(op).engine != parent.engine) {
-                    throw new IllegalArgumentException("op '" + op.name() + "' belongs to another engine");
-                }
-            }
-            this.ops = List.of(allowed);
-            return this;
-        }
-
-        /** Engine-defined flags passed to the engine's context open hook (ferry.h FERRY_CTX_OPEN_*). */
-        public Builder engineFlags(int flags) {
-            if ((flags & 0xff) != 0) {
-                throw new IllegalArgumentException("engineFlags=0x" + Integer.toHexString(flags)
-                        + ": the low 8 bits are Ferry's own");
-            }
-            this.openFlags = flags;
-            return this;
-        }
-
-        /**
-         * Makes the context on the engine thread.
-         *
-         * @throws CallFailedException if a frozen name does not exist in the parent (the message names
-         *         it) or the engine refused the context
-         */
-        public ExecutionContext create() {
-            String n = name != null ? name : parent.engine.nextContextName();
-            long newId = parent.engine.systemOp("ferry.ctx_create", BytesToLongOp.class).call(parent,
-                    (readOnly ? CTX_READ_ONLY : 0) | openFlags, ContextWire.createRequest(n, freeze, ops));
-            // The engine makes a child of a read-only parent read-only, and narrows its op set to the parent's.
-            List<String> names = ContextWire.narrow(ops, parent.ops);
-            return new ExecutionContext(parent.engine, parent.core, newId, n, readOnly || parent.readOnly, names);
-        }
-    }
-
-    // ---- variables --------------------------------------------------------------------------------
-
-    /** Sets a 64-bit integer variable in this context's scope. */
-    public void set(String name, long value) {
-        setVar(name, ContextWire.VAR_I64, value, null);
-    }
-
-    /** Sets a double variable in this context's scope. */
-    public void set(String name, double value) {
-        setVar(name, ContextWire.VAR_F64, Double.doubleToRawLongBits(value), null);
-    }
-
-    /** Sets a text variable in this context's scope. */
-    public void set(String name, String value) {
-        setVar(name, ContextWire.VAR_STRING, 0, value.getBytes(StandardCharsets.UTF_8));
-    }
-
-    /** Sets a byte-array variable in this context's scope (the bytes are copied). */
-    public void set(String name, byte[] value) {
-        setVar(name, ContextWire.VAR_BYTES, 0, Objects.requireNonNull(value, "value"));
-    }
-
-    private void setVar(String var, int type, long scalar, byte[] value) {
-        OpBase.base(engine.systemOp("ferry.var_set")).callLong(callId(), type, scalar, ContextWire.varSetRequest(var, value));
-    }
-
-    /** A variable's value: Long, Double, String or byte[]; the engine's code and message if it has none. */
-    public Object get(String name) {
-        return ContextWire.value(name, engine.systemOp("ferry.var_get", BytesOp.class).call(this, name.getBytes(StandardCharsets.UTF_8)));
-    }
-
-    /** Whether a variable was frozen into this context from its parent. */
-    public boolean isFrozen(String name) {
-        byte[] out = engine.systemOp("ferry.var_get", BytesOp.class).call(this, name.getBytes(StandardCharsets.UTF_8));
-        return ContextWire.frozen(out);
-    }
-
-    public long getLong(String name) {
-        return typed(name, Long.class);
-    }
-
-    public double getDouble(String name) {
-        return typed(name, Double.class);
-    }
-
-    public String getString(String name) {
-        return typed(name, String.class);
-    }
-
-    public byte[] getBytes(String name) {
-        return typed(name, byte[].class);
-    }
-
-    private <T> T typed(String var, Class<T> type) {
-        Object v = get(var);
-        if (!type.isInstance(v)) {
-            throw new IllegalArgumentException("variable '" + var + "' of context '" + name + "' is a "
-                    + v.getClass().getSimpleName() + ", not a " + type.getSimpleName());
-        }
-        return type.cast(v);
-    }
-
-    /** Removes a variable; returns whether it existed. A frozen variable cannot be removed. */
-    public boolean unset(String name) {
-        return engine.systemOp("ferry.var_unset", BytesToLongOp.class).call(this, 0, name.getBytes(StandardCharsets.UTF_8)) != 0;
+        return new ContextBuilder(this);
     }
 
     /** The id a call in this context carries; checks the context is open. */
@@ -373,32 +220,75 @@ public final class ExecutionContext implements AutoCloseable {
 
     // ---- identity and lifetime --------------------------------------------------------------------
 
+    /**
+     * The engine this context belongs to.
+     *
+     * @return the engine
+     */
     public Engine engine() {
         return engine;
     }
 
+    /**
+     * The context's name, for messages.
+     *
+     * @return the name
+     */
     public String name() {
         return name;
     }
 
-    /** The id calls carry: generation in the high 32 bits, index in the low. */
+    /**
+     * The id calls carry: generation in the high 32 bits, index in the low.
+     *
+     * @return the id
+     */
     public long id() {
         return id;
     }
 
+    /**
+     * Whether this is its engine's systemic context.
+     *
+     * @return true for the systemic context
+     */
     public boolean isSystemic() {
         return id == engine.systemContext().id;
     }
 
+    /**
+     * Whether this context refuses ops that change engine state.
+     *
+     * @return true if read-only
+     */
     public boolean isReadOnly() {
         return readOnly;
     }
 
-    /** The ops this context may run, or empty if it may run every op. */
+    /**
+     * The ops this context may run.
+     *
+     * @return their names, or empty if it may run every op
+     */
     public Optional<Collection<String>> allowedOps() {
         return Optional.ofNullable(ops);
     }
 
+    /** For ContextBuilder: the ops this context may run, or null for every op. */
+    List<String> allowedOpNames() {
+        return ops;
+    }
+
+    /** For ContextBuilder: the core its children's calls go through. */
+    EngineCore core() {
+        return core;
+    }
+
+    /**
+     * Whether this context, or its engine, is closed.
+     *
+     * @return true once closed
+     */
     public boolean isClosed() {
         return closed || engine.isClosed();
     }

@@ -7,6 +7,11 @@ package io.ferry;
 public class NoContextException extends FerryException {
     private static final long serialVersionUID = 1L;
 
+    /**
+     * An exception with a message.
+     *
+     * @param message what was missing, and how to open or pass a context
+     */
     public NoContextException(String message) {
         super(message);
     }

@@ -6,7 +6,7 @@ import java.util.Objects;
 /**
  * How callers and the engine wait: a caller for its result and for a free slot, an idle engine for the
  * next call. One object carries every budget, as Agrona's idle strategies do; pass it to
- * {@link Engine.Builder#waitPolicy}. Spinning buys latency with CPU: on the 2-vCPU VMs Ferry is measured
+ * {@link EngineBuilder#waitPolicy}. Spinning buys latency with CPU: on the 2-vCPU VMs Ferry is measured
  * on, a cache-line hand-off costs ~100 ns and waking a sleeping thread ~45 µs
  * (bench/RESULTS.md, 2026-11-21: {@code java_floor} 106 ns, {@code park_unpark} slow wakes 44 µs).
  *

@@ -38,7 +38,7 @@ class CancelHookTest {
     private Engine engine;
 
     private Engine start(String name, Duration callerSpin) {
-        Engine.Builder b = Engine.builder().name(name).closeTimeout(Duration.ofSeconds(120))
+        EngineBuilder b = Engine.builder().name(name).closeTimeout(Duration.ofSeconds(120))
                 .library(Path.of(System.getProperty("ferry.test.example")), "example_engine_init");
         if (callerSpin != null) {
             b.waitPolicy(new WaitPolicy.Backoff(callerSpin, WaitPolicy.BALANCED.engineIdleSpin()));

@@ -13,7 +13,7 @@ import java.time.Duration;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
-/** Engine.Builder.engineNice: the engine thread's nice value, and a clear refusal without the privilege. */
+/** EngineBuilder.engineNice: the engine thread's nice value, and a clear refusal without the privilege. */
 class EngineNiceTest {
     @Test
     void byDefaultTheEngineThreadHasItsStartersNiceValue() throws Exception {

@@ -53,7 +53,7 @@ public final class EngineCore {
     private final String name;
     private final Arena arena;
     private final Ring ring;
-    private final MemorySegment handle;
+    private final EngineHandle engine;
     private final Executor completionExecutor;
     private final long closeTimeoutNs;
     /** Per slot: the ParkedCall or AsyncCall whose outcome the wake upcall hands over. */
@@ -98,7 +98,10 @@ public final class EngineCore {
             this.ring = new Ring(region, capacity);
             this.backPressure = new BackPressure(this, ring, rules);
             this.outcomes = new Outcomes(ring, backPressure);
-            this.handle = start(region, capacity, rules, pluginPath, initSymbol, initArg);
+            MemorySegment wake = Linker.nativeLinker().upcallStub(ON_WAKE.bindTo(this),
+                    FunctionDescriptor.ofVoid(ValueLayout.JAVA_INT), arena);
+            this.engine = EngineHandle.start(name, arena, region, capacity, rules, pluginPath, initSymbol, initArg, wake);
+            MemorySegment handle = engine.segment;
             // No call, so no upcall that reads wait, before the constructor returns.
             CancelHook cancelHook = new CancelHook(handle, ring);
             this.wait = new CallWait(this, ring, outcomes, waiters, rules, cancelHook);
@@ -109,7 +112,7 @@ public final class EngineCore {
             this.engineThread = helloThread;
             // ferry.test.badHeader: a test-only way to fail this check (HeaderCheckTest), read only here.
             if (!ring.headerMatches() || Boolean.getBoolean("ferry.test.badHeader")) {
-                freeRegion = stopJoinDestroy(handle);
+                freeRegion = engine.stopJoinDestroy(closeTimeoutNs);
                 throw new EngineStartException(Layout.E_INVALID, "engine '" + name + "': libferry wrote an "
                         + "unexpected region header (the jar and the library are from different builds); "
                         + (freeRegion ? "the engine thread was stopped and joined"
@@ -122,43 +125,6 @@ public final class EngineCore {
             }
         }
         Lifecycle.register(this);
-    }
-
-    /** Starts the engine thread on the region; returns the engine handle. */
-    private MemorySegment start(MemorySegment region, int capacity, WaitRules rules, String pluginPath,
-            String initSymbol, String initArg) {
-        MemorySegment wake = Linker.nativeLinker().upcallStub(ON_WAKE.bindTo(this),
-                FunctionDescriptor.ofVoid(ValueLayout.JAVA_INT), arena);
-        MemorySegment out = arena.allocate(ValueLayout.ADDRESS);
-        MemorySegment err = arena.allocate(1024);
-        MemorySegment path = pluginPath == null ? MemorySegment.NULL : arena.allocateFrom(pluginPath);
-        MemorySegment sym = initSymbol == null ? MemorySegment.NULL : arena.allocateFrom(initSymbol);
-        MemorySegment arg = initArg == null ? MemorySegment.NULL : arena.allocateFrom(initArg);
-        int rc = FerryNative.ferry_engine_start(region, capacity, rules.engineIdleSpinNs, path, sym, arg, wake, out,
-                err, err.byteSize());
-        if (rc != 0) {
-            throw new EngineStartException(rc, "engine '" + name + "' failed to start: " + err.getString(0));
-        }
-        MemorySegment engine = out.get(ValueLayout.ADDRESS, 0);
-        // The engine's adaptive idle (yield, step aside when preempted); its first idle spell may still see
-        // none of it, which only matters for that spell.
-        FerryNative.ferry_engine_set_idle(engine, rules.engineIdleSpinNs, rules.engineYieldAfterNs,
-                rules.enginePreemptedNs, rules.stepAsideNs);
-        return engine;
-    }
-
-    /**
-     * Undoes a start whose region the engine thread has already begun to serve: stops and joins the
-     * thread (bounded by the close timeout) and frees the engine. Returns whether it joined: if not, the
-     * thread may still touch the region, which must then not be freed.
-     */
-    private boolean stopJoinDestroy(MemorySegment engine) {
-        FerryNative.ferry_engine_stop(engine);
-        if (FerryNative.ferry_engine_join(engine, closeTimeoutNs) != 0) {
-            return false;
-        }
-        FerryNative.ferry_engine_destroy(engine);
-        return true;
     }
 
     public String name() {
@@ -176,11 +142,7 @@ public final class EngineCore {
     /** Looks an op up by name; returns {id, flags} or null. */
     public int[] lookup(String opName) {
         checkOpen();
-        try (Arena a = Arena.ofConfined()) {
-            MemorySegment flags = a.allocate(ValueLayout.JAVA_INT);
-            int id = FerryNative.ferry_op_lookup(handle, a.allocateFrom(opName), flags);
-            return id < 0 ? null : new int[] {id, flags.get(ValueLayout.JAVA_INT, 0)};
-        }
+        return engine.lookup(opName);
     }
 
     public boolean isClosed() {
@@ -199,31 +161,18 @@ public final class EngineCore {
      */
     public void setEngineNice(int nice) {
         checkOpen();
-        try (Arena a = Arena.ofConfined()) {
-            MemorySegment err = a.allocate(512);
-            int rc = FerryNative.ferry_engine_set_nice(handle, nice, err, err.byteSize());
-            if (rc != 0) {
-                throw new EngineStartException(rc, "engine '" + name + "': " + err.getString(0));
-            }
-        }
+        engine.setNice(nice);
     }
 
     /** The engine thread's nice value as the OS reports it. */
     public int engineNice() {
         checkOpen();
-        try (Arena a = Arena.ofConfined()) {
-            MemorySegment out = a.allocate(ValueLayout.JAVA_INT);
-            int rc = FerryNative.ferry_engine_get_nice(handle, out);
-            if (rc != 0) {
-                throw new EngineClosedException("engine '" + name + "' has stopped");
-            }
-            return out.get(ValueLayout.JAVA_INT, 0);
-        }
+        return engine.nice();
     }
 
     /** CPU time the engine thread has used so far, in ns, or -1 once stopped. */
     public long engineCpuNanos() {
-        return lifecycle == OPEN ? FerryNative.ferry_engine_cpu_ns(handle) : -1;
+        return lifecycle == OPEN ? engine.cpuNanos() : -1;
     }
 
     // ---- the call entry points ---------------------------------------------------------------------

@@ -4,7 +4,7 @@
  * a system property) beside Ferry's own library, and allocate native memory that the engine side frees.
  *
  * <p>An engine binding is a C plug-in (see {@code ferry.h}: {@code ferry_registry_add} and friends)
- * loaded with {@link io.ferry.Engine.Builder#library}, plus a Java façade that looks its ops up by name
+ * loaded with {@link io.ferry.EngineBuilder#library}, plus a Java façade that looks its ops up by name
  * and calls them through {@link io.ferry.Engine}; its plumbing ops, registered {@code FERRY_OP_INTERNAL},
  * it looks up with {@link io.ferry.spi.EngineOps}. Nothing here touches the ring.
  */

@@ -93,10 +93,10 @@ final class Channels {
         long address = make.call(system, BYTES);
         MemorySegment memory;
         try {
-            memory = MemorySegment.ofAddress(address).reinterpret(BYTES, arena, Sqlite.Counters::free);
+            memory = MemorySegment.ofAddress(address).reinterpret(BYTES, arena, SqliteLibrary::free);
         } catch (IllegalStateException closed) {
             // The arena closed meanwhile (the engine stopped right after making it): nothing reads it.
-            Sqlite.Counters.free(MemorySegment.ofAddress(address));
+            SqliteLibrary.free(MemorySegment.ofAddress(address));
             throw new EngineClosedException("engine '" + system.engine().name() + "' is closed");
         }
         return new Channel(memory.get(ValueLayout.JAVA_INT_UNALIGNED, 0), memory);

@@ -1,5 +1,8 @@
 package io.ferry.sqlite;
 
+import io.ferry.BytesToLongOp;
+import io.ferry.CallFailedException;
+import io.ferry.ExecutionContext;
 import io.ferry.FerryException;
 import io.ferry.spi.EngineMemory;
 import java.lang.foreign.Arena;
@@ -10,8 +13,11 @@ import java.lang.foreign.ValueLayout;
 import java.lang.invoke.MethodHandle;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.MethodType;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
+import java.util.Objects;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -40,7 +46,7 @@ final class Functions {
     }
 
     /** Registers fn under a new process-wide id. */
-    int add(SqlFunction fn) {
+    private int add(SqlFunction fn) {
         int id = NEXT_ID.getAndIncrement();
         if (id < 0) {
             throw new FerryException("out of SQL function ids in this process");
@@ -48,6 +54,28 @@ final class Functions {
         ALL.put(id, fn);
         mine.add(id);
         return id;
+    }
+
+    /**
+     * Registers fn under a new process-wide id and has the engine create it as an SQL function on every
+     * connection, present and future ({@code sqlite.function}, run in the systemic context).
+     */
+    void create(BytesToLongOp createOp, ExecutionContext system, String name, int nArgs, boolean deterministic,
+            SqlFunction fn) {
+        Objects.requireNonNull(fn, "fn");
+        byte[] n = name.getBytes(StandardCharsets.UTF_8);
+        if (n.length == 0 || n.length > 255 || nArgs < -1 || nArgs > 127) {
+            throw new IllegalArgumentException("name=" + name + ", nArgs=" + nArgs + ": a name of 1..255 bytes and "
+                    + "-1..127 arguments");
+        }
+        int id = add(fn);
+        byte[] in = ByteBuffer.allocate(8 + n.length).order(ByteOrder.LITTLE_ENDIAN).putInt(id)
+                .putInt(deterministic ? 1 : 0).put(n).array();
+        try {
+            createOp.call(system, nArgs, in);
+        } catch (CallFailedException e) {
+            throw SqliteException.from(e);
+        }
     }
 
     /** Forgets this engine's functions: only once its engine thread has stopped. */
@@ -78,7 +106,7 @@ final class Functions {
                         FunctionDescriptor.ofVoid(ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.JAVA_LONG,
                                 ValueLayout.JAVA_INT, ValueLayout.ADDRESS),
                         Arena.global());
-                int rc = (int) Sqlite.Counters.SET_DISPATCHER.invokeExact(stub);
+                int rc = (int) SqliteLibrary.SET_DISPATCHER.invokeExact(stub);
                 return rc == 0 ? null : new FerryException("libferry_sqlite.so refused Ferry's SQL function dispatcher ("
                         + rc + "): another copy of io.ferry.sqlite in this process installed its own");
             } catch (RuntimeException e) {

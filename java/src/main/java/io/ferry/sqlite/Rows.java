@@ -36,6 +36,11 @@ public final class Rows extends AbstractList<Row> {
         this.lastInsertRowid = lastInsertRowid;
     }
 
+    /**
+     * The result's column names, in order.
+     *
+     * @return the names (immutable; empty for a statement that returns no rows)
+     */
     public List<String> columns() {
         return columns;
     }
@@ -51,12 +56,20 @@ public final class Rows extends AbstractList<Row> {
         return rows.length;
     }
 
-    /** Rows inserted, updated or deleted by the statement (sqlite3_changes64). */
+    /**
+     * Rows inserted, updated or deleted by the statement (sqlite3_changes64).
+     *
+     * @return the number of rows changed
+     */
     public long changes() {
         return changes;
     }
 
-    /** sqlite3_last_insert_rowid after the statement. */
+    /**
+     * sqlite3_last_insert_rowid after the statement.
+     *
+     * @return the rowid of the last row inserted on the context's connection
+     */
     public long lastInsertRowid() {
         return lastInsertRowid;
     }

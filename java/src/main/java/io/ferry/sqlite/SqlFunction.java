@@ -9,5 +9,12 @@ package io.ferry.sqlite;
  */
 @FunctionalInterface
 public interface SqlFunction {
+    /**
+     * Computes the function's value for one row.
+     *
+     * @param args the arguments: Long, Double, String, byte[] or null each
+     * @return the value: Long, Integer, Short, Byte, Boolean, Double, Float, String, byte[] or null
+     * @throws Exception to fail the statement that called it with the exception's class and message
+     */
     Object apply(Object... args) throws Exception;
 }

@@ -13,17 +13,34 @@ public class SqliteException extends CallFailedException {
         super("SQLite error " + from.code() + " (" + name(from.code()) + "): " + from.engineMessage(), from);
     }
 
-    /** SQLite's extended result code (e.g. 2067 = SQLITE_CONSTRAINT_UNIQUE). */
+    /** An op failure of the SQLite engine as a SqliteException (itself, if it is one already). */
+    static SqliteException from(CallFailedException e) {
+        return e instanceof SqliteException s ? s : new SqliteException(e);
+    }
+
+    /**
+     * SQLite's extended result code.
+     *
+     * @return the extended code (e.g. 2067 = SQLITE_CONSTRAINT_UNIQUE)
+     */
     public int extendedCode() {
         return code();
     }
 
-    /** SQLite's primary result code: the low 8 bits of the extended one (e.g. 19 = SQLITE_CONSTRAINT). */
+    /**
+     * SQLite's primary result code: the low 8 bits of the extended one.
+     *
+     * @return the primary code (e.g. 19 = SQLITE_CONSTRAINT)
+     */
     public int primaryCode() {
         return code() & 0xff;
     }
 
-    /** The byte offset in the SQL where SQLite found the error, or -1. */
+    /**
+     * Where in the SQL text SQLite found the error.
+     *
+     * @return the byte offset in the statement's UTF-8 text, or -1 if SQLite does not know it
+     */
     public int offset() {
         return (int) detail();
     }

@@ -40,7 +40,7 @@ class SqliteSmokeTest {
                 assertEquals(1L, db.query("PRAGMA synchronous").get(0).getLong(0), "NORMAL in WAL by default");
                 assertEquals(1L, db.query(child, "PRAGMA synchronous").get(0).getLong(0), "on every connection");
             }
-            try (Sqlite db = Sqlite.builder().file(dir.resolve("b.db")).wal(true).synchronous(Sqlite.Synchronous.FULL).start()) {
+            try (Sqlite db = Sqlite.builder().file(dir.resolve("b.db")).wal(true).synchronous(Synchronous.FULL).start()) {
                 assertEquals(2L, db.query("PRAGMA synchronous").get(0).getLong(0));
             }
             try (Sqlite db = Sqlite.builder().file(dir.resolve("c.db")).start()) {

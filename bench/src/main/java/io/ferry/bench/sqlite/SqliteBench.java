@@ -84,7 +84,7 @@ public final class SqliteBench {
     enum Config {
         FERRY("ferry", "Ferry, every thread in the systemic context (one connection on the engine thread)"),
         FERRY_NICE("ferry nice", "Ferry as 'ferry' with the engine thread at nice " + NICE
-                + " (`Engine.Builder.engineNice(" + NICE + ")`: the scheduler favours the engine thread over the "
+                + " (`EngineBuilder.engineNice(" + NICE + ")`: the scheduler favours the engine thread over the "
                 + "callers; lowering a nice value needs CAP_SYS_NICE or a matching RLIMIT_NICE)"),
         FERRY_CTX("ferry ctx", "Ferry, a child context per thread (a connection each, all on the engine thread)"),
         JDBC_SHARED("jdbc shared", "sqlite-jdbc, one connection shared by all threads under synchronized"),
@@ -664,7 +664,7 @@ public final class SqliteBench {
         o.append("Ferry's point-select throughput over sqlite-jdbc's, both measured in the same round; the median over "
                 + "rounds. A target is met when Ferry (every thread in the systemic context) reaches it against both "
                 + "sqlite-jdbc configurations, i.e. against the better of the two in each round. 'ferry' is Ferry "
-                + "as it comes; 'ferry nice' is the same with the one opt-in setting `Engine.Builder.engineNice("
+                + "as it comes; 'ferry nice' is the same with the one opt-in setting `EngineBuilder.engineNice("
                 + NICE + ")`, which needs the privilege to lower a nice value"
                 + (niceSkipped == null ? " (this run had it)" : " (this run did not: " + niceSkipped + ")")
                 + ". The met column says which of the two reached the target.\n\n");
@@ -809,7 +809,7 @@ public final class SqliteBench {
             -10 1.35-1.50M, -19 1.49M selects/s, against 0.40-0.76M at nice 0 in the runs between them; \
             on the WAL file -10 gave 0.86-1.01M. The scheduler then leaves the engine its vCPU and the two \
             carriers share the other, as with one carrier. This is the opt-in \
-            `Engine.Builder.engineNice(int)` ('ferry nice' above). Ferry does not do it by default: lowering \
+            `EngineBuilder.engineNice(int)` ('ferry nice' above). Ferry does not do it by default: lowering \
             a nice value needs CAP_SYS_NICE, and it is the user's call to favour one thread over the rest. \
             Tried and not kept: a virtual thread that parks instead of spinning while virtual threads the \
             engine woke still wait for a carrier (a profile showed carriers spinning ~35% of their time on \

@@ -30,6 +30,9 @@ EXAMPLE   := $(BUILD)/native/libferry_example.so
 SQLITE_LIB := $(BUILD)/native/libferry_sqlite.so
 SQLITE_SRCS := $(wildcard $(NATIVE)/sqlite/*.c)
 SQLITE_HDRS := $(wildcard $(NATIVE)/sqlite/*.h)
+# The test and benchmark ops (noop, add, ..., order, spin): a plug-in of their own, never in libferry.so.
+TESTOPS_SRC := $(NATIVE)/testops/ferry_testops.c
+TESTOPS   := $(BUILD)/native/libferry_testops.so
 C_TESTS   := $(patsubst $(NATIVE)/test/%.c,%,$(wildcard $(NATIVE)/test/test_*.c))
 
 # ---- JDK and Maven --------------------------------------------------------------------------------
@@ -77,13 +80,18 @@ check-sqlite:
 	fi
 
 # ---- native -------------------------------------------------------------------------------------
-native: $(LIB) $(EXAMPLE) $(SQLITE_LIB)
+native: $(LIB) $(EXAMPLE) $(SQLITE_LIB) $(TESTOPS)
 
 $(LIB): $(LIB_SRCS) $(LIB_HDRS) $(NATIVE)/ferry.map | check-tools
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS_LIB) -o $@ $(LIB_SRCS) $(LDFLAGS_LIB)
 
 $(EXAMPLE): $(NATIVE)/example/example_engine.c $(NATIVE)/include/ferry.h $(LIB)
+	@mkdir -p $(@D)
+	$(CC) $(CSTD) -O2 -g -fPIC -fvisibility=hidden $(WARN) -I$(NATIVE)/include -shared -o $@ $< \
+	  -Wl,-z,defs -L$(BUILD)/native -lferry -Wl,-rpath,'$$ORIGIN'
+
+$(TESTOPS): $(TESTOPS_SRC) $(NATIVE)/include/ferry.h $(LIB)
 	@mkdir -p $(@D)
 	$(CC) $(CSTD) -O2 -g -fPIC -fvisibility=hidden $(WARN) -I$(NATIVE)/include -shared -o $@ $< \
 	  -Wl,-z,defs -L$(BUILD)/native -lferry -Wl,-rpath,'$$ORIGIN'
@@ -95,12 +103,23 @@ $(SQLITE_LIB): $(SQLITE_SRCS) $(SQLITE_HDRS) $(NATIVE)/include/ferry.h $(LIB) | 
 
 # C tests: each test_*.c is linked with the library sources (so sanitizers see all of it) and exits
 # 0 (pass), 1 (fail) or 77 (skip). Variants: plain, asan (ASan+UBSan), tsan (ring tests only).
+# Each variant has its own build of the test ops' plug-in, instrumented like the tests; it links against
+# nothing, and its ferry_* calls bind to the test executable's copy of the library, which exports the
+# public API (ferry.map's names) for that: one copy of libferry in the process, as in a JVM.
 define c_variant
-$(BUILD)/ctest-$(1)/%: $(NATIVE)/test/%.c $(LIB_SRCS) $(LIB_HDRS) $(SQLITE_SRCS) $(SQLITE_HDRS) $(wildcard $(NATIVE)/test/*.h) | check-tools check-sqlite
+$(BUILD)/ctest-$(1)/%: $(NATIVE)/test/%.c $(LIB_SRCS) $(LIB_HDRS) $(SQLITE_SRCS) $(SQLITE_HDRS) $(wildcard $(NATIVE)/test/*.h) $(BUILD)/ferry.dynlist | check-tools check-sqlite
 	@mkdir -p $$(@D)
-	$(CC) $(CSTD) $(2) $(WARN) -I$(NATIVE)/include -I$(NATIVE)/src -I$(NATIVE)/sqlite -I$(NATIVE)/test -o $$@ $$< \
-	  $(LIB_SRCS) $(SQLITE_SRCS) -lsqlite3 -lpthread -ldl
+	$(CC) $(CSTD) $(2) $(WARN) -I$(NATIVE)/include -I$(NATIVE)/src -I$(NATIVE)/sqlite -I$(NATIVE)/test \
+	  -DFT_TESTOPS_LIB='"$(BUILD)/ctest-$(1)/libferry_testops.so"' -o $$@ $$< \
+	  $(LIB_SRCS) $(SQLITE_SRCS) -Wl,--dynamic-list=$(BUILD)/ferry.dynlist -lsqlite3 -lpthread -ldl
+$(BUILD)/ctest-$(1)/libferry_testops.so: $(TESTOPS_SRC) $(NATIVE)/include/ferry.h | check-tools
+	@mkdir -p $$(@D)
+	$(CC) $(CSTD) $(2) -fPIC -fvisibility=hidden $(WARN) -I$(NATIVE)/include -shared -o $$@ $$<
 endef
+# The dynamic symbol list of the C test executables: the exported API of libferry.so, from ferry.map.
+$(BUILD)/ferry.dynlist: $(NATIVE)/ferry.map
+	@mkdir -p $(@D)
+	{ echo '{'; sed -n 's/^ *\(ferry_[a-z0-9_]*\);.*$$/  \1;/p' $<; echo '};'; } > $@
 # (flags in variables: a comma inside $(call ...) would split the argument)
 PLAIN_CFLAGS := -O2 -g
 ASAN_CFLAGS  := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
@@ -118,11 +137,11 @@ run_c_tests = pass=0; fail=0; skip=0; \
     else fail=$$((fail+1)); echo "  FAIL $(1) $$t (exit $$rc)"; fi; fi; \
   done; echo "c-tests-$(1): $$pass passed, $$fail failed, $$skip skipped"; [ $$fail = 0 ]
 
-c-test: native $(addprefix $(BUILD)/ctest-plain/,$(C_TESTS))
+c-test: native $(addprefix $(BUILD)/ctest-plain/,$(C_TESTS) libferry_testops.so)
 	@$(call run_c_tests,plain,$(C_TESTS),)
-c-test-asan: native $(addprefix $(BUILD)/ctest-asan/,$(C_TESTS))
+c-test-asan: native $(addprefix $(BUILD)/ctest-asan/,$(C_TESTS) libferry_testops.so)
 	@$(call run_c_tests,asan,$(C_TESTS),ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1)
-c-test-tsan: native $(addprefix $(BUILD)/ctest-tsan/,$(TSAN_TESTS))
+c-test-tsan: native $(addprefix $(BUILD)/ctest-tsan/,$(TSAN_TESTS) libferry_testops.so)
 	@$(call run_c_tests,tsan,$(TSAN_TESTS),TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 setarch -R)
 
 # ---- Java ---------------------------------------------------------------------------------------
@@ -133,7 +152,7 @@ java: native check-jdk
 java-test: native check-jdk
 	JAVA_HOME=$(FERRY_JDK) MAVEN_OPTS="$(MAVEN_OPTS) $(MAVEN_QUIET_OPTS)" mvn -B -ntp -Dstyle.color=never install
 
-# Ferry's main job: SQLite on the engine thread (make demo-core: the built-in test engine instead).
+# Ferry's main job: SQLite on the engine thread (make demo-core: the test ops' plug-in instead).
 demo: native check-jdk
 	$(MVN) -DskipTests install
 	$(JAVA) --enable-native-access=ALL-UNNAMED -cp bench/target/benchmarks.jar io.ferry.demo.SqliteDemo
@@ -159,7 +178,7 @@ bench bench-quick bench-sqlite: native check-jdk
 	$(MAKE) -C bench $@ JAVA=$(JAVA)
 
 # ---- fuzzing --------------------------------------------------------------------------------------
-# libFuzzer harnesses (native/fuzz) on an instrumented libferry.so and SQLite plug-in of their own, each run
+# libFuzzer harnesses (native/fuzz) on an instrumented libferry.so, SQLite and test-ops plug-ins of their own, each run
 # for FUZZ_SECONDS from its seed corpus (native/fuzz/seeds/<name>; what it finds goes to build/fuzz, never
 # into the tree). Crashes are written to build/fuzz/<name>/ and fail the target.
 FUZZ_DIR     := $(BUILD)/fuzz
@@ -188,7 +207,11 @@ $(FUZZ_DIR)/libferry_sqlite.so: $(SQLITE_SRCS) $(SQLITE_HDRS) $(NATIVE)/include/
 	$(FUZZ_CC) $(CSTD) $(FUZZ_SAN) -fsanitize=fuzzer-no-link -fPIC -fvisibility=hidden $(WARN) -I$(NATIVE)/include \
 	  -I$(NATIVE)/sqlite -shared -o $@ $(SQLITE_SRCS) -L$(FUZZ_DIR) -lferry -lsqlite3 -Wl,-rpath,'$$ORIGIN'
 
-$(FUZZ_DIR)/fuzz_%: $(NATIVE)/fuzz/fuzz_%.c $(NATIVE)/fuzz/fuzz_common.h $(NATIVE)/test/ring_client.h $(FUZZ_DIR)/libferry.so $(FUZZ_DIR)/libferry_sqlite.so
+$(FUZZ_DIR)/libferry_testops.so: $(TESTOPS_SRC) $(NATIVE)/include/ferry.h $(FUZZ_DIR)/libferry.so
+	$(FUZZ_CC) $(CSTD) $(FUZZ_SAN) -fsanitize=fuzzer-no-link -fPIC -fvisibility=hidden $(WARN) -I$(NATIVE)/include \
+	  -shared -o $@ $< -L$(FUZZ_DIR) -lferry -Wl,-rpath,'$$ORIGIN'
+
+$(FUZZ_DIR)/fuzz_%: $(NATIVE)/fuzz/fuzz_%.c $(NATIVE)/fuzz/fuzz_common.h $(NATIVE)/test/ring_client.h $(FUZZ_DIR)/libferry.so $(FUZZ_DIR)/libferry_sqlite.so $(FUZZ_DIR)/libferry_testops.so
 	$(FUZZ_CC) $(CSTD) $(FUZZ_SAN) -fsanitize=fuzzer $(WARN) -I$(NATIVE)/include -I$(NATIVE)/test -o $@ $< \
 	  -L$(FUZZ_DIR) -lferry -Wl,-rpath,'$$ORIGIN' -lpthread
 

@@ -1,4 +1,5 @@
-/* libFuzzer harness: the per-call entry point and the system ops. Input: the slot's op id, flags (those
+/* libFuzzer harness: the per-call entry point, the system ops and the test ops' plug-in (its ops' shapes
+ * drive the call accessors: bytes in and out, doubles, failures with messages). Input: the slot's op id, flags (those
  * that carry no caller address), context id and two arguments as a caller may write them, then input
  * bytes. Op ids are taken as 0..63, a few past the registered ones, so lookups of unknown ops are covered
  * (negative ids are the producer protocol's own records, FERRY_OP_ABORT, which no caller writes);
@@ -8,7 +9,7 @@
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-    fuzz_start((*argv)[0], NULL, NULL);
+    fuzz_start((*argv)[0], "libferry_testops.so", "ferry_testops_init");
     return 0;
 }
 

@@ -1,5 +1,5 @@
-/* What the fuzz harnesses share: one engine started once per process (the SQLite plug-in beside the
- * harness, or the built-in ops alone) and a bounded call, so a runaway input is cancelled through the
+/* What the fuzz harnesses share: one engine started once per process (the SQLite plug-in or the test ops'
+ * plug-in beside the harness, or no plug-in) and a bounded call, so a runaway input is cancelled through the
  * real give-up path instead of hanging the fuzzer. Built only by `make fuzz` (clang, libFuzzer). */
 #ifndef FERRY_FUZZ_COMMON_H
 #define FERRY_FUZZ_COMMON_H

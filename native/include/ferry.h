@@ -357,7 +357,7 @@ typedef struct ferry_value {
     size_t len;
 } ferry_value;
 
-/* The system ops, registered before the built-ins (all little-endian, u32 lengths):
+/* The system ops, registered before the plug-in's ops (all little-endian, u32 lengths):
  *   ferry.ctx_create  ctx = parent; arg0 = FERRY_CTX_* | FERRY_CTX_OPEN_* flags; input =
  *                     u32 name_len, name, u32 n_freeze, n_freeze x (u32 len, name),
  *                     u32 n_ops (0xffffffff: no op set), n_ops x i32 op id           -> the new id
@@ -416,7 +416,7 @@ typedef void (*ferry_wake_fn)(uint32_t slot_index);
 FERRY_API uint64_t ferry_region_size(uint32_t capacity);
 
 /* Starts an engine on `region` (region_size(capacity) bytes, 128-byte aligned, owned by the caller and
- * kept alive until ferry_engine_destroy). Spawns the thread "ferry-engine", which registers the built-in
+ * kept alive until ferry_engine_destroy). Spawns the thread "ferry-engine", which registers the system
  * ops, then, if plugin_path is not NULL, dlopens it and runs its init_symbol (a ferry_engine_init_fn).
  * Blocks until init finished. On failure returns a non-zero code (a negative FERRY_E_*, or the positive
  * code the engine's init function failed with), writes a message to err (errlen bytes) and has joined

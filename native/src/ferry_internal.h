@@ -211,9 +211,6 @@ void ferry__registry_free(ferry_registry *reg);
 /* Copies a message into a caller's buffer (NULL or 0 bytes: nothing), always NUL-terminated. */
 void ferry__copy_msg(char *dst, size_t dstlen, const char *src);
 
-/* Registers the built-in op set (ferry_builtin.c). */
-int ferry__register_builtins(ferry_registry *reg);
-
 /* Contexts (ferry_context.c), all on the engine thread. */
 int ferry__register_system_ops(ferry_registry *reg, ferry_engine *e);
 /* ferry_register_op without the public restrictions (system flag and the "ferry." prefix). */

@@ -1,8 +1,8 @@
 /*
- * ferry_loop.c: the engine thread. It registers the system and built-in ops, loads the plug-in and runs
- * its init, reports to the starter, then loops: drain every published call, else idle; once stopped,
- * it drains every call accepted before the stop, closes the contexts, runs the on-close hooks and
- * stores state STOPPED.
+ * ferry_loop.c: the engine thread. It registers the system ops, loads the plug-in and runs its init
+ * (every other op comes from the plug-in), reports to the starter, then loops: drain every published
+ * call, else idle; once stopped, it drains every call accepted before the stop, closes the contexts,
+ * runs the on-close hooks and stores state STOPPED.
  */
 #include "ferry_internal.h"
 
@@ -40,9 +40,6 @@ static int ferry__init(ferry_engine *e)
 {
     ferry_registry *reg = &e->reg;
     int rc = ferry__register_system_ops(reg, e);
-    if (rc < 0)
-        return rc;
-    rc = ferry__register_builtins(reg);
     if (rc < 0)
         return rc;
     if (e->plugin_path) {

@@ -72,6 +72,25 @@ static inline int64_t ft_now_ns(void)
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
+/* The test ops' plug-in (native/testops: noop, add, ..., order, spin), built for this test's variant
+ * (the Makefile sets FT_TESTOPS_LIB), and its init symbol. No engine has these ops unless it loads it.
+ * FERRY_TEST_TESTOPS=path loads another build. */
+#ifndef FT_TESTOPS_LIB
+#define FT_TESTOPS_LIB "build/native/libferry_testops.so"
+#endif
+#define FT_TESTOPS_INIT "ferry_testops_init"
+
+static inline const char *ft_testops(void)
+{
+    const char *env = getenv("FERRY_TEST_TESTOPS");
+    return env && *env ? env : FT_TESTOPS_LIB;
+}
+
+/* The test ops' names, for the checks that an engine without the plug-in has none of them. */
+static const char *const ft_test_op_names[] = { "noop", "add", "echo", "add_f64", "echo_bytes", "echo_string",
+                                                "checksum", "spin", "fail", "order", "var_add", "counter" };
+#define FT_TEST_OPS ((int)(sizeof ft_test_op_names / sizeof ft_test_op_names[0]))
+
 #define FT_MS INT64_C(1000000)
 #define FT_SEC INT64_C(1000000000)
 

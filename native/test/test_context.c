@@ -70,13 +70,19 @@ static void start_plugin(ring *r, uint32_t capacity, const char *plugin, const c
 {
     char err[512] = "";
     int rc = ring_start(r, capacity, 1000000, plugin, symbol, NULL, err, sizeof err);
-    CHECK(rc == 0, "ferry_engine_start(%s): %d %s", plugin ? plugin : "built-ins", rc, err);
+    CHECK(rc == 0, "ferry_engine_start(%s): %d %s", plugin, rc, err);
     r->hang_ns = ft_hang_ns();
     O.create = op(r, "ferry.ctx_create");
     O.close = op(r, "ferry.ctx_close");
     O.set = op(r, "ferry.var_set");
     O.get = op(r, "ferry.var_get");
     O.unset = op(r, "ferry.var_unset");
+}
+
+/* An engine with the test ops' plug-in. */
+static void start(ring *r, uint32_t capacity)
+{
+    start_plugin(r, capacity, ft_testops(), FT_TESTOPS_INIT);
     O.noop = op(r, "noop");
     O.add = op(r, "add");
     O.echo = op(r, "echo");
@@ -90,11 +96,6 @@ static void start_plugin(ring *r, uint32_t capacity, const char *plugin, const c
     for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
         max = known[i] > max ? known[i] : max;
     O.first_unknown = max + 1;
-}
-
-static void start(ring *r, uint32_t capacity)
-{
-    start_plugin(r, capacity, NULL, NULL);
 }
 
 static void stop(ring *r)

@@ -1,24 +1,27 @@
 /*
- * test_errors.c: how calls and engine starts fail, the built-in ops' edges, the example engine, and the
- * small pure functions (layout table, region size, op lookup).
+ * test_errors.c: how calls and engine starts fail, the test ops' edges, the example engine, and the
+ * small pure functions (layout table, region size, op lookup). The engines load the test ops' plug-in
+ * (native/testops, FT_TESTOPS_LIB) unless a test says otherwise.
  *
  *   layout              every ferry_layout() entry matches offsetof/sizeof of the structs in ferry.h
  *   region_size         powers of two 1..2^24 only
  *   start_invalid       bad region, alignment, capacity, idle_spin_ns: FERRY_E_INVALID and a message
  *   start_bad_plugin    a missing or non-library plugin: FERRY_E_LOAD, the message names the path
- *   op_lookup           built-in ids and flags; unknown names give FERRY_E_UNKNOWN_OP
+ *   op_lookup           the system ops' and test ops' ids and flags; unknown names give FERRY_E_UNKNOWN_OP
+ *   no_test_ops         an engine without a plug-in has the system ops only: no test op (they were
+ *                       built into libferry once), and the id after the system ops is unknown
  *   unknown_op          op ids outside the table fail the call with FERRY_E_UNKNOWN_OP and a message
  *   missing_input       an IN_BYTES op called without input fails with a clear message
  *   fail_op             `fail` delivers its code and message; code 0 is refused
- *   builtin_edges       echo_bytes of 0 bytes and of 10 MB, checksum, add overflow, add_f64, spin < 0,
+ *   test_op_edges       echo_bytes of 0 bytes and of 10 MB, checksum, add overflow, add_f64, spin < 0,
  *                       order out of sequence, HAS_INPUT with a null pointer
  *   engine_nice         ferry_engine_set_nice moves the engine thread's nice value and no other
  *                       thread's; out of range is FERRY_E_INVALID; lowering it without CAP_SYS_NICE
  *                       (a child that dropped root) is FERRY_E_PERMISSION with a message naming it
  *   hardening           counter refuses a signed overflow (EOVERFLOW, counter unchanged: UBSan saw the
  *                       old add overflow); var_add refuses a name with a NUL byte instead of cutting it
- *   example_engine      build/native/libferry_example.so: its ops, a missing init symbol, and the
- *                       failing init (skipped with exit 77 at the end if the library is not built)
+ *   example_engine      build/native/libferry_example.so: its ops and no test op, a missing init
+ *                       symbol, and the failing init (skipped with exit 77 at the end if the library is not built)
  */
 #include "ferry_test.h"
 #include "ring_client.h"
@@ -33,11 +36,16 @@
 
 #define EXAMPLE_LIB "build/native/libferry_example.so"
 
+/* Starts an engine on the plug-in (NULL: the test ops' plug-in). */
 static void start(ring *r, uint32_t capacity, const char *plugin, const char *symbol)
 {
+    if (!plugin) {
+        plugin = ft_testops();
+        symbol = FT_TESTOPS_INIT;
+    }
     char err[512] = "";
     int rc = ring_start(r, capacity, 1000000, plugin, symbol, NULL, err, sizeof err);
-    CHECK(rc == 0, "ferry_engine_start(%s): %d %s", plugin ? plugin : "built-ins", rc, err);
+    CHECK(rc == 0, "ferry_engine_start(%s): %d %s", plugin, rc, err);
     r->hang_ns = ft_hang_ns();
 }
 
@@ -301,7 +309,7 @@ static void test_op_lookup(void)
     struct {
         const char *name;
         uint32_t flags;
-    } builtins[] = {
+    } ops[] = {
         { "ferry.ctx_create", FERRY_OP_SYSTEM | FERRY_OP_INTERNAL | FERRY_OP_IN_BYTES },
         { "ferry.ctx_close", FERRY_OP_SYSTEM | FERRY_OP_INTERNAL },
         { "ferry.var_set", FERRY_OP_SYSTEM | FERRY_OP_INTERNAL | FERRY_OP_IN_BYTES },
@@ -320,17 +328,17 @@ static void test_op_lookup(void)
         { "var_add", FERRY_OP_IN_BYTES },
         { "counter", FERRY_OP_MUTATES },
     };
-    const int nb = (int)(sizeof builtins / sizeof builtins[0]);
+    const int nb = (int)(sizeof ops / sizeof ops[0]);
     int32_t ids[32];
     for (int i = 0; i < nb; i++) {
         uint32_t flags = 0xdeadu;
-        ids[i] = ferry_op_lookup(r.engine, builtins[i].name, &flags);
-        CHECK(ids[i] >= 0 && ids[i] < nb, "op %s has id %d", builtins[i].name, ids[i]);
-        CHECK(flags == builtins[i].flags, "op %s has flags %#x, expected %#x", builtins[i].name, flags,
-              builtins[i].flags);
-        CHECK(ferry_op_lookup(r.engine, builtins[i].name, NULL) == ids[i], "lookup without flags differs");
+        ids[i] = ferry_op_lookup(r.engine, ops[i].name, &flags);
+        CHECK(ids[i] >= 0 && ids[i] < nb, "op %s has id %d", ops[i].name, ids[i]);
+        CHECK(flags == ops[i].flags, "op %s has flags %#x, expected %#x", ops[i].name, flags,
+              ops[i].flags);
+        CHECK(ferry_op_lookup(r.engine, ops[i].name, NULL) == ids[i], "lookup without flags differs");
         for (int j = 0; j < i; j++)
-            CHECK(ids[i] != ids[j], "ops %s and %s share id %d", builtins[i].name, builtins[j].name, ids[i]);
+            CHECK(ids[i] != ids[j], "ops %s and %s share id %d", ops[i].name, ops[j].name, ids[i]);
     }
     uint32_t flags = 0x1234;
     const char *unknown[] = { "nope", "", "ADD", "add ", "example.greet", "noop\n" };
@@ -343,6 +351,32 @@ static void test_op_lookup(void)
     stop(&r);
 }
 
+/* An engine started without a plug-in: the five system ops and nothing else. The test ops were once
+ * built into libferry and registered into every engine (SQLite's and users' too). */
+static void test_no_test_ops(void)
+{
+    ft_test_name = "no_test_ops";
+    ring r;
+    char err[512] = "";
+    int rc = ring_start(&r, 4, 1000000, NULL, NULL, NULL, err, sizeof err);
+    CHECK(rc == 0, "ferry_engine_start without a plug-in: %d %s", rc, err);
+    r.hang_ns = ft_hang_ns();
+    for (int i = 0; i < FT_TEST_OPS; i++) {
+        int32_t id = ferry_op_lookup(r.engine, ft_test_op_names[i], NULL);
+        CHECK(id == FERRY_E_UNKNOWN_OP, "an engine without a plug-in has the test op %s (id %d)", ft_test_op_names[i],
+              id);
+    }
+    const char *sys[] = { "ferry.ctx_create", "ferry.ctx_close", "ferry.var_set", "ferry.var_get", "ferry.var_unset" };
+    for (int i = 0; i < 5; i++)
+        CHECK(ferry_op_lookup(r.engine, sys[i], NULL) == i, "system op %s is not id %d", sys[i], i);
+    ring_req q = { .op = 5, .arg0 = 1, .arg1 = 2 };
+    ring_res res;
+    call(&r, &q, &res, "op 5");
+    check_error(&res, FERRY_E_UNKNOWN_OP, "op 5 on an engine without a plug-in", NULL, NULL);
+    ring_res_free(&res);
+    stop(&r);
+}
+
 /* ---- failing calls ------------------------------------------------------------------------------ */
 
 static void test_unknown_op(void)
@@ -350,7 +384,7 @@ static void test_unknown_op(void)
     ft_test_name = "unknown_op";
     ring r;
     start(&r, 4, NULL, NULL);
-    /* The system ops and built-ins are exactly ids 0..16 (op_lookup checks that), so 17 is the first id
+    /* The system ops and test ops are exactly ids 0..16 (op_lookup checks that), so 17 is the first id
      * past the table. */
     const int32_t bad[] = { 1000, 17, INT32_MAX, -2, -7, INT32_MIN };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
@@ -464,7 +498,7 @@ static void test_fail_op(void)
     stop(&r);
 }
 
-/* ---- built-in op edges -------------------------------------------------------------------------- */
+/* ---- test op edges -------------------------------------------------------------------------- */
 
 static uint64_t fnv1a(const unsigned char *p, size_t n)
 {
@@ -521,9 +555,9 @@ static void test_hardening(void)
     stop(&r);
 }
 
-static void test_builtin_edges(void)
+static void test_test_op_edges(void)
 {
-    ft_test_name = "builtin_edges";
+    ft_test_name = "test_op_edges";
     ring r;
     start(&r, 4, NULL, NULL);
     int32_t op_echo_bytes = op(&r, "echo_bytes");
@@ -701,7 +735,9 @@ static void test_example_engine(void)
     int32_t op_greet = ferry_op_lookup(r.engine, "example.greet", &flags);
     CHECK(op_greet >= 0, "example.greet not registered");
     CHECK(flags == (FERRY_OP_IN_BYTES | FERRY_OP_OUT_BYTES | FERRY_OP_TEXT), "example.greet flags %#x", flags);
-    CHECK(ferry_op_lookup(r.engine, "add", NULL) >= 0, "the built-ins are gone when a plugin is loaded");
+    for (int i = 0; i < FT_TEST_OPS; i++)
+        CHECK(ferry_op_lookup(r.engine, ft_test_op_names[i], NULL) == FERRY_E_UNKNOWN_OP,
+              "the example engine has the test op %s", ft_test_op_names[i]);
     ring_res res;
 
     CHECK(ring_call_bytes(&r, op_greet, 0, "world", 5, &res) == RING_OK, "greet");
@@ -888,11 +924,12 @@ int main(void)
     test_region_size();
     test_start_invalid();
     test_start_bad_plugin();
+    test_no_test_ops();
     test_op_lookup();
     test_unknown_op();
     test_missing_input();
     test_fail_op();
-    test_builtin_edges();
+    test_test_op_edges();
     test_null_input_with_length();
     test_abort_record_ignores_stale_input();
     test_batch();
@@ -904,6 +941,6 @@ int main(void)
         return 77;
     }
     test_example_engine();
-    printf("test_errors: 15 tests passed\n");
+    printf("test_errors: 16 tests passed\n");
     return 0;
 }

@@ -19,13 +19,19 @@
 
 static int32_t op_block;
 
+/* Starts an engine on the plug-in (NULL: the test ops' plug-in). */
 static void start(ring *r, const char *plugin, const char *symbol)
 {
+    bool example = plugin != NULL;
+    if (!plugin) {
+        plugin = ft_testops();
+        symbol = FT_TESTOPS_INIT;
+    }
     char err[512] = "";
     int rc = ring_start(r, 16, 1000000, plugin, symbol, NULL, err, sizeof err);
-    CHECK(rc == 0, "ferry_engine_start(%s): %d %s", plugin ? plugin : "built-ins", rc, err);
+    CHECK(rc == 0, "ferry_engine_start(%s): %d %s", plugin, rc, err);
     r->hang_ns = ft_hang_ns();
-    if (plugin) {
+    if (example) {
         op_block = ring_op(r, "example.block");
         CHECK(op_block >= 0, "no example.block");
     }
@@ -108,7 +114,7 @@ static void test_not_running(void)
     CHECK_EQ_I64(take_result(&r, running, "block(50 ms)"), 0, "the running block was interrupted");
     finish(&r);
 
-    /* The built-ins register no hook: nothing to run, whatever runs. */
+    /* The test ops register no hook: nothing to run, whatever runs. */
     start(&r, NULL, NULL);
     int32_t spin = ring_op(&r, "spin");
     CHECK(spin >= 0, "no spin op");

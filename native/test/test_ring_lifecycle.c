@@ -27,10 +27,11 @@
 
 /* ---- helpers ------------------------------------------------------------------------------------ */
 
+/* An engine with the test ops' plug-in. */
 static void start(ring *r, uint32_t capacity, int64_t idle_spin_ns, ferry_wake_fn wake)
 {
     char err[512];
-    int rc = ring_start(r, capacity, idle_spin_ns, NULL, NULL, wake, err, sizeof err);
+    int rc = ring_start(r, capacity, idle_spin_ns, ft_testops(), FT_TESTOPS_INIT, wake, err, sizeof err);
     CHECK(rc == 0, "ferry_engine_start: %d %s", rc, err);
     r->hang_ns = ft_hang_ns();
 }
@@ -38,7 +39,7 @@ static void start(ring *r, uint32_t capacity, int64_t idle_spin_ns, ferry_wake_f
 static int32_t op(ring *r, const char *name)
 {
     int32_t id = ring_op(r, name);
-    CHECK(id >= 0, "no built-in op %s", name);
+    CHECK(id >= 0, "no test op %s", name);
     return id;
 }
 

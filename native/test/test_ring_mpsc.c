@@ -1,7 +1,7 @@
 /*
  * test_ring_mpsc.c: many producer threads against one engine, through the shared ring alone.
  *
- * Every producer interleaves the built-in `order` op (the engine fails a call that runs out of its
+ * Every producer interleaves the test ops' `order` op (the engine fails a call that runs out of its
  * producer's order, so per-producer FIFO is checked on the engine thread itself), `add` with a result
  * unique to the call (a result delivered to the wrong caller shows), and now and then `echo_bytes` (input
  * and output ownership through the ring, checked by ASan). Rings of 4 slots wrap thousands of times;
@@ -120,13 +120,13 @@ static void run(const char *name, uint32_t capacity, int64_t idle_spin_ns, int n
     static shared sh;
     memset(&sh, 0, sizeof(sh));
     char err[512];
-    int rc = ring_start(&sh.r, capacity, idle_spin_ns, NULL, NULL, NULL, err, sizeof err);
+    int rc = ring_start(&sh.r, capacity, idle_spin_ns, ft_testops(), FT_TESTOPS_INIT, NULL, err, sizeof err);
     CHECK(rc == 0, "ferry_engine_start: %d %s", rc, err);
     sh.r.hang_ns = ft_hang_ns();
     sh.op_order = ring_op(&sh.r, "order");
     sh.op_add = ring_op(&sh.r, "add");
     sh.op_echo_bytes = ring_op(&sh.r, "echo_bytes");
-    CHECK(sh.op_order >= 0 && sh.op_add >= 0 && sh.op_echo_bytes >= 0, "built-in ops missing");
+    CHECK(sh.op_order >= 0 && sh.op_add >= 0 && sh.op_echo_bytes >= 0, "test ops missing");
     sh.calls = calls;
     sh.mode = mode;
 
@@ -176,7 +176,7 @@ static void run_wake_every_call(long calls)
     int64_t t0 = ft_now_ns();
     ring r;
     char err[512];
-    int rc = ring_start(&r, 2, 0, NULL, NULL, NULL, err, sizeof err);
+    int rc = ring_start(&r, 2, 0, ft_testops(), FT_TESTOPS_INIT, NULL, err, sizeof err);
     CHECK(rc == 0, "ferry_engine_start: %d %s", rc, err);
     r.hang_ns = ft_hang_ns();
     int32_t op_add = ring_op(&r, "add");
@@ -206,7 +206,7 @@ static void run_sleep_race(long calls)
     int64_t t0 = ft_now_ns();
     ring r;
     char err[512];
-    int rc = ring_start(&r, 4, 0, NULL, NULL, NULL, err, sizeof err);
+    int rc = ring_start(&r, 4, 0, ft_testops(), FT_TESTOPS_INIT, NULL, err, sizeof err);
     CHECK(rc == 0, "ferry_engine_start: %d %s", rc, err);
     r.hang_ns = ft_hang_ns();
     const int64_t spin_ns = 10000;

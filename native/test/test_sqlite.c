@@ -4,10 +4,10 @@
  * engine frees everything (make c-test-asan).
  *
  * The engine is loaded as a plugin from build/native/libferry_sqlite.so, as Java loads it: the copy of
- * ferry_sqlite.c linked into this executable is not reachable through dlsym (the executable exports no
- * symbols), so the engine under test is the built library, not instrumented by ASan itself; its
- * allocations (and SQLite's) still go through ASan's malloc, so LeakSanitizer sees every leak. The test
- * exits 77 if the library is not built, or is older than ferry_sqlite.c (run make native).
+ * ferry_sqlite.c linked into this executable is not reachable through dlsym (the executable exports only
+ * ferry.h's API, which the plug-in's ferry_* calls bind to), so the engine under test is the built
+ * library, not instrumented by ASan itself; its allocations (and SQLite's) still go through ASan's malloc,
+ * so LeakSanitizer sees every leak. The test exits 77 if the library is not built, or is older than ferry_sqlite.c (run make native).
  * FERRY_TEST_SQLITE_LIB=path tests another build of the library (no age check).
  * Ferry_sqlite_open_connections/_statements are read from that library (its counters, not this copy's).
  *

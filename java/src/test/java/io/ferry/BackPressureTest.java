@@ -14,7 +14,7 @@ class BackPressureTest {
 
     @Test
     void timedCallsGetSlotsWhileUntimedProducersKeepTheRingFull() throws Exception {
-        try (Engine engine = Engine.builder().name("fair-claims").capacity(4).start()) {
+        try (Engine engine = TestEngines.builder().name("fair-claims").capacity(4).start()) {
             LongOp spin = engine.longOp("spin");
             LongOp add = engine.longOp("add");
             AtomicBoolean stop = new AtomicBoolean();

@@ -23,7 +23,7 @@ class CallTest {
 
     @BeforeEach
     void start() {
-        engine = Engine.builder().name("calls").capacity(8).maxInputBytes(64L << 20).start();
+        engine = TestEngines.builder().name("calls").capacity(8).maxInputBytes(64L << 20).start();
     }
 
     @AfterEach
@@ -80,7 +80,7 @@ class CallTest {
         BytesOp echoBytes = engine.bytesOp("echo_bytes");
         assertThrows(NullPointerException.class, () -> echoBytes.call((byte[]) null));
         assertThrows(NullPointerException.class, () -> engine.textOp("echo_string").call((String) null));
-        try (Engine other = Engine.builder().name("other").start()) {
+        try (Engine other = TestEngines.builder().name("other").start()) {
             ExecutionContext foreignContext = other.systemContext();
             IllegalArgumentException foreign = assertThrows(IllegalArgumentException.class,
                     () -> engine.longOp("add").call(foreignContext, 1, 2));
@@ -91,7 +91,7 @@ class CallTest {
 
     @Test
     void oversizedInputIsRefusedAtSubmitAndTheEngineKeepsRunning() {
-        try (Engine small = Engine.builder().name("small").maxInputBytes(16).start()) {
+        try (Engine small = TestEngines.builder().name("small").maxInputBytes(16).start()) {
             BytesOp echo = small.bytesOp("echo_bytes");
             IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> echo.call(new byte[17]));
             assertTrue(e.getMessage().contains("maxInputBytes=16"), e.getMessage());
@@ -101,7 +101,7 @@ class CallTest {
 
     @Test
     void tryCallIsRejectedWhenEverySlotIsInFlight() throws Exception {
-        try (Engine tiny = Engine.builder().name("tiny").capacity(2).start()) {
+        try (Engine tiny = TestEngines.builder().name("tiny").capacity(2).start()) {
             LongOp spin = tiny.longOp("spin");
             LongOp add = tiny.longOp("add");
             CompletableFuture<Long> a = spin.callAsync(300_000_000L, 0);
@@ -161,7 +161,7 @@ class CallTest {
 
     @Test
     void asyncStagesNeverRunOnTheEngineThread() throws Exception {
-        try (Engine direct = Engine.builder().name("direct").completionExecutor(Runnable::run).start()) {
+        try (Engine direct = TestEngines.builder().name("direct").completionExecutor(Runnable::run).start()) {
             LongOp add = direct.longOp("add");
             for (Engine e : new Engine[] {engine, direct}) {
                 LongOp op = e == engine ? engine.longOp("add") : add;
@@ -228,7 +228,7 @@ class CallTest {
      */
     @Test
     void parkedCallsHandEachOutcomeToItsOwnCaller() throws Exception {
-        try (Engine parking = Engine.builder().name("parking").capacity(8)
+        try (Engine parking = TestEngines.builder().name("parking").capacity(8)
                 .waitPolicy(new WaitPolicy.Backoff(Duration.ZERO, Duration.ZERO)).start()) {
             LongOp add = parking.longOp("add");
             BytesToLongOp fail = parking.bytesToLongOp("fail");
@@ -328,7 +328,7 @@ class CallTest {
         Object mx = Class.forName("java.lang.management.ManagementFactory").getMethod("getThreadMXBean").invoke(null);
         java.lang.reflect.Method total = Class.forName("com.sun.management.ThreadMXBean")
                 .getMethod("getTotalThreadAllocatedBytes");
-        try (Engine parking = Engine.builder().name("no-alloc")
+        try (Engine parking = TestEngines.builder().name("no-alloc")
                 .waitPolicy(new WaitPolicy.Backoff(Duration.ZERO, Duration.ZERO)).start()) {
             LongOp add = parking.longOp("add");
             for (int i = 0; i < 20_000; i++) {
@@ -352,7 +352,7 @@ class CallTest {
         Object mx = Class.forName("java.lang.management.ManagementFactory").getMethod("getThreadMXBean").invoke(null);
         java.lang.reflect.Method total = Class.forName("com.sun.management.ThreadMXBean")
                 .getMethod("getTotalThreadAllocatedBytes");
-        try (Engine spinning = Engine.builder().name("no-alloc-vt").waitPolicy(WaitPolicy.LOWEST_LATENCY).start()) {
+        try (Engine spinning = TestEngines.builder().name("no-alloc-vt").waitPolicy(WaitPolicy.LOWEST_LATENCY).start()) {
             LongOp add = spinning.longOp("add");
             int chunk = 20_000;
             long[] least = {Long.MAX_VALUE};

@@ -16,7 +16,7 @@ class CloseCancelsTest {
 
     @Test
     void closeWhileALongOpRunsCancelsItAndEveryQueuedCall() throws Exception {
-        Engine engine = Engine.builder().name("close-cancels").closeTimeout(Duration.ofSeconds(120)).start();
+        Engine engine = TestEngines.builder().name("close-cancels").closeTimeout(Duration.ofSeconds(120)).start();
         LongOp spin = engine.longOp("spin");
         AtomicReference<Throwable> running = new AtomicReference<>();
         Thread caller = Thread.ofPlatform().start(() -> {

@@ -15,7 +15,7 @@ class ConcurrentCloseTest {
 
     @Test
     void everyConcurrentCloseReturnsOnlyOnceTheEngineStopped() throws Exception {
-        Engine engine = Engine.builder().name("closed-twice").start();
+        Engine engine = TestEngines.builder().name("closed-twice").start();
         // An accepted call that keeps the engine busy for 300 ms: close() runs it before it stops.
         CompletableFuture<Long> busy = engine.longOp("spin").callAsync(TimeUnit.MILLISECONDS.toNanos(300), 0);
         Thread.sleep(20);

@@ -32,7 +32,7 @@ class ContextTest {
 
     @BeforeEach
     void start() {
-        engine = Engine.builder().name("contexts").start();
+        engine = TestEngines.builder().name("contexts").start();
         sys = engine.systemContext();
         varAdd = engine.bytesToLongOp("var_add");
     }
@@ -185,7 +185,7 @@ class ContextTest {
         NoContextException e = assertThrows(NoContextException.class, ExecutionContext::current);
         assertTrue(e.getMessage().contains("No ExecutionContext") && e.getMessage().contains("ctx.open()")
                 && e.getMessage().contains("wrap"), e.getMessage());
-        try (Engine strict = Engine.builder().name("strict").requireContext(true).start()) {
+        try (Engine strict = TestEngines.builder().name("strict").requireContext(true).start()) {
             LongOp counter = strict.longOp("counter");
             NoContextException s = assertThrows(NoContextException.class, () -> counter.call(1));
             assertTrue(s.getMessage().contains("'strict'") && s.getMessage().contains(Thread.currentThread().getName()),
@@ -348,7 +348,7 @@ class ContextTest {
     void aSlowContextOnOneEngineDoesNotDelayAContextOnAnother() throws Exception {
         // Engine B's context serves quick calls while engine A's context runs 2 ms ops back to back.
         // Measured: B's median latency with A loaded vs. with A idle, and vs. sharing A's engine.
-        try (Engine a = Engine.builder().name("heavy").start(); Engine b = Engine.builder().name("light").start()) {
+        try (Engine a = TestEngines.builder().name("heavy").start(); Engine b = TestEngines.builder().name("light").start()) {
             ExecutionContext heavy = a.systemContext().child().name("heavy-work").create();
             ExecutionContext light = b.systemContext().child().name("latency-critical").create();
             ExecutionContext sameEngine = a.systemContext().child().name("same-engine").create();

@@ -18,7 +18,7 @@ class EngineNiceTest {
     @Test
     void byDefaultTheEngineThreadHasItsStartersNiceValue() throws Exception {
         int mine = Proc.niceOfThisThread();
-        try (Engine engine = Engine.builder().start()) {
+        try (Engine engine = TestEngines.builder().start()) {
             assertEquals(mine, engine.engineNice());
         }
     }
@@ -27,7 +27,7 @@ class EngineNiceTest {
     void engineNiceSetsTheEngineThreadAndNoOther() throws Exception {
         int mine = Proc.niceOfThisThread();
         int target = Math.min(19, mine + 2); // raising it needs no privilege
-        try (Engine engine = Engine.builder().engineNice(target).start()) {
+        try (Engine engine = TestEngines.builder().engineNice(target).start()) {
             assertEquals(target, engine.engineNice());
             assertEquals(mine, Proc.niceOfThisThread(), "the starting thread's nice value moved");
             assertEquals(42, engine.longOp("echo").call(42));
@@ -38,7 +38,7 @@ class EngineNiceTest {
     void outOfRangeIsRefusedByTheBuilder() {
         for (int bad : new int[] {-21, 20}) {
             IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-                    () -> Engine.builder().engineNice(bad));
+                    () -> TestEngines.builder().engineNice(bad));
             assertTrue(e.getMessage().contains("-20..19"), e.getMessage());
         }
     }

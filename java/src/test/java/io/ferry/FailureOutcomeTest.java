@@ -33,8 +33,8 @@ class FailureOutcomeTest {
         String message = longMessage();
         byte[] bytes = message.getBytes(StandardCharsets.UTF_8);
         assertEquals((byte) 0xe2, bytes[510], "the euro sign starts on byte 510");
-        try (Engine spinning = Engine.builder().name("long-message-spin").start();
-                Engine parking = Engine.builder().name("long-message-park")
+        try (Engine spinning = TestEngines.builder().name("long-message-spin").start();
+                Engine parking = TestEngines.builder().name("long-message-park")
                         .waitPolicy(new WaitPolicy.Backoff(Duration.ZERO, Duration.ZERO)).start()) {
             for (Engine engine : new Engine[] {spinning, parking}) {
                 BytesToLongOp fail = engine.bytesToLongOp("fail");
@@ -58,8 +58,8 @@ class FailureOutcomeTest {
         byte[] input = new byte[12 + 1 + partial.length];
         System.arraycopy("disk on fire".getBytes(StandardCharsets.US_ASCII), 0, input, 0, 12);
         System.arraycopy(partial, 0, input, 13, partial.length);
-        try (Engine spinning = Engine.builder().name("output-on-failure-spin").capacity(1).start();
-                Engine parking = Engine.builder().name("output-on-failure-park").capacity(1)
+        try (Engine spinning = TestEngines.builder().name("output-on-failure-spin").capacity(1).start();
+                Engine parking = TestEngines.builder().name("output-on-failure-park").capacity(1)
                         .waitPolicy(new WaitPolicy.Backoff(Duration.ZERO, Duration.ZERO)).start()) {
             for (Engine engine : new Engine[] {spinning, parking}) {
                 BytesToLongOp fail = engine.bytesToLongOp("fail");

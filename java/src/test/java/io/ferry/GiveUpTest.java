@@ -21,7 +21,7 @@ class GiveUpTest {
     @Test
     void cancellingACompletedFutureAfterItsEngineClosedReturnsFalse() throws Exception {
         CompletableFuture<Long> f;
-        try (Engine engine = Engine.builder().name("cancel-after-close").start()) {
+        try (Engine engine = TestEngines.builder().name("cancel-after-close").start()) {
             f = engine.longOp("add").callAsync(1, 2);
             assertEquals(3, f.get(10, TimeUnit.SECONDS));
         }
@@ -39,7 +39,7 @@ class GiveUpTest {
 
     @Test
     void aFutureThatTimesOutWithOrTimeoutGivesItsCallUp() throws Exception {
-        try (Engine engine = Engine.builder().name("or-timeout").start()) {
+        try (Engine engine = TestEngines.builder().name("or-timeout").start()) {
             LongOp spin = engine.longOp("spin");
             CompletableFuture<Long> f = spin.callAsync(30_000_000_000L, 0).orTimeout(50, TimeUnit.MILLISECONDS);
             ExecutionException e = assertThrows(ExecutionException.class, () -> f.get(10, TimeUnit.SECONDS));
@@ -50,7 +50,7 @@ class GiveUpTest {
 
     @Test
     void aFutureTheUserFailsGivesItsCallUp() throws Exception {
-        try (Engine engine = Engine.builder().name("user-fails").start()) {
+        try (Engine engine = TestEngines.builder().name("user-fails").start()) {
             CompletableFuture<Long> f = engine.longOp("spin").callAsync(30_000_000_000L, 0);
             Thread.sleep(20); // let the engine start it
             assertTrue(f.completeExceptionally(new IllegalStateException("not needed any more")));
@@ -60,7 +60,7 @@ class GiveUpTest {
 
     @Test
     void contextsClosedFromTwoThreadsAtOnceCloseOnceWithoutAnError() throws Exception {
-        try (Engine engine = Engine.builder().name("ctx-close-race").start()) {
+        try (Engine engine = TestEngines.builder().name("ctx-close-race").start()) {
             ExecutionContext sys = engine.systemContext();
             for (int i = 0; i < 2_000; i++) {
                 ExecutionContext c = sys.child().name("race" + i).create();
@@ -89,7 +89,7 @@ class GiveUpTest {
 
     @Test
     void anOpNameWithANulCharacterIsRefused() {
-        try (Engine engine = Engine.builder().name("nul-name").start()) {
+        try (Engine engine = TestEngines.builder().name("nul-name").start()) {
             IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                     () -> engine.op("add\u0000anything"));
             assertTrue(e.getMessage().contains("NUL"), e.getMessage());
@@ -100,7 +100,7 @@ class GiveUpTest {
     @Test
     void theEngineThreadCarriesTheEngineNameInJavaAndInTheKernel() throws Exception {
         String name = "ledger-engine-\u00e9tage"; // byte 15 is inside the two-byte "é": the cut must not split it
-        try (Engine engine = Engine.builder().name(name).start()) {
+        try (Engine engine = TestEngines.builder().name(name).start()) {
             engine.longOp("noop").call();
             long javaThreads = Thread.getAllStackTraces().keySet().stream().filter(t -> t.getName().equals(name)).count();
             assertEquals(1, javaThreads, "one Java thread carries the engine's name");
@@ -111,7 +111,7 @@ class GiveUpTest {
 
     @Test
     void aCompletionExecutorThatThrowsStillCompletesTheFuture() throws Exception {
-        try (Engine engine = Engine.builder().name("bad-executor")
+        try (Engine engine = TestEngines.builder().name("bad-executor")
                 .completionExecutor(r -> {
                     throw new IllegalStateException("this executor is broken");
                 }).start()) {
@@ -124,7 +124,7 @@ class GiveUpTest {
     void aFailureMessageOfAnyLengthArrivesWhole() {
         // 100 KB of two- and three-byte UTF-8 characters: a fixed buffer would cut it, possibly mid-character.
         String message = "d\u00e9j\u00e0 vu \u20ac ".repeat(100_000 / 14);
-        try (Engine engine = Engine.builder().name("long-message").start()) {
+        try (Engine engine = TestEngines.builder().name("long-message").start()) {
             CallFailedException e = assertThrows(CallFailedException.class,
                     () -> engine.bytesToLongOp("fail").call(9, message.getBytes(java.nio.charset.StandardCharsets.UTF_8)));
             assertEquals(9, e.code());

@@ -20,7 +20,7 @@ class HardeningTest {
 
     @Test
     void ferrysOwnOpsAreInternal() {
-        try (Engine engine = Engine.builder().start()) {
+        try (Engine engine = TestEngines.builder().start()) {
             for (String name : new String[] {"ferry.ctx_create", "ferry.ctx_close", "ferry.var_set", "ferry.var_get",
                 "ferry.var_unset"}) {
                 IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> engine.op(name),
@@ -59,7 +59,7 @@ class HardeningTest {
 
     @Test
     void counterRefusesASigned64BitOverflow() {
-        try (Engine engine = Engine.builder().start()) {
+        try (Engine engine = TestEngines.builder().start()) {
             LongOp counter = engine.longOp("counter");
             assertEquals(Long.MAX_VALUE, counter.call(Long.MAX_VALUE));
             CallFailedException e = assertThrows(CallFailedException.class, () -> counter.call(1),
@@ -74,7 +74,7 @@ class HardeningTest {
 
     @Test
     void varAddRefusesANameWithANul() {
-        try (Engine engine = Engine.builder().start()) {
+        try (Engine engine = TestEngines.builder().start()) {
             ExecutionContext sys = engine.systemContext();
             sys.set("x", 40L);
             BytesToLongOp varAdd = engine.bytesToLongOp("var_add");

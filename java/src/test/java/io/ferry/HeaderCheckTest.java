@@ -24,7 +24,7 @@ class HeaderCheckTest {
         System.setProperty("ferry.test.badHeader", "true");
         EngineStartException e;
         try {
-            e = assertThrows(EngineStartException.class, () -> Engine.builder().name(name).start());
+            e = assertThrows(EngineStartException.class, () -> TestEngines.builder().name(name).start());
         } finally {
             System.clearProperty("ferry.test.badHeader");
         }
@@ -34,7 +34,7 @@ class HeaderCheckTest {
         // The engine thread was joined before start threw: it is gone now, not eventually.
         assertFalse(engineThreadAlive(name), "the engine thread '" + name + "' is still running");
         // And the next start is unaffected.
-        try (Engine ok = Engine.builder().name("after-bad-header").start()) {
+        try (Engine ok = TestEngines.builder().name("after-bad-header").start()) {
             assertEquals(5, ok.longOp("add").call(2, 3));
         }
     }

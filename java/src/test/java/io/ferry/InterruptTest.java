@@ -26,7 +26,7 @@ class InterruptTest {
 
     @BeforeEach
     void start() {
-        engine = Engine.builder().name("interrupts").start();
+        engine = TestEngines.builder().name("interrupts").start();
     }
 
     @AfterEach

@@ -48,7 +48,7 @@ class JvmExitTest {
     @Test
     void jvmExitsAfterAJavaUpcallRanOnTheEngineThreadAndTheEngineWasNeverClosed() throws Exception {
         ChildJvm.Result r = ChildJvm.run(ExitAfterUpcall.class, true, DEADLINE, System.getProperty("ferry.test.example"));
-        assertExit(r, 0, List.of("engine started", "calls made callback=41 onEngineThread=true add=42",
+        assertExit(r, 0, List.of("engine started", "calls made callback=41 onEngineThread=true mul=82",
                 "main returns", "observer: engine closed during shutdown"));
     }
 

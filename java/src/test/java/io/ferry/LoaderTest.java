@@ -50,7 +50,7 @@ class LoaderTest {
     }
 
     private static WeakReference<Engine> startAndForget() {
-        Engine engine = Engine.builder().name("forgotten").start();
+        Engine engine = TestEngines.builder().name("forgotten").start();
         assertEquals(7, engine.longOp("add").call(3, 4));
         return new WeakReference<>(engine);
     }

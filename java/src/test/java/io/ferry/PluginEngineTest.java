@@ -1,6 +1,5 @@
 package io.ferry;
 
-import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
@@ -37,7 +36,7 @@ class PluginEngineTest {
     }
 
     @Test
-    void pluginOpsWorkAlongsideTheBuiltInOps() throws Exception {
+    void pluginOpsWorkAndAreTheEnginesOnlyOps() throws Exception {
         try (Engine engine = startExample()) {
             TextOp greet = engine.textOp("example.greet");
             LongOp tally = engine.longOp("example.tally");
@@ -56,20 +55,28 @@ class PluginEngineTest {
             assertEquals(-12, mul.call(-3, 4));
             assertEquals(0, mul.call(Long.MIN_VALUE, 2), "wraps like unsigned 64-bit arithmetic");
 
-            // Built-in ops are still there, and interleave with the plug-in's.
-            assertEquals(5, engine.longOp("add").call(2, 3));
-            assertArrayEquals(new byte[] {1, 2, 3}, engine.bytesOp("echo_bytes").call(new byte[] {1, 2, 3}));
-            assertEquals("héllo", engine.textOp("echo_string").call("héllo"));
-            assertEquals(3.5, engine.doubleOp("add_f64").call(1.25, 2.25));
+            // The plug-in's ops and Ferry's own are all the engine has: Ferry adds no test op to it.
+            for (String name : TestEngines.OPS) {
+                IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> engine.op(name),
+                        "the example engine has the test op " + name);
+                assertTrue(e.getMessage().contains("unknown op"), e::getMessage);
+            }
             assertEquals(15, tally.call(5));
         }
     }
 
     @Test
-    void pluginOpsBelongOnlyToTheEngineThatLoadedTheLibrary() {
-        try (Engine plain = Engine.builder().start()) {
-            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> plain.op("example.mul"));
-            assertTrue(e.getMessage().contains("example.mul"), e.getMessage());
+    void pluginOpsBelongOnlyToTheEngineThatLoadedTheLibrary() throws Exception {
+        try (Engine plain = Engine.builder().start(); Engine testOps = TestEngines.builder().start();
+                Engine example = startExample()) {
+            for (Engine other : new Engine[] {plain, testOps}) {
+                IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> other.op("example.mul"));
+                assertTrue(e.getMessage().contains("example.mul"), e.getMessage());
+            }
+            // Two plug-ins in one process, each engine with its own ops.
+            assertEquals(5, testOps.longOp("add").call(2, 3));
+            assertEquals(6, example.longOp("example.mul").call(2, 3));
+            assertThrows(IllegalArgumentException.class, () -> example.op("add"));
         }
     }
 
@@ -124,11 +131,11 @@ class PluginEngineTest {
         volatile long callNanos = -1;
         volatile long syncResult = Long.MIN_VALUE;
         private final Engine engine;
-        private final LongOp add;
+        private final LongOp mul;
 
-        Recorder(Engine engine, LongOp add) {
+        Recorder(Engine engine, LongOp mul) {
             this.engine = engine;
-            this.add = add;
+            this.mul = mul;
         }
 
         /** The upcall target: tries to call the engine from its own thread. */
@@ -138,18 +145,18 @@ class PluginEngineTest {
                 onEngineThread = engine.isEngineThread();
                 long t0 = System.nanoTime();
                 try {
-                    syncResult = add.call(1, 2);
+                    syncResult = mul.call(1, 2);
                 } catch (Throwable t) {
                     fromCall = t;
                 }
                 callNanos = System.nanoTime() - t0;
                 try {
-                    add.tryCall(1, 2, -1);
+                    mul.tryCall(1, 2, -1);
                 } catch (Throwable t) {
                     fromTryCall = t;
                 }
                 try {
-                    add.callAsync(1, 2);
+                    mul.callAsync(1, 2);
                 } catch (Throwable t) {
                     fromCallAsync = t;
                 }
@@ -170,9 +177,9 @@ class PluginEngineTest {
     @Test
     void aCallFromInsideAnUpcallOnTheEngineThreadFailsFastAndTheEngineKeepsWorking() throws Exception {
         try (Engine engine = startExample(); Arena arena = Arena.ofShared()) {
-            LongOp add = engine.longOp("add");
+            LongOp mul = engine.longOp("example.mul");
             LongOp callback = engine.longOp("example.callback");
-            Recorder rec = new Recorder(engine, add);
+            Recorder rec = new Recorder(engine, mul);
             MethodHandle reenter = MethodHandles.lookup().findVirtual(Recorder.class, "reenter",
                     MethodType.methodType(long.class, long.class)).bindTo(rec);
             MemorySegment stub = upcall(reenter, arena);
@@ -194,14 +201,14 @@ class PluginEngineTest {
             assertInstanceOf(IllegalStateException.class, rec.fromCallAsync, () -> "callAsync: " + rec.fromCallAsync);
 
             // The engine is unharmed: plain calls, plug-in state, and a well-behaved upcall all still work.
-            assertEquals(3, add.call(1, 2));
+            assertEquals(2, mul.call(1, 2));
             assertEquals(4, engine.longOp("example.tally").call(4));
             LongUnaryOperator square = x -> x * x;
             MethodHandle squareMh = MethodHandles.lookup().findVirtual(LongUnaryOperator.class, "applyAsLong",
                     MethodType.methodType(long.class, long.class)).bindTo(square);
             assertEquals(144, callback.call(upcall(squareMh, arena).address(), 12));
             assertEquals("hello, again", engine.textOp("example.greet").call("again"));
-            assertNotNull(add.callAsync(20, 22).get(5, TimeUnit.SECONDS));
+            assertNotNull(mul.callAsync(6, 7).get(5, TimeUnit.SECONDS));
         }
     }
 
@@ -212,7 +219,7 @@ class PluginEngineTest {
                     () -> engine.longOp("example.callback").call(0, 1));
             assertEquals(22, e.code(), e.getMessage());
             assertEquals("example.callback: null function pointer", e.engineMessage());
-            assertEquals(5, engine.longOp("add").call(2, 3));
+            assertEquals(6, engine.longOp("example.mul").call(2, 3));
         }
     }
 

@@ -15,7 +15,7 @@ class RingTest {
     @ParameterizedTest(name = "capacity {0}")
     @ValueSource(ints = {1, 2, 64, 65_536})
     void wrapsManyTimesKeepingEveryProducersOrder(int capacity) throws Exception {
-        try (Engine engine = Engine.builder().name("ring-" + capacity).capacity(capacity).start()) {
+        try (Engine engine = TestEngines.builder().name("ring-" + capacity).capacity(capacity).start()) {
             LongOp order = engine.longOp("order");
             // Small rings hand every slot from caller to caller, often through a park: fewer calls suffice.
             int producers = 4, perProducer = (capacity <= 2 ? 5_000 : 50_000) * StressTest.SCALE;

@@ -18,7 +18,7 @@ import org.junit.jupiter.api.Test;
 class ShutdownTest {
     @Test
     void closeWithTenThousandCallsInFlightEndsEveryOneInAResultOrARejection() throws Exception {
-        Engine engine = Engine.builder().name("shutdown").capacity(1024).start();
+        Engine engine = TestEngines.builder().name("shutdown").capacity(1024).start();
         LongOp spin = engine.longOp("spin");
         int callers = 10_000;
         AtomicInteger results = new AtomicInteger(), rejected = new AtomicInteger(), started = new AtomicInteger();
@@ -82,7 +82,7 @@ class ShutdownTest {
 
     @Test
     void closeIsIdempotentAndSafeFromManyThreadsAtOnce() throws Exception {
-        Engine engine = Engine.builder().name("close-race").start();
+        Engine engine = TestEngines.builder().name("close-race").start();
         assertEquals(3, engine.longOp("add").call(1, 2));
         List<Thread> closers = new ArrayList<>();
         for (int i = 0; i < 8; i++) {
@@ -97,7 +97,7 @@ class ShutdownTest {
 
     @Test
     void anEngineStuckInAnOpDoesNotHangCloseOrItsCallers() throws Exception {
-        Engine engine = Engine.builder().name("stuck").closeTimeout(Duration.ofMillis(300)).start();
+        Engine engine = TestEngines.builder().name("stuck").closeTimeout(Duration.ofMillis(300)).start();
         LongOp spin = engine.longOp("spin");
         CompletableFuture<Long> stuck = spin.callAsync(3_000_000_000L, 0);
         AtomicInteger outcome = new AtomicInteger();
@@ -129,7 +129,7 @@ class ShutdownTest {
 
     @Test
     void anIdleEngineUsesNoCpu() throws Exception {
-        try (Engine engine = Engine.builder().name("idle").start()) {
+        try (Engine engine = TestEngines.builder().name("idle").start()) {
             LongOp add = engine.longOp("add");
             for (int i = 0; i < 10_000; i++) {
                 add.call(i, i);

@@ -33,7 +33,7 @@ class StressTest {
 
         Path jfr = Files.createTempFile("ferry-stress", ".jfr");
         try (Recording recording = new Recording();
-                Engine engine = Engine.builder().name("stress").start()) {
+                Engine engine = TestEngines.builder().name("stress").start()) {
             recording.enable("jdk.VirtualThreadPinned").withThreshold(Duration.ZERO).withStackTrace();
             recording.start();
 

@@ -37,7 +37,7 @@ class TypedOpTest {
 
     @BeforeEach
     void start() {
-        engine = Engine.builder().name("typed").capacity(4).start();
+        engine = TestEngines.builder().name("typed").capacity(4).start();
         sys = engine.systemContext();
         add = engine.longOp("add");
         addF64 = engine.doubleOp("add_f64");
@@ -180,7 +180,7 @@ class TypedOpTest {
         ExecutionContext closed = sys.child().create();
         closed.close();
         assertThrows(IllegalStateException.class, () -> add.call(closed, 1, 2));
-        try (Engine other = Engine.builder().name("other").start()) {
+        try (Engine other = TestEngines.builder().name("other").start()) {
             IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                     () -> echoBytes.call(other.systemContext(), HELLO));
             assertTrue(e.getMessage().contains("belongs to engine 'other'"), e.getMessage());
@@ -228,7 +228,7 @@ class TypedOpTest {
     @Test
     void aTimedCallOfEveryShapeGivesUpAtItsTimeout() throws Exception {
         // 16 slots: every timed call below gets one, and times out waiting for its result.
-        try (Engine roomy = Engine.builder().name("timeouts").capacity(16).start()) {
+        try (Engine roomy = TestEngines.builder().name("timeouts").capacity(16).start()) {
             LongOp add16 = roomy.longOp("add");
             DoubleOp addF6416 = roomy.doubleOp("add_f64");
             BytesOp echoBytes16 = roomy.bytesOp("echo_bytes");

@@ -18,7 +18,7 @@ class WaitPolicyTest {
             new WaitPolicy.Backoff(Duration.ZERO, Duration.ZERO),
             new WaitPolicy.Adaptive(Duration.ZERO, Duration.ZERO)};
         for (WaitPolicy policy : policies) {
-            try (Engine engine = Engine.builder().name("policy").waitPolicy(policy).start()) {
+            try (Engine engine = TestEngines.builder().name("policy").waitPolicy(policy).start()) {
                 LongOp add = engine.longOp("add");
                 for (int i = 0; i < 2_000; i++) {
                     assertEquals(i + 1, add.call(i, 1), policy::toString);
@@ -60,7 +60,7 @@ class WaitPolicyTest {
         java.lang.reflect.Method cpu = Class.forName("com.sun.management.OperatingSystemMXBean")
                 .getMethod("getProcessCpuTime");
         long longCallNs = TimeUnit.SECONDS.toNanos(1);
-        try (Engine engine = Engine.builder().name("long-call").waitPolicy(WaitPolicy.LOWEST_LATENCY).start()) {
+        try (Engine engine = TestEngines.builder().name("long-call").waitPolicy(WaitPolicy.LOWEST_LATENCY).start()) {
             LongOp spin = engine.longOp("spin");
             for (int i = 0; i < 1_000; i++) {
                 spin.call(20_000); // 20 µs calls back to back: the engine measures stats.call_ns

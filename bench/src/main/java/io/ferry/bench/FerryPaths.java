@@ -8,7 +8,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.LockSupport;
 
-/** Ferry's paths: every call is {@code add(x, 1)} on the built-in op, and every result is checked. */
+/** Ferry's paths: every call is {@code add(x, 1)}, the test ops' plug-in's, and every result is checked. */
 final class FerryPaths {
     private FerryPaths() {
     }
@@ -25,7 +25,7 @@ final class FerryPaths {
 
         FerryPath(String name, int burst, int warm, WaitPolicy policy, long gapNs) {
             super(name, burst, warm, gapNs);
-            engine = Engine.builder().name("bench-" + name).waitPolicy(policy).start();
+            engine = TestOps.builder().name("bench-" + name).waitPolicy(policy).start();
             add = engine.longOp("add");
             idleSpinNs = policy.engineIdleSpin().toNanos();
         }

@@ -125,7 +125,7 @@ public class ThroughputBenchmark {
 
         @Setup(Level.Trial)
         public void setUp() {
-            engine = Engine.builder().name("bench-producers").waitPolicy(WaitPolicy.BALANCED).start();
+            engine = TestOps.builder().name("bench-producers").waitPolicy(WaitPolicy.BALANCED).start();
             add = engine.longOp("add");
         }
 

@@ -4,6 +4,7 @@ import io.ferry.Engine;
 import io.ferry.EngineClosedException;
 import io.ferry.LongOp;
 import io.ferry.TextOp;
+import io.ferry.bench.TestOps;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ConcurrentLinkedQueue;
@@ -15,9 +16,9 @@ import org.HdrHistogram.Histogram;
 import org.HdrHistogram.IntCountsHistogram;
 
 /**
- * Ferry's main job, end to end: one engine with the defaults, driven at once by 8 platform threads and
- * 1,000 virtual threads making sync calls, every result checked, every call's latency recorded; then
- * close(). Exits 1 if any result was wrong, any call failed, or close() did not return cleanly.
+ * Ferry's main job, end to end: one engine with the defaults and the test ops' plug-in, driven at once by
+ * 8 platform threads and 1,000 virtual threads making sync calls, every result checked, every call's
+ * latency recorded; then close(). Exits 1 if any result was wrong, any call failed, or close() did not return cleanly.
  *
  * <pre>java --enable-native-access=ALL-UNNAMED -cp bench/target/benchmarks.jar io.ferry.demo.Demo</pre>
  */
@@ -52,7 +53,7 @@ public final class Demo {
             virtual.add(new Caller());
         }
 
-        Engine engine = Engine.builder().start();
+        Engine engine = TestOps.builder().start();
         LongOp add = engine.longOp("add");
         TextOp echo = engine.textOp("echo_string");
         CountDownLatch go = new CountDownLatch(1);

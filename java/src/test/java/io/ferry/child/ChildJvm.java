@@ -69,9 +69,11 @@ public final class ChildJvm {
         if (nativeAccess) {
             cmd.add("--enable-native-access=ALL-UNNAMED");
         }
-        String libraryPath = System.getProperty("ferry.library.path");
-        if (libraryPath != null) {
-            cmd.add("-Dferry.library.path=" + libraryPath);
+        for (String property : List.of("ferry.library.path", "ferry.test.testops")) {
+            String value = System.getProperty(property);
+            if (value != null) {
+                cmd.add("-D" + property + "=" + value);
+            }
         }
         cmd.add("-cp");
         cmd.add(System.getProperty("java.class.path"));

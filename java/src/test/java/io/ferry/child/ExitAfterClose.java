@@ -3,6 +3,7 @@ package io.ferry.child;
 import static io.ferry.child.ChildJvm.mark;
 
 import io.ferry.Engine;
+import io.ferry.TestEngines;
 import io.ferry.LongOp;
 import java.util.ArrayList;
 import java.util.List;
@@ -10,7 +11,7 @@ import java.util.List;
 /** Starts an engine, calls it from platform and virtual threads, closes it, and returns from main. */
 public final class ExitAfterClose {
     public static void main(String[] args) throws Exception {
-        Engine engine = Engine.builder().name("exit-after-close").start();
+        Engine engine = TestEngines.builder().name("exit-after-close").start();
         mark("engine started");
         LongOp add = engine.longOp("add");
         long sum = 0;

@@ -44,8 +44,8 @@ public final class ExitAfterUpcall {
                         MethodType.methodType(long.class, long.class)),
                 FunctionDescriptor.of(ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG), Arena.global());
         long r = callback.call(stub.address(), 4);
-        long r2 = engine.longOp("add").call(r, 1);
-        mark("calls made callback=" + r + " onEngineThread=" + ranOnEngineThread + " add=" + r2);
+        long r2 = engine.longOp("example.mul").call(r, 2);
+        mark("calls made callback=" + r + " onEngineThread=" + ranOnEngineThread + " mul=" + r2);
         ShutdownObserver.watch(engine);
         mark("main returns");
     }

@@ -3,6 +3,7 @@ package io.ferry.child;
 import static io.ferry.child.ChildJvm.mark;
 
 import io.ferry.Engine;
+import io.ferry.TestEngines;
 import io.ferry.LongOp;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -21,7 +22,7 @@ public final class ExitWhileCallersWait {
     public static void main(String[] args) throws Exception {
         int waiters = Integer.parseInt(args[0]);
         long spinNs = Long.parseLong(args[1]);
-        engine = Engine.builder().name("exit-while-callers-wait").closeTimeout(Duration.ofSeconds(3)).start();
+        engine = TestEngines.builder().name("exit-while-callers-wait").closeTimeout(Duration.ofSeconds(3)).start();
         mark("engine started");
         LongOp spin = engine.longOp("spin");
         LongOp add = engine.longOp("add");

@@ -3,6 +3,7 @@ package io.ferry.child;
 import static io.ferry.child.ChildJvm.mark;
 
 import io.ferry.Engine;
+import io.ferry.TestEngines;
 import io.ferry.LongOp;
 import java.util.concurrent.atomic.AtomicLong;
 
@@ -15,7 +16,7 @@ public final class ExitWithoutClose {
     static Engine engine;
 
     public static void main(String[] args) throws Exception {
-        engine = Engine.builder().name("exit-without-close").start();
+        engine = TestEngines.builder().name("exit-without-close").start();
         mark("engine started");
         LongOp add = engine.longOp("add");
         long sum = 0;

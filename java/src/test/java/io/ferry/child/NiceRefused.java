@@ -3,6 +3,7 @@ package io.ferry.child;
 import static io.ferry.child.ChildJvm.mark;
 
 import io.ferry.Engine;
+import io.ferry.TestEngines;
 import io.ferry.EngineStartException;
 import java.io.IOException;
 
@@ -14,7 +15,7 @@ import java.io.IOException;
 public final class NiceRefused {
     public static void main(String[] args) throws IOException {
         int below = Math.max(-20, Proc.niceOfThisThread() - 1);
-        try (Engine engine = Engine.builder().engineNice(below).start()) {
+        try (Engine engine = TestEngines.builder().engineNice(below).start()) {
             mark("started at nice " + engine.engineNice());
             System.exit(1);
         } catch (EngineStartException e) {

@@ -3,6 +3,7 @@ package io.ferry.child;
 import static io.ferry.child.ChildJvm.mark;
 
 import io.ferry.Engine;
+import io.ferry.TestEngines;
 import io.ferry.LongOp;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -36,7 +37,7 @@ public final class OutOfMemoryWhileWaitingForASlot {
     }
 
     static void run() throws Exception {
-        try (Engine engine = Engine.builder().name("oom-claim").capacity(1).closeTimeout(Duration.ofSeconds(2))
+        try (Engine engine = TestEngines.builder().name("oom-claim").capacity(1).closeTimeout(Duration.ofSeconds(2))
                 .start()) {
             LongOp add = engine.longOp("add");
             LongOp spin = engine.longOp("spin");

@@ -1,5 +1,7 @@
 /*
- * ferry_builtin.c: the op set every engine has. The tests, the demo and the benchmarks use it.
+ * ferry_testops.c: the test and benchmark ops, a plug-in of its own (libferry_testops.so, init symbol
+ * ferry_testops_init) that the tests, the demo and the benchmarks load. Not part of libferry.so: no
+ * product engine has these ops. It uses only ferry.h, as any plug-in does.
  *
  *   noop         ()                  -> 0
  *   add          (a, b)              -> a + b
@@ -20,14 +22,31 @@
  *                                       with EOVERFLOW, the counter unchanged, if the sum overflows
  *   (var_add refuses a name with a NUL byte: C strings cannot hold it)
  */
-#include "ferry_internal.h"
+#include "ferry.h"
 
 #include <errno.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define ORDER_PRODUCERS 65536
+
+static int64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static inline void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ __volatile__("yield" ::: "memory");
+#endif
+}
 
 static int op_noop(ferry_call *c, void *d)
 {
@@ -88,13 +107,13 @@ static int op_spin(ferry_call *c, void *d)
     int64_t ns = ferry_call_arg(c, 0);
     if (ns < 0)
         return ferry_call_fail(c, EINVAL, "spin: ns must be >= 0, was %lld", (long long)ns);
-    int64_t start = ferry__now_ns(), now = start;
+    int64_t start = now_ns(), now = start;
     while (now - start < ns) {
         for (int i = 0; i < 64; i++)
-            ferry__cpu_relax();
+            cpu_relax();
         if (ferry_call_cancelled(c))
             break;
-        now = ferry__now_ns();
+        now = now_ns();
     }
     ferry_call_set_i64(c, now - start);
     return 0;
@@ -173,16 +192,16 @@ static void order_free(void *d)
     free(d);
 }
 
-int ferry__register_builtins(ferry_registry *reg)
+FERRY_API int ferry_testops_init(ferry_registry *reg)
 {
     /* order's table, then the counter in the element after it */
     int64_t *order = calloc(ORDER_PRODUCERS + 1, sizeof(int64_t));
     if (!order)
-        return ferry_registry_fail(reg, FERRY_E_NOMEM, "out of memory for the built-in ops");
+        return ferry_registry_fail(reg, FERRY_E_NOMEM, "out of memory for the test ops");
     int rc = ferry_registry_on_close(reg, order_free, order);
     if (rc < 0) {
         free(order);
-        return ferry_registry_fail(reg, rc, "out of memory for the built-in ops");
+        return ferry_registry_fail(reg, rc, "out of memory for the test ops");
     }
     struct {
         const char *name;
@@ -206,7 +225,7 @@ int ferry__register_builtins(ferry_registry *reg)
     for (size_t i = 0; i < sizeof(ops) / sizeof(ops[0]); i++) {
         rc = ferry_register_op(reg, ops[i].name, ops[i].fn, ops[i].data, ops[i].flags);
         if (rc < 0)
-            return ferry_registry_fail(reg, rc, "cannot register built-in op %s", ops[i].name);
+            return ferry_registry_fail(reg, rc, "cannot register test op %s", ops[i].name);
     }
     return 0;
 }

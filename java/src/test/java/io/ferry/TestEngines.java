@@ -37,7 +37,7 @@ public final class TestEngines {
     }
 
     /** {@link Engine#builder()} with the test ops' plug-in; a later {@code library(...)} replaces it. */
-    public static Engine.Builder builder() {
+    public static EngineBuilder builder() {
         return Engine.builder().library(library(), INIT);
     }
 }

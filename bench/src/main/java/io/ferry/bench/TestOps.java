@@ -1,6 +1,7 @@
 package io.ferry.bench;
 
 import io.ferry.Engine;
+import io.ferry.EngineBuilder;
 import io.ferry.spi.EngineLibraries;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -20,7 +21,7 @@ public final class TestOps {
     }
 
     /** {@link Engine#builder()} with the test ops' plug-in loaded. */
-    public static Engine.Builder builder() {
+    public static EngineBuilder builder() {
         Path library;
         try {
             library = EngineLibraries.locate(TestOps.class, "libferry_testops.so", PROPERTY);

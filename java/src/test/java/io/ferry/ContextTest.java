@@ -355,10 +355,12 @@ class ContextTest {
             LongOp spinA = a.longOp("spin");
             long idle = medianMicros(light, b.longOp("add"));
             var stop = new java.util.concurrent.atomic.AtomicBoolean();
+            var submitted = new java.util.concurrent.atomic.AtomicInteger();
             Thread load = Thread.ofPlatform().start(() -> {
                 List<CompletableFuture<Long>> inFlight = new ArrayList<>();
                 while (!stop.get()) {
                     inFlight.add(spinA.callAsync(heavy, 2_000_000, 0));
+                    submitted.incrementAndGet();
                     if (inFlight.size() >= 4) {
                         inFlight.remove(0).join();
                     }
@@ -366,7 +368,12 @@ class ContextTest {
                 inFlight.forEach(CompletableFuture::join);
             });
             try {
-                Thread.sleep(20);
+                // A is loaded once the thread keeps its 4 ops in flight (on a busy machine the thread may
+                // start late: measuring before then saw A idle).
+                long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(20);
+                while (submitted.get() < 5 && System.nanoTime() < deadline) {
+                    Thread.sleep(1);
+                }
                 long loaded = medianMicros(light, b.longOp("add"));
                 long shared = medianMicros(sameEngine, a.longOp("add"));
                 System.out.printf("B's median call: %d us idle, %d us with A busy, %d us on A itself%n", idle, loaded, shared);

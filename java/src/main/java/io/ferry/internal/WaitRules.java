@@ -50,7 +50,10 @@ public final class WaitRules {
      * after it ends.
      */
     static final long STEP_ASIDE_NS = 20_000_000;
-    /** What a call is reckoned to take the engine until stats.call_ns is measured (a trivial op, the test ops' add: ~100 ns). */
+    /**
+     * What a call is reckoned to take the engine until stats.call_ns is measured (a trivial op, the test ops'
+     * add: ~100 ns).
+     */
     static final long MIN_CALL_NS = 100;
     /**
      * A virtual thread spins on its carrier at most this long before it yields it: a busy carrier takes a

@@ -208,13 +208,28 @@ final class CallWait {
 
     /** Sets GONE on a parked call unless it is DONE; true if it gave the call up. */
     private boolean giveUpParked(long seq, ParkedCall parked) {
-        if (ring.setFlagUnlessDone(seq, FLAG_GONE) == Ring.DONE_OR_MOVED) {
+        if (setGone(seq) == Ring.DONE_OR_MOVED) {
             return false;
         }
-        // GONE: the engine skips the call or discards its result and will make no upcall.
+        // GONE: the engine skips the call or discards its result and makes no upcall for it (only the
+        // FREE_WAKE one, for the producers queued for the slot, which completeParked ignores).
         waiters.compareAndSet(ring.index(seq), parked, null);
         cancelHook.cancelIfRunning(seq);
         return true;
+    }
+
+    /**
+     * Gives the call up: sets GONE unless it is DONE (returns what {@link Ring#setFlagUnlessDone} does).
+     * FREE_WAKE first: the engine frees a given-up call's slot itself, and FREE_WAKE makes it wake the
+     * producers queued for that slot ({@link BackPressure#onSlotFreed}), including one that queued before
+     * this call was published, or for a later lap of the slot, and so could not set the flag itself
+     * (defect 8). Set before GONE, since the engine may free the slot as soon as GONE is set; if the call
+     * is DONE in between, the flag is harmless (the caller's release overwrites the state word). It costs
+     * the engine one wake upcall per given-up call, which returns at once if no producer queues.
+     */
+    private long setGone(long seq) {
+        ring.setFlagUnlessDone(seq, Layout.FLAG_FREE_WAKE);
+        return ring.setFlagUnlessDone(seq, FLAG_GONE);
     }
 
     /**
@@ -222,7 +237,7 @@ final class CallWait {
      * timeout. Returns normally only if the call was DONE (its result is then the caller's to take).
      */
     void giveUp(long seq) throws TimeoutException {
-        if (ring.setFlagUnlessDone(seq, FLAG_GONE) != Ring.DONE_OR_MOVED) {
+        if (setGone(seq) != Ring.DONE_OR_MOVED) {
             cancelHook.cancelIfRunning(seq);
             throw timedOut(seq);
         }
@@ -265,7 +280,7 @@ final class CallWait {
 
     /** Gives an async call up unless it is done: the engine skips it or discards its result. */
     boolean cancel(long seq, Object waiter) {
-        if (ring.setFlagUnlessDone(seq, FLAG_GONE) == Ring.DONE_OR_MOVED) {
+        if (setGone(seq) == Ring.DONE_OR_MOVED) {
             return false;
         }
         // GONE: the engine will neither run nor report this call, and releases the slot itself.

@@ -35,8 +35,10 @@ public final class WaitRules {
      */
     static final long ENGINE_YIELD_AFTER_NS = 5_000;
     /**
-     * A producer queued for a slot re-checks it this often, for the wake a fence-free release can miss
-     * (BackPressure's class comment): a bound on a rare miss, not a wait anyone pays in the common case.
+     * A producer queued for a slot re-checks it this often: a bound, should a wake be lost all the same,
+     * not a wait anyone pays (every free of a slot wakes its waiter, BackPressure's class comment). The
+     * test-only system property {@code ferry.test.backPressurePollNs}, read when an engine starts,
+     * replaces it (BackPressureTest sets an hour, to show that no waiter depends on the poll).
      */
     static final long BACKPRESSURE_POLL_NS = 1_000_000;
     /**
@@ -72,14 +74,16 @@ public final class WaitRules {
     final long engineYieldAfterNs;
     final long enginePreemptedNs;
     final long stepAsideNs;
+    final long backPressurePollNs;
 
-    private WaitRules(long callerSpinNs, boolean adaptive, long engineIdleSpinNs) {
+    private WaitRules(long callerSpinNs, boolean adaptive, long engineIdleSpinNs, long backPressurePollNs) {
         this.callerSpinNs = callerSpinNs;
         this.adaptive = adaptive;
         this.engineIdleSpinNs = engineIdleSpinNs;
         this.engineYieldAfterNs = adaptive ? ENGINE_YIELD_AFTER_NS : 0;
         this.enginePreemptedNs = adaptive ? PREEMPTED_NS : 0;
         this.stepAsideNs = adaptive ? STEP_ASIDE_NS : 0;
+        this.backPressurePollNs = backPressurePollNs;
     }
 
     /**
@@ -90,7 +94,8 @@ public final class WaitRules {
      */
     public static WaitRules of(WaitPolicy policy) {
         boolean adaptive = policy instanceof WaitPolicy.Adaptive;
-        return new WaitRules(policy.callerSpin().toNanos(), adaptive, policy.engineIdleSpin().toNanos());
+        return new WaitRules(policy.callerSpin().toNanos(), adaptive, policy.engineIdleSpin().toNanos(),
+                Long.getLong("ferry.test.backPressurePollNs", BACKPRESSURE_POLL_NS));
     }
 
     /**

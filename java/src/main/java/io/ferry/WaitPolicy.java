@@ -11,10 +11,11 @@ import java.util.Objects;
  * (bench/RESULTS.md, 2026-11-21: {@code java_floor} 106 ns, {@code park_unpark} slow wakes 44 µs).
  *
  * <p>Whatever the policy, a caller that had to wake a sleeping engine parks at once (the wake-up takes
- * longer than any spin), an interrupted caller never spins, and a virtual thread spins only for about
- * what its call and the calls ahead of it take the engine ({@code stats.call_ns}, measured by the
- * engine), never longer than a couple of microseconds without yielding its carrier, and parks at once
- * behind calls that take longer.
+ * longer than any spin), and an interrupted caller never spins. A virtual thread parks at once (its
+ * carrier then runs other virtual threads, or leaves the core to the engine thread) when calls are
+ * queued ahead of its own or when its own call is long ({@code stats.call_ns}, measured by the engine);
+ * otherwise it waits as a platform thread does, yielding its carrier where a platform thread yields its
+ * CPU, and stepping aside with the platform callers under the adaptive policy.
  */
 public sealed interface WaitPolicy permits WaitPolicy.Spin, WaitPolicy.Backoff, WaitPolicy.Adaptive {
 

@@ -1,6 +1,7 @@
 package io.ferry.internal;
 
 import io.ferry.CallInterruptedException;
+import java.lang.invoke.VarHandle;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.locks.LockSupport;
 
@@ -15,12 +16,21 @@ import java.util.concurrent.locks.LockSupport;
  *       call that arrives while such a waiter queues: they claim in arrival order, each as the tail's
  *       slot frees, so untimed calls cannot overtake a timed one for ever.
  * </ul>
- * A release wakes the producer waiting for the freed sequence and the first unclaimed waiter: Java's
- * releases through {@link #onReleased}, the engine's own frees (a given-up call, an abort record)
- * through the wake upcall and {@link #onSlotFreed}, for which a waiter sets FREE_WAKE on the slot (a
- * CAS the engine's exchange cannot miss). Java's release store has no fence before it reads
- * {@link #waiting} (one would cost every call), so a waiter that registers just then is missed and
- * wakes at its poll instead: the poll bounds that rare miss.
+ * Every free of a slot wakes the producers it concerns (the one waiting for the freed sequence, and the
+ * first unclaimed one), so no waiter depends on its poll:
+ * <ul>
+ *   <li>Java's release ({@link #onReleased}, after the caller's release store) makes a full fence before
+ *       it reads {@link #waiting}: the Dekker pair with a waiter's enqueue (a volatile add, then a full
+ *       fence) and re-check of its slot. Either the waiter sees FREE or the releaser sees it queued.
+ *   <li>The engine frees a slot itself (a given-up call, an abort record) with an exchange and makes
+ *       the wake upcall ({@link #onSlotFreed}) if the old state has FREE_WAKE. A waiter sets it by a CAS
+ *       when the slot holds the previous lap ({@link Ring#requestFreeWake}), and every give-up
+ *       ({@link CallWait}) and abort record ({@link Ring#abortVolatile}) carries it too, for a waiter that
+ *       queued before that lap was published (it could not set the flag, its producer's publish would
+ *       overwrite it).
+ * </ul>
+ * The poll ({@link WaitRules#BACKPRESSURE_POLL_NS}) stays as a bound, should a wake be lost all the same;
+ * BackPressureTest runs with a poll of an hour to show that none is.
  */
 final class BackPressure {
 
@@ -100,6 +110,7 @@ final class BackPressure {
      */
     private long claimQueued(SlotWaiter w, long deadline) throws TimeoutException {
         enqueue(w, SlotWaiter.UNCLAIMED);
+        VarHandle.fullFence(); // after the enqueue, before the re-check: pairs with onReleased's fence
         try {
             for (;;) {
                 if (firstUnclaimed() == w) {
@@ -122,7 +133,7 @@ final class BackPressure {
                     throw new CallInterruptedException("engine '" + core.name() + "': the caller was interrupted"
                             + " while it waited for a free slot; call not sent");
                 }
-                LockSupport.parkNanos(this, Math.min(WaitRules.BACKPRESSURE_POLL_NS, deadline - now));
+                LockSupport.parkNanos(this, Math.min(rules.backPressurePollNs, deadline - now));
             }
         } finally {
             dequeue(w);
@@ -144,10 +155,11 @@ final class BackPressure {
             return true;
         }
         enqueue(w, seq);
+        VarHandle.fullFence(); // after the enqueue, before the re-check: pairs with onReleased's fence
         boolean interrupted = false;
         try {
             for (;;) {
-                // After enqueue (a full fence on `waiting`): a release seen here needs no wake.
+                // After the enqueue and the fence: a release missed here sees us queued and wakes us.
                 ring.requestFreeWake(seq);
                 if (ring.isFreeAcquire(seq)) {
                     return true;
@@ -155,7 +167,7 @@ final class BackPressure {
                 if (core.abandoned()) {
                     return false;
                 }
-                LockSupport.parkNanos(this, WaitRules.BACKPRESSURE_POLL_NS);
+                LockSupport.parkNanos(this, rules.backPressurePollNs);
                 interrupted |= Thread.interrupted(); // park returns at once while it is set
             }
         } finally {
@@ -188,11 +200,21 @@ final class BackPressure {
 
     // ---- releases --------------------------------------------------------------------------------
 
-    /** After the release store of FREE(freedSeq): wakes its claimed waiter and the first unclaimed one. */
+    /**
+     * After a caller's release store of FREE(freedSeq): wakes its claimed waiter and the first unclaimed
+     * one. The fence orders the release store before the load of {@link #waiting} (nothing weaker orders
+     * a store before a later load): the Dekker pair with a waiter's enqueue, fence and re-check.
+     */
     void onReleased(long freedSeq) {
+        VarHandle.fullFence();
         if (waiting == 0) {
             return;
         }
+        wake(freedSeq);
+    }
+
+    /** Wakes the producer waiting for FREE(freedSeq) and the first unclaimed one. */
+    private void wake(long freedSeq) {
         synchronized (lock) {
             boolean unclaimedWoken = false;
             for (SlotWaiter n = head; n != null; n = n.next) {
@@ -209,9 +231,9 @@ final class BackPressure {
         if (waiting == 0) {
             return;
         }
-        long freed = ring.freeSeqAcquire(idx);
+        long freed = ring.freeSeqAcquire(idx); // after the engine's exchange, a full fence
         if (freed >= 0) {
-            onReleased(freed);
+            wake(freed);
         }
     }
 

@@ -12,8 +12,8 @@ import java.util.concurrent.atomic.AtomicReferenceArray;
 import java.util.concurrent.locks.LockSupport;
 
 /**
- * A published call's wait for its outcome: spin on the slot for the spin budget, then announce PARKED
- * and park until the engine's wake upcall hands the outcome over; give the call up (GONE) at its
+ * A published call's wait for its outcome: spin on the slot as {@link CallSpin} says, then announce
+ * PARKED and park until the engine's wake upcall hands the outcome over; give the call up (GONE) at its
  * deadline or on an interrupt.
  */
 final class CallWait {
@@ -25,15 +25,9 @@ final class CallWait {
     private final Outcomes outcomes;
     /** Per slot: the ParkedCall or AsyncCall whose outcome the wake upcall hands over. */
     private final AtomicReferenceArray<Object> waiters;
-    private final WaitRules rules;
-    /**
-     * Until when (System.nanoTime) this engine's callers step aside ({@link WaitRules#STEP_ASIDE_NS}); 0
-     * if they do not. Plain: written only when a caller sees contention, read once per spin, and a stale
-     * read costs one spin more or less.
-     */
-    private long steppingAsideUntil;
     /** Reaches the running call's native code when its caller gives it up. */
     private final CancelHook cancelHook;
+    private final CallSpin spinner;
 
     CallWait(EngineCore core, Ring ring, Outcomes outcomes, AtomicReferenceArray<Object> waiters, WaitRules rules,
             CancelHook cancelHook) {
@@ -42,7 +36,7 @@ final class CallWait {
         this.ring = ring;
         this.outcomes = outcomes;
         this.waiters = waiters;
-        this.rules = rules;
+        this.spinner = new CallSpin(this, ring, rules);
     }
 
     /** Waits for a published call's 64-bit result; parks at once if the caller had to wake the engine. */
@@ -81,94 +75,9 @@ final class CallWait {
         return e;
     }
 
-    /**
-     * Spins on the slot as the engine's {@link WaitRules} say (a platform thread yields after a while; a
-     * virtual thread waits as {@link #spinVirtual} says). Returns true once DONE, false when the caller
-     * should park. Gives the call up at the deadline.
-     */
+    /** Spins as {@link CallSpin#spin} says: true once DONE, false when the caller should park. */
     boolean spin(long seq, long deadline) throws TimeoutException {
-        if (ring.isDoneAcquire(seq)) {
-            return true;
-        }
-        Thread self = Thread.currentThread();
-        if (self.isInterrupted()) {
-            return false; // an interrupted caller never spins: it parks, and parking gives the call up
-        }
-        if (self.isVirtual()) {
-            return spinVirtual(seq, deadline);
-        }
-        long pickup = rules.pickupNs(seq - ring.startedOpaque(), ring.callNsOpaque());
-        long aside = steppingAsideUntil;
-        long budget = aside == 0 ? rules.callerSpinNs : rules.callerBudgetNs(aside, System.nanoTime());
-        return spinThenYield(seq, deadline, WaitRules.YIELD_AFTER_NS, budget, pickup);
-    }
-
-    /**
-     * Spins, then polls between yields once it spun {@code yieldAfterNs}, for {@code budgetNs}. Stops
-     * early (false: park) if the engine has not started the call after {@code pickupNs} (-1: no such
-     * check), or if a poll window shows this thread was descheduled ({@link WaitRules#preempted}).
-     */
-    private boolean spinThenYield(long seq, long deadline, long yieldAfterNs, long budgetNs, long pickupNs)
-            throws TimeoutException {
-        // The clock is first read after 64 polls: most calls are done by then, and a clock read costs
-        // ~20 ns here (a tenth of a spinning round trip in a profile).
-        long start = 0;
-        long last = 0;
-        for (int i = 1; ; i++) {
-            if (ring.isDoneAcquire(seq)) {
-                return true;
-            }
-            if ((i & 63) == 0) {
-                long now = System.nanoTime();
-                if (start == 0) {
-                    start = last = now;
-                }
-                if (now >= deadline) {
-                    giveUp(seq);
-                    return true; // giveUp returns only if the call was DONE
-                }
-                long spun = now - start;
-                if (spun >= budgetNs) {
-                    return ring.isDoneAcquire(seq);
-                }
-                if (rules.preempted(now - last) || (pickupNs >= 0 && spun >= pickupNs && ring.startedOpaque() <= seq)) {
-                    steppingAsideUntil = now + rules.stepAsideNs; // no spare core: spinning does not pay
-                    return ring.isDoneAcquire(seq);
-                }
-                last = now;
-                checkNotCancelledByClose(seq);
-                if (spun >= yieldAfterNs) {
-                    Thread.yield();
-                    last = System.nanoTime(); // a yield that ran others is not a preemption of the spin
-                    continue;
-                }
-            }
-            Thread.onSpinWait();
-        }
-    }
-
-    /**
-     * A virtual thread's wait, by its place in the queue and the engine's measured call cost. Its
-     * carrier is one of a few (one per core by default) that the engine thread competes with for the
-     * cores: a carrier kept busy takes CPU time from the engine the call waits for. So a virtual thread
-     * reckons what the calls ahead of its own (stats.started, a hint) and its own will take the engine
-     * (stats.call_ns each, {@link WaitRules#virtualExpectedNs}) and
-     * <ul>
-     *   <li>parks at once if that is longer than a park and a wake-up ({@link WaitRules#virtualParksAtOnce});
-     *   <li>otherwise spins on its carrier for at most {@link WaitRules#VIRTUAL_SPIN_NS}, then yields its
-     *       carrier between polls (other virtual threads run and submit their calls), for the expected
-     *       time plus slack, and parks.
-     * </ul>
-     */
-    private boolean spinVirtual(long seq, long deadline) throws TimeoutException {
-        long ahead = seq - ring.startedOpaque(); // started = last started seq + 1
-        long callNs = ring.callNsOpaque();
-        long expected = WaitRules.virtualExpectedNs(ahead, callNs);
-        if (WaitRules.virtualParksAtOnce(expected)) {
-            return false;
-        }
-        return spinThenYield(seq, deadline, WaitRules.VIRTUAL_SPIN_NS, rules.virtualBudgetNs(expected),
-                rules.pickupNs(ahead, callNs));
+        return spinner.spin(seq, deadline);
     }
 
     /** {@link #parkUntilDone} for a 64-bit result: allocates nothing. */
@@ -299,21 +208,36 @@ final class CallWait {
 
     /** Sets GONE on a parked call unless it is DONE; true if it gave the call up. */
     private boolean giveUpParked(long seq, ParkedCall parked) {
-        if (ring.setFlagUnlessDone(seq, FLAG_GONE) == Ring.DONE_OR_MOVED) {
+        if (setGone(seq) == Ring.DONE_OR_MOVED) {
             return false;
         }
-        // GONE: the engine skips the call or discards its result and will make no upcall.
+        // GONE: the engine skips the call or discards its result and makes no upcall for it (only the
+        // FREE_WAKE one, for the producers queued for the slot, which completeParked ignores).
         waiters.compareAndSet(ring.index(seq), parked, null);
         cancelHook.cancelIfRunning(seq);
         return true;
     }
 
     /**
+     * Gives the call up: sets GONE unless it is DONE (returns what {@link Ring#setFlagUnlessDone} does).
+     * FREE_WAKE first: the engine frees a given-up call's slot itself, and FREE_WAKE makes it wake the
+     * producers queued for that slot ({@link BackPressure#onSlotFreed}), including one that queued before
+     * this call was published, or for a later lap of the slot, and so could not set the flag itself
+     * (defect 8). Set before GONE, since the engine may free the slot as soon as GONE is set; if the call
+     * is DONE in between, the flag is harmless (the caller's release overwrites the state word). It costs
+     * the engine one wake upcall per given-up call, which returns at once if no producer queues.
+     */
+    private long setGone(long seq) {
+        ring.setFlagUnlessDone(seq, Layout.FLAG_FREE_WAKE);
+        return ring.setFlagUnlessDone(seq, FLAG_GONE);
+    }
+
+    /**
      * The caller gives a spinning call up: sets GONE unless the call is already DONE, and throws the
      * timeout. Returns normally only if the call was DONE (its result is then the caller's to take).
      */
-    private void giveUp(long seq) throws TimeoutException {
-        if (ring.setFlagUnlessDone(seq, FLAG_GONE) != Ring.DONE_OR_MOVED) {
+    void giveUp(long seq) throws TimeoutException {
+        if (setGone(seq) != Ring.DONE_OR_MOVED) {
             cancelHook.cancelIfRunning(seq);
             throw timedOut(seq);
         }
@@ -324,7 +248,7 @@ final class CallWait {
      * Only close() gives a call up behind its caller's back (it sets GONE on every call in flight): then
      * no outcome will come. Throws if that happened to seq: its slot is GONE or serves another lap.
      */
-    private void checkNotCancelledByClose(long seq) {
+    void checkNotCancelledByClose(long seq) {
         if (core.closeCancels()) {
             long st;
             try {
@@ -356,7 +280,7 @@ final class CallWait {
 
     /** Gives an async call up unless it is done: the engine skips it or discards its result. */
     boolean cancel(long seq, Object waiter) {
-        if (ring.setFlagUnlessDone(seq, FLAG_GONE) == Ring.DONE_OR_MOVED) {
+        if (setGone(seq) == Ring.DONE_OR_MOVED) {
             return false;
         }
         // GONE: the engine will neither run nor report this call, and releases the slot itself.

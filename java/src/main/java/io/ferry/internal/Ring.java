@@ -185,10 +185,12 @@ public final class Ring {
     /**
      * Publishes an abort record for a claimed, free slot the producer could not fill: the engine skips
      * it, ignores its input fields and frees the slot itself. A volatile store, like {@link #publishVolatile}.
+     * With FREE_WAKE, so that the engine's free wakes a producer queued for the slot, which could not set
+     * the flag itself while the slot was unpublished.
      */
     public void abortVolatile(long seq) {
         INT.set(region, slot(seq) + SLOT_OP, OP_ABORT);
-        LONG.setVolatile(region, slot(seq), (seq << SEQ_SHIFT) | FLAG_GONE | PHASE_PUBLISHED);
+        LONG.setVolatile(region, slot(seq), (seq << SEQ_SHIFT) | FLAG_GONE | FLAG_FREE_WAKE | PHASE_PUBLISHED);
     }
 
     /** The engine's {@code sleeping} word, read after a publish's StoreLoad: non-zero means wake it. */

@@ -27,35 +27,28 @@ class WaitRulesTest {
     }
 
     @Test
-    void aVirtualThreadBehindLongCallsParksAtOnce() {
-        // One call ahead that takes the engine 100 µs (stats.call_ns): no spin can outlast that.
-        assertTrue(WaitRules.virtualParksAtOnce(WaitRules.virtualExpectedNs(1, 100_000)));
-        // Its own call alone is long.
-        assertTrue(WaitRules.virtualParksAtOnce(WaitRules.virtualExpectedNs(0, 60_000)));
-        // Many short calls ahead add up: 1,000 calls of 1 µs.
-        assertTrue(WaitRules.virtualParksAtOnce(WaitRules.virtualExpectedNs(1_000, 1_000)));
+    void aVirtualThreadParksAtOnceBehindQueuedCalls() {
+        // One call queued ahead (stats.started one short of the calls before ours): park, however short.
+        assertTrue(WaitRules.virtualParksAtOnce(1, 100));
+        assertTrue(WaitRules.virtualParksAtOnce(63, 0));
+        // Nothing queued ahead (the call before ours is running, or ours is): spin as a platform thread.
+        assertFalse(WaitRules.virtualParksAtOnce(0, 100));
+        assertFalse(WaitRules.virtualParksAtOnce(-1, 100), "a stale started counts as nothing queued");
     }
 
     @Test
-    void aVirtualThreadBehindShortCallsSpinsAboutWhatTheyTake() {
-        // 63 calls of the built-in add ahead (64 virtual threads): ~6.4 µs, worth a short wait.
-        long expected = WaitRules.virtualExpectedNs(63, 100);
-        assertEquals(6_400, expected);
-        assertFalse(WaitRules.virtualParksAtOnce(expected));
-        assertEquals(expected + WaitRules.VIRTUAL_SLACK_NS, BALANCED.virtualBudgetNs(expected));
-        // Never beyond the policy's caller spin.
-        assertEquals(20_000, BALANCED.virtualBudgetNs(45_000));
+    void aVirtualThreadParksWhereAPlatformThreadStartsYielding() {
+        assertEquals(WaitRules.YIELD_AFTER_NS, WaitRules.virtualBudgetNs(SPIN.callerSpinNs));
+        assertEquals(0, WaitRules.virtualBudgetNs(0), "stepping aside: one poll window, as a platform thread");
     }
 
     @Test
     void theVirtualRuleUsesTheMeasuredCallCostNotAGuess() {
-        // Until the engine has measured call_ns (0), a call is reckoned MIN_CALL_NS.
-        assertEquals(WaitRules.MIN_CALL_NS * 3, WaitRules.virtualExpectedNs(2, 0));
-        // Once measured, the measurement counts: 3 calls of 20 µs park, 3 of 2 µs do not.
-        assertTrue(WaitRules.virtualParksAtOnce(WaitRules.virtualExpectedNs(2, 20_000)));
-        assertFalse(WaitRules.virtualParksAtOnce(WaitRules.virtualExpectedNs(2, 2_000)));
-        // A stale started (ahead < 0) counts as no call ahead.
-        assertEquals(WaitRules.virtualExpectedNs(0, 500), WaitRules.virtualExpectedNs(-5, 500));
+        // Until the engine has measured call_ns (0), nothing says the call is long.
+        assertFalse(WaitRules.virtualParksAtOnce(0, 0));
+        // Once measured, the measurement counts: a 60 µs call parks at once, a 20 µs one spins.
+        assertTrue(WaitRules.virtualParksAtOnce(0, 60_000));
+        assertFalse(WaitRules.virtualParksAtOnce(0, 20_000));
     }
 
     @Test

@@ -1,0 +1,108 @@
+package io.ferry.internal;
+
+import java.util.concurrent.TimeoutException;
+
+/**
+ * A published call's spin on its slot, before {@link CallWait} parks it: how long a caller polls, when
+ * it yields, and when it stops early, as the engine's {@link WaitRules} say. One rule for platform and
+ * virtual threads, with one difference for a virtual thread ({@link WaitRules#virtualParksAtOnce}): it
+ * parks at once when calls are queued ahead of its own, or when its own call is long, since its carrier
+ * is one of a few that the engine thread competes with for the cores.
+ */
+final class CallSpin {
+    private final CallWait wait;
+    private final Ring ring;
+    private final WaitRules rules;
+    /**
+     * Until when (System.nanoTime) this engine's callers step aside ({@link WaitRules#STEP_ASIDE_NS}); 0
+     * if they do not. Plain: written only when a caller sees contention, read once per spin, and a stale
+     * read costs one spin more or less.
+     */
+    private long steppingAsideUntil;
+
+    CallSpin(CallWait wait, Ring ring, WaitRules rules) {
+        this.wait = wait;
+        this.ring = ring;
+        this.rules = rules;
+    }
+
+    /**
+     * Spins on the slot as the engine's {@link WaitRules} say. Returns true once DONE, false when the
+     * caller should park. Gives the call up at the deadline.
+     *
+     * <ul>
+     *   <li>An interrupted caller never spins: it parks, and parking gives the call up.
+     *   <li>A virtual thread parks at once if calls are queued ahead of its own (stats.started, a hint)
+     *       or if its own call is expected to outlast a park and a wake-up (stats.call_ns): its carrier
+     *       then runs other virtual threads, or goes idle and leaves the core to the engine thread.
+     *   <li>Otherwise the caller spins, polls between yields once it spun {@link WaitRules#YIELD_AFTER_NS},
+     *       and parks at the end of the policy's budget (a virtual thread parks where a platform thread
+     *       starts yielding, {@link WaitRules#VIRTUAL_SPIN_NS}), or early (adaptive policy only) if the
+     *       engine has not picked its call up in time or the spin was descheduled. Either of those makes
+     *       every caller of this engine step aside (park after one poll window) for
+     *       {@link WaitRules#STEP_ASIDE_NS}.
+     * </ul>
+     */
+    boolean spin(long seq, long deadline) throws TimeoutException {
+        if (ring.isDoneAcquire(seq)) {
+            return true;
+        }
+        Thread self = Thread.currentThread();
+        if (self.isInterrupted()) {
+            return false;
+        }
+        long ahead = seq - ring.startedOpaque(); // started = last started seq + 1
+        long callNs = ring.callNsOpaque();
+        boolean virtual = self.isVirtual();
+        if (virtual && WaitRules.virtualParksAtOnce(ahead, callNs)) {
+            return false;
+        }
+        long pickup = rules.pickupNs(ahead, callNs);
+        long aside = steppingAsideUntil;
+        long budget = aside == 0 ? rules.callerSpinNs : rules.callerBudgetNs(aside, System.nanoTime());
+        return spinThenYield(seq, deadline, virtual ? WaitRules.virtualBudgetNs(budget) : budget, pickup);
+    }
+
+    /**
+     * Spins, then polls between yields once it spun {@link WaitRules#YIELD_AFTER_NS}, for {@code budgetNs}.
+     * Stops early (false: park) if the engine has not started the call after {@code pickupNs} (-1: no
+     * such check), or if a poll window shows this thread was descheduled ({@link WaitRules#preempted}).
+     */
+    private boolean spinThenYield(long seq, long deadline, long budgetNs, long pickupNs) throws TimeoutException {
+        // The clock is first read after 64 polls: most calls are done by then, and a clock read costs
+        // ~20 ns here (a tenth of a spinning round trip in a profile).
+        long start = 0;
+        long last = 0;
+        for (int i = 1; ; i++) {
+            if (ring.isDoneAcquire(seq)) {
+                return true;
+            }
+            if ((i & 63) == 0) {
+                long now = System.nanoTime();
+                if (start == 0) {
+                    start = last = now;
+                }
+                if (now >= deadline) {
+                    wait.giveUp(seq);
+                    return true; // giveUp returns only if the call was DONE
+                }
+                long spun = now - start;
+                if (spun >= budgetNs) {
+                    return ring.isDoneAcquire(seq);
+                }
+                if (rules.preempted(now - last) || (pickupNs >= 0 && spun >= pickupNs && ring.startedOpaque() <= seq)) {
+                    steppingAsideUntil = now + rules.stepAsideNs; // no spare core: spinning does not pay
+                    return ring.isDoneAcquire(seq);
+                }
+                last = now;
+                wait.checkNotCancelledByClose(seq);
+                if (spun >= WaitRules.YIELD_AFTER_NS) {
+                    Thread.yield();
+                    last = System.nanoTime(); // a yield that ran others is not a preemption of the spin
+                    continue;
+                }
+            }
+            Thread.onSpinWait();
+        }
+    }
+}

@@ -1,22 +1,29 @@
 package io.ferry.internal;
 
 import io.ferry.EngineClosedException;
-import io.ferry.FerryException;
 import io.ferry.Op;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
-import java.util.concurrent.ForkJoinPool;
-import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 
 /**
- * An async call's future. The engine thread reads the outcome out of the slot (in its wake upcall),
- * releases the slot, and hands completion to the completion executor: dependent stages never run on
- * the engine thread. {@link #cancel} and a timed-out {@link #get(long, TimeUnit)} give the call up: the
- * engine skips it if it has not started it.
+ * An async call's future. It is published PARKED: when the engine makes it DONE, its wake upcall takes
+ * the outcome out of the slot (releasing the slot) and queues the call on {@link Completions}, which
+ * completes it on the completion executor; dependent stages never run on the engine thread.
+ *
+ * <p>A thread that joins ({@link #join}, {@link #get()}, {@link #get(long, TimeUnit)}) does not wait for
+ * that: it completes the future itself, on its own thread, from an outcome already taken, or it takes the
+ * call over and waits on the slot as a sync caller does ({@link JoinWait}). Dependent stages registered
+ * before then run on the joining thread, as CompletableFuture runs them on whichever thread completes it.
+ *
+ * <p>{@link #cancel}, a timed-out {@link #get(long, TimeUnit)}, {@code orTimeout} and a user's
+ * {@link #completeExceptionally} give the call up: the engine skips it if it has not started it.
+ *
+ * <p>Every failure reaches the future: a failure the engine reported, and anything thrown while the
+ * outcome is taken (an OutOfMemoryError decoding a large result, say), which fails the future with it.
  */
-public final class AsyncCall<T> extends CompletableFuture<T> implements Runnable {
+public final class AsyncCall<T> extends CompletableFuture<T> {
     public static final int KIND_LONG = 0;
     public static final int KIND_BYTES = 1;
     public static final int KIND_STRING = 2;
@@ -24,50 +31,85 @@ public final class AsyncCall<T> extends CompletableFuture<T> implements Runnable
     public static final int KIND_DOUBLE = 3;
 
     private final EngineCore core;
+    private final Completions completions;
     private final Op op;
     private final int kind;
+    /** Written before the publish, which releases it to the engine's upcall. */
     long seq;
-    private Object outcome;
+    /**
+     * The outcome once taken out of the slot: the result (boxed) or the failure (a Throwable); null
+     * before. Written once by whoever owns the DONE outcome (the upcall, or a joiner that took the call
+     * over), read by the completion task and by joiners, on any thread: volatile.
+     */
+    private volatile Object outcome;
+    /** The call pushed before this one on {@link Completions}' stack. */
+    AsyncCall<?> next;
 
     AsyncCall(EngineCore core, Op op, int kind) {
         this.core = core;
+        this.completions = core.completions();
         this.op = op;
         this.kind = kind;
     }
 
-    /** On the engine thread, from the wake upcall. */
+    /** On the engine thread, from the wake upcall. Never throws: a failure here fails the future. */
     void onDone(int idx) {
-        Object o = core.takeOutcome(idx, this, seq, op, kind == KIND_DOUBLE ? KIND_LONG : kind);
+        if (takeOutcome(idx)) {
+            completions.push(this);
+        }
+    }
+
+    /**
+     * By the owner of the call's DONE outcome (the upcall, or a joiner): takes it out of the slot (which
+     * releases the slot) into {@link #outcome}. False for a late wake meant for an earlier caller of the
+     * slot. Anything thrown becomes the outcome.
+     */
+    boolean takeOutcome(int idx) {
+        Object o;
+        try {
+            o = core.takeOutcome(idx, this, seq, op, kind == KIND_DOUBLE ? KIND_LONG : kind);
+        } catch (Throwable t) {
+            o = t;
+        }
         if (o == null) {
-            return; // a late wake meant for an earlier caller of this slot
+            return false;
         }
         outcome = o;
-        try {
-            core.completionExecutor().execute(this);
-        } catch (RejectedExecutionException e) {
-            ForkJoinPool.commonPool().execute(this);
-        } catch (RuntimeException | Error e) {
-            // The user's executor failed: complete on the common pool anyway, and say so.
-            EngineCore.LOG.log(System.Logger.Level.WARNING, "the completion executor threw; op '" + op.name()
-                    + "' completes its future on the common pool instead", e);
-            ForkJoinPool.commonPool().execute(this);
+        return true;
+    }
+
+    /** Completes this future from its outcome; on whatever thread calls it, once the outcome is set. */
+    @SuppressWarnings("unchecked")
+    void finish() {
+        Object o = outcome;
+        if (o instanceof Throwable t) {
+            super.completeExceptionally(t); // the engine's failure: the call is over, nothing to give up
+        } else if (o != null) {
+            complete((T) (kind == KIND_DOUBLE ? (Object) Double.longBitsToDouble((Long) o) : o));
+        }
+    }
+
+    /** Before a joiner blocks: completes the future on this thread if its outcome is, or can be, had. */
+    private void help(long deadline) {
+        if (outcome != null || completions.joinWait.await(this, deadline)) {
+            finish();
         }
     }
 
     @Override
-    @SuppressWarnings("unchecked")
-    public void run() {
-        if (Thread.currentThread() == core.engineThread()) {
-            // A direct executor ran us inline on the engine thread: move off it.
-            ForkJoinPool.commonPool().execute(this);
-            return;
+    public T join() {
+        if (!isDone()) {
+            help(EngineCore.NO_DEADLINE);
         }
-        Object o = outcome;
-        if (o instanceof FerryException e) {
-            completeExceptionally(e);
-        } else {
-            complete((T) (kind == KIND_DOUBLE ? (Object) Double.longBitsToDouble((Long) o) : o));
+        return super.join();
+    }
+
+    @Override
+    public T get() throws InterruptedException, ExecutionException {
+        if (!isDone()) {
+            help(EngineCore.NO_DEADLINE);
         }
+        return super.get();
     }
 
     /** close() gave this call up: no upcall will come. */
@@ -105,8 +147,14 @@ public final class AsyncCall<T> extends CompletableFuture<T> implements Runnable
     /** Waits at most the timeout; on timeout the call is given up (skipped if not started) and this future cancelled. */
     @Override
     public T get(long timeout, TimeUnit unit) throws InterruptedException, ExecutionException, TimeoutException {
+        long timeoutNs = unit.toNanos(timeout);
+        long deadline = EngineCore.deadline(timeoutNs);
+        if (!isDone()) {
+            help(deadline);
+        }
         try {
-            return super.get(timeout, unit);
+            return super.get(deadline == EngineCore.NO_DEADLINE ? timeoutNs : Math.max(0, deadline - System.nanoTime()),
+                    TimeUnit.NANOSECONDS);
         } catch (TimeoutException e) {
             cancel(false);
             if (isCancelled()) {

@@ -54,7 +54,6 @@ public final class EngineCore {
     private final Arena arena;
     private final Ring ring;
     private final MemorySegment handle;
-    private final Executor completionExecutor;
     private final long closeTimeoutNs;
     /** Per slot: the ParkedCall or AsyncCall whose outcome the wake upcall hands over. */
     private final AtomicReferenceArray<Object> waiters;
@@ -63,6 +62,7 @@ public final class EngineCore {
     private final Outcomes outcomes;
     private final CallWait wait;
     private final Batch batch;
+    private final Completions completions;
     private final Shutdown shutdown;
     private final Thread engineThread;
 
@@ -81,7 +81,6 @@ public final class EngineCore {
             throw new IllegalArgumentException("capacity=" + capacity + ": must be a power of two in 1..2^24");
         }
         this.name = name;
-        this.completionExecutor = completionExecutor;
         this.closeTimeoutNs = closeTimeoutNs;
         this.waiters = new AtomicReferenceArray<>(capacity);
         long size = FerryNative.ferry_region_size(capacity);
@@ -98,6 +97,7 @@ public final class EngineCore {
             this.ring = new Ring(region, capacity);
             this.backPressure = new BackPressure(this, ring, rules);
             this.outcomes = new Outcomes(ring, backPressure);
+            this.completions = new Completions(this, ring, rules, completionExecutor);
             this.handle = start(region, capacity, rules, pluginPath, initSymbol, initArg);
             // No call, so no upcall that reads wait, before the constructor returns.
             CancelHook cancelHook = new CancelHook(handle, ring);
@@ -362,8 +362,8 @@ public final class EngineCore {
         return wait.takeOutcome(idx, waiter, seq, op, kind);
     }
 
-    Executor completionExecutor() {
-        return completionExecutor;
+    Completions completions() {
+        return completions;
     }
 
     /**

@@ -76,8 +76,9 @@ final class JoinWait {
                 long now = System.nanoTime();
                 if (start == 0) {
                     start = now;
-                } else if (now - start >= budgetNs || now >= deadline || call.isDone()) {
-                    return false;
+                } else if (now - start >= budgetNs || now >= deadline || call.isDone()
+                        || Thread.currentThread().isInterrupted()) {
+                    return false; // an interrupted get() throws, as CompletableFuture's does
                 } else if (now - start >= WaitRules.YIELD_AFTER_NS) {
                     Thread.yield(); // two vCPUs: leave the engine its core
                 }

@@ -2,10 +2,13 @@ package io.ferry.internal;
 
 import io.ferry.EngineClosedException;
 import io.ferry.Op;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.concurrent.locks.LockSupport;
 
 /**
  * An async call's future. It is published PARKED: when the engine makes it DONE, its wake upcall takes
@@ -30,6 +33,18 @@ public final class AsyncCall<T> extends CompletableFuture<T> {
     /** A 64-bit result that completes the future as the double its bits are. */
     public static final int KIND_DOUBLE = 3;
 
+    private static final VarHandle WAITER;
+    /** {@link #waiter} once the upcall has handed the outcome over: whoever reads it completes the future. */
+    private static final Object TAKEN = new Object();
+
+    static {
+        try {
+            WAITER = MethodHandles.lookup().findVarHandle(AsyncCall.class, "waiter", Object.class);
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
+
     private final EngineCore core;
     private final Completions completions;
     private final Op op;
@@ -44,6 +59,15 @@ public final class AsyncCall<T> extends CompletableFuture<T> {
     private volatile Object outcome;
     /** The call pushed before this one on {@link Completions}' stack. */
     AsyncCall<?> next;
+    /** Whether submitting the call had to wake the engine: a joiner then parks at once. */
+    boolean woke;
+    /**
+     * A joiner parked for the upcall (its Thread), {@link #TAKEN} once the upcall has handed the outcome
+     * over, or null. The upcall's getAndSet and the joiner's CASes decide who completes the future: the
+     * parked joiner it unparks, or else the completion task.
+     */
+    @SuppressWarnings("unused") // accessed through WAITER
+    private volatile Object waiter;
 
     AsyncCall(EngineCore core, Op op, int kind) {
         this.core = core;
@@ -55,7 +79,12 @@ public final class AsyncCall<T> extends CompletableFuture<T> {
     /** On the engine thread, from the wake upcall. Never throws: a failure here fails the future. */
     void onDone(int idx) {
         if (takeOutcome(idx)) {
-            completions.push(this);
+            // After the outcome's volatile store: a joiner that sees TAKEN sees the outcome.
+            if (WAITER.getAndSet(this, TAKEN) instanceof Thread joiner) {
+                LockSupport.unpark(joiner); // it completes the future on its own thread: no executor hop
+            } else {
+                completions.push(this);
+            }
         }
     }
 
@@ -85,21 +114,72 @@ public final class AsyncCall<T> extends CompletableFuture<T> {
         if (o instanceof Throwable t) {
             super.completeExceptionally(t); // the engine's failure: the call is over, nothing to give up
         } else if (o != null) {
-            complete((T) (kind == KIND_DOUBLE ? (Object) Double.longBitsToDouble((Long) o) : o));
+            super.complete((T) (kind == KIND_DOUBLE ? (Object) Double.longBitsToDouble((Long) o) : o));
+        }
+        unparkJoiner(); // a joiner parked for the upcall while the completion task completed us
+    }
+
+    /**
+     * Before a joiner blocks in CompletableFuture's own wait: completes the future on this thread if its
+     * outcome is, or can be, had, as a sync caller waits: from an outcome already taken; by taking the
+     * call over and spinning on its slot ({@link JoinWait}), unless submitting it woke the engine; or
+     * parked until the upcall hands the outcome over. Returns early, the future maybe not done, at the
+     * deadline, on an interrupt if {@code interruptible} (join is not), or if another joiner is parked.
+     */
+    private void help(long deadline, boolean interruptible) {
+        Thread self = Thread.currentThread();
+        if (self == core.engineThread()) {
+            return; // never complete, so never run dependent stages, on the engine thread
+        }
+        if (outcome != null || (!woke && completions.joinWait.await(this, deadline))) {
+            finish();
+            return;
+        }
+        if (!WAITER.compareAndSet(this, null, self)) {
+            if (waiter == TAKEN) {
+                finish(); // the upcall handed the outcome over before we could park
+            }
+            return; // another joiner is parked: wait as CompletableFuture does
+        }
+        boolean interrupted = false;
+        // The CAS above (a full fence) comes before this isDone(); a completer's CAS on the result comes
+        // before its read of waiter (unparkJoiner): one of the two sees the other.
+        while (waiter == self && !isDone()) {
+            if (deadline == EngineCore.NO_DEADLINE) {
+                LockSupport.park(this);
+            } else {
+                long left = deadline - System.nanoTime();
+                if (left <= 0) {
+                    break;
+                }
+                LockSupport.parkNanos(this, left);
+            }
+            if (Thread.interrupted()) {
+                interrupted = true;
+                if (interruptible) {
+                    break;
+                }
+            }
+        }
+        if (interrupted) {
+            self.interrupt(); // get() throws InterruptedException, join() keeps the status
+        }
+        if (!WAITER.compareAndSet(this, self, null)) {
+            finish(); // TAKEN: the upcall handed the outcome over to us, so we complete the future
         }
     }
 
-    /** Before a joiner blocks: completes the future on this thread if its outcome is, or can be, had. */
-    private void help(long deadline) {
-        if (outcome != null || completions.joinWait.await(this, deadline)) {
-            finish();
+    /** Wakes a joiner parked in {@link #help} once the future was completed from outside. */
+    private void unparkJoiner() {
+        if (waiter instanceof Thread joiner) {
+            LockSupport.unpark(joiner);
         }
     }
 
     @Override
     public T join() {
         if (!isDone()) {
-            help(EngineCore.NO_DEADLINE);
+            help(EngineCore.NO_DEADLINE, false);
         }
         return super.join();
     }
@@ -107,9 +187,19 @@ public final class AsyncCall<T> extends CompletableFuture<T> {
     @Override
     public T get() throws InterruptedException, ExecutionException {
         if (!isDone()) {
-            help(EngineCore.NO_DEADLINE);
+            help(EngineCore.NO_DEADLINE, true);
         }
         return super.get();
+    }
+
+    /** A user's completion: wakes a parked joiner (the call runs on; its outcome is discarded). */
+    @Override
+    public boolean complete(T value) {
+        boolean won = super.complete(value);
+        if (won) {
+            unparkJoiner();
+        }
+        return won;
     }
 
     /** close() gave this call up: no upcall will come. */
@@ -128,7 +218,9 @@ public final class AsyncCall<T> extends CompletableFuture<T> {
             return false;
         }
         core.cancel(seq, this);
-        return super.cancel(mayInterruptIfRunning);
+        boolean cancelled = super.cancel(mayInterruptIfRunning);
+        unparkJoiner();
+        return cancelled;
     }
 
     /**
@@ -140,6 +232,7 @@ public final class AsyncCall<T> extends CompletableFuture<T> {
         boolean won = super.completeExceptionally(ex);
         if (won) {
             core.cancel(seq, this);
+            unparkJoiner();
         }
         return won;
     }
@@ -150,7 +243,7 @@ public final class AsyncCall<T> extends CompletableFuture<T> {
         long timeoutNs = unit.toNanos(timeout);
         long deadline = EngineCore.deadline(timeoutNs);
         if (!isDone()) {
-            help(deadline);
+            help(deadline, true);
         }
         try {
             return super.get(deadline == EngineCore.NO_DEADLINE ? timeoutNs : Math.max(0, deadline - System.nanoTime()),

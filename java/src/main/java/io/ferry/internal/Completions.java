@@ -39,7 +39,7 @@ final class Completions implements Runnable {
     Completions(EngineCore core, Ring ring, WaitRules rules, Executor executor) {
         this.core = core;
         this.executor = executor;
-        this.joinWait = new JoinWait(core, ring, rules);
+        this.joinWait = new JoinWait(ring, rules);
     }
 
     /**

@@ -302,8 +302,9 @@ public final class EngineCore {
         AsyncCall<T> call = new AsyncCall<>(this, op, resultKind);
         MemorySegment in = input == null ? MemorySegment.NULL : submission.copyIn(input);
         try {
-            submission.submit(op.id(), input == null ? 0 : CALL_HAS_INPUT, ctx, a, b, in, input == null ? 0 : input.length,
-                    NO_DEADLINE, FLAG_PARKED, call);
+            long submitted = submission.submit(op.id(), input == null ? 0 : CALL_HAS_INPUT, ctx, a, b, in,
+                    input == null ? 0 : input.length, NO_DEADLINE, FLAG_PARKED, call);
+            call.woke = submitted < 0; // a joiner then parks at once, as a sync caller does
         } catch (TimeoutException impossible) {
             throw new AssertionError(impossible);
         }

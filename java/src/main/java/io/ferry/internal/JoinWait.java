@@ -18,13 +18,11 @@ import static io.ferry.internal.Layout.SEQ_SHIFT;
  * was set when the engine made it DONE, otherwise the joiner that cleared it.
  */
 final class JoinWait {
-    private final EngineCore core;
     private final Ring ring;
     private final long platformBudgetNs;
     private final long virtualBudgetNs;
 
-    JoinWait(EngineCore core, Ring ring, WaitRules rules) {
-        this.core = core;
+    JoinWait(Ring ring, WaitRules rules) {
         this.ring = ring;
         this.platformBudgetNs = rules.callerSpinNs;
         this.virtualBudgetNs = Math.min(rules.callerSpinNs, WaitRules.VIRTUAL_SPIN_NS);
@@ -38,7 +36,7 @@ final class JoinWait {
     boolean await(AsyncCall<?> call, long deadline) {
         Thread self = Thread.currentThread();
         long budget = self.isVirtual() ? virtualBudgetNs : platformBudgetNs;
-        if (budget <= 0 || self == core.engineThread()) {
+        if (budget <= 0) {
             return false;
         }
         long seq = call.seq;

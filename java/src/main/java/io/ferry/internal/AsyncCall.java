@@ -36,6 +36,8 @@ public final class AsyncCall<T> extends CompletableFuture<T> {
     private static final VarHandle WAITER;
     /** {@link #waiter} once the upcall has handed the outcome over: whoever reads it completes the future. */
     private static final Object TAKEN = new Object();
+    /** {@link #waiter} once a joiner completed the future from an outcome the upcall had not yet handed over. */
+    private static final Object JOINED = new Object();
 
     static {
         try {
@@ -80,9 +82,10 @@ public final class AsyncCall<T> extends CompletableFuture<T> {
     void onDone(int idx) {
         if (takeOutcome(idx)) {
             // After the outcome's volatile store: a joiner that sees TAKEN sees the outcome.
-            if (WAITER.getAndSet(this, TAKEN) instanceof Thread joiner) {
+            Object w = WAITER.getAndSet(this, TAKEN);
+            if (w instanceof Thread joiner) {
                 LockSupport.unpark(joiner); // it completes the future on its own thread: no executor hop
-            } else {
+            } else if (w != JOINED) {
                 completions.push(this);
             }
         }
@@ -131,15 +134,23 @@ public final class AsyncCall<T> extends CompletableFuture<T> {
         if (self == core.engineThread()) {
             return; // never complete, so never run dependent stages, on the engine thread
         }
-        if (outcome != null || (!woke && completions.joinWait.await(this, deadline))) {
+        if (outcome != null) {
+            WAITER.compareAndSet(this, null, JOINED); // the upcall, if not past it yet, need not queue us
             finish();
             return;
         }
+        // Registered before the call is taken over and handed back, so that an upcall after the hand-back
+        // always finds this joiner.
         if (!WAITER.compareAndSet(this, null, self)) {
             if (waiter == TAKEN) {
-                finish(); // the upcall handed the outcome over before we could park
+                finish(); // the upcall handed the outcome over before we could register
             }
-            return; // another joiner is parked: wait as CompletableFuture does
+            return; // another joiner waits: wait as CompletableFuture does
+        }
+        if (!woke && completions.joinWait.await(this, deadline)) {
+            WAITER.compareAndSet(this, self, null); // we took the outcome: no upcall will come
+            finish();
+            return;
         }
         boolean interrupted = false;
         // The CAS above (a full fence) comes before this isDone(); a completer's CAS on the result comes

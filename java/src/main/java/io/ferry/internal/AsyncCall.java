@@ -34,6 +34,7 @@ public final class AsyncCall<T> extends CompletableFuture<T> {
     public static final int KIND_DOUBLE = 3;
 
     private static final VarHandle WAITER;
+    private static final VarHandle OUTCOME;
     /** {@link #waiter} once the upcall has handed the outcome over: whoever reads it completes the future. */
     private static final Object TAKEN = new Object();
     /** {@link #waiter} once a joiner completed the future from an outcome the upcall had not yet handed over. */
@@ -41,7 +42,9 @@ public final class AsyncCall<T> extends CompletableFuture<T> {
 
     static {
         try {
-            WAITER = MethodHandles.lookup().findVarHandle(AsyncCall.class, "waiter", Object.class);
+            MethodHandles.Lookup lookup = MethodHandles.lookup();
+            WAITER = lookup.findVarHandle(AsyncCall.class, "waiter", Object.class);
+            OUTCOME = lookup.findVarHandle(AsyncCall.class, "outcome", Object.class);
         } catch (ReflectiveOperationException e) {
             throw new ExceptionInInitializerError(e);
         }
@@ -106,7 +109,9 @@ public final class AsyncCall<T> extends CompletableFuture<T> {
         if (o == null) {
             return false;
         }
-        outcome = o;
+        // Release, not volatile: what publishes it to another thread comes after it and is a full fence
+        // (the upcall's getAndSet of waiter, or the push onto Completions), or it is read by this thread.
+        OUTCOME.setRelease(this, o);
         return true;
     }
 

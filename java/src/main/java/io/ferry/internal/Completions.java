@@ -9,9 +9,9 @@ import java.util.concurrent.RejectedExecutionException;
 /**
  * Completes async futures off the engine thread, many per executor task. The engine's wake upcall takes
  * a call's outcome out of its slot and {@link #push pushes} the call onto a multi-producer stack (one
- * CAS); only a push onto an empty stack hands a task to the completion executor, and that task completes
- * every call pushed until it runs. So a burst of completions costs one executor hand-off, not one per
- * call, and the engine thread never waits for a pool thread to wake for each.
+ * CAS); only a push while no task is scheduled hands a task to the completion executor, and that task
+ * completes every call pushed until the stack stays empty. So a burst of completions costs one executor
+ * hand-off, not one per call, and the engine thread does not wake a pool thread for each.
  *
  * <p>A direct executor ({@code Runnable::run}) would run the task inline on the engine thread, where a
  * dependent stage must not run (it could block the engine or call it synchronously, which would wait on
@@ -20,14 +20,20 @@ import java.util.concurrent.RejectedExecutionException;
  */
 final class Completions implements Runnable {
     private static final VarHandle HEAD;
+    private static final VarHandle SCHEDULED;
 
     static {
         try {
-            HEAD = MethodHandles.lookup().findVarHandle(Completions.class, "head", AsyncCall.class);
+            MethodHandles.Lookup lookup = MethodHandles.lookup();
+            HEAD = lookup.findVarHandle(Completions.class, "head", AsyncCall.class);
+            SCHEDULED = lookup.findVarHandle(Completions.class, "scheduled", boolean.class);
         } catch (ReflectiveOperationException e) {
             throw new ExceptionInInitializerError(e);
         }
     }
+
+    /** Batches one task completes before it gives its thread back to the executor (a new task goes on). */
+    private static final int MAX_ROUNDS = 16;
 
     private final EngineCore core;
     private final Executor executor;
@@ -35,6 +41,11 @@ final class Completions implements Runnable {
     /** The last call pushed; each links to the one pushed before it ({@link AsyncCall#next}). */
     @SuppressWarnings("unused") // accessed through HEAD
     private volatile AsyncCall<?> head;
+    /**
+     * Whether a completion task is scheduled or running: while it is, pushes only add to the stack and
+     * the task takes them in its next round, so a steady stream of completions wakes one pool thread.
+     */
+    private volatile boolean scheduled;
 
     Completions(EngineCore core, Ring ring, WaitRules rules, Executor executor) {
         this.core = core;
@@ -52,7 +63,9 @@ final class Completions implements Runnable {
             h = head;
             call.next = h;
         } while (!HEAD.weakCompareAndSet(this, h, call));
-        if (h == null) {
+        // The CAS above is a full fence before this read; the task's volatile store of false comes before
+        // its re-read of head: either we see false and schedule, or the task sees our call.
+        if (!scheduled && SCHEDULED.compareAndSet(this, false, true)) {
             schedule();
         }
     }
@@ -64,9 +77,14 @@ final class Completions implements Runnable {
         } catch (RejectedExecutionException e) {
             ForkJoinPool.commonPool().execute(this);
         } catch (RuntimeException | Error e) {
-            EngineCore.LOG.log(System.Logger.Level.WARNING, "engine '" + core.name() + "': the completion "
-                    + "executor threw; async futures complete on the common pool instead", e);
-            ForkJoinPool.commonPool().execute(this);
+            try {
+                EngineCore.LOG.log(System.Logger.Level.WARNING, "engine '" + core.name() + "': the completion "
+                        + "executor threw; async futures complete on the common pool instead", e);
+                ForkJoinPool.commonPool().execute(this);
+            } catch (Throwable t) {
+                scheduled = false; // nothing runs the task: the next push schedules it again
+                logFailure(t);
+            }
         }
     }
 
@@ -78,7 +96,25 @@ final class Completions implements Runnable {
             ForkJoinPool.commonPool().execute(this);
             return;
         }
-        AsyncCall<?> newest = (AsyncCall<?>) HEAD.getAndSet(this, null);
+        for (int round = 0; ; round++) {
+            if (round == MAX_ROUNDS) {
+                schedule(); // still scheduled: hand the executor back its thread and carry on in a new task
+                return;
+            }
+            AsyncCall<?> batch = (AsyncCall<?>) HEAD.getAndSet(this, null);
+            if (batch != null) {
+                completeAll(batch);
+                continue;
+            }
+            scheduled = false;
+            if (head == null || !SCHEDULED.compareAndSet(this, false, true)) {
+                return; // empty, or a push scheduled a new task meanwhile
+            }
+        }
+    }
+
+    /** Completes a batch taken off the stack (newest first), oldest first. */
+    private void completeAll(AsyncCall<?> newest) {
         AsyncCall<?> oldest = null;
         while (newest != null) { // reverse the stack into completion order
             AsyncCall<?> n = newest.next;

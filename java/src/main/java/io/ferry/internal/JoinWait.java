@@ -19,11 +19,13 @@ import static io.ferry.internal.Layout.SEQ_SHIFT;
  */
 final class JoinWait {
     private final Ring ring;
+    private final WaitRules rules;
     private final long platformBudgetNs;
     private final long virtualBudgetNs;
 
     JoinWait(Ring ring, WaitRules rules) {
         this.ring = ring;
+        this.rules = rules;
         this.platformBudgetNs = rules.callerSpinNs;
         this.virtualBudgetNs = Math.min(rules.callerSpinNs, WaitRules.VIRTUAL_SPIN_NS);
     }
@@ -59,9 +61,16 @@ final class JoinWait {
         }
     }
 
-    /** Polls seq's slot until DONE (true), or false when the call is given up, the future done, or the budget spent. */
+    /**
+     * Polls seq's slot until DONE (true), or false when the call is given up, the future done, the
+     * budget spent, or (as a sync caller's spin, adaptive policies only) when the engine has not started
+     * the call after {@link WaitRules#pickupNs} or a poll window shows this thread was descheduled: with
+     * no spare core, spinning only takes the engine's time.
+     */
     private boolean spin(AsyncCall<?> call, long seq, long deadline, long budgetNs) {
+        long pickup = rules.pickupNs(seq - ring.startedOpaque(), ring.callNsOpaque());
         long start = 0;
+        long last = 0;
         for (int i = 1; ; i++) {
             long st = ring.stateAcquire(seq);
             if (Ring.isDone(st, seq)) {
@@ -73,12 +82,18 @@ final class JoinWait {
             if ((i & 63) == 0) {
                 long now = System.nanoTime();
                 if (start == 0) {
-                    start = now;
-                } else if (now - start >= budgetNs || now >= deadline || call.isDone()
-                        || Thread.currentThread().isInterrupted()) {
+                    start = last = now;
+                    continue;
+                }
+                long spun = now - start;
+                if (spun >= budgetNs || now >= deadline || call.isDone() || Thread.currentThread().isInterrupted()
+                        || rules.preempted(now - last) || (pickup >= 0 && spun >= pickup && ring.startedOpaque() <= seq)) {
                     return false; // an interrupted get() throws, as CompletableFuture's does
-                } else if (now - start >= WaitRules.YIELD_AFTER_NS) {
+                }
+                last = now;
+                if (spun >= WaitRules.YIELD_AFTER_NS) {
                     Thread.yield(); // two vCPUs: leave the engine its core
+                    last = System.nanoTime(); // a yield that ran others is not a preemption of the spin
                 }
             }
             Thread.onSpinWait();

@@ -54,7 +54,6 @@ public final class EngineCore {
     private final Arena arena;
     private final Ring ring;
     private final EngineHandle engine;
-    private final Executor completionExecutor;
     private final long closeTimeoutNs;
     /** Per slot: the ParkedCall or AsyncCall whose outcome the wake upcall hands over. */
     private final AtomicReferenceArray<Object> waiters;
@@ -63,6 +62,7 @@ public final class EngineCore {
     private final Outcomes outcomes;
     private final CallWait wait;
     private final Batch batch;
+    private final Completions completions;
     private final Shutdown shutdown;
     private final Thread engineThread;
 
@@ -81,7 +81,6 @@ public final class EngineCore {
             throw new IllegalArgumentException("capacity=" + capacity + ": must be a power of two in 1..2^24");
         }
         this.name = name;
-        this.completionExecutor = completionExecutor;
         this.closeTimeoutNs = closeTimeoutNs;
         this.waiters = new AtomicReferenceArray<>(capacity);
         long size = FerryNative.ferry_region_size(capacity);
@@ -98,6 +97,7 @@ public final class EngineCore {
             this.ring = new Ring(region, capacity);
             this.backPressure = new BackPressure(this, ring, rules);
             this.outcomes = new Outcomes(ring, backPressure);
+            this.completions = new Completions(this, ring, rules, completionExecutor);
             MemorySegment wake = Linker.nativeLinker().upcallStub(ON_WAKE.bindTo(this),
                     FunctionDescriptor.ofVoid(ValueLayout.JAVA_INT), arena);
             this.engine = EngineHandle.start(name, arena, region, capacity, rules, pluginPath, initSymbol, initArg, wake);
@@ -251,8 +251,9 @@ public final class EngineCore {
         AsyncCall<T> call = new AsyncCall<>(this, op, resultKind);
         MemorySegment in = input == null ? MemorySegment.NULL : submission.copyIn(input);
         try {
-            submission.submit(op.id(), input == null ? 0 : CALL_HAS_INPUT, ctx, a, b, in, input == null ? 0 : input.length,
-                    NO_DEADLINE, FLAG_PARKED, call);
+            long submitted = submission.submit(op.id(), input == null ? 0 : CALL_HAS_INPUT, ctx, a, b, in,
+                    input == null ? 0 : input.length, NO_DEADLINE, FLAG_PARKED, call);
+            call.woke = submitted < 0; // a joiner then parks at once, as a sync caller does
         } catch (TimeoutException impossible) {
             throw new AssertionError(impossible);
         }
@@ -311,8 +312,8 @@ public final class EngineCore {
         return wait.takeOutcome(idx, waiter, seq, op, kind);
     }
 
-    Executor completionExecutor() {
-        return completionExecutor;
+    Completions completions() {
+        return completions;
     }
 
     /**

@@ -22,6 +22,11 @@ final class Outcomes {
     private static final byte[] NO_BYTES = new byte[0];
     private final Ring ring;
     private final BackPressure backPressure;
+    /**
+     * Test only (AsyncFailureTest sets it by reflection): thrown once by {@link #takeAny} after the take,
+     * as an allocation failure decoding a result would be. Plain: set before the call it is meant for.
+     */
+    Error faultForTest;
 
     Outcomes(Ring ring, BackPressure backPressure) {
         this.ring = ring;
@@ -71,15 +76,23 @@ final class Outcomes {
         }
     }
 
-    /** A bytes, string or 64-bit outcome by result kind (AsyncCall.KIND_*), a failure as its exception. */
+    /**
+     * A bytes, string or 64-bit outcome by result kind (AsyncCall.KIND_*), a failure as its exception,
+     * and anything else thrown while taking it (an OutOfMemoryError decoding a large result, say) as that
+     * throwable: it must reach the call's future, and must not escape the wake upcall. The slot is
+     * released whatever happens (see {@link #takeFailure} and {@link #takeBytes}).
+     */
     Object takeAny(long seq, Op op, int kind) {
         try {
-            if (kind == AsyncCall.KIND_LONG) {
-                return takeLong(seq, op);
+            Object o = kind == AsyncCall.KIND_LONG ? (Object) takeLong(seq, op) : decode(takeBytes(seq, op), kind);
+            Error fault = faultForTest;
+            if (fault != null) {
+                faultForTest = null;
+                throw fault;
             }
-            return decode(takeBytes(seq, op), kind);
-        } catch (FerryException e) {
-            return e;
+            return o;
+        } catch (Throwable t) {
+            return t;
         }
     }
 

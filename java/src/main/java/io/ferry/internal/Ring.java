@@ -239,6 +239,26 @@ public final class Ring {
     }
 
     /**
+     * Clears a flag (PARKED) on PUBLISHED(seq) with a CAS (a full fence) unless the call is DONE, given
+     * up (GONE), no longer seq's, or lacks the flag; returns whether it cleared it. A joiner takes an async
+     * call's outcome over this way: the engine's DONE add, on the same word, then shows no PARKED and
+     * makes no wake upcall, so the outcome is the joiner's to take, as a spinning caller's is.
+     */
+    public boolean clearFlagUnlessDone(long seq, long flag) {
+        long base = slot(seq);
+        for (;;) {
+            long st = (long) LONG.getAcquire(region, base);
+            if ((st >>> SEQ_SHIFT) != seq || (st & PHASE_MASK) != PHASE_PUBLISHED || (st & FLAG_GONE) != 0
+                    || (st & flag) == 0) {
+                return false;
+            }
+            if (LONG.compareAndSet(region, base, st, st & ~flag)) {
+                return true;
+            }
+        }
+    }
+
+    /**
      * seq + 1 of the last call the engine started, read after a GONE CAS: {@code <= seq} means the
      * engine will skip seq (the Dekker pair with ferry__start_gone's seq_cst store and re-load).
      */

@@ -84,7 +84,7 @@ public final class AsyncCall<T> extends CompletableFuture<T> {
     /** On the engine thread, from the wake upcall. Never throws: a failure here fails the future. */
     void onDone(int idx) {
         if (takeOutcome(idx)) {
-            // After the outcome's volatile store: a joiner that sees TAKEN sees the outcome.
+            // After the outcome's release store: a joiner that sees TAKEN sees the outcome.
             Object w = WAITER.getAndSet(this, TAKEN);
             if (w instanceof Thread joiner) {
                 LockSupport.unpark(joiner); // it completes the future on its own thread: no executor hop
@@ -140,7 +140,9 @@ public final class AsyncCall<T> extends CompletableFuture<T> {
             return; // never complete, so never run dependent stages, on the engine thread
         }
         if (outcome != null) {
-            WAITER.compareAndSet(this, null, JOINED); // the upcall, if not past it yet, need not queue us
+            if (waiter == null) {
+                WAITER.compareAndSet(this, null, JOINED); // the upcall, if not past it yet, need not queue us
+            }
             finish();
             return;
         }

@@ -131,8 +131,10 @@ public final class EngineBuilder {
     }
 
     /**
-     * Where async futures are completed (and so where non-async dependent stages run). Default: the
-     * common pool.
+     * Where async futures nobody is joining are completed (and so where their non-async dependent
+     * stages run), many per task. Default: the common pool. A thread blocked in {@code join} or
+     * {@code get} completes its own future and runs the stages itself. Completion never runs on the
+     * engine thread: a direct executor ({@code Runnable::run}) is replaced by the common pool.
      *
      * @param executor the executor that completes async futures
      * @return this builder

@@ -141,9 +141,10 @@ public final class LongOp extends OpBase implements Op {
     }
 
     /**
-     * Submits a call and returns at once. The future completes on the engine's completion executor,
-     * never on the engine thread; cancelling it, or a {@code get(timeout)} that times out, gives the
-     * call up.
+     * Submits a call and returns at once. A thread that joins the future ({@code join}, {@code get})
+     * completes it itself, so a joined call makes no thread hop; otherwise it completes on the engine's
+     * completion executor, never on the engine thread. Cancelling it, or a {@code get(timeout)} that
+     * times out, gives the call up.
      *
      * @param a the first argument
      * @param b the second argument

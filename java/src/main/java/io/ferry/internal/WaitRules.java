@@ -129,9 +129,12 @@ public final class WaitRules {
      * measured). A spinning or yielding carrier keeps a core from the engine the call waits for, and the
      * calls ahead take the engine at least a hand-off each; a parked virtual thread frees its carrier for
      * the other virtual threads, which then submit their calls, and an idle carrier frees the core.
-     * ThroughputBenchmark.producers64, 2026-12-04 on 2 vCPUs shared with other jobs (load average 5 to
-     * 6): 0.65 to 0.73 M calls/s, against 0.15 to 0.16 M with the rule before (a virtual thread spun and
-     * yielded for what the calls ahead were expected to take) and 0.27 M with the platform rule alone.
+     * ThroughputBenchmark.producers64, 2026-12-04, 2 vCPUs shared with other jobs, same-run pairs: at a
+     * load average of 1.6 to 2.2, 1.2 to 2.5 M calls/s (median 2.0 M, five runs) against 0.5 to 1.6 M
+     * (median 0.9 M) with the rule before (a virtual thread spun and yielded for what the calls ahead
+     * were expected to take); at 5 to 6, 0.65 to 0.73 M against 0.15 to 0.16 M, and 0.27 M with the
+     * platform rule alone. Still 0.3x one platform producer (7.3 to 7.8 M) at best: each parked call
+     * costs the engine a wake upcall.
      */
     static boolean virtualParksAtOnce(long ahead, long callNs) {
         return ahead > 0 || callNs > VIRTUAL_PARK_CALL_NS;

@@ -14,7 +14,7 @@
  *                               engine keeps per context through ferry_registry_on_context
  *   example.block (ns)       -> 1 if a cancel stopped it, 0 if ns passed first: an op blocked inside
  *                               native code, which only its cancel hook can stop (ferry_engine_cancel;
- *                               it does not poll ferry_call_cancelled)
+ *                               it reads ferry_call_cancelled once, at its start, never while blocked)
  */
 #include "ferry.h"
 
@@ -137,6 +137,14 @@ static int block(ferry_call *c, void *data)
     uint64_t seen = atomic_load_explicit(&st->interrupts, memory_order_acquire);
     int64_t ns = ferry_call_arg(c, 0), start = now_ns();
     int64_t cancelled = 0;
+    /* A hook that ran after the call started but before the load above is not in `seen`, and the loop
+     * would miss it. Every canceller sets the call's GONE before it runs the hook, and the hook's release
+     * add pairs with that acquire load: so such a hook's call already reads cancelled here. (SQLite has
+     * the same gap, an interrupt cleared when a statement starts; its progress handler closes it.) */
+    if (ferry_call_cancelled(c)) {
+        ferry_call_set_i64(c, 1);
+        return 0;
+    }
     for (uint32_t i = 1;; i++) {
         if (atomic_load_explicit(&st->interrupts, memory_order_acquire) != seen) {
             cancelled = 1;

@@ -33,7 +33,7 @@ class AsyncJoinTest {
     @Test
     void aJoinedCallCompletesOnTheJoinerWithoutTheExecutor() throws Exception {
         AtomicInteger executed = new AtomicInteger();
-        try (Engine engine = Engine.builder().name("join-no-hop").completionExecutor(r -> {
+        try (Engine engine = TestEngines.builder().name("join-no-hop").completionExecutor(r -> {
             executed.incrementAndGet();
             r.run();
         }).start()) {
@@ -56,7 +56,7 @@ class AsyncJoinTest {
 
     @Test
     void cancelFromAnotherThreadWakesAParkedJoiner() throws Exception {
-        try (Engine engine = Engine.builder().name("join-cancel").start()) {
+        try (Engine engine = TestEngines.builder().name("join-cancel").start()) {
             CompletableFuture<Long> f = engine.longOp("spin").callAsync(LONG_NS, 0);
             AtomicReference<Throwable> seen = new AtomicReference<>();
             Thread joiner = Thread.ofPlatform().start(() -> {
@@ -77,7 +77,7 @@ class AsyncJoinTest {
 
     @Test
     void closeWakesAParkedJoinerAndAUserCompletionWakesAnother() throws Exception {
-        Engine engine = Engine.builder().name("join-close").start();
+        Engine engine = TestEngines.builder().name("join-close").start();
         LongOp spin = engine.longOp("spin");
         CompletableFuture<Long> byUser = spin.callAsync(LONG_NS, 0);
         CompletableFuture<Long> byClose = spin.callAsync(LONG_NS, 0);
@@ -106,7 +106,7 @@ class AsyncJoinTest {
 
     @Test
     void anInterruptedGetThrowsAndTheCallStaysAlive() throws Exception {
-        try (Engine engine = Engine.builder().name("join-interrupt").start()) {
+        try (Engine engine = TestEngines.builder().name("join-interrupt").start()) {
             CompletableFuture<Long> f = engine.longOp("spin").callAsync(300_000_000L, 0);
             AtomicReference<Throwable> seen = new AtomicReference<>();
             Thread joiner = Thread.ofPlatform().start(() -> {

@@ -53,7 +53,7 @@ class AsyncStressTest {
     private static void run(String name, Executor executor, int capacity, WaitPolicy policy) throws Exception {
         int threads = 4;
         int perThread = 20_000 * SCALE;
-        try (Engine engine = Engine.builder().name(name).capacity(capacity).waitPolicy(policy)
+        try (Engine engine = TestEngines.builder().name(name).capacity(capacity).waitPolicy(policy)
                 .completionExecutor(executor).start()) {
             LongOp add = engine.longOp("add");
             LongOp spin = engine.longOp("spin");

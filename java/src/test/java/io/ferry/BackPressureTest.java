@@ -27,7 +27,7 @@ class BackPressureTest {
     private static Engine hourPollEngine(String name, int capacity) {
         System.setProperty(POLL, String.valueOf(TimeUnit.HOURS.toNanos(1)));
         try {
-            return Engine.builder().name(name).capacity(capacity).start();
+            return TestEngines.builder().name(name).capacity(capacity).start();
         } finally {
             System.clearProperty(POLL);
         }

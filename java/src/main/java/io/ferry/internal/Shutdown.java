@@ -68,7 +68,13 @@ final class Shutdown {
         // The queued calls first: the running call, once given up, ends and the engine moves on to them.
         for (int i = 0; i < ring.capacity(); i++) {
             long seq = ring.publishedSeqAcquire(i);
-            if (seq >= 0 && seq != running && ring.setFlagUnlessDone(seq, FLAG_GONE) != Ring.DONE_OR_MOVED) {
+            if (seq < 0 || seq == running) {
+                continue;
+            }
+            // FREE_WAKE before GONE, as every give-up does: the engine frees the skipped slot itself and
+            // then wakes a producer queued for it, which must not wait for its poll.
+            ring.setFlagUnlessDone(seq, Layout.FLAG_FREE_WAKE);
+            if (ring.setFlagUnlessDone(seq, FLAG_GONE) != Ring.DONE_OR_MOVED) {
                 tellCancelled(i, seq);
             }
         }
@@ -85,6 +91,7 @@ final class Shutdown {
      * The same as every other give-up path does (see {@link CancelHook}).
      */
     private boolean giveUpRunningCall(long seq) {
+        ring.setFlagUnlessDone(seq, Layout.FLAG_FREE_WAKE);
         boolean gaveUp = ring.setFlagUnlessDone(seq, FLAG_GONE) != Ring.DONE_OR_MOVED;
         // Even when its caller gave it up already (GONE set): that caller runs the hook too, but close
         // must not depend on it. ferry_engine_cancel does nothing unless seq is running.

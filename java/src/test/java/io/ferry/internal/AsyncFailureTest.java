@@ -29,7 +29,7 @@ class AsyncFailureTest {
 
     @Test
     void anErrorTakingAnAsyncOutcomeInTheWakeUpcallFailsTheFuture() throws Exception {
-        try (Engine engine = Engine.builder().name("async-error").start()) {
+        try (Engine engine = io.ferry.TestEngines.builder().name("async-error").start()) {
             LongOp add = engine.longOp("add");
             assertEquals(3, add.call(1, 2));
             OutOfMemoryError injected = new OutOfMemoryError("injected: decoding the result failed");
@@ -45,7 +45,7 @@ class AsyncFailureTest {
 
     @Test
     void anErrorTakingAnAsyncOutcomeForAJoinerFailsTheFuture() throws Exception {
-        try (Engine engine = Engine.builder().name("async-error-join").start()) {
+        try (Engine engine = io.ferry.TestEngines.builder().name("async-error-join").start()) {
             LongOp add = engine.longOp("add");
             OutOfMemoryError injected = new OutOfMemoryError("injected");
             Outcomes outcomes = outcomesOf(engine);

@@ -81,6 +81,13 @@ final class Shutdown {
         if (running >= 0 && giveUpRunningCall(running)) {
             tellCancelled(ring.index(running), running);
         }
+        // The engine may have started a queued call during the scan, after reading its slot and before our
+        // GONE: that call runs with GONE set and its caller told, but only a hook reaches it if its op is
+        // blocked. Every call it starts from here on is skipped (GONE), so the one it runs now is the last.
+        long now = ring.startedVolatile() - 1;
+        if (now > running) {
+            cancelHook.cancelIfRunning(now);
+        }
     }
 
     /**

@@ -3,20 +3,14 @@ package io.ferry.internal;
 import static io.ferry.internal.Layout.ALIGNMENT;
 import static io.ferry.internal.Layout.CALL_HAS_INPUT;
 import static io.ferry.internal.Layout.FLAG_PARKED;
-import static io.ferry.internal.Layout.WAKE_HELLO;
 import static io.ferry.internal.Layout.regionSize;
 
 import io.ferry.EngineClosedException;
 import io.ferry.EngineStartException;
 import io.ferry.Op;
 import java.lang.foreign.Arena;
-import java.lang.foreign.FunctionDescriptor;
-import java.lang.foreign.Linker;
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
-import java.lang.invoke.MethodHandle;
 import java.lang.invoke.MethodHandles;
-import java.lang.invoke.MethodType;
 import java.lang.invoke.VarHandle;
 import java.util.concurrent.Executor;
 import java.util.concurrent.TimeoutException;
@@ -38,13 +32,11 @@ public final class EngineCore {
     public static final long NO_DEADLINE = CallWait.NO_DEADLINE;
     private static final int OPEN = 0, CLOSING = 1, CLOSED = 2;
     private static final VarHandle LIFECYCLE;
-    private static final MethodHandle ON_WAKE;
 
     static {
         try {
             MethodHandles.Lookup lookup = MethodHandles.lookup();
             LIFECYCLE = lookup.findVarHandle(EngineCore.class, "lifecycle", int.class);
-            ON_WAKE = lookup.findVirtual(EngineCore.class, "onWake", MethodType.methodType(void.class, int.class));
         } catch (ReflectiveOperationException e) {
             throw new ExceptionInInitializerError(e);
         }
@@ -72,9 +64,7 @@ public final class EngineCore {
     private volatile boolean abandoned;
     /** Set by close() before it gives up every call in flight (see {@link Shutdown#giveUpInFlight}). */
     private volatile boolean closeCancels;
-    private volatile Thread helloThread;
 
-    @SuppressWarnings("restricted")
     public EngineCore(String name, int capacity, WaitRules rules, String pluginPath,
             String initSymbol, String initArg, long maxInputBytes, Executor completionExecutor, long closeTimeoutNs) {
         if (capacity < 1 || capacity > (1 << 24) || Integer.bitCount(capacity) != 1) {
@@ -98,9 +88,9 @@ public final class EngineCore {
             this.backPressure = new BackPressure(this, ring, rules);
             this.outcomes = new Outcomes(ring, backPressure);
             this.completions = new Completions(this, ring, rules, completionExecutor);
-            MemorySegment wake = Linker.nativeLinker().upcallStub(ON_WAKE.bindTo(this),
-                    FunctionDescriptor.ofVoid(ValueLayout.JAVA_INT), arena);
-            this.engine = EngineHandle.start(name, arena, region, capacity, rules, pluginPath, initSymbol, initArg, wake);
+            WakeUpcall wake = new WakeUpcall(name, waiters, backPressure);
+            this.engine = EngineHandle.start(name, arena, region, capacity, rules, pluginPath, initSymbol, initArg,
+                    wake.stub(arena));
             MemorySegment handle = engine.segment;
             // No call, so no upcall that reads wait, before the constructor returns.
             CancelHook cancelHook = new CancelHook(handle, ring);
@@ -109,7 +99,8 @@ public final class EngineCore {
             this.shutdown = new Shutdown(this, ring, arena, handle, waiters, cancelHook);
             this.batch = new Batch(ring, backPressure, submission, wait);
             // The hello upcall ran on the engine thread before the start handshake returned.
-            this.engineThread = helloThread;
+            wake.attach(wait);
+            this.engineThread = wake.engineThread();
             // ferry.test.badHeader: a test-only way to fail this check (HeaderCheckTest), read only here.
             if (!ring.headerMatches() || Boolean.getBoolean("ferry.test.badHeader")) {
                 freeRegion = engine.stopJoinDestroy(closeTimeoutNs);
@@ -314,43 +305,6 @@ public final class EngineCore {
 
     Completions completions() {
         return completions;
-    }
-
-    /**
-     * The engine thread's upcall: wake a parked caller, finish an async call, or wake a producer waiting
-     * for a slot the engine freed itself. Never throws.
-     */
-    private void onWake(int idx) {
-        try {
-            if (idx == WAKE_HELLO) {
-                Thread self = Thread.currentThread();
-                self.setName(name); // the JVM attached the engine pthread as "Thread-N"
-                EngineThreadName.set(name);
-                helloThread = self;
-                return;
-            }
-            Object w = waiters.get(idx);
-            if (w instanceof ParkedCall parked) {
-                wait.completeParked(idx, parked);
-            } else if (w instanceof AsyncCall<?> call) {
-                call.onDone(idx);
-            }
-            backPressure.onSlotFreed(idx); // or the engine freed the slot itself, and a producer waits for it
-        } catch (Throwable t) {
-            // An exception escaping an upcall kills the VM. No caller is left to hand this to (a waiter's
-            // own failures reach its future), so it goes to the log.
-            logUpcallFailure(idx, t);
-        }
-    }
-
-    /** Logs what the wake upcall caught; never throws, not even when logging fails (out of memory, say). */
-    private void logUpcallFailure(int idx, Throwable t) {
-        try {
-            LOG.log(System.Logger.Level.WARNING, "engine '" + name + "': the wake upcall for slot " + idx
-                    + " failed; the call it was meant to complete may never report", t);
-        } catch (Throwable logFailed) {
-            // Nothing is left to report it with, and the upcall must return.
-        }
     }
 
     // ---- shutdown ---------------------------------------------------------------------------------

@@ -218,18 +218,9 @@ final class CallWait {
         return true;
     }
 
-    /**
-     * Gives the call up: sets GONE unless it is DONE (returns what {@link Ring#setFlagUnlessDone} does).
-     * FREE_WAKE first: the engine frees a given-up call's slot itself, and FREE_WAKE makes it wake the
-     * producers queued for that slot ({@link BackPressure#onSlotFreed}), including one that queued before
-     * this call was published, or for a later lap of the slot, and so could not set the flag itself
-     * (defect 8). Set before GONE, since the engine may free the slot as soon as GONE is set; if the call
-     * is DONE in between, the flag is harmless (the caller's release overwrites the state word). It costs
-     * the engine one wake upcall per given-up call, which returns at once if no producer queues.
-     */
+    /** Gives the call up: GONE and FREE_WAKE unless it is DONE (see {@link Ring#giveUpUnlessDone}). */
     private long setGone(long seq) {
-        ring.setFlagUnlessDone(seq, Layout.FLAG_FREE_WAKE);
-        return ring.setFlagUnlessDone(seq, FLAG_GONE);
+        return ring.giveUpUnlessDone(seq);
     }
 
     /**

@@ -239,6 +239,27 @@ public final class Ring {
     }
 
     /**
+     * Gives seq's call up: sets GONE and FREE_WAKE on PUBLISHED(seq) in one CAS (a full fence), retried
+     * while the engine moves nothing but the phase; returns the state it replaced, or {@link #DONE_OR_MOVED}
+     * if the call is DONE, no longer seq's, or already GONE. FREE_WAKE because the engine frees a given-up
+     * call's slot itself: the flag makes it wake the producers queued for that slot, including one that
+     * queued before this call was published, or for a later lap, and so could not set it (defect 8). It
+     * costs the engine one wake upcall per given-up call, which returns at once if no producer queues.
+     */
+    public long giveUpUnlessDone(long seq) {
+        long base = slot(seq);
+        for (;;) {
+            long st = (long) LONG.getAcquire(region, base);
+            if ((st >>> SEQ_SHIFT) != seq || (st & PHASE_MASK) != PHASE_PUBLISHED || (st & FLAG_GONE) != 0) {
+                return DONE_OR_MOVED;
+            }
+            if (LONG.compareAndSet(region, base, st, st | FLAG_GONE | FLAG_FREE_WAKE)) {
+                return st;
+            }
+        }
+    }
+
+    /**
      * Clears a flag (PARKED) on PUBLISHED(seq) with a CAS (a full fence) unless the call is DONE, given
      * up (GONE), no longer seq's, or lacks the flag; returns whether it cleared it. A joiner takes an async
      * call's outcome over this way: the engine's DONE add, on the same word, then shows no PARKED and

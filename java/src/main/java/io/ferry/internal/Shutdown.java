@@ -1,6 +1,5 @@
 package io.ferry.internal;
 
-import static io.ferry.internal.Layout.FLAG_GONE;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -65,45 +64,23 @@ final class Shutdown {
     void giveUpInFlight() {
         core.markCloseCancels(); // before any GONE: a caller that sees GONE it did not set blames close
         long running = ring.startedVolatile() - 1;
-        // The queued calls first: the running call, once given up, ends and the engine moves on to them.
+        // The queued calls first: the running call, once given up, may end at once, and the engine must
+        // find the calls after it given up already.
         for (int i = 0; i < ring.capacity(); i++) {
             long seq = ring.publishedSeqAcquire(i);
-            if (seq < 0 || seq == running) {
-                continue;
-            }
-            // FREE_WAKE before GONE, as every give-up does: the engine frees the skipped slot itself and
-            // then wakes a producer queued for it, which must not wait for its poll.
-            ring.setFlagUnlessDone(seq, Layout.FLAG_FREE_WAKE);
-            if (ring.setFlagUnlessDone(seq, FLAG_GONE) != Ring.DONE_OR_MOVED) {
+            if (seq >= 0 && seq != running && ring.giveUpUnlessDone(seq) != Ring.DONE_OR_MOVED) {
                 tellCancelled(i, seq);
             }
         }
-        if (running >= 0 && giveUpRunningCall(running)) {
+        if (running >= 0 && ring.giveUpUnlessDone(running) != Ring.DONE_OR_MOVED) {
             tellCancelled(ring.index(running), running);
         }
-        // The engine may have started a queued call during the scan, after reading its slot and before our
-        // GONE: that call runs with GONE set and its caller told, but only a hook reaches it if its op is
-        // blocked. Every call it starts from here on is skipped (GONE), so the one it runs now is the last.
-        long now = ring.startedVolatile() - 1;
-        if (now > running) {
-            cancelHook.cancelIfRunning(now);
-        }
-    }
-
-    /**
-     * Gives up the call the engine is running (or is about to start): GONE, which an op that honours
-     * cancellation polls through ferry_call_cancelled, then the engine's cancel hooks (SQLite's
-     * sqlite3_interrupt), which reach an op blocked in native code. GONE comes first, so a hook that lands
-     * before the op blocks is backed by the flag the op polls. Returns whether this gave the call up.
-     * The same as every other give-up path does (see {@link CancelHook}).
-     */
-    private boolean giveUpRunningCall(long seq) {
-        ring.setFlagUnlessDone(seq, Layout.FLAG_FREE_WAKE);
-        boolean gaveUp = ring.setFlagUnlessDone(seq, FLAG_GONE) != Ring.DONE_OR_MOVED;
-        // Even when its caller gave it up already (GONE set): that caller runs the hook too, but close
-        // must not depend on it. ferry_engine_cancel does nothing unless seq is running.
-        cancelHook.cancelIfRunning(seq);
-        return gaveUp;
+        // Every call the engine starts from here on reads GONE and is skipped. The one it may be running
+        // now started before its GONE (`running`, or a queued call it started during the scan): an op that
+        // polls ferry_call_cancelled ends, and the cancel hooks (SQLite's sqlite3_interrupt) reach one
+        // blocked in native code, even if its caller gave it up already and runs them too (close must not
+        // depend on that). ferry_engine_cancel does nothing unless that call is running.
+        cancelHook.cancelIfRunning(ring.startedVolatile() - 1);
     }
 
     /** Tells the caller of the call at seq, if it waits, that close gave its call up. */

@@ -57,27 +57,18 @@ final class CallSpin {
         if (virtual && WaitRules.virtualParksAtOnce(ahead, callNs)) {
             return false;
         }
-        if (rules.adaptive && ahead > 0) {
-            // Other callers' calls are queued ahead of this one: the engine has work, and a parked caller
-            // would cost it a wake-up per call (with 8 producers on 2 vCPUs those wake-ups were most of its
-            // time). Poll between yields for the policy's budget, so a waiting engine gets the core, with
-            // no early park and no step-aside.
-            return spinThenYield(seq, deadline, rules.callerSpinNs, -1, true);
-        }
         long pickup = rules.pickupNs(ahead, callNs);
         long aside = steppingAsideUntil;
         long budget = aside == 0 ? rules.callerSpinNs : rules.callerBudgetNs(aside, System.nanoTime());
-        return spinThenYield(seq, deadline, virtual ? WaitRules.virtualBudgetNs(budget) : budget, pickup, false);
+        return spinThenYield(seq, deadline, virtual ? WaitRules.virtualBudgetNs(budget) : budget, pickup);
     }
 
     /**
      * Spins, then polls between yields once it spun {@link WaitRules#YIELD_AFTER_NS}, for {@code budgetNs}.
      * Stops early (false: park) if the engine has not started the call after {@code pickupNs} (-1: no
      * such check), or if a poll window shows this thread was descheduled ({@link WaitRules#preempted}).
-     * With {@code yieldAtOnce}, polls between yields from the first poll window and never stops early.
      */
-    private boolean spinThenYield(long seq, long deadline, long budgetNs, long pickupNs, boolean yieldAtOnce)
-            throws TimeoutException {
+    private boolean spinThenYield(long seq, long deadline, long budgetNs, long pickupNs) throws TimeoutException {
         // The clock is first read after 64 polls: most calls are done by then, and a clock read costs
         // ~20 ns here (a tenth of a spinning round trip in a profile).
         long start = 0;
@@ -99,14 +90,13 @@ final class CallSpin {
                 if (spun >= budgetNs) {
                     return ring.isDoneAcquire(seq);
                 }
-                if (!yieldAtOnce && (rules.preempted(now - last)
-                        || (pickupNs >= 0 && spun >= pickupNs && ring.startedOpaque() <= seq))) {
+                if (rules.preempted(now - last) || (pickupNs >= 0 && spun >= pickupNs && ring.startedOpaque() <= seq)) {
                     steppingAsideUntil = now + rules.stepAsideNs; // no spare core: spinning does not pay
                     return ring.isDoneAcquire(seq);
                 }
                 last = now;
                 wait.checkNotCancelledByClose(seq);
-                if (yieldAtOnce || spun >= WaitRules.YIELD_AFTER_NS) {
+                if (spun >= WaitRules.YIELD_AFTER_NS) {
                     Thread.yield();
                     last = System.nanoTime(); // a yield that ran others is not a preemption of the spin
                     continue;

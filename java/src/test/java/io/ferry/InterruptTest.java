@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.ferry.child.Proc;
 import java.io.IOException;
+import java.time.Duration;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
@@ -90,6 +91,34 @@ class InterruptTest {
     @Test
     void aCallerInterruptedWhileItWaitsGivesTheCallUp() throws Exception {
         assertGivenUp(onCaller(false, 100));
+    }
+
+    /**
+     * A caller interrupted while it spins stops spinning at once, whatever its budget: with a 10 s spin
+     * budget it would otherwise spin through the whole 2 s op and return its result.
+     */
+    @Test
+    void aCallerInterruptedWhileItSpinsStopsSpinning() throws Exception {
+        try (Engine spinning = TestEngines.builder().name("interrupt-spin")
+                .waitPolicy(new WaitPolicy.Spin(Duration.ofSeconds(10), Duration.ofSeconds(10))).start()) {
+            LongOp spin = spinning.longOp("spin");
+            spin.call(0); // the engine is awake (it spins 10 s when idle): the caller spins, it does not park
+            AtomicReference<Object> result = new AtomicReference<>();
+            Thread caller = Thread.ofPlatform().start(() -> {
+                try {
+                    result.set(spin.call(LONG_OP_NS));
+                } catch (Throwable t) {
+                    result.set(t);
+                }
+            });
+            Thread.sleep(100);
+            long t0 = System.nanoTime();
+            caller.interrupt();
+            caller.join();
+            long ms = (System.nanoTime() - t0) / 1_000_000;
+            assertTrue(result.get() instanceof CallInterruptedException, () -> "the call ended with " + result.get());
+            assertTrue(ms < LONG_OP_NS / 2_000_000, () -> "the spinning caller took " + ms + " ms to give up");
+        }
     }
 
     @Test

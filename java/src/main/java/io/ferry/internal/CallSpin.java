@@ -87,7 +87,8 @@ final class CallSpin {
                     return true; // giveUp returns only if the call was DONE
                 }
                 long spun = now - start;
-                if (spun >= budgetNs) {
+                // Interrupted meanwhile: never spin on (LOWEST_LATENCY's budget is 10 ms); parking gives it up.
+                if (spun >= budgetNs || Thread.currentThread().isInterrupted()) {
                     return ring.isDoneAcquire(seq);
                 }
                 if (rules.preempted(now - last) || (pickupNs >= 0 && spun >= pickupNs && ring.startedOpaque() <= seq)) {

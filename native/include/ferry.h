@@ -36,67 +36,80 @@ extern "C" {
  * prefetcher). Producers read `sleeping` after every publish, so nothing the engine writes per batch
  * may share its block: the engine's counters live in the stats block (stats.started, written once per
  * call, is read by a caller when it gives a call up, and by a virtual thread once per call to see how
- * many calls are ahead of its own). A slot is 128 bytes: its first cache line
- * holds everything a primitive call touches, so a sync round trip moves that one line to the engine
- * and back.
+ * many calls are ahead of its own).
  *
- * Slot (128 bytes):
+ * A call travels in two places: the request in a ring slot, the outcome in a completion cell that its
+ * caller owns (one per calling thread and engine, or one per async call in flight; Java allocates
+ * them, 128-byte aligned, and their address travels in the slot). The engine copies the request out of
+ * the slot and frees the slot before it runs the call, so a slot is held only while its call is queued:
+ * a caller that is descheduled before it reads its result holds its own cell and nothing else.
+ *
+ * Slot (128 bytes; a call uses its first 64):
  *   0  state    u64  seq << 8 | flags | phase       (atomic; see below)
  *   8  op       i32  op id from ferry_op_lookup
  *   12 flags    u32  FERRY_CALL_* flags written by the producer
  *   16 ctx      u64  execution context id (0 = the systemic context)
  *   24 arg0     i64
  *   32 arg1     i64
- *   40 result   i64  written by the engine (a double travels as its IEEE bits)
- *   48 err      i32  0 = success, otherwise the op's error code
- *   52 out_kind u32  FERRY_OUT_*: what out_ptr holds
- *   56 err_out_len u64  with FERRY_OUT_ERROR: output bytes the op wrote before it failed (see below)
- *   64 in_ptr   u64  input bytes, malloc'd by ferry_alloc; the engine frees them once the call is done
- *   72 in_len   u64
- *   80 out_ptr  u64  output bytes or error message, malloc'd by the engine; the reader frees them
- *   88 out_len  u64  (out_ptr and out_len mean something only when out_kind is not FERRY_OUT_NONE; the
- *                    engine stores result, err and out_* only where they changed since the last lap)
- *   96 reserved 32 bytes
+ *   40 cell     u64  the address of the caller's ferry_cell
+ *   48 in_ptr   u64  input bytes, malloc'd by ferry_alloc; the engine frees them once the call is done
+ *   56 in_len   u64
+ *   64 reserved 64 bytes
  *
  * Slot state word: seq (the claim sequence the slot currently serves) << 8, then flag bits, then a
- * two-bit phase. Phases advance FREE -> PUBLISHED -> DONE -> FREE(seq + capacity):
+ * two-bit phase. Phases advance FREE(seq) -> PUBLISHED -> FREE(seq + capacity):
  *   - FREE(seq): slot i starts as FREE(i). A producer that claimed seq waits until the slot reads
- *     exactly FREE(seq): the previous lap's caller has taken its result.
+ *     exactly FREE(seq): the engine has taken the previous lap's call.
  *   - PUBLISHED: the producer wrote the slot with plain stores, then published with a release store.
- *     The phase stays PUBLISHED while the engine runs the call: the engine makes one atomic add per
- *     call, so the caller's cache line travels to the engine and back once.
- *   - DONE:     result written, published by an atomic add of 2 (PUBLISHED -> DONE, acq_rel; flags are
- *     preserved and the old value shows the flags the caller set).
- *   - the caller reads the result and stores FREE(seq + capacity) with release.
- * (Phase 2 is no longer used. DONE keeps the value 3, so the engine's add is +2: 1 -> 3, within the
- * phase bits.)
- * Flags, set by the caller with a CAS while the phase is PUBLISHED:
- *   - PARKED: the caller stopped spinning and parked; the engine wakes it through the wake callback.
- *     Async calls set it when they publish.
- *   - GONE: the caller gave up (timeout, cancel). The engine skips a call it finds GONE when it starts
- *     it (see "Starting a call"), freeing the slot, and frees the slot itself when a call that became
- *     GONE while it ran finishes (the DONE add's old value shows GONE; the result is discarded).
- *   - FREE_WAKE: a producer that claimed the slot's next lap waits for it. Set by that producer with a
- *     CAS on a PUBLISHED or DONE state; when the engine frees the slot itself (GONE, abort record) it
- *     does so with an exchange and, if the old value has FREE_WAKE, calls the wake callback with the
- *     slot's index. A caller's own release overwrites the flag (Java then wakes the producer itself).
+ *   - the engine starts the call (see "Starting a call"), copies the request out and frees the slot
+ *     with an exchange (acq_rel) of FREE(seq + capacity), before it runs the op.
+ * Flags, set with a CAS while the phase is PUBLISHED:
+ *   - GONE: the caller gave up (timeout, cancel, close) while the call was queued: the engine skips it.
+ *   - FREE_WAKE: a producer that claimed the slot's next lap waits for it. The engine's exchange shows
+ *     the flag, and the engine then calls the wake callback with FERRY_WAKE_SLOT | the slot's index.
+ *
+ * Completion cell (128 bytes, owned by the caller; the engine writes it once per call of that caller):
+ *   0  state    u64  seq << 8 | flags | phase: DONE(seq) once the call's outcome is written
+ *   8  result   i64  (a double travels as its IEEE bits)
+ *   16 err      i32  0 = success, otherwise the op's error code
+ *   20 out_kind u32  FERRY_OUT_*: what out_ptr holds
+ *   24 out_ptr  u64  output bytes or error message, malloc'd by the engine; the reader frees them
+ *   32 out_len  u64
+ *   40 err_out_len u64  with FERRY_OUT_ERROR: output bytes the op wrote before it failed (see below)
+ *   48 id       u32  the cell's number, written once by its owner: the wake callback's argument
+ *   52 reserved
+ * (the engine stores result, err and out_* only where they changed since the cell's previous call: the
+ * caller is polling the line, and every store takes it back).
+ *
+ * Cell state word: the caller never writes it for a call that it waits for by spinning: the engine
+ * finishes seq with a CAS from whatever the state is to DONE(seq), keeping the caller's flags if they
+ * are for seq. A caller writes it (CAS) only to set a flag for seq:
+ *   - PARKED: the caller stopped spinning and parked, or the call is async: the engine's DONE CAS
+ *     shows it and the engine calls the wake callback with the cell's id.
+ *   - GONE: the caller gave the call up (timeout, cancel, interrupt, close): the engine discards the
+ *     outcome (frees out_ptr) and makes no wake. A call skipped because its slot was GONE is finished
+ *     the same way, so every published call (but an abort record) ends in exactly one DONE CAS on its
+ *     cell: its owner may reuse a cell it gave up once the cell reads DONE(seq).
+ * A cell serves one engine at a time, and that engine's sequences for it only grow, so a state whose
+ * seq is below seq is the previous call's, never a later one's.
  *
  * Starting a call (stats.started): before it runs seq, the engine stores stats.started = seq + 1
  * (seq_cst), then re-loads the slot state (seq_cst) and skips the call if GONE is set. A caller that
- * set GONE (its CAS is a full fence) and then reads stats.started (seq_cst / volatile) can tell:
+ * set GONE on the slot (its CAS is a full fence) and then reads stats.started (seq_cst / volatile) can
+ * tell:
  *   - started <= seq: the engine will skip the call (it never ran and never will);
- *   - started >  seq: the call may already be running (or have run): its result will be discarded.
+ *   - started >  seq: the call may already be running (or have run): its result will be discarded,
+ *     because the caller also sets GONE on its cell.
  * This is a Dekker pair, like the engine's sleep announcement (ferry__sleep in ferry_idle.c): each side
  * stores its own word, then loads the other's, with a StoreLoad barrier between, so at least one sees
- * the other. Either the caller reads started <= seq and the engine's re-load sees GONE (skip), or the
- * caller reads started > seq and reports "may be running" (whether the engine's load saw GONE or not).
- * Nothing weaker than seq_cst orders a store before a later load.
+ * the other. Nothing weaker than seq_cst orders a store before a later load.
  * ---------------------------------------------------------------------------------------------- */
 
 #define FERRY_MAGIC        UINT64_C(0x3159525245464d52) /* "RMFERRY1" little-endian */
-#define FERRY_VERSION      2u
+#define FERRY_VERSION      3u
 #define FERRY_BLOCK        128u
 #define FERRY_SLOT_SIZE    128u
+#define FERRY_CELL_SIZE    128u
 
 #define FERRY_OFF_HEADER   0u
 #define FERRY_OFF_TAIL     128u
@@ -139,7 +152,7 @@ extern "C" {
 #define FERRY_OUT_ERROR   2u
 
 /* The op id a producer writes when it must publish a slot it could not fill (abort record). The engine
- * skips such a record and ignores its flags and input fields; the producer keeps ownership of any
+ * skips such a record and ignores its flags, cell and input fields; the producer keeps ownership of any
  * input it had allocated. */
 #define FERRY_OP_ABORT    (-1)
 
@@ -195,16 +208,23 @@ typedef struct ferry_slot {
     uint64_t ctx;
     int64_t arg0;
     int64_t arg1;
+    uint64_t cell;
+    uint64_t in_ptr;
+    uint64_t in_len;
+    uint8_t reserved1[64];
+} ferry_slot;
+
+typedef struct ferry_cell {
+    _Atomic uint64_t state;
     int64_t result;
     int32_t err;
     uint32_t out_kind;
-    uint64_t err_out_len;
-    uint64_t in_ptr;
-    uint64_t in_len;
     uint64_t out_ptr;
     uint64_t out_len;
-    uint8_t reserved1[32];
-} ferry_slot;
+    uint64_t err_out_len;
+    uint32_t id;
+    uint8_t reserved1[FERRY_CELL_SIZE - 52];
+} ferry_cell;
 
 typedef struct ferry_region {
     ferry_header header;
@@ -406,11 +426,13 @@ FERRY_API void *ferry_call_context_data(const ferry_call *call);
  * ---------------------------------------------------------------------------------------------- */
 typedef struct ferry_engine ferry_engine;
 
-/* Called on the engine thread with a slot's index when a call whose caller parked (or an async call)
- * is done, or when the engine freed a slot whose state had FREE_WAKE; and once, with FERRY_WAKE_HELLO,
- * on the engine thread before init runs, so the host can learn which thread is the engine's. */
-typedef void (*ferry_wake_fn)(uint32_t slot_index);
+/* Called on the engine thread with a cell's id when a call whose caller parked (or an async call) is
+ * done; with FERRY_WAKE_SLOT | a slot's index when the engine freed a slot whose state had FREE_WAKE;
+ * and once, with FERRY_WAKE_HELLO, on the engine thread before init runs, so the host can learn which
+ * thread is the engine's. Cell ids are below FERRY_WAKE_SLOT. */
+typedef void (*ferry_wake_fn)(uint32_t code);
 #define FERRY_WAKE_HELLO UINT32_MAX
+#define FERRY_WAKE_SLOT  UINT32_C(0x80000000)
 
 /* Bytes of region needed for `capacity` slots (a power of two, 1 .. 2^24), or 0 if capacity is bad. */
 FERRY_API uint64_t ferry_region_size(uint32_t capacity);

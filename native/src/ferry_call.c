@@ -31,7 +31,7 @@ const void *ferry_call_input(const ferry_call *call, size_t *len)
 
 uint64_t ferry_call_context(const ferry_call *call)
 {
-    return call->slot->ctx;
+    return call->ctx_id;
 }
 
 void ferry_call_set_i64(ferry_call *call, int64_t value)
@@ -91,8 +91,10 @@ int ferry_call_fail(ferry_call *call, int code, const char *fmt, ...)
 
 int ferry_call_cancelled(const ferry_call *call)
 {
-    /* Relaxed is enough: the flag only asks the op to stop early; nothing is read on its strength. */
-    return (ferry__load_relaxed(&call->slot->state) & FERRY_FLAG_GONE) != 0;
+    /* Relaxed is enough: the flag only asks the op to stop early; nothing is read on its strength. The
+     * caller sets GONE on its cell whenever it gives a running call up (ferry.h, "Completion cell"). */
+    uint64_t st = ferry__load_relaxed(&call->cell->state);
+    return (st >> FERRY_SEQ_SHIFT) == call->seq && (st & FERRY_FLAG_GONE) != 0;
 }
 
 void *ferry_alloc(uint64_t size)

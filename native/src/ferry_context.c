@@ -510,7 +510,7 @@ static int op_ctx_create(ferry_call *c, void *data)
 {
     ferry_engine *e = data;
     const ferry__ctx *parent = c->ctx;
-    uint64_t parent_id = c->slot->ctx;
+    uint64_t parent_id = c->ctx_id;
     uint64_t arg = (uint64_t)ferry_call_arg(c, 0);
     if ((arg >> 32) != 0 || (arg & 0xff & ~(uint64_t)FERRY_CTX_READ_ONLY) != 0)
         return ferry_call_fail(c, FERRY_E_INVALID, "ferry.ctx_create: unknown flags %#llx", (unsigned long long)arg);

@@ -20,6 +20,8 @@
 #define ferry__store_seq_cst(p, v)    atomic_store_explicit((p), (v), memory_order_seq_cst)
 #define ferry__fetch_add_acq_rel(p, v) atomic_fetch_add_explicit((p), (v), memory_order_acq_rel)
 #define ferry__exchange_acq_rel(p, v) atomic_exchange_explicit((p), (v), memory_order_acq_rel)
+#define ferry__cas_acq_rel(p, expected, v) \
+    atomic_compare_exchange_weak_explicit((p), (expected), (v), memory_order_acq_rel, memory_order_relaxed)
 
 #if defined(__x86_64__) || defined(__i386__)
 #define ferry__cpu_relax() __builtin_ia32_pause()
@@ -109,8 +111,10 @@ typedef struct ferry__contexts {
 } ferry__contexts;
 
 struct ferry_call {
-    ferry_slot *slot;
     ferry_engine *engine;
+    ferry_cell *cell;        /* the caller's completion cell (a batch item's: its slot's) */
+    uint64_t seq;
+    uint64_t ctx_id;         /* the slot's ctx, copied before the slot was freed */
     ferry__ctx *ctx;         /* resolved before the op runs */
     int64_t arg[2];          /* the slot's arg0/arg1, or a batch item's */
     const void *input;

@@ -16,10 +16,11 @@ _Static_assert(sizeof(ferry_slot) == FERRY_SLOT_SIZE, "slot size");
 _Static_assert(offsetof(ferry_region, tail) == FERRY_OFF_TAIL, "tail offset");
 _Static_assert(offsetof(ferry_region, engine) == FERRY_OFF_ENGINE, "engine offset");
 _Static_assert(offsetof(ferry_region, slots) == FERRY_OFF_SLOTS, "slots offset");
-_Static_assert(offsetof(ferry_slot, arg1) + 8 <= 64, "a primitive call fits the slot's first line");
+_Static_assert(offsetof(ferry_slot, in_len) + 8 <= 64, "a call fits the slot's first line");
+_Static_assert(sizeof(ferry_cell) == FERRY_CELL_SIZE, "cell size");
+_Static_assert(offsetof(ferry_cell, id) + 4 <= 64, "a cell's fields fit its first line");
 _Static_assert(sizeof(ferry_batch_item) == 32, "batch item size");
-_Static_assert((FERRY_PHASE_DONE & ~FERRY_PHASE_MASK) == 0 && FERRY_PHASE_DONE > FERRY_PHASE_PUBLISHED,
-               "the DONE add changes the phase bits only");
+_Static_assert((FERRY_PHASE_DONE & ~FERRY_PHASE_MASK) == 0, "DONE is a phase");
 
 _Static_assert(FERRY_TAIL_CLOSED == UINT64_C(1) << 63, "const.tail_closed_bit");
 
@@ -50,14 +51,17 @@ static const ferry_layout_entry ferry__layout[] = {
     FERRY__FIELD("slot.", ferry_slot, ctx),
     FERRY__FIELD("slot.", ferry_slot, arg0),
     FERRY__FIELD("slot.", ferry_slot, arg1),
-    FERRY__FIELD("slot.", ferry_slot, result),
-    FERRY__FIELD("slot.", ferry_slot, err),
-    FERRY__FIELD("slot.", ferry_slot, out_kind),
-    FERRY__FIELD("slot.", ferry_slot, err_out_len),
+    FERRY__FIELD("slot.", ferry_slot, cell),
     FERRY__FIELD("slot.", ferry_slot, in_ptr),
     FERRY__FIELD("slot.", ferry_slot, in_len),
-    FERRY__FIELD("slot.", ferry_slot, out_ptr),
-    FERRY__FIELD("slot.", ferry_slot, out_len),
+    FERRY__FIELD("cell.", ferry_cell, state),
+    FERRY__FIELD("cell.", ferry_cell, result),
+    FERRY__FIELD("cell.", ferry_cell, err),
+    FERRY__FIELD("cell.", ferry_cell, out_kind),
+    FERRY__FIELD("cell.", ferry_cell, out_ptr),
+    FERRY__FIELD("cell.", ferry_cell, out_len),
+    FERRY__FIELD("cell.", ferry_cell, err_out_len),
+    FERRY__FIELD("cell.", ferry_cell, id),
     FERRY__FIELD("batch_item.", ferry_batch_item, arg0),
     FERRY__FIELD("batch_item.", ferry_batch_item, arg1),
     FERRY__FIELD("batch_item.", ferry_batch_item, result),
@@ -65,6 +69,8 @@ static const ferry_layout_entry ferry__layout[] = {
     { "const.batch_item_size", (uint32_t)sizeof(ferry_batch_item), 0 },
     { "const.call_batch", FERRY_CALL_BATCH, 0 },
     { "const.slot_size", FERRY_SLOT_SIZE, 0 },
+    { "const.cell_size", FERRY_CELL_SIZE, 0 },
+    { "const.wake_slot", FERRY_WAKE_SLOT, 0 },
     { "const.seq_shift", FERRY_SEQ_SHIFT, 0 },
     { "const.flag_parked", (uint32_t)FERRY_FLAG_PARKED, 0 },
     { "const.flag_gone", (uint32_t)FERRY_FLAG_GONE, 0 },

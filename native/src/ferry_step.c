@@ -8,21 +8,31 @@
 #include <string.h>
 #include <time.h>
 
+/* A call's request, copied out of its slot before the engine frees the slot (ferry.h, "Slot"). */
+typedef struct ferry__request {
+    int32_t op;
+    uint32_t flags;
+    uint64_t ctx;
+    uint64_t in_ptr;
+    uint64_t in_len;
+} ferry__request;
+
 /* Runs a batch slot's items (FERRY_CALL_BATCH): one context check and op lookup for all of them. */
-static void ferry__execute_batch(ferry_engine *e, ferry_slot *s, ferry_call *c, const ferry__op *entry)
+static void ferry__execute_batch(ferry_engine *e, const ferry__request *r, ferry_call *c, const ferry__op *entry)
 {
     if (entry->flags & FERRY_OP_IN_BYTES) {
         ferry_call_fail(c, FERRY_E_INVALID, "op '%s' takes an input byte array and cannot be batched", entry->name);
         return;
     }
-    ferry_batch_item *items = (ferry_batch_item *)(uintptr_t)s->in_ptr;
-    uint64_t n = s->in_len;
+    ferry_batch_item *items = (ferry_batch_item *)(uintptr_t)r->in_ptr;
+    uint64_t n = r->in_len;
     if (!items && n != 0) {
         ferry_call_fail(c, FERRY_E_INVALID, "batch call has a null item pointer with %llu items", (unsigned long long)n);
         return;
     }
     for (uint64_t i = 0; i < n; i++) {
-        ferry_call item = { .slot = s, .engine = e, .ctx = c->ctx, .arg = { items[i].arg0, items[i].arg1 } };
+        ferry_call item = { .engine = e, .cell = c->cell, .seq = c->seq, .ctx_id = c->ctx_id, .ctx = c->ctx,
+                            .arg = { items[i].arg0, items[i].arg1 } };
         int rc = entry->fn(&item, entry->data);
         if (rc != 0 && item.err == 0)
             ferry_call_fail(&item, rc, "op '%s' failed with code %d", entry->name, rc);
@@ -40,15 +50,15 @@ static void ferry__execute_batch(ferry_engine *e, ferry_slot *s, ferry_call *c, 
     }
 }
 
-static void ferry__execute(ferry_engine *e, ferry_slot *s, ferry_call *c)
+static void ferry__execute(ferry_engine *e, const ferry__request *r, ferry_call *c)
 {
-    int32_t op = s->op;
+    int32_t op = r->op;
     /* Never trust a record that has not been validated: Java checks these too, but a slot is plain
      * memory and a bug or a forged write must end in an error, not a wild call. */
-    c->ctx = ferry__context_resolve(e, s->ctx);
+    c->ctx = ferry__context_resolve(e, r->ctx);
     if (!c->ctx) {
         ferry_call_fail(c, FERRY_E_CONTEXT, "context id %#llx is closed or was never issued",
-                        (unsigned long long)s->ctx);
+                        (unsigned long long)r->ctx);
         return;
     }
     if (op < 0 || op >= e->reg.count) {
@@ -58,11 +68,11 @@ static void ferry__execute(ferry_engine *e, ferry_slot *s, ferry_call *c)
     const ferry__op *entry = &e->reg.ops[op];
     if (ferry__context_authorize(c, entry, op) != 0)
         return;
-    if (s->flags & FERRY_CALL_BATCH) {
-        ferry__execute_batch(e, s, c, entry);
+    if (r->flags & FERRY_CALL_BATCH) {
+        ferry__execute_batch(e, r, c, entry);
         return;
     }
-    if ((entry->flags & FERRY_OP_IN_BYTES) && !(s->flags & FERRY_CALL_HAS_INPUT)) {
+    if ((entry->flags & FERRY_OP_IN_BYTES) && !(r->flags & FERRY_CALL_HAS_INPUT)) {
         ferry_call_fail(c, FERRY_E_INVALID, "op '%s' takes an input byte array and none was given", entry->name);
         return;
     }
@@ -72,15 +82,16 @@ static void ferry__execute(ferry_engine *e, ferry_slot *s, ferry_call *c)
         ferry_call_fail(c, rc, "op '%s' failed with code %d", entry->name, rc);
 }
 
-/* Frees a slot no caller will release (a given-up call, an abort record). Release pairs with the
- * producer's acquire load that waits for FREE(seq + capacity). An exchange, so that the old value shows
- * FREE_WAKE: a producer waiting for the slot sets it by a CAS on this same word before it parks, so
- * either its CAS comes first and we wake it, or its CAS fails and its re-check sees FREE. */
+/* Frees seq's slot for the next lap once its request is copied out. Release pairs with the producer's
+ * acquire load that waits for FREE(seq + capacity), and orders our loads of the request before it. An
+ * exchange, so that the old value shows FREE_WAKE: a producer waiting for the slot sets it by a CAS on
+ * this same word before it parks, so either its CAS comes first and we wake it, or its CAS fails and
+ * its re-check sees FREE. */
 static void ferry__release(ferry_engine *e, ferry_slot *s, uint64_t seq)
 {
     uint64_t old = ferry__exchange_acq_rel(&s->state, (seq + e->capacity) << FERRY_SEQ_SHIFT);
     if ((old & FERRY_FLAG_FREE_WAKE) && e->wake)
-        e->wake((uint32_t)(seq & e->mask));
+        e->wake(FERRY_WAKE_SLOT | (uint32_t)(seq & e->mask));
 }
 
 /* Starts seq: the engine's half of the Dekker pair that lets a caller who gave up tell "skipped" from
@@ -96,17 +107,15 @@ static inline bool ferry__start_gone(ferry_engine *e, ferry_slot *s, uint64_t se
     return (ferry__load_seq_cst(&s->state) & FERRY_FLAG_GONE) != 0;
 }
 
-/* Points the call at the slot's input. Returns whether the slot carries an input (the engine frees it
- * once the call is done); *bad is set when it is a null pointer with a non-zero length. An abort record
- * carries no input, whatever its flags say: its producer failed before it could fill the slot, so the
- * input fields may still be the previous lap's (already freed). */
-static bool ferry__bind_input(ferry_call *c, const ferry_slot *s, bool *bad)
+/* Points the call at the request's input. Returns whether it carries one (the engine frees it once the
+ * call is done); *bad is set when it is a null pointer with a non-zero length. */
+static bool ferry__bind_input(ferry_call *c, const ferry__request *r, bool *bad)
 {
     *bad = false;
-    if (s->op == FERRY_OP_ABORT || !(s->flags & FERRY_CALL_HAS_INPUT))
+    if (!(r->flags & FERRY_CALL_HAS_INPUT))
         return false;
-    c->input = (const void *)(uintptr_t)s->in_ptr;
-    c->input_len = (size_t)s->in_len;
+    c->input = (const void *)(uintptr_t)r->in_ptr;
+    c->input_len = (size_t)r->in_len;
     if (!c->input) {
         *bad = c->input_len != 0;
         c->input = "";
@@ -116,10 +125,10 @@ static bool ferry__bind_input(ferry_call *c, const ferry_slot *s, bool *bad)
 }
 
 /* Writes a failed call's outcome: its message (whole, however long), a NUL, then whatever output the op
- * wrote before it failed, in one buffer the caller frees (ferry.h, slot.err_out_len). If that buffer
+ * wrote before it failed, in one buffer the caller frees (ferry.h, cell.err_out_len). If that buffer
  * cannot be grown the output is dropped, never the message; without a message (out of memory) out_ptr
  * is NULL and the output is dropped too. */
-static void ferry__write_failure(ferry_slot *s, ferry_call *c)
+static void ferry__write_failure(ferry_cell *cell, ferry_call *c)
 {
     size_t msg_len = c->err_msg ? strlen(c->err_msg) : 0;
     uint64_t kept = 0;
@@ -133,49 +142,54 @@ static void ferry__write_failure(ferry_slot *s, ferry_call *c)
     }
     free(c->out);
     c->out = NULL;
-    s->out_kind = FERRY_OUT_ERROR;
-    s->out_ptr = (uint64_t)(uintptr_t)c->err_msg;
-    s->out_len = msg_len;
-    if (s->err_out_len != kept)
-        s->err_out_len = kept;
+    cell->out_kind = FERRY_OUT_ERROR;
+    cell->out_ptr = (uint64_t)(uintptr_t)c->err_msg;
+    cell->out_len = msg_len;
+    if (cell->err_out_len != kept)
+        cell->err_out_len = kept;
 }
 
-/* Writes the call's outcome into the slot. The caller is polling this line. Every store here takes the
- * line back from it, and a poll between two stores takes it away again: write only what changed. A
- * plain call changes the result alone (err and out_kind are still 0 from the last lap), so the line
- * moves once before the DONE add, not three times; the spinning round trip went from ~1.12x to ~0.95x
- * JCTools' in an A/B of this. */
-static void ferry__write_outcome(ferry_slot *s, ferry_call *c)
+/* Writes the call's outcome into the caller's cell, which the caller is polling. Every store here takes
+ * the line back from it, and a poll between two stores takes it away again: write only what changed. A
+ * plain call changes the result alone (err and out_kind are still 0 from the cell's previous call), so
+ * the line moves once before the DONE CAS, not three times. */
+static void ferry__write_outcome(ferry_cell *cell, ferry_call *c)
 {
-    if (s->result != c->result)
-        s->result = c->result;
-    if (s->err != c->err)
-        s->err = c->err;
+    if (cell->result != c->result)
+        cell->result = c->result;
+    if (cell->err != c->err)
+        cell->err = c->err;
     if (c->err != 0) {
-        ferry__write_failure(s, c);
+        ferry__write_failure(cell, c);
     } else if (c->out) {
-        s->out_kind = FERRY_OUT_BYTES;
-        s->out_ptr = (uint64_t)(uintptr_t)c->out;
-        s->out_len = c->out_len;
-    } else if (s->out_kind != FERRY_OUT_NONE) {
-        s->out_kind = FERRY_OUT_NONE;
-        s->out_ptr = 0;
-        s->out_len = 0;
+        cell->out_kind = FERRY_OUT_BYTES;
+        cell->out_ptr = (uint64_t)(uintptr_t)c->out;
+        cell->out_len = c->out_len;
+    } else if (cell->out_kind != FERRY_OUT_NONE) {
+        cell->out_kind = FERRY_OUT_NONE;
+        cell->out_ptr = 0;
+        cell->out_len = 0;
     }
 }
 
-/* PUBLISHED -> DONE, the one atomic add of the call. An add keeps any flag the caller set. Release
- * publishes the outcome stores to the caller's acquire load; the old value tells whether the caller
- * parked (wake it) or left (free the slot ourselves). */
-static void ferry__publish_done(ferry_engine *e, ferry_slot *s, uint64_t seq)
+/* Finishes seq on its cell: one CAS to DONE(seq), keeping the flags the caller set for seq (a state
+ * for an earlier seq is the cell's previous call's, and its flags are not ours), with GONE added for a
+ * call skipped because its slot was GONE (it has no outcome). Release publishes the outcome stores to
+ * the caller's acquire load; the old value tells whether the caller parked (wake it) or gave the call
+ * up (discard the outcome). Returns whether the call ended given up. */
+static bool ferry__finish_cell(ferry_engine *e, ferry_cell *cell, uint64_t seq, uint64_t skipped)
 {
-    uint64_t old = ferry__fetch_add_acq_rel(&s->state, FERRY_PHASE_DONE - FERRY_PHASE_PUBLISHED);
-    if (old & FERRY_FLAG_GONE) {
-        free((void *)(uintptr_t)s->out_ptr);
-        ferry__release(e, s, seq);
-    } else if ((old & FERRY_FLAG_PARKED) && e->wake) {
-        e->wake((uint32_t)(seq & e->mask));
-    }
+    uint64_t old = ferry__load_relaxed(&cell->state);
+    uint64_t flags;
+    do {
+        flags = (old >> FERRY_SEQ_SHIFT) == seq ? old & (FERRY_FLAG_PARKED | FERRY_FLAG_GONE) : 0;
+        flags |= skipped;
+    } while (!ferry__cas_acq_rel(&cell->state, &old, (seq << FERRY_SEQ_SHIFT) | flags | FERRY_PHASE_DONE));
+    if (flags & FERRY_FLAG_GONE)
+        return true;
+    if ((flags & FERRY_FLAG_PARKED) && e->wake)
+        e->wake(cell->id);
+    return false;
 }
 
 static void ferry__run_slot(ferry_engine *e, ferry_slot *s, uint64_t seq)
@@ -184,31 +198,42 @@ static void ferry__run_slot(ferry_engine *e, ferry_slot *s, uint64_t seq)
     const bool cancellable = e->cancel_hooked;
     if (cancellable)
         ferry__cancel_window_open(e, seq);
-    /* The phase stays PUBLISHED while the call runs: no store to the caller's line until DONE. */
     bool gone = ferry__start_gone(e, s, seq);
-    ferry_call c = { .slot = s, .engine = e, .arg = { s->arg0, s->arg1 } };
-    bool aborted = s->op == FERRY_OP_ABORT;
+    ferry__request r = { .op = s->op, .flags = s->flags, .ctx = s->ctx, .in_ptr = s->in_ptr, .in_len = s->in_len };
+    ferry_call c = { .engine = e, .cell = (ferry_cell *)(uintptr_t)s->cell, .seq = seq, .ctx_id = s->ctx,
+                     .arg = { s->arg0, s->arg1 } };
+    ferry__release(e, s, seq);
+    /* An abort record's producer failed before it could fill the slot: its cell and input fields may
+     * be the previous lap's (already freed, or another caller's). Nothing of it is touched. */
+    if (r.op == FERRY_OP_ABORT) {
+        if (cancellable)
+            ferry__cancel_window_close(e);
+        return;
+    }
     bool bad_input;
-    bool has_input = ferry__bind_input(&c, s, &bad_input);
-    if (!gone && !aborted) {
+    bool has_input = ferry__bind_input(&c, &r, &bad_input);
+    if (!gone) {
         if (bad_input)
             ferry_call_fail(&c, FERRY_E_INVALID, "call has a null input pointer with length %llu",
-                            (unsigned long long)s->in_len);
+                            (unsigned long long)r.in_len);
         else
-            ferry__execute(e, s, &c);
+            ferry__execute(e, &r, &c);
     }
     if (cancellable)
         ferry__cancel_window_close(e);
     if (has_input)
-        free((void *)(uintptr_t)s->in_ptr);
-    if (gone || aborted) {
+        free((void *)(uintptr_t)r.in_ptr);
+    if (!gone)
+        ferry__write_outcome(c.cell, &c);
+    else {
         free(c.out);
         free(c.err_msg);
-        ferry__release(e, s, seq);
-        return;
     }
-    ferry__write_outcome(s, &c);
-    ferry__publish_done(e, s, seq);
+    if (ferry__finish_cell(e, c.cell, seq, gone ? FERRY_FLAG_GONE : 0) && !gone) {
+        /* Given up while it ran: nobody will read the outcome (write_outcome put this buffer, if any,
+         * in the cell: the message, joined with the output, or the output). */
+        free(c.err != 0 ? c.err_msg : c.out);
+    }
 }
 
 static int64_t ferry__thread_cpu_ns(void)

@@ -10,19 +10,22 @@
  *
  *   claim     atomic fetch_add on tail; a value with FERRY_TAIL_CLOSED set means intake stopped: reject
  *             (try-claim: a CAS that only takes seq when slot seq & mask already reads FREE(seq))
- *   wait      until the slot's state reads exactly FREE(seq): the previous lap's caller has left
- *   fill      op, flags, ctx, arg0, arg1, in_ptr, in_len with plain stores (input from ferry_alloc; the
- *             engine owns and frees it from here on)
+ *   wait      until the slot's state reads FREE(seq): the engine has taken the previous lap's call
+ *   fill      op, flags, ctx, arg0, arg1, cell, in_ptr, in_len with plain stores (input from ferry_alloc;
+ *             the engine owns and frees it from here on; the cell is the client's, one per seq modulo
+ *             RING_CELLS)
  *   publish   seq_cst store of (seq << 8) | PUBLISHED; then, if engine.sleeping != 0, ferry_engine_wake
- *   wait      until the phase is DONE (spin, then yield)
- *   take      read result, err, out_kind, out_ptr, out_len; copy the bytes out; ferry_free(out_ptr)
- *   release   store FREE(seq + capacity) with release
+ *   wait      until the cell reads DONE(seq) (spin, then yield)
+ *   take      read result, err, out_kind, out_ptr, out_len from the cell; copy the bytes out;
+ *             ferry_free(out_ptr). Nothing to release: the engine freed the slot when it took the call.
  *
- * A timed caller that runs out of time CASes FERRY_FLAG_GONE into the PUBLISHED state (seq_cst: a full
- * fence) and then never touches the slot again (the engine skips or finishes the call and frees the slot
- * itself); if the call is already DONE it takes the result as usual. Right after its GONE CAS it reads
- * stats.started (seq_cst): started <= seq means the engine will skip the call, started > seq that the
- * call may already be running (ferry.h, "Starting a call").
+ * A timed caller that runs out of time CASes FERRY_FLAG_GONE onto its cell (seq_cst: a full fence), then
+ * onto the slot if the call is still queued, and then reads stats.started (seq_cst): a slot GONE and
+ * started <= seq means the engine will skip the call, anything else that the call may already be running
+ * (ferry.h, "Starting a call"); if the call is already DONE it takes the result as usual.
+ *
+ * The Java side (io.ferry.internal.Ring) writes the slot state with a CAS that keeps a waiter's
+ * FREE_WAKE; this client has no waiter that sets it, so a plain seq_cst store does the same here.
  *
  * Every wait here is bounded by a deadline: a protocol bug must fail a test, not hang it.
  */
@@ -31,6 +34,7 @@
 
 #include "ferry.h"
 
+#include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -52,12 +56,23 @@
 #define RING_GAVE_UP_SKIPPED   1 /* stats.started <= seq after GONE: the engine will not run the call */
 #define RING_GAVE_UP_MAYBE_RAN 2 /* stats.started > seq: it may be running or have run; result dropped */
 
+/* Completion cells the client keeps: one per call in flight, found by its sequence (a table probed from
+ * seq % RING_CELLS, under a lock: the client's own bookkeeping, which the engine never sees). A cell is
+ * taken when its call is filled and given back when its outcome is taken, or, for a call given up, once
+ * the engine's DONE shows on it (ferry.h, "Completion cell"). */
+#define RING_CELLS 8192u
+#define RING_CELL_FREE UINT64_MAX
+
 typedef struct ring {
     ferry_region *region;
     ferry_engine *engine;
     uint32_t capacity;
     uint64_t mask;
     int64_t hang_ns; /* the longest any single wait may take */
+    ferry_cell *cells; /* RING_CELLS cells, FERRY_CELL_SIZE aligned */
+    uint64_t *cell_seq; /* the seq each cell serves, or RING_CELL_FREE */
+    bool *cell_gone;    /* the call was given up: the cell is free again once it reads DONE(seq) */
+    pthread_mutex_t cell_lock;
 } ring;
 
 typedef struct ring_req {
@@ -117,6 +132,53 @@ static inline ferry_slot *ring_slot(const ring *r, uint64_t seq)
     return &r->region->slots[seq & r->mask];
 }
 
+static inline bool ring_cell_reclaimable(const ring *r, uint32_t i)
+{
+    uint64_t st = atomic_load_explicit(&r->cells[i].state, memory_order_acquire);
+    return r->cell_gone[i] && (st >> FERRY_SEQ_SHIFT) == r->cell_seq[i] && (st & FERRY_PHASE_MASK) == FERRY_PHASE_DONE;
+}
+
+/* The completion cell of the call seq: the one it holds, or (at fill) a free one it takes. */
+static inline ferry_cell *ring_cell_for(ring *r, uint64_t seq, bool take)
+{
+    pthread_mutex_lock(&r->cell_lock);
+    uint32_t i = (uint32_t)(seq & (RING_CELLS - 1));
+    for (uint32_t n = 0; n < RING_CELLS; n++, i = (i + 1) & (RING_CELLS - 1)) {
+        if (r->cell_seq[i] == seq)
+            break;
+        if (take && (r->cell_seq[i] == RING_CELL_FREE || ring_cell_reclaimable(r, i))) {
+            r->cell_seq[i] = seq;
+            r->cell_gone[i] = false;
+            break;
+        }
+    }
+    bool found = r->cell_seq[i] == seq;
+    pthread_mutex_unlock(&r->cell_lock);
+    if (!found) {
+        fprintf(stderr, "ring_client: no cell for seq %llu\n", (unsigned long long)seq);
+        abort();
+    }
+    return &r->cells[i];
+}
+
+static inline ferry_cell *ring_cell(ring *r, uint64_t seq)
+{
+    return ring_cell_for(r, seq, false);
+}
+
+/* Gives the cell of seq back (its outcome was taken), or marks it given up (free once DONE shows). */
+static inline void ring_cell_release(ring *r, uint64_t seq, bool gone)
+{
+    ferry_cell *c = ring_cell(r, seq);
+    uint32_t i = (uint32_t)(c - r->cells);
+    pthread_mutex_lock(&r->cell_lock);
+    if (gone)
+        r->cell_gone[i] = true;
+    else
+        r->cell_seq[i] = RING_CELL_FREE;
+    pthread_mutex_unlock(&r->cell_lock);
+}
+
 static inline uint64_t ring_free_state(uint64_t seq)
 {
     return seq << FERRY_SEQ_SHIFT;
@@ -128,6 +190,33 @@ static inline uint64_t ring_phase(uint64_t state)
 }
 
 /* ---- lifecycle ---------------------------------------------------------------------------------- */
+
+/* Allocates the client's completion cells (zeroed: a state that is no call's; numbered). */
+static inline int ring_alloc_cells(ring *r)
+{
+    r->cells = aligned_alloc(FERRY_CELL_SIZE, RING_CELLS * sizeof(ferry_cell));
+    r->cell_seq = malloc(RING_CELLS * sizeof(uint64_t));
+    r->cell_gone = calloc(RING_CELLS, sizeof(bool));
+    if (!r->cells || !r->cell_seq || !r->cell_gone)
+        return FERRY_E_NOMEM;
+    memset(r->cells, 0, RING_CELLS * sizeof(ferry_cell));
+    for (uint32_t i = 0; i < RING_CELLS; i++) {
+        r->cells[i].id = i;
+        r->cell_seq[i] = RING_CELL_FREE;
+    }
+    pthread_mutex_init(&r->cell_lock, NULL);
+    return 0;
+}
+
+static inline void ring_free_cells(ring *r)
+{
+    free(r->cells);
+    free(r->cell_seq);
+    free(r->cell_gone);
+    r->cells = NULL;
+    r->cell_seq = NULL;
+    r->cell_gone = NULL;
+}
 
 /* Allocates a region and starts an engine on it. Returns ferry_engine_start's code; on failure the
  * region is freed and err holds the message. */
@@ -141,13 +230,15 @@ static inline int ring_start(ring *r, uint32_t capacity, int64_t idle_spin_ns, c
         return FERRY_E_INVALID;
     }
     void *mem = aligned_alloc(FERRY_BLOCK, (size_t)size);
-    if (!mem) {
+    if (!mem || ring_alloc_cells(r) != 0) {
+        free(mem);
         snprintf(err, errlen, "out of memory");
         return FERRY_E_NOMEM;
     }
     int rc = ferry_engine_start(mem, capacity, idle_spin_ns, plugin, symbol, NULL, wake, &r->engine, err, errlen);
     if (rc != 0) {
         free(mem);
+        ring_free_cells(r);
         r->engine = NULL;
         return rc;
     }
@@ -168,6 +259,7 @@ static inline int ring_stop(ring *r, int64_t timeout_ns)
         return rc;
     ferry_engine_destroy(r->engine);
     free(r->region);
+    ring_free_cells(r);
     r->engine = NULL;
     r->region = NULL;
     return 0;
@@ -200,7 +292,7 @@ static inline int ring_try_claim(ring *r, uint64_t *seq)
         if (t & FERRY_TAIL_CLOSED)
             return RING_CLOSED;
         uint64_t st = atomic_load_explicit(&ring_slot(r, t)->state, memory_order_acquire);
-        if (st != ring_free_state(t))
+        if ((st & ~FERRY_FLAG_FREE_WAKE) != ring_free_state(t))
             return RING_FULL;
         /* Once ours, seq t's slot stays FREE(t): only the owner of t moves it on. */
         if (atomic_compare_exchange_weak_explicit(tail, &t, t + 1, memory_order_seq_cst, memory_order_acquire)) {
@@ -217,7 +309,7 @@ static inline int ring_wait_free(ring *r, uint64_t seq, int64_t deadline)
     uint32_t spins = 0;
     /* Acquire: pairs with the release that freed the slot (the previous caller's, or the engine's for
      * a GONE call), so our plain stores below come after its reads. */
-    while (atomic_load_explicit(&s->state, memory_order_acquire) != ring_free_state(seq))
+    while ((atomic_load_explicit(&s->state, memory_order_acquire) & ~FERRY_FLAG_FREE_WAKE) != ring_free_state(seq))
         if (!ring_backoff(&spins, deadline))
             return RING_HUNG;
     return RING_OK;
@@ -233,6 +325,7 @@ static inline int ring_fill(ring *r, uint64_t seq, const ring_req *q)
     s->ctx = q->ctx ? q->ctx : FERRY_SYSTEM_CONTEXT; /* 0 in a request: the systemic context */
     s->arg0 = q->arg0;
     s->arg1 = q->arg1;
+    s->cell = (uint64_t)(uintptr_t)ring_cell_for(r, seq, true);
     s->in_ptr = 0;
     s->in_len = 0;
     if (q->flags & FERRY_CALL_BATCH) {
@@ -254,55 +347,72 @@ static inline int ring_fill(ring *r, uint64_t seq, const ring_req *q)
     return RING_OK;
 }
 
-/* Publishes the filled slot (extra_flags: FERRY_FLAG_PARKED for an async call, FERRY_FLAG_GONE for an
- * abort record), then wakes the engine if it announced that it sleeps. */
+/* Publishes the filled slot. extra_flags: FERRY_FLAG_PARKED arms the cell for an async call (the engine
+ * wakes it); FERRY_FLAG_GONE publishes the call given up already (the engine skips it). */
 static inline void ring_publish(ring *r, uint64_t seq, uint64_t extra_flags)
 {
     ferry_slot *s = ring_slot(r, seq);
+    if (extra_flags & FERRY_FLAG_PARKED)
+        atomic_store_explicit(&ring_cell(r, seq)->state,
+                              (seq << FERRY_SEQ_SHIFT) | FERRY_FLAG_PARKED | FERRY_PHASE_PUBLISHED, memory_order_relaxed);
     /* seq_cst: the store half of the Dekker pair with the engine's sleep announcement (ferry.h). */
-    atomic_store_explicit(&s->state, ring_free_state(seq) | extra_flags | FERRY_PHASE_PUBLISHED,
+    atomic_store_explicit(&s->state, ring_free_state(seq) | (extra_flags & FERRY_FLAG_GONE) | FERRY_PHASE_PUBLISHED,
                           memory_order_seq_cst);
     if (atomic_load_explicit(&r->region->engine.sleeping, memory_order_seq_cst) != 0)
         ferry_engine_wake(r->engine);
 }
 
-/* Waits until the phase is DONE, bounded by deadline. RING_OK or RING_HUNG (the call is still ours). */
-static inline int ring_wait_done(ring *r, uint64_t seq, int64_t deadline)
+/* The cell state of seq's call (acquire: pairs with the engine's DONE CAS). */
+static inline uint64_t ring_cell_state(ring *r, uint64_t seq)
 {
-    ferry_slot *s = ring_slot(r, seq);
-    uint32_t spins = 0;
-    /* Acquire: pairs with the engine's release add that made the call DONE. */
-    while (ring_phase(atomic_load_explicit(&s->state, memory_order_acquire)) != FERRY_PHASE_DONE)
-        if (!ring_backoff(&spins, deadline))
-            return RING_HUNG;
-    return RING_OK;
+    return atomic_load_explicit(&ring_cell(r, seq)->state, memory_order_acquire);
 }
 
-/* Reads a DONE slot's result, frees its output, and releases the slot to seq + capacity. */
+/* Whether seq's call is DONE on its cell. */
+static inline bool ring_done(ring *r, uint64_t seq)
+{
+    uint64_t st = ring_cell_state(r, seq);
+    return (st >> FERRY_SEQ_SHIFT) == seq && ring_phase(st) == FERRY_PHASE_DONE;
+}
+
+/* Waits until the call is DONE, bounded by deadline. RING_OK or RING_HUNG (the call is still ours). */
+static inline int ring_wait_done(ring *r, uint64_t seq, int64_t deadline)
+{
+    ferry_cell *c = ring_cell(r, seq);
+    uint32_t spins = 0;
+    for (;;) {
+        uint64_t st = atomic_load_explicit(&c->state, memory_order_acquire);
+        if ((st >> FERRY_SEQ_SHIFT) == seq && ring_phase(st) == FERRY_PHASE_DONE)
+            return RING_OK;
+        if (!ring_backoff(&spins, deadline))
+            return RING_HUNG;
+    }
+}
+
+/* Reads a DONE call's outcome out of its cell and frees its output. */
 static inline void ring_take(ring *r, uint64_t seq, ring_res *res)
 {
-    ferry_slot *s = ring_slot(r, seq);
-    res->result = s->result;
-    res->err = s->err;
-    res->out_kind = s->out_kind;
-    res->out_len = s->out_len;
+    ferry_cell *c = ring_cell(r, seq);
+    res->result = c->result;
+    res->err = c->err;
+    res->out_kind = c->out_kind;
+    res->out_len = c->out_len;
     res->out = NULL;
-    res->err_out_len = res->out_kind == FERRY_OUT_ERROR ? s->err_out_len : 0;
+    res->err_out_len = res->out_kind == FERRY_OUT_ERROR ? c->err_out_len : 0;
     res->err_out = NULL;
-    void *out = (void *)(uintptr_t)s->out_ptr;
+    void *out = res->out_kind != FERRY_OUT_NONE ? (void *)(uintptr_t)c->out_ptr : NULL;
     if (out) {
         res->out = malloc((size_t)res->out_len + 1);
         if (res->out) {
             memcpy(res->out, out, (size_t)res->out_len);
             res->out[res->out_len] = '\0';
         }
-        /* A failure's output follows its message's NUL in the same buffer (ferry.h, slot.err_out_len). */
+        /* A failure's output follows its message's NUL in the same buffer (ferry.h, cell.err_out_len). */
         if (res->err_out_len && (res->err_out = malloc((size_t)res->err_out_len)) != NULL)
             memcpy(res->err_out, (const char *)out + res->out_len + 1, (size_t)res->err_out_len);
         ferry_free(out);
     }
-    /* Release: our reads above happen before the next lap's producer writes the slot. */
-    atomic_store_explicit(&s->state, ring_free_state(seq + r->capacity), memory_order_release);
+    ring_cell_release(r, seq, false);
 }
 
 /* stats.started: seq + 1 of the last call the engine started. seq_cst: after a GONE CAS, the load half of
@@ -323,27 +433,32 @@ static inline int ring_await_started(ring *r, uint64_t seq, int64_t deadline)
     return RING_OK;
 }
 
-/* Sets a flag (PARKED or GONE) while the call is PUBLISHED (the only phase before DONE). Returns true if
- * set; false if the call was already DONE (it is still ours: take it). *old_state, if not NULL, receives
- * the state the CAS replaced (or the DONE state it found). The CAS is seq_cst: for GONE it is the store
- * half of the Dekker pair with the engine's start, ordered before a following ring_started(). */
+/* Sets a flag (PARKED or GONE) for seq on its cell unless the call is DONE. Returns true if set;
+ * false if the call was already DONE (it is still ours: take it). *old_state, if not NULL, receives the
+ * cell state the CAS replaced (or the DONE state it found). A state for an earlier seq is the cell's
+ * previous call's: the new state is seq's. seq_cst, as the Java side's CAS. */
 static inline bool ring_set_flag_old(ring *r, uint64_t seq, uint64_t flag, uint64_t *old_state)
 {
-    ferry_slot *s = ring_slot(r, seq);
-    uint64_t st = atomic_load_explicit(&s->state, memory_order_acquire);
+    ferry_cell *c = ring_cell(r, seq);
+    uint64_t st = atomic_load_explicit(&c->state, memory_order_acquire);
     for (;;) {
-        uint64_t ph = ring_phase(st);
         if (old_state)
             *old_state = st;
-        if (ph == FERRY_PHASE_DONE)
+        uint64_t s = st >> FERRY_SEQ_SHIFT;
+        uint64_t keep;
+        if (s < seq || st == 0) {
+            keep = 0;
+        } else if (s == seq && ring_phase(st) != FERRY_PHASE_DONE) {
+            keep = st & (FERRY_FLAG_PARKED | FERRY_FLAG_GONE);
+        } else if (s == seq) {
             return false;
-        if (ph != FERRY_PHASE_PUBLISHED) {
-            fprintf(stderr, "ring_set_flag: slot of seq %llu is in state %#llx\n", (unsigned long long)seq,
+        } else {
+            fprintf(stderr, "ring_set_flag: cell of seq %llu is in state %#llx\n", (unsigned long long)seq,
                     (unsigned long long)st);
             abort();
         }
-        if (atomic_compare_exchange_weak_explicit(&s->state, &st, st | flag, memory_order_seq_cst,
-                                                  memory_order_acquire))
+        uint64_t want = (seq << FERRY_SEQ_SHIFT) | keep | flag | FERRY_PHASE_PUBLISHED;
+        if (atomic_compare_exchange_weak_explicit(&c->state, &st, want, memory_order_seq_cst, memory_order_acquire))
             return true;
     }
 }
@@ -353,19 +468,36 @@ static inline bool ring_set_flag(ring *r, uint64_t seq, uint64_t flag)
     return ring_set_flag_old(r, seq, flag, NULL);
 }
 
-/* Gives up on a published call. Returns 0 if the call was already DONE (take it); otherwise the slot now
- * belongs to the engine (do not touch it) and the result says what the caller may conclude:
- * RING_GAVE_UP_SKIPPED (the engine will not run the call) or RING_GAVE_UP_MAYBE_RAN. */
+/* Sets GONE on seq's slot while the call is queued (PUBLISHED(seq)); false once the engine took it. */
+static inline bool ring_give_up_queued(ring *r, uint64_t seq)
+{
+    ferry_slot *s = ring_slot(r, seq);
+    uint64_t st = atomic_load_explicit(&s->state, memory_order_acquire);
+    for (;;) {
+        if ((st >> FERRY_SEQ_SHIFT) != seq || ring_phase(st) != FERRY_PHASE_PUBLISHED || (st & FERRY_FLAG_GONE))
+            return false;
+        if (atomic_compare_exchange_weak_explicit(&s->state, &st, st | FERRY_FLAG_GONE, memory_order_seq_cst,
+                                                  memory_order_acquire))
+            return true;
+    }
+}
+
+/* Gives up on a published call: GONE on its cell, then on its slot if still queued. Returns 0 if the
+ * call was already DONE (take it); otherwise the engine still finishes it on its cell (do not reuse the
+ * cell before it reads DONE) and the result says what the caller may conclude: RING_GAVE_UP_SKIPPED
+ * (the engine will not run the call) or RING_GAVE_UP_MAYBE_RAN. */
 static inline int ring_give_up_how(ring *r, uint64_t seq)
 {
     if (!ring_set_flag(r, seq, FERRY_FLAG_GONE))
         return 0;
-    /* After the seq_cst CAS: either this load sees the engine's started store, or the engine's re-load
-     * of the state sees our GONE and skips the call. */
-    return ring_started(r) <= seq ? RING_GAVE_UP_SKIPPED : RING_GAVE_UP_MAYBE_RAN;
+    bool queued = ring_give_up_queued(r, seq);
+    ring_cell_release(r, seq, true);
+    /* After the seq_cst CAS on the slot: either this load sees the engine's started store, or the
+     * engine's re-load of the slot sees our GONE and skips the call. */
+    return queued && ring_started(r) <= seq ? RING_GAVE_UP_SKIPPED : RING_GAVE_UP_MAYBE_RAN;
 }
 
-/* Gives up on a published call. Returns true if the slot now belongs to the engine (do not touch it);
+/* Gives up on a published call. Returns true if given up (do not touch the cell until it reads DONE);
  * false if the call was already DONE (take it). */
 static inline bool ring_give_up(ring *r, uint64_t seq)
 {
@@ -401,8 +533,10 @@ static inline int ring_call_timed_seq(ring *r, const ring_req *q, ring_res *res,
     if (ring_wait_free(r, seq, ring_now_ns() + r->hang_ns) != RING_OK)
         return RING_HUNG;
     if (ring_fill(r, seq, q) != RING_OK) {
-        /* Abort record: the engine must still see seq, or it would wait for it forever. */
-        ring_publish(r, seq, FERRY_FLAG_GONE);
+        /* Abort record (ring_fill wrote FERRY_OP_ABORT): the engine must still see seq, or it would
+         * wait for it forever. */
+        ring_publish(r, seq, 0);
+        ring_cell_release(r, seq, false); /* the engine ignores an abort record's cell */
         return RING_NOMEM;
     }
     ring_publish(r, seq, 0);

@@ -122,14 +122,17 @@ static void test_layout(void)
         F("slot.", ferry_slot, ctx),
         F("slot.", ferry_slot, arg0),
         F("slot.", ferry_slot, arg1),
-        F("slot.", ferry_slot, result),
-        F("slot.", ferry_slot, err),
-        F("slot.", ferry_slot, out_kind),
-        F("slot.", ferry_slot, err_out_len),
+        F("slot.", ferry_slot, cell),
         F("slot.", ferry_slot, in_ptr),
         F("slot.", ferry_slot, in_len),
-        F("slot.", ferry_slot, out_ptr),
-        F("slot.", ferry_slot, out_len),
+        F("cell.", ferry_cell, state),
+        F("cell.", ferry_cell, result),
+        F("cell.", ferry_cell, err),
+        F("cell.", ferry_cell, out_kind),
+        F("cell.", ferry_cell, out_ptr),
+        F("cell.", ferry_cell, out_len),
+        F("cell.", ferry_cell, err_out_len),
+        F("cell.", ferry_cell, id),
         F("batch_item.", ferry_batch_item, arg0),
         F("batch_item.", ferry_batch_item, arg1),
         F("batch_item.", ferry_batch_item, result),
@@ -137,6 +140,8 @@ static void test_layout(void)
         { "const.batch_item_size", (uint32_t)sizeof(ferry_batch_item), 0 },
         { "const.call_batch", FERRY_CALL_BATCH, 0 },
         { "const.slot_size", FERRY_SLOT_SIZE, 0 },
+        { "const.cell_size", FERRY_CELL_SIZE, 0 },
+        { "const.wake_slot", FERRY_WAKE_SLOT, 0 },
         { "const.seq_shift", FERRY_SEQ_SHIFT, 0 },
         { "const.flag_parked", (uint32_t)FERRY_FLAG_PARKED, 0 },
         { "const.flag_gone", (uint32_t)FERRY_FLAG_GONE, 0 },
@@ -210,6 +215,8 @@ static void test_layout(void)
         /* Every field lies inside its block (a slot field inside one slot). */
         if (strncmp(e[i].name, "slot.", 5) == 0)
             CHECK(e[i].offset + e[i].size <= FERRY_SLOT_SIZE, "%s leaves the slot", e[i].name);
+        if (strncmp(e[i].name, "cell.", 5) == 0)
+            CHECK(e[i].offset + e[i].size <= 64, "%s leaves the cell's first cache line", e[i].name);
     }
     /* The documented numbers in ferry.h. */
     CHECK(FERRY_OFF_HEADER == offsetof(ferry_region, header) && FERRY_OFF_TAIL == offsetof(ferry_region, tail) &&
@@ -220,15 +227,16 @@ static void test_layout(void)
     CHECK(sizeof(ferry_header) == FERRY_BLOCK && sizeof(ferry_tail_block) == FERRY_BLOCK &&
               sizeof(ferry_engine_block) == FERRY_BLOCK && sizeof(ferry_stats_block) == FERRY_BLOCK,
           "a region block is not FERRY_BLOCK bytes");
-    CHECK(offsetof(ferry_slot, result) == 40 && offsetof(ferry_slot, err) == 48 && offsetof(ferry_slot, in_ptr) == 64 &&
-              offsetof(ferry_slot, out_len) == 88,
-          "slot field offsets differ from the table in ferry.h");
+    CHECK(offsetof(ferry_slot, cell) == 40 && offsetof(ferry_slot, in_ptr) == 48 && offsetof(ferry_slot, in_len) == 56 &&
+              offsetof(ferry_cell, result) == 8 && offsetof(ferry_cell, err) == 16 && offsetof(ferry_cell, id) == 48 &&
+              sizeof(ferry_cell) == FERRY_CELL_SIZE,
+          "slot and cell field offsets differ from the tables in ferry.h");
     CHECK(offsetof(ferry_stats_block, head) == 0 && offsetof(ferry_stats_block, completed) == 8 &&
               offsetof(ferry_stats_block, started) == 16,
           "stats field offsets differ from ferry.h (Java's Layout.STATS_* hard-code them)");
-    /* The slot protocol's numbers (version 2): three phases, the engine's one add is +2 (PUBLISHED ->
-     * DONE), and the flags sit above the phase bits, where no add can carry into them. */
-    CHECK(FERRY_VERSION == 2u, "FERRY_VERSION %u: the one-add slot protocol is version 2", FERRY_VERSION);
+    /* The protocol's numbers (version 3: completion cells): phases FREE, PUBLISHED, DONE, and the flags
+     * above the phase bits. */
+    CHECK(FERRY_VERSION == 3u, "FERRY_VERSION %u: the completion-cell protocol is version 3", FERRY_VERSION);
     CHECK(FERRY_PHASE_FREE == 0 && FERRY_PHASE_PUBLISHED == 1 && FERRY_PHASE_DONE == 3 && FERRY_PHASE_MASK == 3,
           "phase numbers differ from ferry.h");
     CHECK(FERRY_FLAG_PARKED == 0x10 && FERRY_FLAG_GONE == 0x20, "flag bits differ from ferry.h");

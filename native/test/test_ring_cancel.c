@@ -57,8 +57,8 @@ static uint64_t submit_block(ring *r, int64_t ns)
 
 static bool is_done(ring *r, uint64_t seq)
 {
-    /* Acquire: pairs with the engine's release add that made the call DONE. */
-    return ring_phase(atomic_load_explicit(&ring_slot(r, seq)->state, memory_order_acquire)) == FERRY_PHASE_DONE;
+    /* Acquire: pairs with the engine's release CAS that made the call DONE on its cell. */
+    return ring_done(r, seq);
 }
 
 static int64_t take_result(ring *r, uint64_t seq, const char *what)

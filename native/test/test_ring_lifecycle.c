@@ -109,6 +109,17 @@ static void await_state(ring *r, uint64_t seq, uint64_t want, int64_t timeout_ns
               (unsigned long long)seq, (unsigned long long)st, (unsigned long long)want);
 }
 
+/* Bounded polling until the engine has finished the given-up call seq on its cell: DONE(seq) | GONE. */
+static void await_gone_done(ring *r, uint64_t seq, int64_t timeout_ns, const char *what)
+{
+    int64_t deadline = ring_now_ns() + timeout_ns;
+    uint32_t spins = 0;
+    uint64_t want = (seq << FERRY_SEQ_SHIFT) | FERRY_FLAG_GONE | FERRY_PHASE_DONE, st;
+    while (((st = ring_cell_state(r, seq)) & ~FERRY_FLAG_PARKED) != want)
+        CHECK(ring_backoff(&spins, deadline), "%s: cell of seq %llu reads %#llx, expected %#llx", what,
+              (unsigned long long)seq, (unsigned long long)st, (unsigned long long)want);
+}
+
 /* Bounded polling until the engine has started seq (stats.started > seq). */
 static void await_started(ring *r, uint64_t seq, const char *what)
 {
@@ -361,7 +372,7 @@ static bool skip_behind_spin(ring *r, const ring_req *q, int64_t spin_ns)
 
     uint64_t seq = claim(r);
     CHECK(ring_fill(r, seq, q) == RING_OK, "fill");
-    ferry_slot *s = ring_slot(r, seq);
+    ferry_cell *s = ring_cell(r, seq);
     s->result = SENTINEL; /* the engine writes these only for a call it runs */
     s->err = 1234;
     s->out_kind = 77;
@@ -373,7 +384,9 @@ static bool skip_behind_spin(ring *r, const ring_req *q, int64_t spin_ns)
     uint64_t old = 0;
     bool gave_up = ring_wait_done(r, seq, ring_now_ns() + 10 * FT_MS) != RING_OK &&
                    ring_set_flag_old(r, seq, FERRY_FLAG_GONE, &old);
-    /* Right after the seq_cst CAS: the caller's half of the Dekker pair with the engine's start. */
+    bool queued = gave_up && ring_give_up_queued(r, seq);
+    /* Right after the seq_cst CAS on the slot: the caller's half of the Dekker pair with the engine's
+     * start. */
     uint64_t started = gave_up ? ring_started(r) : 0;
     if (!gave_up) {
         /* DONE already: only possible once the spin ended, i.e. we slept through all of it. */
@@ -384,15 +397,15 @@ static bool skip_behind_spin(ring *r, const ring_req *q, int64_t spin_ns)
         ring_res_free(&res);
         return false;
     }
-    /* From here on the slot is the engine's; we only watch its state word. */
-    CHECK(ring_phase(old) == FERRY_PHASE_PUBLISHED && (old & FERRY_FLAG_GONE) == 0,
-          "GONE replaced state %#llx, expected PUBLISHED(seq)", (unsigned long long)old);
+    /* From here on the call is the engine's; we only watch its cell's state word. */
+    CHECK((old >> FERRY_SEQ_SHIFT) != seq || (old & FERRY_FLAG_GONE) == 0,
+          "GONE replaced cell state %#llx, which was given up already", (unsigned long long)old);
     CHECK(seq == spin + 1 && (started == seq || started == seq + 1),
           "stats.started %llu while seq %llu is given up behind the spin, seq %llu", (unsigned long long)started,
           (unsigned long long)seq, (unsigned long long)spin);
     take_ok(r, spin, &res, "spin");
     CHECK(res.result >= spin_ns, "spin ran %lld ns, asked for %lld", (long long)res.result, (long long)spin_ns);
-    await_state(r, seq, ring_free_state(seq + r->capacity), ft_hang_ns(), "the abandoned call's slot");
+    await_gone_done(r, seq, ft_hang_ns(), "the abandoned call's cell");
     int64_t deadline = ring_now_ns() + ft_hang_ns();
     while (atomic_load(&r->region->stats.completed) < completed_before + 2) {
         CHECK(ring_now_ns() < deadline, "engine completed %llu calls, expected %llu",
@@ -400,15 +413,14 @@ static bool skip_behind_spin(ring *r, const ring_req *q, int64_t spin_ns)
               (unsigned long long)(completed_before + 2));
         sched_yield();
     }
-    if (started > seq) {
+    if (!queued || started > seq) {
         /* Told "may be running": the engine had started it, so the spin was over and we slept through
-         * it. A legal give-up too; the engine freed the slot above. */
+         * it. A legal give-up too; the engine finished it on the cell above. */
         CHECK(started == seq + 1, "stats.started %llu right after giving up seq %llu, the last call",
               (unsigned long long)started, (unsigned long long)seq);
         return false;
     }
-    /* Told "skipped" (started <= seq). Nobody claims the slot before we look: the engine skipped the
-     * call without writing into it. */
+    /* Told "skipped" (started <= seq). The engine skipped the call without writing its outcome. */
     CHECK(ring_started(r) == seq + 1, "stats.started %llu after the engine skipped seq %llu",
           (unsigned long long)ring_started(r), (unsigned long long)seq);
     CHECK(s->result == SENTINEL && s->err == 1234 && s->out_kind == 77 && s->out_ptr == 0,
@@ -482,12 +494,12 @@ static void test_gone_skip_input(void)
         if (how == RING_GAVE_UP_MAYBE_RAN) {
             /* The engine had started the echo when we gave up: the spin was over, we slept through it. */
             CHECK(spun.result >= 100 * FT_MS, "a call behind a spin started after %lld ns", (long long)spun.result);
-            await_state(&r, seq, ring_free_state(seq + r.capacity), ft_hang_ns(), "the abandoned echo's slot");
+            await_gone_done(&r, seq, ft_hang_ns(), "the abandoned echo's cell");
             continue;
         }
         CHECK(how == RING_GAVE_UP_SKIPPED, "a timed-out call was told %d", how);
         skipped++;
-        await_state(&r, seq, ring_free_state(seq + r.capacity), ft_hang_ns(), "the skipped echo's slot");
+        await_gone_done(&r, seq, ft_hang_ns(), "the skipped echo's cell");
     }
     add_calls(&r, 4, "after the skips");
     finish(&r); /* ASan's leak check: the engine freed the skipped calls' inputs */
@@ -506,14 +518,16 @@ static void test_gone_running(void)
     uint64_t old = 0;
     CHECK(ring_set_flag_old(&r, seq, FERRY_FLAG_GONE, &old), "a 60 s spin was DONE already");
     uint64_t started = ring_started(&r);
-    /* The phase stays PUBLISHED while a call runs; only stats.started tells the caller it may run. */
+    /* The cell stays as the async caller armed it while the call runs; only stats.started, and the
+     * slot the engine freed, tell the caller it may run. */
     CHECK(old == (ring_free_state(seq) | FERRY_FLAG_PARKED | FERRY_PHASE_PUBLISHED),
-          "state %#llx, expected PUBLISHED(%llu) | PARKED", (unsigned long long)old, (unsigned long long)seq);
+          "cell state %#llx, expected PUBLISHED(%llu) | PARKED", (unsigned long long)old, (unsigned long long)seq);
+    CHECK(!ring_give_up_queued(&r, seq), "the running spin's slot still reads PUBLISHED");
     CHECK(started == seq + 1, "stats.started %llu while seq %llu runs: its caller would be told it was skipped",
           (unsigned long long)started, (unsigned long long)seq);
-    /* The op sees ferry_call_cancelled and stops; the engine frees the slot (and drops the output). */
+    /* The op sees ferry_call_cancelled and stops; the engine finishes it on the cell (and drops the output). */
     int64_t gone_at = ring_now_ns();
-    await_state(&r, seq, ring_free_state(seq + r.capacity), 10 * FT_SEC, "the cancelled spin's slot");
+    await_gone_done(&r, seq, 10 * FT_SEC, "the cancelled spin's cell");
     CHECK(ring_now_ns() - gone_at < 10 * FT_SEC, "the spin did not stop early");
     add_calls(&r, 2 * (int)r.capacity, "after the cancelled spin");
     finish(&r);
@@ -550,12 +564,12 @@ static void test_gone_running_output(void)
             ring_relax();
         uint64_t old = 0;
         if (ring_set_flag_old(&r, seq, FERRY_FLAG_GONE, &old)) {
-            CHECK(old == (ring_free_state(seq) | FERRY_PHASE_PUBLISHED), "GONE replaced state %#llx",
-                  (unsigned long long)old);
+            CHECK((old >> FERRY_SEQ_SHIFT) != seq || (old & FERRY_FLAG_GONE) == 0,
+                  "GONE replaced cell state %#llx, given up already", (unsigned long long)old);
             CHECK(ring_started(&r) == seq + 1, "stats.started %llu after the echo of seq %llu started",
                   (unsigned long long)ring_started(&r), (unsigned long long)seq);
             landed++;
-            await_state(&r, seq, ring_free_state(seq + r.capacity), ft_hang_ns(), "the abandoned echo's slot");
+            await_gone_done(&r, seq, ft_hang_ns(), "the abandoned echo's cell");
         } else {
             ring_res res;
             take_ok(&r, seq, &res, "echo");
@@ -726,10 +740,15 @@ static void test_abort_record(void)
             s->in_ptr = (uint64_t)(uintptr_t)in;
             s->in_len = 100;
         }
-        s->result = SENTINEL;
+        ferry_cell *c = ring_cell_for(&r, seq, true);
+        s->cell = (uint64_t)(uintptr_t)c;
+        c->result = SENTINEL;
+        uint64_t cell_state = ring_cell_state(&r, seq);
         ring_publish(&r, seq, FERRY_FLAG_GONE);
         await_state(&r, seq, ring_free_state(seq + r.capacity), ft_hang_ns(), "the abort record's slot");
-        CHECK(s->result == SENTINEL, "the engine wrote a result into an abort record");
+        CHECK(c->result == SENTINEL && ring_cell_state(&r, seq) == cell_state,
+              "the engine wrote into an abort record's cell");
+        ring_cell_release(&r, seq, false);
         ferry_free(in); /* a double free under ASan if the engine had freed it */
     }
     CHECK(ring_call2(&r, op_order, 9, ++n, &res) == RING_OK && res.err == 0,
@@ -768,16 +787,16 @@ static void test_wake_callback(void)
         CHECK(atomic_load(&slot_wakes) == 0, "a wake for a call that was DONE before anyone parked");
     }
     await_wakes(++expect, "parked spin");
-    CHECK(atomic_load(&wakes[expect - 1]) == (uint32_t)(seq & r.mask), "woke slot %u, the call was in slot %u",
-          atomic_load(&wakes[expect - 1]), (uint32_t)(seq & r.mask));
+    CHECK(atomic_load(&wakes[expect - 1]) == ring_cell(&r, seq)->id, "woke %u, the call's cell is %u",
+          atomic_load(&wakes[expect - 1]), ring_cell(&r, seq)->id);
     take_ok(&r, seq, &res, "parked spin");
 
-    /* Async calls publish with PARKED already set; laps around the ring, each woken by its own index. */
+    /* Async calls publish with their cell armed PARKED; laps around the ring, each woken by its cell's id. */
     for (int i = 0; i < 20; i++) {
         seq = submit(&r, op_add, 40, i, FERRY_FLAG_PARKED);
         await_wakes(++expect, "async add");
-        CHECK(atomic_load(&wakes[expect - 1]) == (uint32_t)(seq & r.mask), "async call %d: woke slot %u, expected %u",
-              i, atomic_load(&wakes[expect - 1]), (uint32_t)(seq & r.mask));
+        CHECK(atomic_load(&wakes[expect - 1]) == ring_cell(&r, seq)->id, "async call %d: woke %u, expected cell %u",
+              i, atomic_load(&wakes[expect - 1]), ring_cell(&r, seq)->id);
         take_ok(&r, seq, &res, "async add");
         CHECK_EQ_I64(res.result, 40 + i, "async add result");
     }

@@ -63,8 +63,10 @@ static void do_call(shared *sh, const ring_req *q, ring_res *res)
     if (atomic_load_explicit(&r->region->engine.sleeping, memory_order_relaxed))
         atomic_fetch_add_explicit(&sh->saw_sleeping, 1, memory_order_relaxed);
     ring_publish(r, seq, 0);
-    CHECK(ring_wait_done(r, seq, ring_now_ns() + r->hang_ns) == RING_OK, "seq %llu: call never completed",
-          (unsigned long long)seq);
+    CHECK(ring_wait_done(r, seq, ring_now_ns() + r->hang_ns) == RING_OK,
+          "seq %llu: call never completed (cell %#llx, slot %#llx, started %llu)", (unsigned long long)seq,
+          (unsigned long long)ring_cell_state(r, seq),
+          (unsigned long long)atomic_load(&ring_slot(r, seq)->state), (unsigned long long)ring_started(r));
     ring_take(r, seq, res);
 }
 

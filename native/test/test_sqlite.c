@@ -86,7 +86,7 @@ static void start(ring *r, const char *config)
     memset(r, 0, sizeof(*r));
     uint32_t capacity = 64;
     void *mem = aligned_alloc(FERRY_BLOCK, (size_t)ferry_region_size(capacity));
-    CHECK(mem != NULL, "out of memory");
+    CHECK(mem != NULL && ring_alloc_cells(r) == 0, "out of memory");
     char err[512] = "";
     int rc = ferry_engine_start(mem, capacity, 1000000, sqlite_lib, "ferry_sqlite_init", config, NULL, &r->engine,
                                 err, sizeof err);
@@ -1015,7 +1015,7 @@ static void test_interrupt(world *w)
     CHECK(ring_await_started(r, seq, deadline) == RING_OK, "the statement never started");
     /* A hook that lands before the statement starts is forgotten by SQLite: cancel until it ends. */
     long hooked = 0;
-    while (ring_phase(atomic_load_explicit(&ring_slot(r, seq)->state, memory_order_acquire)) != FERRY_PHASE_DONE) {
+    while (!ring_done(r, seq)) {
         hooked += ferry_engine_cancel(r->engine, seq);
         CHECK(ft_now_ns() < deadline, "the statement was not interrupted");
         usleep(1000);

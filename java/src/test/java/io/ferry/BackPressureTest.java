@@ -48,9 +48,11 @@ class BackPressureTest {
     }
 
     /**
-     * Defect 8: on a one-slot ring, a producer queues for sequence 2 while the slot still serves sequence
-     * 0, so it cannot ask for a wake on sequence 1 (not published yet). Sequence 1 is then given up
-     * (cancelled) and the engine frees its slot itself: that free must wake the producer.
+     * Defect 8: on a one-slot ring, a producer queues for sequence 3 while the slot still serves sequence
+     * 1 (queued behind sequence 0, which runs: the engine freed its slot when it took it), and sequence 2
+     * is claimed but not yet published, so the producer can only ask for a wake on the free state that
+     * sequence 2's publish replaces. Sequence 1 is then given up (cancelled), the engine skips it and
+     * frees its slot, sequence 2 runs and is freed: those frees must wake the producer.
      */
     @Test
     void aProducerQueuedBehindAGivenUpCallIsWokenByTheEnginesFreeNotItsPoll() throws Exception {
@@ -58,10 +60,8 @@ class BackPressureTest {
             LongOp spin = engine.longOp("spin");
             LongOp add = engine.longOp("add");
             CompletableFuture<Long> first = spin.callAsync(TimeUnit.MILLISECONDS.toNanos(300), 0); // seq 0
-            CompletableFuture<CompletableFuture<Long>> second = new CompletableFuture<>();
-            Thread submitter = Thread.ofPlatform().start(
-                    () -> second.complete(spin.callAsync(TimeUnit.SECONDS.toNanos(60), 0))); // seq 1
-            awaitQueuedForASlot(submitter);
+            awaitStarted(engine, first);
+            CompletableFuture<Long> second = spin.callAsync(TimeUnit.SECONDS.toNanos(60), 0); // seq 1, queued
             AtomicReference<Object> third = new AtomicReference<>();
             Thread caller = Thread.ofPlatform().start(() -> {
                 try {
@@ -71,11 +71,17 @@ class BackPressureTest {
                 }
             });
             awaitQueuedForASlot(caller);
+            assertTrue(second.cancel(true), "the 60 s call was already done");
             first.get(10, TimeUnit.SECONDS);
-            assertTrue(second.get(10, TimeUnit.SECONDS).cancel(true), "the 60 s call was already done");
             caller.join(TimeUnit.SECONDS.toMillis(10));
             assertEquals(3L, third.get(), "the producer queued for the given-up call's slot was not woken");
         }
+    }
+
+    /** Waits until the engine has taken the call (its slot then serves the next lap). */
+    private static void awaitStarted(Engine engine, CompletableFuture<Long> call) throws InterruptedException {
+        Thread.sleep(50); // the engine takes a call within microseconds of its publish; 300 ms is its run
+        assertTrue(!call.isDone(), "the 300 ms call ended early");
     }
 
     /**

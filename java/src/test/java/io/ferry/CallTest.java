@@ -100,15 +100,18 @@ class CallTest {
     }
 
     @Test
-    void tryCallIsRejectedWhenEverySlotIsInFlight() throws Exception {
+    void tryCallIsRejectedWhenEverySlotIsQueued() throws Exception {
         try (Engine tiny = TestEngines.builder().name("tiny").capacity(2).start()) {
             LongOp spin = tiny.longOp("spin");
             LongOp add = tiny.longOp("add");
+            // The engine frees a call's slot when it takes the call: one running and two queued fill it.
             CompletableFuture<Long> a = spin.callAsync(300_000_000L, 0);
             CompletableFuture<Long> b = spin.callAsync(1_000L, 0);
+            CompletableFuture<Long> c = spin.callAsync(1_000L, 0);
             assertEquals(-1, add.tryCall(1, 2, -1), "the ring is full: the fallback, nothing sent");
             assertTrue(a.get(10, TimeUnit.SECONDS) >= 300_000_000L);
             assertTrue(b.get(10, TimeUnit.SECONDS) >= 1_000L);
+            assertTrue(c.get(10, TimeUnit.SECONDS) >= 1_000L);
             assertEquals(3, add.tryCall(1, 2, -1), "accepted again once slots are free");
         }
     }

@@ -187,11 +187,14 @@ class TypedOpTest {
         }
     }
 
-    /** Fills the 4-slot ring with calls the engine is busy with; the caller cancels them. */
+    /**
+     * Fills the 4-slot ring with calls the engine is busy with: one running (the engine freed its slot when
+     * it took it) and four queued behind it. The caller cancels them.
+     */
     private List<CompletableFuture<Long>> fillRing() {
         LongOp spin = engine.longOp("spin");
         List<CompletableFuture<Long>> busy = new ArrayList<>();
-        for (int i = 0; i < engine.capacity(); i++) {
+        for (int i = 0; i <= engine.capacity(); i++) {
             busy.add(spin.callAsync(5_000_000_000L, 0)); // spin honours cancellation
         }
         return busy;

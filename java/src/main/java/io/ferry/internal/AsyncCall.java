@@ -11,13 +11,15 @@ import java.util.concurrent.TimeoutException;
 import java.util.concurrent.locks.LockSupport;
 
 /**
- * An async call's future. It is published PARKED: when the engine makes it DONE, its wake upcall takes
- * the outcome out of the slot (releasing the slot) and queues the call on {@link Completions}, which
- * completes it on the completion executor; dependent stages never run on the engine thread.
+ * An async call's future, with a completion cell of its own (taken from the engine's pool, given back
+ * once the outcome is taken). It is published PARKED: when the engine makes it DONE, its wake upcall
+ * queues the call on {@link Completions} (it takes and decodes nothing, so the engine thread allocates
+ * nothing for it), which takes the outcome out of the cell and completes the future on the completion
+ * executor; dependent stages never run on the engine thread.
  *
  * <p>A thread that joins ({@link #join}, {@link #get()}, {@link #get(long, TimeUnit)}) does not wait for
  * that: it completes the future itself, on its own thread, from an outcome already taken, or it takes the
- * call over and waits on the slot as a sync caller does ({@link JoinWait}). Dependent stages registered
+ * call over and waits on its cell as a sync caller does ({@link JoinWait}). Dependent stages registered
  * before then run on the joining thread, as CompletableFuture runs them on whichever thread completes it.
  *
  * <p>{@link #cancel}, a timed-out {@link #get(long, TimeUnit)}, {@code orTimeout} and a user's
@@ -34,7 +36,7 @@ public final class AsyncCall<T> extends CompletableFuture<T> {
     public static final int KIND_DOUBLE = 3;
 
     private static final VarHandle WAITER;
-    private static final VarHandle OUTCOME;
+    private static final VarHandle TAKING;
     /** {@link #waiter} once the upcall has handed the outcome over: whoever reads it completes the future. */
     private static final Object TAKEN = new Object();
     /** {@link #waiter} once a joiner completed the future from an outcome the upcall had not yet handed over. */
@@ -44,7 +46,7 @@ public final class AsyncCall<T> extends CompletableFuture<T> {
         try {
             MethodHandles.Lookup lookup = MethodHandles.lookup();
             WAITER = lookup.findVarHandle(AsyncCall.class, "waiter", Object.class);
-            OUTCOME = lookup.findVarHandle(AsyncCall.class, "outcome", Object.class);
+            TAKING = lookup.findVarHandle(AsyncCall.class, "taking", boolean.class);
         } catch (ReflectiveOperationException e) {
             throw new ExceptionInInitializerError(e);
         }
@@ -54,8 +56,13 @@ public final class AsyncCall<T> extends CompletableFuture<T> {
     private final Completions completions;
     private final Op op;
     private final int kind;
+    /** The call's completion cell, from the engine's pool. */
+    final Cell cell;
     /** Written before the publish, which releases it to the engine's upcall. */
     long seq;
+    /** Set by whoever takes the outcome out of the cell: exactly one thread does. */
+    @SuppressWarnings("unused") // accessed through TAKING
+    private volatile boolean taking;
     /**
      * The outcome once taken out of the slot: the result (boxed) or the failure (a Throwable); null
      * before. Written once by whoever owns the DONE outcome (the upcall, or a joiner that took the call
@@ -74,50 +81,55 @@ public final class AsyncCall<T> extends CompletableFuture<T> {
     @SuppressWarnings("unused") // accessed through WAITER
     private volatile Object waiter;
 
-    AsyncCall(EngineCore core, Op op, int kind) {
+    AsyncCall(EngineCore core, Op op, int kind, Cell cell) {
         this.core = core;
         this.completions = core.completions();
         this.op = op;
         this.kind = kind;
+        this.cell = cell;
+        cell.waiter = this;
     }
 
-    /** On the engine thread, from the wake upcall. Never throws: a failure here fails the future. */
-    void onDone(int idx) {
-        if (takeOutcome(idx)) {
-            // After the outcome's release store: a joiner that sees TAKEN sees the outcome.
-            Object w = WAITER.getAndSet(this, TAKEN);
-            if (w instanceof Thread joiner) {
-                LockSupport.unpark(joiner); // it completes the future on its own thread: no executor hop
-            } else if (w != JOINED) {
-                completions.push(this);
-            }
+    /**
+     * On the engine thread, from the wake upcall for DONE(seq): hands the call to a parked joiner or to
+     * the completion task. Takes nothing, allocates nothing, never throws.
+     */
+    void onDone() {
+        Object w = WAITER.getAndSet(this, TAKEN);
+        if (w instanceof Thread joiner) {
+            LockSupport.unpark(joiner); // it completes the future on its own thread: no executor hop
+        } else if (w != JOINED) {
+            completions.push(this);
         }
     }
 
     /**
-     * By the owner of the call's DONE outcome (the upcall, or a joiner): takes it out of the slot (which
-     * releases the slot) into {@link #outcome}. False for a late wake meant for an earlier caller of the
-     * slot. Anything thrown becomes the outcome.
+     * Takes the DONE outcome out of the cell into {@link #outcome} and gives the cell back; exactly one
+     * thread does (a joiner and the completion task may both get here): the others wait for it, briefly.
+     * Anything thrown becomes the outcome.
      */
-    boolean takeOutcome(int idx) {
+    void takeOutcome() {
+        if (!TAKING.compareAndSet(this, false, true)) {
+            while (outcome == null) {
+                Thread.onSpinWait(); // the taker is decoding: a copy of the result at most
+            }
+            return;
+        }
         Object o;
         try {
-            o = core.takeOutcome(idx, this, seq, op, kind == KIND_DOUBLE ? KIND_LONG : kind);
+            o = core.takeOutcome(this, op, kind == KIND_DOUBLE ? KIND_LONG : kind);
         } catch (Throwable t) {
             o = t;
         }
-        if (o == null) {
-            return false;
-        }
-        // Release, not volatile: what publishes it to another thread comes after it and is a full fence
-        // (the upcall's getAndSet of waiter, or the push onto Completions), or it is read by this thread.
-        OUTCOME.setRelease(this, o);
-        return true;
+        outcome = o;
     }
 
-    /** Completes this future from its outcome; on whatever thread calls it, once the outcome is set. */
+    /** Completes this future from its outcome (taking it out of the cell first if nobody has). */
     @SuppressWarnings("unchecked")
     void finish() {
+        if (outcome == null) {
+            takeOutcome();
+        }
         Object o = outcome;
         if (o instanceof Throwable t) {
             super.completeExceptionally(t); // the engine's failure: the call is over, nothing to give up
@@ -130,7 +142,7 @@ public final class AsyncCall<T> extends CompletableFuture<T> {
     /**
      * Before a joiner blocks in CompletableFuture's own wait: completes the future on this thread if its
      * outcome is, or can be, had, as a sync caller waits: from an outcome already taken; by taking the
-     * call over and spinning on its slot ({@link JoinWait}), unless submitting it woke the engine; or
+     * call over and spinning on its cell ({@link JoinWait}), unless submitting it woke the engine; or
      * parked until the upcall hands the outcome over. Returns early, the future maybe not done, at the
      * deadline, on an interrupt if {@code interruptible} (join is not), or if another joiner is parked.
      */
@@ -155,7 +167,7 @@ public final class AsyncCall<T> extends CompletableFuture<T> {
             return; // another joiner waits: wait as CompletableFuture does
         }
         if (!woke && completions.joinWait.await(this, deadline)) {
-            WAITER.compareAndSet(this, self, null); // we took the outcome: no upcall will come
+            WAITER.compareAndSet(this, self, null); // the outcome is ours: no upcall will come
             finish();
             return;
         }
@@ -235,7 +247,7 @@ public final class AsyncCall<T> extends CompletableFuture<T> {
         if (isDone()) {
             return false;
         }
-        core.cancel(seq, this);
+        core.cancel(this);
         boolean cancelled = super.cancel(mayInterruptIfRunning);
         unparkJoiner();
         return cancelled;
@@ -249,7 +261,7 @@ public final class AsyncCall<T> extends CompletableFuture<T> {
     public boolean completeExceptionally(Throwable ex) {
         boolean won = super.completeExceptionally(ex);
         if (won) {
-            core.cancel(seq, this);
+            core.cancel(this);
             unparkJoiner();
         }
         return won;

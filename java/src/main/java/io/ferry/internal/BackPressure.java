@@ -1,7 +1,6 @@
 package io.ferry.internal;
 
 import io.ferry.CallInterruptedException;
-import java.lang.invoke.VarHandle;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.locks.LockSupport;
 
@@ -16,21 +15,13 @@ import java.util.concurrent.locks.LockSupport;
  *       call that arrives while such a waiter queues: they claim in arrival order, each as the tail's
  *       slot frees, so untimed calls cannot overtake a timed one for ever.
  * </ul>
- * Every free of a slot wakes the producers it concerns (the one waiting for the freed sequence, and the
- * first unclaimed one), so no waiter depends on its poll:
- * <ul>
- *   <li>Java's release ({@link #onReleased}, after the caller's release store) makes a full fence before
- *       it reads {@link #waiting}: the Dekker pair with a waiter's enqueue (a volatile add, then a full
- *       fence) and re-check of its slot. Either the waiter sees FREE or the releaser sees it queued.
- *   <li>The engine frees a slot itself (a given-up call, an abort record) with an exchange and makes
- *       the wake upcall ({@link #onSlotFreed}) if the old state has FREE_WAKE. A waiter sets it by a CAS
- *       when the slot holds the previous lap ({@link Ring#requestFreeWake}), and every give-up
- *       ({@link CallWait}) and abort record ({@link Ring#abortVolatile}) carries it too, for a waiter that
- *       queued before that lap was published (it could not set the flag, its producer's publish would
- *       overwrite it).
- * </ul>
- * The poll ({@link WaitRules#BACKPRESSURE_POLL_NS}) stays as a bound, should a wake be lost all the same;
- * BackPressureTest runs with a poll of an hour to show that none is.
+ * Only the engine frees slots, when it takes a call (before it runs it), so a slot is held only while its
+ * call is queued. Every free wakes the producers it concerns, so no waiter depends on its poll: a waiter
+ * sets FREE_WAKE by a CAS on the previous lap's state, free or published ({@link Ring#requestFreeWake};
+ * the publish keeps the flag), and the engine frees the slot with an exchange whose old value shows it,
+ * and then makes the wake upcall ({@link #onSlotFreed}). The poll ({@link WaitRules#BACKPRESSURE_POLL_NS})
+ * stays as a bound for a waiter more than one lap behind, which cannot set the flag; BackPressureTest runs
+ * with a poll of an hour to show that no other waiter depends on it.
  */
 final class BackPressure {
 
@@ -110,7 +101,6 @@ final class BackPressure {
      */
     private long claimQueued(SlotWaiter w, long deadline) throws TimeoutException {
         enqueue(w, SlotWaiter.UNCLAIMED);
-        VarHandle.fullFence(); // after the enqueue, before the re-check: pairs with onReleased's fence
         try {
             for (;;) {
                 if (firstUnclaimed() == w) {
@@ -146,7 +136,7 @@ final class BackPressure {
     /**
      * Waits until the claimed seq's slot is free: spins (yielding once the spin passes {@link
      * WaitRules#YIELD_AFTER_NS}, so that more spinners than cores still make progress), then queues and parks
-     * until a release wakes it. Allocates nothing, and an interrupt does not end it (the sequence is
+     * until the engine's free wakes it. Allocates nothing, and an interrupt does not end it (the sequence is
      * claimed and must be published; the status is kept). Returns false only if the engine was
      * abandoned, which no release will follow.
      */
@@ -155,11 +145,11 @@ final class BackPressure {
             return true;
         }
         enqueue(w, seq);
-        VarHandle.fullFence(); // after the enqueue, before the re-check: pairs with onReleased's fence
         boolean interrupted = false;
         try {
             for (;;) {
-                // After the enqueue and the fence: a release missed here sees us queued and wakes us.
+                // After the enqueue (a volatile store): the engine's free that follows our FREE_WAKE
+                // finds us queued. Re-checked after the flag: either it is FREE or the engine wakes us.
                 ring.requestFreeWake(seq);
                 if (ring.isFreeAcquire(seq)) {
                     return true;
@@ -199,19 +189,6 @@ final class BackPressure {
     }
 
     // ---- releases --------------------------------------------------------------------------------
-
-    /**
-     * After a caller's release store of FREE(freedSeq): wakes its claimed waiter and the first unclaimed
-     * one. The fence orders the release store before the load of {@link #waiting} (nothing weaker orders
-     * a store before a later load): the Dekker pair with a waiter's enqueue, fence and re-check.
-     */
-    void onReleased(long freedSeq) {
-        VarHandle.fullFence();
-        if (waiting == 0) {
-            return;
-        }
-        wake(freedSeq);
-    }
 
     /** Wakes the producer waiting for FREE(freedSeq) and the first unclaimed one. */
     private void wake(long freedSeq) {
@@ -254,7 +231,7 @@ final class BackPressure {
             if (seq == SlotWaiter.UNCLAIMED) {
                 unclaimed++;
             }
-            waiting++; // a volatile store: a full fence before the caller's re-check of its slot
+            waiting++; // a volatile store, before the caller's FREE_WAKE CAS and re-check of its slot
         }
     }
 

@@ -32,20 +32,22 @@ final class Batch {
     private final BackPressure backPressure;
     private final Submission submission;
     private final CallWait wait;
+    private final Cells cells;
 
-    Batch(Ring ring, BackPressure backPressure, Submission submission, CallWait wait) {
+    Batch(Ring ring, BackPressure backPressure, Submission submission, CallWait wait, Cells cells) {
         this.ring = ring;
         this.backPressure = backPressure;
         this.submission = submission;
         this.wait = wait;
+        this.cells = cells;
     }
 
     /**
      * Per group of up to {@value #SLOTS_PER_GROUP} slots: write the items, claim the slots with one
-     * atomic add, write them, publish them last to first (release stores; the engine, which waits on the
-     * first, then finds the whole group ready and never races this producer for a slot's line), one full
-     * fence before the sleeping check, then wait on the group's last slot only (the engine finishes
-     * slots in order) and read the results. If calls fail, the rest of their group still completes and
+     * atomic add, write them, each with a completion cell of its own, publish them last to first (the
+     * engine, which waits on the first, then finds the whole group ready and never races this producer
+     * for a slot's line), then wait on the group's last cell first (the engine finishes slots in order)
+     * and read the results. If calls fail, the rest of their group still completes and
      * the first failure is thrown; later groups are not submitted.
      */
     void call(Op op, long ctx, long[] a, long[] b, long[] results) {
@@ -80,6 +82,10 @@ final class Batch {
     private RuntimeException submitAndAwait(Op op, long ctx, MemorySegment items, int count) {
         int k = (count + ITEMS_PER_SLOT - 1) / ITEMS_PER_SLOT;
         SlotWaiter w = SlotWaiter.current(); // before the claim: the span must not allocate
+        Cell[] group = new Cell[k];
+        for (int i = 0; i < k; i++) {
+            group[i] = cells.take();
+        }
         long first = backPressure.claim(k);
         int unpublished = k; // slots first .. first + unpublished - 1 are not published yet
         try {
@@ -88,24 +94,24 @@ final class Batch {
                 if (!backPressure.awaitFree(seq, w)) {
                     throw new EngineClosedException("engine stopped before a slot became free");
                 }
-                ring.write(seq, op.id(), CALL_BATCH, ctx, 0, 0,
+                group[i].startRelease(seq);
+                ring.write(seq, op.id(), CALL_BATCH, ctx, 0, 0, group[i].address,
                         items.address() + (long) i * ITEMS_PER_SLOT * BATCH_ITEM_SIZE,
                         Math.min(ITEMS_PER_SLOT, count - i * ITEMS_PER_SLOT));
             }
             for (int i = k - 1; i >= 0; i--) {
-                ring.publishRelease(first + i);
+                ring.publishVolatile(first + i);
                 unpublished = i;
             }
         } finally {
             for (int i = 0; i < unpublished; i++) {
+                group[i].idleRelease();
                 submission.abort(first + i, w);
             }
         }
-        // Orders the release publishes above before the load of `sleeping` (Dekker pair with ferry__sleep).
-        Ring.fullFence();
         boolean woke = submission.wakeIfSleeping();
         try {
-            return await(first, k, woke, op);
+            return await(first, k, woke, op, w, group);
         } catch (EngineClosedException e) {
             // The engine was abandoned with our items in flight: it may still write into them.
             ABANDONED_ITEMS.add(items);
@@ -116,38 +122,29 @@ final class Batch {
 
     /**
      * Waits for the k batch slots from first (spinning or parking on the last only, at once if we woke the
-     * engine), releases them and returns the first failure (a slot's failure is its first failed item).
+     * engine), gives their cells back and returns the first failure (a slot's failure is its first failed
+     * item).
      */
-    private RuntimeException await(long first, int k, boolean woke, Op op) {
-        long last = first + k - 1;
+    private RuntimeException await(long first, int k, boolean woke, Op op, SlotWaiter w, Cell[] group) {
         RuntimeException failure = null, lastFailure = null;
-        boolean lastTaken = false;
-        try {
-            if (woke || !wait.spin(last, CallWait.NO_DEADLINE)) {
-                lastTaken = true;
-                wait.parkLong(last, CallWait.NO_DEADLINE, op);
-            }
-        } catch (TimeoutException impossible) {
-            throw new AssertionError(impossible);
-        } catch (CallFailedException e) {
-            lastFailure = e;
-        }
-        // The engine finishes slots in order, so every slot of the group is normally DONE now (not if the
-        // engine was abandoned while stuck: then each is waited for as usual, and that throws).
-        for (int i = 0; i < k; i++) {
+        // The engine finishes slots in order: once the last is DONE, so are the others (unless the engine
+        // was abandoned while stuck: then each is waited for as usual, and that throws).
+        for (int j = 0; j < k; j++) {
+            int i = (j + k - 1) % k; // the last first, then the rest in order
             long seq = first + i;
-            if (seq == last && lastTaken) {
-                continue;
-            }
+            Cell cell = group[i];
             try {
-                wait.awaitLong(seq, false, CallWait.NO_DEADLINE, op);
+                wait.awaitLong(seq, woke && i == k - 1, CallWait.NO_DEADLINE, op, w, cell);
             } catch (TimeoutException impossible) {
                 throw new AssertionError(impossible);
             } catch (CallFailedException e) {
-                if (failure == null) {
+                if (i == k - 1) {
+                    lastFailure = e;
+                } else if (failure == null) {
                     failure = e;
                 }
             }
+            cells.give(cell);
         }
         return failure != null ? failure : lastFailure;
     }

@@ -1,9 +1,11 @@
 package io.ferry.internal;
 
+import java.lang.foreign.MemorySegment;
+
 import java.util.concurrent.TimeoutException;
 
 /**
- * A published call's spin on its slot, before {@link CallWait} parks it: how long a caller polls, when
+ * A published call's spin on its completion cell, before {@link CallWait} parks it: how long a caller polls, when
  * it yields, and when it stops early, as the engine's {@link WaitRules} say. One rule for platform and
  * virtual threads, with one difference for a virtual thread ({@link WaitRules#virtualParksAtOnce}): it
  * parks at once when calls are queued ahead of its own, or when its own call is long, since its carrier
@@ -43,8 +45,8 @@ final class CallSpin {
      *       {@link WaitRules#STEP_ASIDE_NS}.
      * </ul>
      */
-    boolean spin(long seq, long deadline) throws TimeoutException {
-        if (ring.isDoneAcquire(seq)) {
+    boolean spin(Cell cell, long seq, long deadline, SlotWaiter w) throws TimeoutException {
+        if (Ring.isCellDoneAcquire(cell.line, seq)) {
             return true;
         }
         Thread self = Thread.currentThread();
@@ -60,7 +62,7 @@ final class CallSpin {
         long pickup = rules.pickupNs(ahead, callNs);
         long aside = steppingAsideUntil;
         long budget = aside == 0 ? rules.callerSpinNs : rules.callerBudgetNs(aside, System.nanoTime());
-        return spinThenYield(seq, deadline, virtual ? WaitRules.virtualBudgetNs(budget) : budget, pickup);
+        return spinThenYield(cell, seq, deadline, virtual ? WaitRules.virtualBudgetNs(budget) : budget, pickup, w);
     }
 
     /**
@@ -68,13 +70,15 @@ final class CallSpin {
      * Stops early (false: park) if the engine has not started the call after {@code pickupNs} (-1: no
      * such check), or if a poll window shows this thread was descheduled ({@link WaitRules#preempted}).
      */
-    private boolean spinThenYield(long seq, long deadline, long budgetNs, long pickupNs) throws TimeoutException {
+    private boolean spinThenYield(Cell cell, long seq, long deadline, long budgetNs, long pickupNs, SlotWaiter w)
+            throws TimeoutException {
+        MemorySegment line = cell.line;
         // The clock is first read after 64 polls: most calls are done by then, and a clock read costs
         // ~20 ns here (a tenth of a spinning round trip in a profile).
         long start = 0;
         long last = 0;
         for (int i = 1; ; i++) {
-            if (ring.isDoneAcquire(seq)) {
+            if (Ring.isCellDoneAcquire(line, seq)) {
                 return true;
             }
             if ((i & 63) == 0) {
@@ -83,20 +87,20 @@ final class CallSpin {
                     start = last = now;
                 }
                 if (now >= deadline) {
-                    wait.giveUp(seq);
-                    return true; // giveUp returns only if the call was DONE
+                    wait.giveUpAtDeadline(cell, seq, w);
+                    return true; // returns only if the call was DONE
                 }
                 long spun = now - start;
                 // Interrupted meanwhile: never spin on (LOWEST_LATENCY's budget is 10 ms); parking gives it up.
                 if (spun >= budgetNs || Thread.currentThread().isInterrupted()) {
-                    return ring.isDoneAcquire(seq);
+                    return Ring.isCellDoneAcquire(line, seq);
                 }
                 if (rules.preempted(now - last) || (pickupNs >= 0 && spun >= pickupNs && ring.startedOpaque() <= seq)) {
                     steppingAsideUntil = now + rules.stepAsideNs; // no spare core: spinning does not pay
-                    return ring.isDoneAcquire(seq);
+                    return Ring.isCellDoneAcquire(line, seq);
                 }
                 last = now;
-                wait.checkNotCancelledByClose(seq);
+                wait.checkNotCancelledByClose(cell, seq);
                 if (spun >= WaitRules.YIELD_AFTER_NS) {
                     Thread.yield();
                     last = System.nanoTime(); // a yield that ran others is not a preemption of the spin

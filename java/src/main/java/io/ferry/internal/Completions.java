@@ -7,9 +7,9 @@ import java.util.concurrent.ForkJoinPool;
 import java.util.concurrent.RejectedExecutionException;
 
 /**
- * Completes async futures off the engine thread, many per executor task. The engine's wake upcall takes
- * a call's outcome out of its slot and {@link #push pushes} the call onto a multi-producer stack (one
- * CAS); only a push while no task is scheduled hands a task to the completion executor, and that task
+ * Completes async futures off the engine thread, many per executor task. The engine's wake upcall
+ * {@link #push pushes} a DONE call onto a multi-producer stack (one CAS; the task, not the engine thread,
+ * takes the outcome out of the call's cell); only a push while no task is scheduled hands a task to the completion executor, and that task
  * completes every call pushed until the stack stays empty. So a burst of completions costs one executor
  * hand-off, not one per call, and the engine thread does not wake a pool thread for each.
  *
@@ -54,8 +54,8 @@ final class Completions implements Runnable {
     }
 
     /**
-     * On the engine thread: queues a call whose outcome is set for completion. The CAS releases the
-     * call's fields (its outcome and link) to the task's getAndSet.
+     * On the engine thread: queues a DONE call for completion. The CAS releases the call's link to the
+     * task's getAndSet.
      */
     void push(AsyncCall<?> call) {
         AsyncCall<?> h;

@@ -2,7 +2,6 @@ package io.ferry.internal;
 
 import static io.ferry.internal.Layout.ALIGNMENT;
 import static io.ferry.internal.Layout.CALL_HAS_INPUT;
-import static io.ferry.internal.Layout.FLAG_PARKED;
 import static io.ferry.internal.Layout.regionSize;
 
 import io.ferry.EngineClosedException;
@@ -14,7 +13,6 @@ import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 import java.util.concurrent.Executor;
 import java.util.concurrent.TimeoutException;
-import java.util.concurrent.atomic.AtomicReferenceArray;
 
 /**
  * Everything an engine owns on the Java side, and the call entry points. The public {@code
@@ -22,9 +20,10 @@ import java.util.concurrent.atomic.AtomicReferenceArray;
  * thread's upcall keeps this core reachable.
  *
  * <p>A call is the protocol of {@link Ring} in the order of its Javadoc: {@link BackPressure} claims
- * and waits for the slot, {@link #publish} writes and publishes it, {@link CallWait} spins, parks or
- * gives it up, {@link Outcomes} takes the result and releases the slot. {@link Batch} and {@link
- * AsyncCall} are the other two shapes; {@link Shutdown} closes.
+ * and waits for the slot, {@link Submission} writes and publishes it with the caller's completion
+ * {@link Cell} (from {@link Cells}), {@link CallWait} spins, parks or gives it up, {@link Outcomes} takes
+ * the result out of the cell. {@link Batch} and {@link AsyncCall} are the other two shapes; {@link
+ * Shutdown} closes.
  */
 public final class EngineCore {
     static final System.Logger LOG = System.getLogger("io.ferry");
@@ -47,8 +46,8 @@ public final class EngineCore {
     private final Ring ring;
     private final EngineHandle engine;
     private final long closeTimeoutNs;
-    /** Per slot: the ParkedCall or AsyncCall whose outcome the wake upcall hands over. */
-    private final AtomicReferenceArray<Object> waiters;
+    /** The completion cells its callers and async calls hold. */
+    private final Cells cells;
     private final BackPressure backPressure;
     private final Submission submission;
     private final Outcomes outcomes;
@@ -72,7 +71,6 @@ public final class EngineCore {
         }
         this.name = name;
         this.closeTimeoutNs = closeTimeoutNs;
-        this.waiters = new AtomicReferenceArray<>(capacity);
         long size = FerryNative.ferry_region_size(capacity);
         if (size != regionSize(capacity)) {
             throw new IllegalStateException("libferry disagrees on the region size: " + size + " != "
@@ -85,21 +83,21 @@ public final class EngineCore {
         try {
             MemorySegment region = arena.allocate(size, ALIGNMENT);
             this.ring = new Ring(region, capacity);
+            this.cells = new Cells(arena);
             this.backPressure = new BackPressure(this, ring, rules);
-            this.outcomes = new Outcomes(ring, backPressure);
+            this.outcomes = new Outcomes();
             this.completions = new Completions(this, ring, rules, completionExecutor);
-            WakeUpcall wake = new WakeUpcall(name, waiters, backPressure);
+            WakeUpcall wake = new WakeUpcall(name, cells, backPressure);
             this.engine = EngineHandle.start(name, arena, region, capacity, rules, pluginPath, initSymbol, initArg,
                     wake.stub(arena));
             MemorySegment handle = engine.segment;
             // No call, so no upcall that reads wait, before the constructor returns.
             CancelHook cancelHook = new CancelHook(handle, ring);
-            this.wait = new CallWait(this, ring, outcomes, waiters, rules, cancelHook);
-            this.submission = new Submission(this, ring, backPressure, waiters, handle, maxInputBytes);
-            this.shutdown = new Shutdown(this, ring, arena, handle, waiters, cancelHook);
-            this.batch = new Batch(ring, backPressure, submission, wait);
+            this.wait = new CallWait(this, ring, outcomes, rules, cancelHook);
+            this.submission = new Submission(this, ring, backPressure, handle, maxInputBytes);
+            this.shutdown = new Shutdown(this, ring, arena, handle, cells, cancelHook);
+            this.batch = new Batch(ring, backPressure, submission, wait, cells);
             // The hello upcall ran on the engine thread before the start handshake returned.
-            wake.attach(wait);
             this.engineThread = wake.engineThread();
             // ferry.test.badHeader: a test-only way to fail this check (HeaderCheckTest), read only here.
             if (!ring.headerMatches() || Boolean.getBoolean("ferry.test.badHeader")) {
@@ -171,7 +169,10 @@ public final class EngineCore {
     /** A sync call with primitive arguments and a 64-bit result. Allocates nothing. */
     public long callLong(Op op, long ctx, long a, long b) {
         checkNotEngineThread();
-        return awaitLong(submission.submit(op.id(), ctx, a, b), op);
+        SlotWaiter w = SlotWaiter.current();
+        Cell cell = cell(w);
+        long submitted = submission.submit(op.id(), ctx, a, b, w, cell);
+        return awaitLong(submitted, op, w, cell);
     }
 
     /**
@@ -181,16 +182,20 @@ public final class EngineCore {
     public long callLong(Op op, long ctx, long a, long b, byte[] input, long timeoutNs) throws TimeoutException {
         checkNotEngineThread();
         long deadline = deadline(timeoutNs);
-        long submitted = submit(op, ctx, a, b, input, deadline);
-        return wait.awaitLong(submitted & Long.MAX_VALUE, submitted < 0, deadline, op);
+        SlotWaiter w = SlotWaiter.current();
+        Cell cell = cell(w);
+        long submitted = submit(op, ctx, a, b, input, deadline, w, cell);
+        return wait.awaitLong(submitted & Long.MAX_VALUE, submitted < 0, deadline, op, w, cell);
     }
 
     /** A sync call with an input byte array and a result of {@code kind} (AsyncCall.KIND_BYTES or KIND_STRING). */
     public Object callObject(Op op, long ctx, byte[] input, long timeoutNs, int kind) throws TimeoutException {
         checkNotEngineThread();
         long deadline = deadline(timeoutNs);
-        long submitted = submit(op, ctx, 0, 0, input, deadline);
-        return wait.awaitObject(submitted & Long.MAX_VALUE, submitted < 0, deadline, op, kind);
+        SlotWaiter w = SlotWaiter.current();
+        Cell cell = cell(w);
+        long submitted = submit(op, ctx, 0, 0, input, deadline, w, cell);
+        return wait.awaitObject(submitted & Long.MAX_VALUE, submitted < 0, deadline, op, kind, w, cell);
     }
 
     /**
@@ -198,33 +203,46 @@ public final class EngineCore {
      * is free now: when every slot is in flight it sends nothing and returns {@code ifRejected}.
      */
     public long tryCallLong(Op op, long ctx, long a, long b, byte[] input, long ifRejected) {
-        long submitted = trySubmit(op, ctx, a, b, input);
-        return submitted == -1 ? ifRejected : awaitLong(submitted, op);
+        checkNotEngineThread();
+        SlotWaiter w = SlotWaiter.current();
+        Cell cell = cell(w);
+        long submitted = trySubmit(op, ctx, a, b, input, w, cell);
+        return submitted == -1 ? ifRejected : awaitLong(submitted, op, w, cell);
     }
 
     /** {@link #callObject} without a deadline if a slot is free now; else sends nothing, returns {@code ifRejected}. */
     public Object tryCallObject(Op op, long ctx, byte[] input, int kind, Object ifRejected) {
-        long submitted = trySubmit(op, ctx, 0, 0, input);
+        checkNotEngineThread();
+        SlotWaiter w = SlotWaiter.current();
+        Cell cell = cell(w);
+        long submitted = trySubmit(op, ctx, 0, 0, input, w, cell);
         try {
             return submitted == -1 ? ifRejected
-                    : wait.awaitObject(submitted & Long.MAX_VALUE, submitted < 0, NO_DEADLINE, op, kind);
+                    : wait.awaitObject(submitted & Long.MAX_VALUE, submitted < 0, NO_DEADLINE, op, kind, w, cell);
         } catch (TimeoutException impossible) {
             throw new AssertionError(impossible);
         }
     }
 
-    private long trySubmit(Op op, long ctx, long a, long b, byte[] input) {
-        checkNotEngineThread();
-        if (input == null) {
-            return submission.trySubmit(op.id(), ctx, a, b);
+    private long trySubmit(Op op, long ctx, long a, long b, byte[] input, SlotWaiter w, Cell cell) {
+        MemorySegment in = input == null ? MemorySegment.NULL : submission.copyIn(input);
+        return submission.trySubmit(op.id(), input == null ? 0 : CALL_HAS_INPUT, ctx, a, b, in,
+                input == null ? 0 : input.length, w, cell);
+    }
+
+    /** This thread's cell; a closed engine's pool (its arena freed) rejects the call as closed. */
+    private Cell cell(SlotWaiter w) {
+        try {
+            return w.cell(cells);
+        } catch (IllegalStateException arenaClosed) {
+            throw closed();
         }
-        return submission.trySubmit(op.id(), CALL_HAS_INPUT, ctx, a, b, submission.copyIn(input), input.length);
     }
 
     /** Waits, without a deadline, for the 64-bit result of a call {@link Submission} returned. */
-    private long awaitLong(long submitted, Op op) {
+    private long awaitLong(long submitted, Op op, SlotWaiter w, Cell cell) {
         try {
-            return wait.awaitLong(submitted & Long.MAX_VALUE, submitted < 0, NO_DEADLINE, op);
+            return wait.awaitLong(submitted & Long.MAX_VALUE, submitted < 0, NO_DEADLINE, op, w, cell);
         } catch (TimeoutException impossible) {
             throw new AssertionError(impossible);
         }
@@ -239,23 +257,40 @@ public final class EngineCore {
     /** An async call: the future completes on the completion executor, never on the engine thread. */
     public <T> AsyncCall<T> callAsync(Op op, long ctx, long a, long b, byte[] input, int resultKind) {
         checkNotEngineThread();
-        AsyncCall<T> call = new AsyncCall<>(this, op, resultKind);
         MemorySegment in = input == null ? MemorySegment.NULL : submission.copyIn(input);
+        Cell cell;
+        try {
+            cell = cells.take();
+        } catch (IllegalStateException arenaClosed) {
+            FerryNative.ferry_free(in);
+            throw closed();
+        } catch (RuntimeException e) {
+            FerryNative.ferry_free(in);
+            throw e;
+        }
+        AsyncCall<T> call = new AsyncCall<>(this, op, resultKind, cell);
+        boolean sent = false;
         try {
             long submitted = submission.submit(op.id(), input == null ? 0 : CALL_HAS_INPUT, ctx, a, b, in,
-                    input == null ? 0 : input.length, NO_DEADLINE, FLAG_PARKED, call);
+                    input == null ? 0 : input.length, NO_DEADLINE, SlotWaiter.current(), cell, call);
             call.woke = submitted < 0; // a joiner then parks at once, as a sync caller does
+            sent = true;
         } catch (TimeoutException impossible) {
             throw new AssertionError(impossible);
+        } finally {
+            if (!sent) {
+                cells.give(cell); // never published: no engine write can reach it
+            }
         }
         return call;
     }
 
     /** A call with an optional input; see {@link Submission#submit}. */
-    private long submit(Op op, long ctx, long a, long b, byte[] input, long deadline) throws TimeoutException {
+    private long submit(Op op, long ctx, long a, long b, byte[] input, long deadline, SlotWaiter w, Cell cell)
+            throws TimeoutException {
         MemorySegment in = input == null ? MemorySegment.NULL : submission.copyIn(input);
         return submission.submit(op.id(), input == null ? 0 : CALL_HAS_INPUT, ctx, a, b, in,
-                input == null ? 0 : input.length, deadline, 0, null);
+                input == null ? 0 : input.length, deadline, w, cell, null);
     }
 
     private void checkNotEngineThread() {
@@ -287,20 +322,31 @@ public final class EngineCore {
     // ---- async calls and the wake upcall -----------------------------------------------------------
 
     /** Cancels an async call if it is not done: the engine skips it or discards its result. */
-    boolean cancel(long seq, Object waiter) {
+    boolean cancel(AsyncCall<?> call) {
         if (lifecycle == CLOSED) {
-            return false; // close() ended every call, and the region may be freed
+            return false; // close() ended every call, and the cells may be freed
         }
         try {
-            return wait.cancel(seq, waiter);
+            if (!wait.giveUpOnCell(call.cell, call.seq)) {
+                return false;
+            }
+            cells.retire(call.cell, call.seq); // free again once the engine's DONE shows on it
+            return true;
         } catch (IllegalStateException regionFreed) {
-            return false; // close() freed the region meanwhile: the call was ended by it
+            return false; // close() freed the cells meanwhile: the call was ended by it
         }
     }
 
-    /** See {@link CallWait#takeOutcome}. */
-    Object takeOutcome(int idx, Object waiter, long seq, Op op, int kind) {
-        return wait.takeOutcome(idx, waiter, seq, op, kind);
+    /**
+     * Takes a DONE async call's outcome out of its cell and gives the cell back: the result, or a
+     * failure as its throwable (close's cancellation, if close gave the call up while it ran).
+     */
+    Object takeOutcome(AsyncCall<?> call, Op op, int kind) {
+        Cell cell = call.cell;
+        long st = Ring.cellStateAcquire(cell.line);
+        Object o = Ring.isGone(st, call.seq) ? cancelledByClose() : outcomes.takeAny(cell.line, op, kind);
+        cells.give(cell); // DONE: no engine write can reach it any more (a GONE outcome was discarded)
+        return o;
     }
 
     Completions completions() {

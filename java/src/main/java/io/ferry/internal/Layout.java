@@ -13,14 +13,16 @@ package io.ferry.internal;
  *   |                 |                 |                 | (engine-written)|        |        |
  *   +-----------------+-----------------+-----------------+-----------------+--------+--------+----
  *
- *   slot: 0 state | 8 op | 12 flags | 16 ctx | 24 arg0 | 32 arg1 | 40 result | 48 err | 52 out_kind
- *         56 err_out_len
- *         64 in_ptr | 72 in_len | 80 out_ptr | 88 out_len            (first 64 bytes: a primitive call)
+ *   slot: 0 state | 8 op | 12 flags | 16 ctx | 24 arg0 | 32 arg1 | 40 cell | 48 in_ptr | 56 in_len
+ *   slot state: seq &lt;&lt; 8 | FREE_WAKE 0x40 | GONE 0x20 | phase (FREE 0, PUBLISHED 1)
  *
- *   slot state: seq &lt;&lt; 8 | FREE_WAKE 0x40 | GONE 0x20 | PARKED 0x10 | phase (FREE 0, PUBLISHED 1, DONE 3)
+ *   completion cell (caller-owned, 128 B): 0 state | 8 result | 16 err | 20 out_kind | 24 out_ptr
+ *         32 out_len | 40 err_out_len | 48 id
+ *   cell state: seq &lt;&lt; 8 | GONE 0x20 | PARKED 0x10 | phase (DONE 3 once the call's outcome is in)
  * </pre>
  *
- * <p>The phase stays PUBLISHED while the engine runs a call; its one atomic add takes it to DONE. A
+ * <p>The engine copies a call out of its slot and frees the slot before it runs the call; it writes the
+ * outcome into the caller's cell and ends it with one CAS to DONE. A
  * caller that gave up (CAS of GONE, a full fence) reads {@link #STATS_STARTED} with {@code getVolatile}:
  * a value {@code <= seq} means the engine will skip the call, a larger one that it may already be
  * running (ferry.h, "Starting a call"). A virtual thread also reads it (plainly, as a hint) to see how
@@ -61,18 +63,26 @@ public final class Layout {
     public static final long SLOT_CTX = 16;
     public static final long SLOT_ARG0 = 24;
     public static final long SLOT_ARG1 = 32;
-    public static final long SLOT_RESULT = 40;
-    public static final long SLOT_ERR = 48;
-    public static final long SLOT_OUT_KIND = 52;
+    /** The address of the caller's completion cell. */
+    public static final long SLOT_CELL = 40;
+    public static final long SLOT_IN_PTR = 48;
+    public static final long SLOT_IN_LEN = 56;
+
+    /** A completion cell's size and alignment: one per 128-byte block, so no two callers share a line pair. */
+    public static final long CELL_SIZE = 128;
+    public static final long CELL_STATE = 0;
+    public static final long CELL_RESULT = 8;
+    public static final long CELL_ERR = 16;
+    public static final long CELL_OUT_KIND = 20;
+    public static final long CELL_OUT_PTR = 24;
+    public static final long CELL_OUT_LEN = 32;
     /** With OUT_ERROR: output bytes the op wrote before it failed; they follow the message's NUL at out_ptr. */
-    public static final long SLOT_ERR_OUT_LEN = 56;
-    public static final long SLOT_IN_PTR = 64;
-    public static final long SLOT_IN_LEN = 72;
-    public static final long SLOT_OUT_PTR = 80;
-    public static final long SLOT_OUT_LEN = 88;
+    public static final long CELL_ERR_OUT_LEN = 40;
+    /** The cell's number, written once by its owner: the wake callback's argument. */
+    public static final long CELL_ID = 48;
 
     public static final long MAGIC = 0x3159525245464d52L;
-    public static final int VERSION = 2;
+    public static final int VERSION = 3;
 
     public static final long TAIL_CLOSED = 1L << 63;
     public static final int SEQ_SHIFT = 8;
@@ -145,6 +155,8 @@ public final class Layout {
 
     /** The wake callback's argument for the one call made on the engine thread at start. */
     public static final int WAKE_HELLO = -1;
+    /** The wake callback's argument is this bit | a slot's index when the engine freed a slot with FREE_WAKE. */
+    public static final int WAKE_SLOT = 0x80000000;
 
     public static long regionSize(int capacity) {
         return OFF_SLOTS + (long) capacity * SLOT_SIZE;

@@ -12,58 +12,43 @@ import java.lang.foreign.ValueLayout;
 import java.nio.charset.StandardCharsets;
 
 /**
- * Takes a DONE call's outcome out of its slot and releases the slot. Every method here runs after the
- * acquire load that saw DONE(seq), so its plain loads see the engine's stores; the release store that
- * ends each one hands the slot to the next lap's producer, and wakes it if it waits.
+ * Takes a DONE call's outcome out of its completion cell. Every method here runs after the acquire load
+ * that saw DONE(seq) on the cell, so its plain loads see the engine's stores; each frees the engine's
+ * output buffer, if any, whatever happens. The slot was freed by the engine when it took the call.
  */
 final class Outcomes {
     /** The longest byte array or string a JVM reliably allocates. */
     private static final long MAX_ARRAY = Integer.MAX_VALUE - 8;
     private static final byte[] NO_BYTES = new byte[0];
-    private final Ring ring;
-    private final BackPressure backPressure;
     /**
      * Test only (AsyncFailureTest sets it by reflection): thrown once by {@link #takeAny} after the take,
      * as an allocation failure decoding a result would be. Plain: set before the call it is meant for.
      */
     Error faultForTest;
 
-    Outcomes(Ring ring, BackPressure backPressure) {
-        this.ring = ring;
-        this.backPressure = backPressure;
-    }
-
-    /** Frees seq's slot for its next lap and wakes a producer waiting for it. */
-    void release(long seq) {
-        ring.releaseRelease(seq);
-        backPressure.onReleased(seq + ring.capacity());
-    }
-
-    long takeLong(long seq, Op op) {
-        int err = ring.errPlain(seq);
+    long takeLong(MemorySegment cell, Op op) {
+        int err = Ring.errPlain(cell);
         if (err != 0) {
-            throw takeFailure(seq, err, op);
+            throw takeFailure(cell, err, op);
         }
-        long result = ring.resultPlain(seq);
-        if (ring.outKindPlain(seq) != OUT_NONE) {
-            FerryNative.ferry_free(MemorySegment.ofAddress(ring.outPtrPlain(seq)));
+        long result = Ring.resultPlain(cell);
+        if (Ring.outKindPlain(cell) != OUT_NONE) {
+            FerryNative.ferry_free(MemorySegment.ofAddress(Ring.outPtrPlain(cell)));
         }
-        release(seq);
         return result;
     }
 
     @SuppressWarnings("restricted")
-    byte[] takeBytes(long seq, Op op) {
-        int err = ring.errPlain(seq);
+    byte[] takeBytes(MemorySegment cell, Op op) {
+        int err = Ring.errPlain(cell);
         if (err != 0) {
-            throw takeFailure(seq, err, op);
+            throw takeFailure(cell, err, op);
         }
-        if (ring.outKindPlain(seq) != OUT_BYTES) {
-            release(seq);
+        if (Ring.outKindPlain(cell) != OUT_BYTES) {
             return new byte[0];
         }
-        long ptr = ring.outPtrPlain(seq);
-        long len = ring.outLenPlain(seq);
+        long ptr = Ring.outPtrPlain(cell);
+        long len = Ring.outLenPlain(cell);
         try {
             if (len > MAX_ARRAY) {
                 throw new FerryException("op '" + op.name() + "' returned " + len
@@ -72,19 +57,18 @@ final class Outcomes {
             return MemorySegment.ofAddress(ptr).reinterpret(len).toArray(ValueLayout.JAVA_BYTE);
         } finally {
             FerryNative.ferry_free(MemorySegment.ofAddress(ptr));
-            release(seq);
         }
     }
 
     /**
      * A bytes, string or 64-bit outcome by result kind (AsyncCall.KIND_*), a failure as its exception,
      * and anything else thrown while taking it (an OutOfMemoryError decoding a large result, say) as that
-     * throwable: it must reach the call's future, and must not escape the wake upcall. The slot is
-     * released whatever happens (see {@link #takeFailure} and {@link #takeBytes}).
+     * throwable: it must reach the call's future. The output buffer is freed whatever happens (see
+     * {@link #takeFailure} and {@link #takeBytes}).
      */
-    Object takeAny(long seq, Op op, int kind) {
+    Object takeAny(MemorySegment cell, Op op, int kind) {
         try {
-            Object o = kind == AsyncCall.KIND_LONG ? (Object) takeLong(seq, op) : decode(takeBytes(seq, op), kind);
+            Object o = kind == AsyncCall.KIND_LONG ? (Object) takeLong(cell, op) : decode(takeBytes(cell, op), kind);
             Error fault = faultForTest;
             if (fault != null) {
                 faultForTest = null;
@@ -103,18 +87,18 @@ final class Outcomes {
 
     /**
      * A failure's outcome: the whole message (ferry.h, FERRY_OUT_ERROR: message, NUL, then the output the
-     * op wrote before it failed) and that output. Frees the buffer and releases the slot whatever happens,
-     * even if decoding runs out of memory, so that no failure here can hold the slot for ever.
+     * op wrote before it failed) and that output. Frees the buffer whatever happens, even if decoding
+     * runs out of memory.
      */
     @SuppressWarnings("restricted")
-    private CallFailedException takeFailure(long seq, int err, Op op) {
-        long ptr = ring.outKindPlain(seq) == OUT_ERROR ? ring.outPtrPlain(seq) : 0;
+    private CallFailedException takeFailure(MemorySegment cell, int err, Op op) {
+        long ptr = Ring.outKindPlain(cell) == OUT_ERROR ? Ring.outPtrPlain(cell) : 0;
         try {
             String message = "(no message)";
             byte[] output = NO_BYTES;
             if (ptr != 0) {
-                long len = ring.outLenPlain(seq);
-                long outLen = ring.errOutLenPlain(seq);
+                long len = Ring.outLenPlain(cell);
+                long outLen = Ring.errOutLenPlain(cell);
                 MemorySegment p = MemorySegment.ofAddress(ptr).reinterpret(len + 1 + outLen);
                 message = len <= MAX_ARRAY
                         ? new String(p.asSlice(0, len).toArray(ValueLayout.JAVA_BYTE), StandardCharsets.UTF_8)
@@ -125,12 +109,11 @@ final class Outcomes {
                     output = p.asSlice(len + 1, outLen).toArray(ValueLayout.JAVA_BYTE);
                 }
             }
-            return new CallFailedException(op.name(), err, message, ring.resultPlain(seq), output);
+            return new CallFailedException(op.name(), err, message, Ring.resultPlain(cell), output);
         } finally {
             if (ptr != 0) {
                 FerryNative.ferry_free(MemorySegment.ofAddress(ptr));
             }
-            release(seq);
         }
     }
 }

@@ -8,28 +8,30 @@ import java.lang.invoke.VarHandle;
 
 /**
  * The producer side of the ring protocol of {@code native/include/ferry.h}, one method per step, the
- * memory ordering in each name. Every var handle on the shared region and every region offset the Java
- * side uses lives here; the callers (EngineCore, the wait loops, ParkedCall, AsyncCall) go through these
- * methods, and so do the jcstress tests.
+ * memory ordering in each name. Every var handle on the shared region and on the completion cells, and
+ * every offset the Java side uses, lives here; the callers (Submission, the wait loops, AsyncCall,
+ * Shutdown) go through these methods, and so do the jcstress tests.
  *
  * <p>A call, in protocol order:
  * <pre>
- *   seq = claimGetAndAdd()            one atomic add on the tail (negative: intake stopped)
- *   while (!isFreeAcquire(seq)) wait  back-pressure: the previous lap's caller has not released it
- *   write(seq, ...)                   plain stores of op, flags, ctx, arguments, input
- *   publishVolatile(seq, flags)       release of the stores above + StoreLoad before the next load
+ *   seq = claimGetAndAdd()              one atomic add on the tail (negative: intake stopped)
+ *   while (!isFreeAcquire(seq)) wait    back-pressure: the engine has not yet taken the previous lap
+ *   write(seq, ..., cell)               plain stores of op, flags, ctx, arguments, cell, input
+ *   publishVolatile(seq)                an exchange: releases the stores above, keeps a FREE_WAKE a
+ *                                       waiter set, and orders it before the next load of sleeping
  *   if (engineSleepingVolatile()) wake
- *   until (stateAcquire(seq) is DONE) spin, or setFlagUnlessDone(seq, PARKED) and park
- *   resultPlain(seq) ...              plain loads, ordered by the acquire that saw DONE
- *   releaseRelease(seq)               FREE(seq + capacity): the next lap's producer may write
+ *   until (isDone(cellStateAcquire(cell), seq)) spin, or setCellFlagUnlessDone(cell, seq, PARKED), park
+ *   cellResultPlain(cell) ...           plain loads, ordered by the acquire that saw DONE
  * </pre>
- * A producer that cannot fill a claimed slot publishes {@link #abortVolatile} instead, so the engine,
- * which never skips a claimed slot, is not left waiting for it. A caller that gives a call up sets
- * GONE with {@link #setFlagUnlessDone} and reads {@link #startedVolatile} to tell "skipped" from "may be
- * running" (ferry.h, "Starting a call").
+ * The engine frees the slot itself when it takes the call, so the caller never releases anything: its
+ * cell is free again once it has read the outcome. A producer that cannot fill a claimed slot publishes
+ * {@link #abortVolatile} instead, so the engine, which never skips a claimed slot, is not left waiting for
+ * it. A caller that gives a call up sets GONE on its cell ({@link #giveUpCellUnlessDone}), then on the
+ * slot if the call is still queued ({@link #giveUpQueued}), and reads {@link #startedVolatile} to tell
+ * "skipped" from "may be running" (ferry.h, "Starting a call").
  *
  * <p>Only aligned var handles support atomic access modes: the region must be {@link Layout#ALIGNMENT}
- * aligned, which the constructor checks.
+ * aligned, which the constructor checks, and so must every cell.
  */
 public final class Ring {
     private static final VarHandle LONG = ValueLayout.JAVA_LONG.varHandle();
@@ -102,7 +104,12 @@ public final class Ring {
 
     /** Whether seq's slot reads FREE(seq). Pairs with {@link #releaseRelease} and the engine's release. */
     public boolean isFreeAcquire(long seq) {
-        return (long) LONG.getAcquire(region, slot(seq)) == seq << SEQ_SHIFT;
+        return isFree((long) LONG.getAcquire(region, slot(seq)), seq);
+    }
+
+    /** Whether a slot state is FREE(seq), with or without a waiter's FREE_WAKE. */
+    private static boolean isFree(long state, long seq) {
+        return (state & ~FLAG_FREE_WAKE) == seq << SEQ_SHIFT;
     }
 
     /** The tail: the next sequence a claim takes (with the CLOSED bit once intake stopped). */
@@ -111,19 +118,18 @@ public final class Ring {
     }
 
     /**
-     * A producer waiting for FREE(seq) asks to be woken if the engine frees the slot itself (a given-up
-     * call, an abort record): sets FREE_WAKE on the previous lap's state with a CAS, unless that lap is
-     * not published yet (its producer's publish would overwrite the flag) or the slot moved on. The
-     * engine frees a slot with an exchange, whose old value shows the flag: both are read-modify-writes
-     * of the one word, so either the CAS comes first and the engine wakes us, or the CAS fails and our
-     * re-check sees FREE.
+     * A producer waiting for FREE(seq) asks to be woken when the engine frees the slot: sets FREE_WAKE on
+     * the previous lap's state (FREE or PUBLISHED) with a CAS, unless the slot moved on. The previous
+     * lap's publish is an exchange that keeps the flag, and the engine frees a slot with an exchange whose
+     * old value shows it: all are read-modify-writes of the one word, so either the CAS comes first and
+     * the engine wakes us, or the CAS fails and our re-check sees FREE.
      */
     public void requestFreeWake(long seq) {
         long previous = seq - capacity;
         long base = slot(seq);
         for (;;) {
             long st = (long) LONG.getAcquire(region, base);
-            if ((st >>> SEQ_SHIFT) != previous || (st & PHASE_MASK) == PHASE_FREE || (st & FLAG_FREE_WAKE) != 0) {
+            if ((st >>> SEQ_SHIFT) != previous || (st & FLAG_FREE_WAKE) != 0) {
                 return;
             }
             if (LONG.compareAndSet(region, base, st, st | FLAG_FREE_WAKE)) {
@@ -141,19 +147,20 @@ public final class Ring {
     /** The sequence slot idx is free for, or -1 if it holds a call (acquire: the slot may be written). */
     public long freeSeqAcquire(int idx) {
         long st = (long) LONG.getAcquire(region, slotOffset(idx, mask));
-        return (st & 0xff) == 0 ? st >>> SEQ_SHIFT : -1;
+        return (st & PHASE_MASK) == PHASE_FREE ? st >>> SEQ_SHIFT : -1;
     }
 
     // ---- write and publish -----------------------------------------------------------------------
 
     /** Plain stores of a claimed, free slot's call; made visible by the publish that follows. */
-    public void write(long seq, int op, int callFlags, long ctx, long a, long b, long inPtr, long inLen) {
+    public void write(long seq, int op, int callFlags, long ctx, long a, long b, long cell, long inPtr, long inLen) {
         long base = slot(seq);
         INT.set(region, base + SLOT_OP, op);
         INT.set(region, base + SLOT_FLAGS, callFlags);
         LONG.set(region, base + SLOT_CTX, ctx);
         LONG.set(region, base + SLOT_ARG0, a);
         LONG.set(region, base + SLOT_ARG1, b);
+        LONG.set(region, base + SLOT_CELL, cell);
         if ((callFlags & (CALL_HAS_INPUT | CALL_BATCH)) != 0) {
             LONG.set(region, base + SLOT_IN_PTR, inPtr);
             LONG.set(region, base + SLOT_IN_LEN, inLen);
@@ -161,20 +168,21 @@ public final class Ring {
     }
 
     /**
-     * Publishes seq with a volatile store: it releases the plain stores of {@link #write} to the engine's
-     * acquire load, and orders this store before the caller's next load of {@code sleeping} (the Dekker
-     * pair with ferry__sleep in C).
+     * Publishes seq with a CAS (volatile): it releases the plain stores of {@link #write} to the
+     * engine's acquire load, keeps a FREE_WAKE that a producer waiting for the next lap set on the free
+     * state, and orders this store before the caller's next load of {@code sleeping} (the Dekker pair
+     * with ferry__sleep in C). The slot's line is already this thread's (it has just written the call),
+     * so the CAS costs what a volatile store does.
      */
-    public void publishVolatile(long seq, long stateFlags) {
-        LONG.setVolatile(region, slot(seq), (seq << SEQ_SHIFT) | stateFlags | PHASE_PUBLISHED);
-    }
-
-    /**
-     * Publishes seq with a release store only (pairs with the engine's acquire load). A batch publishes
-     * its slots this way and then makes one {@link #fullFence} before {@link #engineSleepingVolatile}.
-     */
-    public void publishRelease(long seq) {
-        LONG.setRelease(region, slot(seq), (seq << SEQ_SHIFT) | PHASE_PUBLISHED);
+    public void publishVolatile(long seq) {
+        long base = slot(seq);
+        long published = (seq << SEQ_SHIFT) | PHASE_PUBLISHED;
+        for (;;) {
+            long st = (long) LONG.getAcquire(region, base);
+            if (LONG.compareAndSet(region, base, st, published | (st & FLAG_FREE_WAKE))) {
+                return;
+            }
+        }
     }
 
     /** Orders the release publishes before it with the load of {@code sleeping} after it (StoreLoad). */
@@ -184,13 +192,11 @@ public final class Ring {
 
     /**
      * Publishes an abort record for a claimed, free slot the producer could not fill: the engine skips
-     * it, ignores its input fields and frees the slot itself. A volatile store, like {@link #publishVolatile}.
-     * With FREE_WAKE, so that the engine's free wakes a producer queued for the slot, which could not set
-     * the flag itself while the slot was unpublished.
+     * it and ignores its cell and input fields. An exchange, like {@link #publishVolatile}.
      */
     public void abortVolatile(long seq) {
         INT.set(region, slot(seq) + SLOT_OP, OP_ABORT);
-        LONG.setVolatile(region, slot(seq), (seq << SEQ_SHIFT) | FLAG_GONE | FLAG_FREE_WAKE | PHASE_PUBLISHED);
+        publishVolatile(seq);
     }
 
     /** The engine's {@code sleeping} word, read after a publish's StoreLoad: non-zero means wake it. */
@@ -205,78 +211,32 @@ public final class Ring {
         return !region.scope().isAlive();
     }
 
-    /** seq's slot state word. Pairs with the engine's release (its acq_rel add) that made it DONE. */
+    /** seq's slot state word (acquire). */
     public long stateAcquire(long seq) {
         return (long) LONG.getAcquire(region, slot(seq));
     }
 
-    /** Whether a state word is DONE(seq). */
-    public static boolean isDone(long state, long seq) {
-        return (state >>> SEQ_SHIFT) == seq && (state & PHASE_MASK) == PHASE_DONE;
-    }
-
-    /** Whether seq's call is DONE (an acquire load: the result's plain loads may follow). */
-    public boolean isDoneAcquire(long seq) {
-        return isDone(stateAcquire(seq), seq);
-    }
-
     /**
-     * Sets a flag (PARKED or GONE) on PUBLISHED(seq) with a CAS (a full fence), retried while the
-     * engine moves nothing but the phase; returns the state it replaced, or {@link #DONE_OR_MOVED} if the
-     * call is DONE, no longer seq's, or already has the flag.
+     * Gives seq's call up while it is queued: sets GONE on PUBLISHED(seq) with a CAS (a full fence), so
+     * the engine skips it; false if the engine has already taken it (the slot moved on) or it is GONE.
+     * Comes after {@link #giveUpCellUnlessDone}, which decides whether the call is given up at all.
      */
-    public long setFlagUnlessDone(long seq, long flag) {
-        long base = slot(seq);
-        for (;;) {
-            long st = (long) LONG.getAcquire(region, base);
-            if ((st >>> SEQ_SHIFT) != seq || (st & PHASE_MASK) != PHASE_PUBLISHED || (st & flag) != 0) {
-                return DONE_OR_MOVED;
-            }
-            if (LONG.compareAndSet(region, base, st, st | flag)) {
-                return st;
-            }
-        }
-    }
-
-    /**
-     * Gives seq's call up: sets GONE and FREE_WAKE on PUBLISHED(seq) in one CAS (a full fence), retried
-     * while the engine moves nothing but the phase; returns the state it replaced, or {@link #DONE_OR_MOVED}
-     * if the call is DONE, no longer seq's, or already GONE. FREE_WAKE because the engine frees a given-up
-     * call's slot itself: the flag makes it wake the producers queued for that slot, including one that
-     * queued before this call was published, or for a later lap, and so could not set it (defect 8). It
-     * costs the engine one wake upcall per given-up call, which returns at once if no producer queues.
-     */
-    public long giveUpUnlessDone(long seq) {
+    public boolean giveUpQueued(long seq) {
         long base = slot(seq);
         for (;;) {
             long st = (long) LONG.getAcquire(region, base);
             if ((st >>> SEQ_SHIFT) != seq || (st & PHASE_MASK) != PHASE_PUBLISHED || (st & FLAG_GONE) != 0) {
-                return DONE_OR_MOVED;
+                return false;
             }
-            if (LONG.compareAndSet(region, base, st, st | FLAG_GONE | FLAG_FREE_WAKE)) {
-                return st;
+            if (LONG.compareAndSet(region, base, st, st | FLAG_GONE)) {
+                return true;
             }
         }
     }
 
-    /**
-     * Clears a flag (PARKED) on PUBLISHED(seq) with a CAS (a full fence) unless the call is DONE, given
-     * up (GONE), no longer seq's, or lacks the flag; returns whether it cleared it. A joiner takes an async
-     * call's outcome over this way: the engine's DONE add, on the same word, then shows no PARKED and
-     * makes no wake upcall, so the outcome is the joiner's to take, as a spinning caller's is.
-     */
-    public boolean clearFlagUnlessDone(long seq, long flag) {
-        long base = slot(seq);
-        for (;;) {
-            long st = (long) LONG.getAcquire(region, base);
-            if ((st >>> SEQ_SHIFT) != seq || (st & PHASE_MASK) != PHASE_PUBLISHED || (st & FLAG_GONE) != 0
-                    || (st & flag) == 0) {
-                return false;
-            }
-            if (LONG.compareAndSet(region, base, st, st & ~flag)) {
-                return true;
-            }
-        }
+    /** The cell address of the call queued in slot idx for seq (a plain load after publishedSeqAcquire). */
+    public long cellAddressPlain(int idx) {
+        return (long) LONG.get(region, slotOffset(idx, mask) + SLOT_CELL);
     }
 
     /**
@@ -297,36 +257,112 @@ public final class Ring {
         return (long) LONG.getOpaque(region, STATS_CALL_NS);
     }
 
+    // ---- completion cells (caller-owned lines the engine writes the outcome into) ----------------
+
+    /** A cell's state word. Pairs with the engine's release (its acq_rel CAS) that made it DONE. */
+    public static long cellStateAcquire(MemorySegment cell) {
+        return (long) LONG.getAcquire(cell, CELL_STATE);
+    }
+
+    /** Whether a cell state is DONE(seq) (GONE may be set: close gave the call up while it ran). */
+    public static boolean isDone(long state, long seq) {
+        return (state >>> SEQ_SHIFT) == seq && (state & PHASE_MASK) == PHASE_DONE;
+    }
+
+    /** Whether the cell's call seq is DONE (an acquire load: the outcome's plain loads may follow). */
+    public static boolean isCellDoneAcquire(MemorySegment cell, long seq) {
+        return isDone(cellStateAcquire(cell), seq);
+    }
+
+    /** Whether a cell state says seq's call was given up (GONE for seq, DONE or not). */
+    public static boolean isGone(long state, long seq) {
+        return (state >>> SEQ_SHIFT) == seq && (state & FLAG_GONE) != 0;
+    }
+
+    /**
+     * Sets a flag (PARKED or GONE) for seq on the cell with a CAS (a full fence), unless seq's call is
+     * DONE, GONE already, or the cell moved on to a later call. A state for an earlier seq is the cell's
+     * previous call's: it becomes {@code seq << 8 | flag | PUBLISHED}. Returns the state it replaced, or
+     * {@link #DONE_OR_MOVED}. The engine's DONE CAS keeps the flags it finds for seq, so either our CAS
+     * comes first and the engine sees the flag, or it fails and we see DONE.
+     */
+    public static long setCellFlagUnlessDone(MemorySegment cell, long seq, long flag) {
+        for (;;) {
+            long st = (long) LONG.getAcquire(cell, CELL_STATE);
+            long s = st >>> SEQ_SHIFT;
+            long flags;
+            if (s < seq) {
+                flags = 0;
+            } else if (s == seq && (st & PHASE_MASK) != PHASE_DONE && (st & FLAG_GONE) == 0 && (st & flag) == 0) {
+                flags = st & (FLAG_PARKED | FLAG_GONE);
+            } else {
+                return DONE_OR_MOVED;
+            }
+            if (LONG.compareAndSet(cell, CELL_STATE, st, (seq << SEQ_SHIFT) | flags | flag | PHASE_PUBLISHED)) {
+                return st;
+            }
+        }
+    }
+
+    /** Gives seq's call up on its cell: GONE unless DONE (see {@link #setCellFlagUnlessDone}). */
+    public static long giveUpCellUnlessDone(MemorySegment cell, long seq) {
+        return setCellFlagUnlessDone(cell, seq, FLAG_GONE);
+    }
+
+    /**
+     * Clears PARKED for seq with a CAS (a full fence) unless the call is DONE, given up, or lacks the
+     * flag; returns whether it cleared it. A joiner takes an async call's outcome over this way: the
+     * engine's DONE CAS then shows no PARKED and makes no wake upcall, so the outcome is the joiner's.
+     */
+    public static boolean clearCellParkedUnlessDone(MemorySegment cell, long seq) {
+        for (;;) {
+            long st = (long) LONG.getAcquire(cell, CELL_STATE);
+            if ((st >>> SEQ_SHIFT) != seq || (st & PHASE_MASK) == PHASE_DONE || (st & FLAG_GONE) != 0
+                    || (st & FLAG_PARKED) == 0) {
+                return false;
+            }
+            if (LONG.compareAndSet(cell, CELL_STATE, st, st & ~FLAG_PARKED)) {
+                return true;
+            }
+        }
+    }
+
+    /** An async call's cell before its publish (a plain store the publish releases): PARKED for seq. */
+    public static void armParkedPlain(MemorySegment cell, long seq) {
+        LONG.set(cell, CELL_STATE, (seq << SEQ_SHIFT) | FLAG_PARKED | PHASE_PUBLISHED);
+    }
+
+    /** A new cell: its number (the wake callback's argument) and a state that is no call's. Plain. */
+    public static void initCellPlain(MemorySegment cell, int id) {
+        LONG.set(cell, CELL_STATE, 0L);
+        INT.set(cell, CELL_ID, id);
+    }
+
     // ---- take the outcome (plain loads after the acquire that saw DONE) ---------------------------
 
-    public int errPlain(long seq) {
-        return (int) INT.get(region, slot(seq) + SLOT_ERR);
+    public static int errPlain(MemorySegment cell) {
+        return (int) INT.get(cell, CELL_ERR);
     }
 
-    public long resultPlain(long seq) {
-        return (long) LONG.get(region, slot(seq) + SLOT_RESULT);
+    public static long resultPlain(MemorySegment cell) {
+        return (long) LONG.get(cell, CELL_RESULT);
     }
 
-    public int outKindPlain(long seq) {
-        return (int) INT.get(region, slot(seq) + SLOT_OUT_KIND);
+    public static int outKindPlain(MemorySegment cell) {
+        return (int) INT.get(cell, CELL_OUT_KIND);
     }
 
-    public long outPtrPlain(long seq) {
-        return (long) LONG.get(region, slot(seq) + SLOT_OUT_PTR);
+    public static long outPtrPlain(MemorySegment cell) {
+        return (long) LONG.get(cell, CELL_OUT_PTR);
     }
 
-    public long outLenPlain(long seq) {
-        return (long) LONG.get(region, slot(seq) + SLOT_OUT_LEN);
+    public static long outLenPlain(MemorySegment cell) {
+        return (long) LONG.get(cell, CELL_OUT_LEN);
     }
 
     /** With OUT_ERROR: how many output bytes follow the message's NUL at out_ptr. */
-    public long errOutLenPlain(long seq) {
-        return (long) LONG.get(region, slot(seq) + SLOT_ERR_OUT_LEN);
-    }
-
-    /** Frees seq's slot for the next lap: FREE(seq + capacity). Pairs with {@link #isFreeAcquire}. */
-    public void releaseRelease(long seq) {
-        LONG.setRelease(region, slot(seq), (seq + capacity) << SEQ_SHIFT);
+    public static long errOutLenPlain(MemorySegment cell) {
+        return (long) LONG.get(cell, CELL_ERR_OUT_LEN);
     }
 
     // ---- region-wide ------------------------------------------------------------------------------
@@ -334,16 +370,6 @@ public final class Ring {
     /** Whether the engine thread has stopped (its state word, acquire). */
     public boolean engineStoppedAcquire() {
         return (int) INT.getAcquire(region, ENGINE_STATE) == ENGINE_STOPPED;
-    }
-
-    /** Whether no slot holds a call (every phase FREE); used once the engine stopped. */
-    public boolean allFreeAcquire() {
-        for (int i = 0; i < capacity; i++) {
-            if (((long) LONG.getAcquire(region, OFF_SLOTS + i * SLOT_SIZE) & 0xff) != 0) {
-                return false;
-            }
-        }
-        return true;
     }
 
     /** Whether the engine wrote the header this jar expects (plain loads after the start handshake). */

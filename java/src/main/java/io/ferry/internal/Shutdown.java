@@ -4,7 +4,6 @@ package io.ferry.internal;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.atomic.AtomicReferenceArray;
 import java.util.concurrent.locks.LockSupport;
 import java.util.function.BooleanSupplier;
 
@@ -23,19 +22,18 @@ final class Shutdown {
     private final Ring ring;
     private final Arena arena;
     private final MemorySegment handle;
-    private final AtomicReferenceArray<Object> waiters;
+    private final Cells cells;
     private final CancelHook cancelHook;
     /** Counted down once the first closer stopped and joined the engine thread (or abandoned it). */
     private final CountDownLatch finished = new CountDownLatch(1);
 
-    Shutdown(EngineCore core, Ring ring, Arena arena, MemorySegment handle, AtomicReferenceArray<Object> waiters,
-            CancelHook cancelHook) {
+    Shutdown(EngineCore core, Ring ring, Arena arena, MemorySegment handle, Cells cells, CancelHook cancelHook) {
         this.core = core;
         this.cancelHook = cancelHook;
         this.ring = ring;
         this.arena = arena;
         this.handle = handle;
-        this.waiters = waiters;
+        this.cells = cells;
     }
 
     boolean finished() {
@@ -55,25 +53,29 @@ final class Shutdown {
     }
 
     /**
-     * Gives up every published call: the engine skips the queued ones and frees their slots, and the
-     * running one ends as soon as its op checks ferry_call_cancelled. Each waiting caller is told that
-     * close cancelled its call (a parked one is unparked, an async future fails); a spinning one sees
-     * GONE on its slot. Calls claimed but not yet published run as usual once published. Intake has
-     * stopped (ferry_engine_stop), so no new call can appear behind this scan.
+     * Gives up every call in flight on the engine's cells: GONE on the cell (the engine discards the
+     * outcome of a call it runs) and on the slot of a queued one (the engine skips it). Each waiting caller
+     * is told that close cancelled its call: a parked one is unparked, an async future fails, and a
+     * spinning one sees GONE on its cell. A call claimed but whose cell did not yet show it in flight runs
+     * as usual once published. Intake has stopped (ferry_engine_stop), so no new call can appear behind
+     * this scan.
      */
     void giveUpInFlight() {
         core.markCloseCancels(); // before any GONE: a caller that sees GONE it did not set blames close
         long running = ring.startedVolatile() - 1;
+        Cell[] all = cells.all();
         // The queued calls first: the running call, once given up, may end at once, and the engine must
         // find the calls after it given up already.
-        for (int i = 0; i < ring.capacity(); i++) {
-            long seq = ring.publishedSeqAcquire(i);
-            if (seq >= 0 && seq != running && ring.giveUpUnlessDone(seq) != Ring.DONE_OR_MOVED) {
-                tellCancelled(i, seq);
+        for (Cell c : all) {
+            long seq = c.seqAcquire();
+            if (seq != Cell.IDLE && seq != running) {
+                giveUp(c, seq);
             }
         }
-        if (running >= 0 && ring.giveUpUnlessDone(running) != Ring.DONE_OR_MOVED) {
-            tellCancelled(ring.index(running), running);
+        for (Cell c : all) {
+            if (running >= 0 && c.seqAcquire() == running) {
+                giveUp(c, running);
+            }
         }
         // Every call the engine starts from here on reads GONE and is skipped. The one it may be running
         // now started before its GONE (`running`, or a queued call it started during the scan): an op that
@@ -83,14 +85,16 @@ final class Shutdown {
         cancelHook.cancelIfRunning(ring.startedVolatile() - 1);
     }
 
-    /** Tells the caller of the call at seq, if it waits, that close gave its call up. */
-    private void tellCancelled(int idx, long seq) {
-        Object w = waiters.get(idx);
-        if (w instanceof ParkedCall parked && parked.seq == seq) {
-            parked.cancelledByClose = true;
-            LockSupport.unpark(parked.thread);
+    /** Gives up the call seq on cell c unless it is done, and tells its caller, if it waits. */
+    private void giveUp(Cell c, long seq) {
+        if (Ring.giveUpCellUnlessDone(c.line, seq) == Ring.DONE_OR_MOVED) {
+            return;
+        }
+        ring.giveUpQueued(seq);
+        Object w = c.waiter;
+        if (w instanceof Thread caller) {
+            LockSupport.unpark(caller);
         } else if (w instanceof AsyncCall<?> call && call.seq == seq) {
-            waiters.compareAndSet(idx, call, null);
             call.failCancelledByClose(core.cancelledByClose());
         }
     }
@@ -122,9 +126,9 @@ final class Shutdown {
             cancelHook.retire(); // no caller is inside ferry_engine_cancel, and none will enter
             FerryNative.ferry_engine_destroy(handle);
             // Every accepted call is DONE; wait (bounded) for callers to take their results, so freeing
-            // the region cannot pull memory from under a caller still reading it. If they do not, the
-            // region is leaked rather than freed under a reader.
-            if (awaitCondition(EngineCore.deadline(DRAIN_NS), ring::allFreeAcquire)) {
+            // the region and the cells cannot pull memory from under a caller still reading one. If they
+            // do not, the memory is leaked rather than freed under a reader.
+            if (awaitCondition(EngineCore.deadline(DRAIN_NS), () -> !cells.anyInFlight())) {
                 closeArena();
             }
             core.markClosed();
@@ -148,10 +152,10 @@ final class Shutdown {
     /** The engine did not stop in time: fail every waiting caller and leak the region it may still touch. */
     private void abandonEngine() {
         core.markAbandoned();
-        for (int i = 0; i < ring.capacity(); i++) {
-            Object w = waiters.get(i);
-            if (w instanceof ParkedCall parked) {
-                LockSupport.unpark(parked.thread);
+        for (Cell c : cells.all()) {
+            Object w = c.waiter;
+            if (w instanceof Thread caller) {
+                LockSupport.unpark(caller);
             } else if (w instanceof AsyncCall<?> call) {
                 call.failClosed("engine '" + core.name() + "' did not stop within the close timeout");
             }

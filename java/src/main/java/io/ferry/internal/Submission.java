@@ -20,30 +20,27 @@ final class Submission {
     private final EngineCore core;
     private final Ring ring;
     private final BackPressure backPressure;
-    private final AtomicReferenceArray<Object> waiters;
     private final MemorySegment handle;
     private final long maxInputBytes;
 
-    Submission(EngineCore core, Ring ring, BackPressure backPressure, AtomicReferenceArray<Object> waiters,
-            MemorySegment handle, long maxInputBytes) {
+    Submission(EngineCore core, Ring ring, BackPressure backPressure, MemorySegment handle, long maxInputBytes) {
         this.core = core;
         this.ring = ring;
         this.backPressure = backPressure;
-        this.waiters = waiters;
         this.handle = handle;
         this.maxInputBytes = maxInputBytes;
     }
 
     /**
-     * Submits a call (without a deadline, or claiming only a free slot until the deadline, so that a
-     * timed call never waits after its claim). {@code in} is NULL or the call's input, which the engine
-     * owns once published, and which is freed here if the call is not. {@code async}, if not null, is
-     * registered for the wake upcall before the publish. Returns the sequence, with the sign bit set
-     * if this call had to wake the engine (a sequence never uses the sign bit).
+     * Submits a call whose outcome goes to {@code cell} (without a deadline, or claiming only a free slot
+     * until the deadline, so that a timed call never waits after its claim). {@code in} is NULL or the
+     * call's input, which the engine owns once published, and which is freed here if the call is not.
+     * {@code async}, if not null, is the call the cell serves: the cell is armed PARKED for it before the
+     * publish. Returns the sequence, with the sign bit set if this call had to wake the engine (a
+     * sequence never uses the sign bit).
      */
     long submit(int op, int flags, long ctx, long a, long b, MemorySegment in, long inLen, long deadline,
-            long stateFlags, AsyncCall<?> async) throws TimeoutException {
-        SlotWaiter w = SlotWaiter.current(); // before the claim: the span below must not allocate
+            SlotWaiter w, Cell cell, AsyncCall<?> async) throws TimeoutException {
         long seq;
         try {
             seq = deadline == CallWait.NO_DEADLINE ? backPressure.claim(w) : backPressure.claimBefore(deadline, w);
@@ -51,25 +48,18 @@ final class Submission {
             FerryNative.ferry_free(in);
             throw e;
         }
-        return publishClaimed(seq, w, op, flags, ctx, a, b, in.address(), inLen, stateFlags, async);
+        return publishClaimed(seq, w, cell, op, flags, ctx, a, b, in.address(), inLen, async);
     }
 
     /** {@link #submit} of a primitive call without a deadline. */
-    long submit(int op, long ctx, long a, long b) {
-        SlotWaiter w = SlotWaiter.current();
+    long submit(int op, long ctx, long a, long b, SlotWaiter w, Cell cell) {
         long seq = backPressure.claim(w);
-        return publishClaimed(seq, w, op, 0, ctx, a, b, 0, 0, 0, null);
+        return publishClaimed(seq, w, cell, op, 0, ctx, a, b, 0, 0, null);
     }
 
-    /** {@link #submit} of a primitive call only if a slot is free now; -1 if none is. */
-    long trySubmit(int op, long ctx, long a, long b) {
-        long seq = backPressure.tryClaim();
-        return seq < 0 ? -1 : publishClaimed(seq, SlotWaiter.current(), op, 0, ctx, a, b, 0, 0, 0, null);
-    }
-
-    /** {@link #submit} with an input, only if a slot is free now; -1 if none is (the input is then freed). */
-    long trySubmit(int op, int flags, long ctx, long a, long b, MemorySegment in, long inLen) {
-        SlotWaiter w = SlotWaiter.current();
+    /** {@link #submit} only if a slot is free now; -1 if none is (an input is then freed). */
+    long trySubmit(int op, int flags, long ctx, long a, long b, MemorySegment in, long inLen, SlotWaiter w,
+            Cell cell) {
         long seq;
         try {
             seq = backPressure.tryClaim();
@@ -81,31 +71,30 @@ final class Submission {
             FerryNative.ferry_free(in);
             return -1;
         }
-        return publishClaimed(seq, w, op, flags, ctx, a, b, in.address(), inLen, 0, null);
+        return publishClaimed(seq, w, cell, op, flags, ctx, a, b, in.address(), inLen, null);
     }
 
     /** The guarded span from a claim to its publish (see the class comment). */
-    private long publishClaimed(long seq, SlotWaiter w, int op, int flags, long ctx, long a, long b, long inPtr,
-            long inLen, long stateFlags, AsyncCall<?> async) {
+    private long publishClaimed(long seq, SlotWaiter w, Cell cell, int op, int flags, long ctx, long a, long b,
+            long inPtr, long inLen, AsyncCall<?> async) {
         boolean published = false;
         try {
             if (!backPressure.awaitFree(seq, w)) {
                 throw new EngineClosedException("engine '" + core.name() + "' stopped before a slot became free");
             }
             if (async != null) {
-                // Registered before the publish (a release) so the engine's upcall, which follows the DONE
-                // it makes after reading the published slot, finds it (and its seq).
+                // Before the publish (a release), so the engine's wake upcall, which follows the DONE it
+                // makes after reading the published slot, finds the call's seq.
                 async.seq = seq;
-                waiters.set(ring.index(seq), async);
+                Ring.armParkedPlain(cell.line, seq);
             }
-            ring.write(seq, op, flags, ctx, a, b, inPtr, inLen);
-            ring.publishVolatile(seq, stateFlags);
+            cell.startRelease(seq);
+            ring.write(seq, op, flags, ctx, a, b, cell.address, inPtr, inLen);
+            ring.publishVolatile(seq);
             published = true;
         } finally {
             if (!published) {
-                if (async != null) {
-                    waiters.compareAndSet(ring.index(seq), async, null);
-                }
+                cell.idleRelease();
                 abort(seq, w);
                 // The engine ignores an abort record's input, so the input is still ours to free.
                 if (inPtr != 0) {

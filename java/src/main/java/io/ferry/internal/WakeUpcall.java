@@ -1,6 +1,7 @@
 package io.ferry.internal;
 
 import static io.ferry.internal.Layout.WAKE_HELLO;
+import static io.ferry.internal.Layout.WAKE_SLOT;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;
@@ -10,13 +11,14 @@ import java.lang.foreign.ValueLayout;
 import java.lang.invoke.MethodHandle;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.MethodType;
-import java.util.concurrent.atomic.AtomicReferenceArray;
+import java.util.concurrent.locks.LockSupport;
 
 /**
  * The engine thread's upcall (ferry_wake_fn): once with WAKE_HELLO before the engine's init, to learn
- * which thread is the engine's; then per slot, to wake a parked caller, finish an async call, or wake a
- * producer waiting for a slot the engine freed itself. Never throws: an exception escaping an upcall
- * kills the VM.
+ * which thread is the engine's; then with a cell's id, to unpark the caller parked on it or hand an async
+ * call to its completion (neither takes the outcome: the engine thread allocates nothing here), or with
+ * WAKE_SLOT | a slot's index, to wake a producer waiting for the slot the engine freed. Never throws:
+ * an exception escaping an upcall kills the VM.
  */
 final class WakeUpcall {
     private static final MethodHandle ON_WAKE;
@@ -31,19 +33,14 @@ final class WakeUpcall {
     }
 
     private final String name;
-    private final AtomicReferenceArray<Object> waiters;
+    private final Cells cells;
     private final BackPressure backPressure;
-    /**
-     * Set by {@link #attach} once the engine started, before any call: a slot upcall follows a call
-     * published after that, so it sees it (the slot's release and acquire order it).
-     */
-    private CallWait wait;
     /** The engine thread, set by the hello upcall before the start handshake returns. */
     private volatile Thread engineThread;
 
-    WakeUpcall(String name, AtomicReferenceArray<Object> waiters, BackPressure backPressure) {
+    WakeUpcall(String name, Cells cells, BackPressure backPressure) {
         this.name = name;
-        this.waiters = waiters;
+        this.cells = cells;
         this.backPressure = backPressure;
     }
 
@@ -52,10 +49,6 @@ final class WakeUpcall {
     MemorySegment stub(Arena arena) {
         return Linker.nativeLinker().upcallStub(ON_WAKE.bindTo(this), FunctionDescriptor.ofVoid(ValueLayout.JAVA_INT),
                 arena);
-    }
-
-    void attach(CallWait callWait) {
-        this.wait = callWait;
     }
 
     Thread engineThread() {
@@ -71,13 +64,17 @@ final class WakeUpcall {
                 engineThread = self;
                 return;
             }
-            Object w = waiters.get(idx);
-            if (w instanceof ParkedCall parked) {
-                wait.completeParked(idx, parked);
-            } else if (w instanceof AsyncCall<?> call) {
-                call.onDone(idx);
+            if ((idx & WAKE_SLOT) != 0) {
+                backPressure.onSlotFreed(idx & ~WAKE_SLOT);
+                return;
             }
-            backPressure.onSlotFreed(idx); // or the engine freed the slot itself, and a producer waits for it
+            Cell cell = cells.byId(idx);
+            Object w = cell == null ? null : cell.waiter;
+            if (w instanceof Thread caller) {
+                LockSupport.unpark(caller); // it takes its outcome out of its own cell
+            } else if (w instanceof AsyncCall<?> call) {
+                call.onDone();
+            }
         } catch (Throwable t) {
             // No caller is left to hand this to (a waiter's own failures reach its future): the log.
             logFailure(idx, t);
@@ -87,7 +84,7 @@ final class WakeUpcall {
     /** Logs what the upcall caught; never throws, not even when logging fails (out of memory, say). */
     private void logFailure(int idx, Throwable t) {
         try {
-            EngineCore.LOG.log(System.Logger.Level.WARNING, "engine '" + name + "': the wake upcall for slot " + idx
+            EngineCore.LOG.log(System.Logger.Level.WARNING, "engine '" + name + "': the wake upcall for " + idx
                     + " failed; the call it was meant to complete may never report", t);
         } catch (Throwable logFailed) {
             // Nothing is left to report it with, and the upcall must return.

@@ -26,7 +26,7 @@ import org.openjdk.jcstress.infra.results.JJJJ_Result;
  * Publish/consume: a call's plain stores are visible to the engine once it sees the slot PUBLISHED.
  *
  * <p>Producer: the shipped {@code Ring.write} (plain stores of op, flags, ctx, arg0, arg1) then
- * {@code Ring.publishVolatile} (a volatile store of PUBLISHED(seq)). Engine ({@code ferry__drain} then
+ * {@code Ring.publishVolatile} (a volatile CAS to PUBLISHED(seq)). Engine ({@code ferry__drain} then
  * {@code ferry__run_slot}): {@code atomic_load_explicit(memory_order_acquire)} of the state, modelled
  * as {@code getAcquire}, then plain loads of the fields. The engine's side is a Java model here, not
  * libferry's step: the test must see what the engine read, and the real step reads op and arguments only
@@ -60,8 +60,8 @@ public class PublishThenConsume {
 
     @Actor
     public void producer() {
-        ring.write(SEQ, OP, 0, CTX, ARG0, ARG1, 0, 0);
-        ring.publishVolatile(SEQ, 0);
+        ring.write(SEQ, OP, 0, CTX, ARG0, ARG1, 0, 0, 0);
+        ring.publishVolatile(SEQ);
     }
 
     @Actor

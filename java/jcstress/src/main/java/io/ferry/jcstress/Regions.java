@@ -1,5 +1,7 @@
 package io.ferry.jcstress;
 
+import static io.ferry.internal.Layout.CELL_SIZE;
+
 import static io.ferry.internal.Layout.ALIGNMENT;
 import static io.ferry.internal.Layout.SEQ_SHIFT;
 import static io.ferry.internal.Layout.SLOT_STATE;
@@ -26,6 +28,7 @@ import java.lang.invoke.VarHandle;
  *   C11 (native/src)                           Java (these tests)
  *   atomic_store / load  memory_order_seq_cst  setVolatile / getVolatile
  *   atomic_fetch_add     memory_order_acq_rel  getAndAdd            (volatile: at least acq_rel)
+ *   atomic_compare_exchange  acq_rel          compareAndSet        (volatile)
  *   atomic_fetch_or      memory_order_seq_cst  getAndBitwiseOr      (volatile)
  *   atomic_load          memory_order_acquire  getAcquire
  *   atomic_store         memory_order_release  setRelease
@@ -79,6 +82,24 @@ final class Regions {
             LONG.set(region, slotOffset(i, MASK) + SLOT_STATE, (long) i << SEQ_SHIFT);
         }
         return region;
+    }
+
+    private static final int CELLS_PER_CHUNK = 512;
+    private static MemorySegment cellChunk;
+    private static int nextCell = CELLS_PER_CHUNK;
+
+    /**
+     * A completion cell (ferry.h), zeroed (a state that is no call's), numbered 0, 128-byte aligned, in
+     * chunks of {@link Arena#ofAuto()} memory as the regions are.
+     */
+    static synchronized MemorySegment newCell() {
+        if (nextCell == CELLS_PER_CHUNK) {
+            cellChunk = Arena.ofAuto().allocate(CELL_SIZE * CELLS_PER_CHUNK, ALIGNMENT);
+            nextCell = 0;
+        }
+        MemorySegment cell = cellChunk.asSlice(CELL_SIZE * nextCell++, CELL_SIZE);
+        io.ferry.internal.Ring.initCellPlain(cell, 0);
+        return cell;
     }
 
     /** The shipped producer's protocol on a region of {@link #CAPACITY} slots. */

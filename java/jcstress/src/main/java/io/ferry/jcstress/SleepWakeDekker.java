@@ -22,7 +22,7 @@ import org.openjdk.jcstress.infra.results.II_Result;
 /**
  * The sleep protocol's Dekker pair, both sides the shipped code: no lost wake-up.
  *
- * <p>Producer: the shipped {@code Ring.publishVolatile} (a volatile store of PUBLISHED(seq)), then
+ * <p>Producer: the shipped {@code Ring.publishVolatile} (a volatile CAS to PUBLISHED(seq)), then
  * {@code Ring.engineSleepingVolatile()}; it wakes the engine iff that is true. Engine: libferry's own
  * {@code ferry__sleep_announce} (through {@code ferry_test_sleep_announce}): a seq_cst store of
  * {@code sleeping = 1}, then seq_cst loads of the slot at head and of {@code closed_at}; it would sleep
@@ -58,7 +58,7 @@ public class SleepWakeDekker {
 
     @Actor
     public void producer(II_Result r) {
-        ring.publishVolatile(SEQ, 0);
+        ring.publishVolatile(SEQ);
         r.r1 = ring.engineSleepingVolatile() ? 1 : 0;
     }
 

@@ -88,7 +88,7 @@ final class TestEngine {
         return engine;
     }
 
-    private static void onWake(int slotIndex) {
+    private static void onWake(int code) {
         WAKES.get()[0]++;
     }
 
@@ -107,6 +107,18 @@ final class TestEngine {
         } catch (Throwable t) {
             throw new AssertionError(t);
         }
+    }
+
+    /** The error message the engine wrote into a cell (its out_ptr, out_len), or "" if none. */
+    @SuppressWarnings("restricted")
+    static String message(MemorySegment cell) {
+        long ptr = io.ferry.internal.Ring.outPtrPlain(cell);
+        long len = io.ferry.internal.Ring.outLenPlain(cell);
+        if (ptr == 0 || io.ferry.internal.Ring.outKindPlain(cell) != io.ferry.internal.Layout.OUT_ERROR) {
+            return "";
+        }
+        return new String(MemorySegment.ofAddress(ptr).reinterpret(len).toArray(ValueLayout.JAVA_BYTE),
+                java.nio.charset.StandardCharsets.UTF_8);
     }
 
     /** Frees what the engine allocated for an outcome (an error message), as the caller would. */

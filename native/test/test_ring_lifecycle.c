@@ -67,6 +67,7 @@ static void finish(ring *r)
     check_slots_released(r, closed);
     ferry_engine_destroy(r->engine);
     free(r->region);
+    ring_free_cells(r);
     r->engine = NULL;
     r->region = NULL;
 }
@@ -304,6 +305,7 @@ static void test_stop_mid_flight(const char *name, uint32_t capacity, int64_t id
     check_slots_released(&sh.r, closed);
     ferry_engine_destroy(sh.r.engine);
     free(sh.r.region);
+    ring_free_cells(&sh.r);
     ft_case_done(name, t0);
 }
 
@@ -872,6 +874,7 @@ static bool join_timeout_attempt(void)
     check_slots_released(&r, closed);
     ferry_engine_destroy(r.engine);
     free(r.region);
+    ring_free_cells(&r);
     return conclusive;
 }
 

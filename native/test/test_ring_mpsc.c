@@ -167,6 +167,7 @@ static void run(const char *name, uint32_t capacity, int64_t idle_spin_ns, int n
         CHECK(atomic_load(&sh.saw_sleeping) > 0, "the engine never slept with idle_spin_ns = 0");
     ferry_engine_destroy(sh.r.engine);
     free(sh.r.region);
+    ring_free_cells(&sh.r);
     ft_case_done(name, t0);
 }
 

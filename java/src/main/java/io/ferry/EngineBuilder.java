@@ -26,7 +26,7 @@ import java.util.concurrent.ForkJoinPool;
  */
 public final class EngineBuilder {
     private String name = "ferry";
-    private int capacity = 16_384;
+    private int capacity = 1_024;
     private WaitPolicy waitPolicy = WaitPolicy.BALANCED;
     private Path library;
     private String initSymbol;

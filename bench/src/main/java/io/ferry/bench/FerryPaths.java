@@ -192,7 +192,7 @@ final class FerryPaths {
         private long lastNanos = -1;
 
         Producers(String name, int producers) {
-            super(name, 16_384, 2_048, WaitPolicy.BALANCED);
+            super(name, 1_024, 2_048, WaitPolicy.BALANCED);
             this.producers = producers;
             threads = new Thread[producers];
             start = new long[producers];

@@ -71,7 +71,7 @@ public final class DoubleOp extends OpBase implements Op {
     }
 
     /**
-     * Calls the op if a slot of the ring is free now; when every slot is in flight, sends nothing and
+     * Calls the op if a slot of the ring is free now; when every slot holds a queued call, sends nothing and
      * returns {@code ifRejected} at once instead of waiting for one.
      *
      * @param a the first argument

@@ -58,7 +58,7 @@ public final class Engine implements AutoCloseable {
     }
 
     /**
-     * A builder with the defaults: capacity 16384, {@link WaitPolicy#BALANCED}, no engine library (so no
+     * A builder with the defaults: capacity 1024, {@link WaitPolicy#BALANCED}, no engine library (so no
      * ops but Ferry's own internal ones until {@link EngineBuilder#library} names a plug-in).
      *
      * @return a new builder
@@ -260,7 +260,7 @@ public final class Engine implements AutoCloseable {
     }
 
     /**
-     * Slots in the ring: the most calls in flight at once.
+     * Slots in the ring: the most calls queued at once (not yet taken by the engine).
      *
      * @return the ring's capacity
      */

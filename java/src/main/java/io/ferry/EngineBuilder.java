@@ -53,14 +53,14 @@ public final class EngineBuilder {
     }
 
     /**
-     * Ring slots, a power of two from 1 to 2^24: the most calls in flight at once. Default 16384
-     * (128 bytes each: a 2 MB ring).
+     * Ring slots, a power of two from 1 to 2^24: the most calls queued at once (not yet taken by the
+     * engine). Default 1024 (128 bytes each: a 128 KB ring).
      *
-     * <p>A slot is free again once its caller has read the result, so a caller that the OS
-     * deschedules while it spins holds its slot until it runs again, and once the ring has gone
-     * round, every new call waits behind it. Size the ring to hold the calls of a scheduler time
-     * slice (milliseconds): with 8 producers on 2 cores, 1024 slots gave 3.7 M calls/s and 16384
-     * gave 9.4 to 9.8 M, as much as one producer.
+     * <p>The engine frees a call's slot when it takes the call, before it runs it, and writes the
+     * outcome into the caller's own completion cell: a running call, or one whose caller has not yet
+     * read its result, holds no slot. So the ring needs to hold a burst of queued calls only; a call
+     * (or a {@code tryCall}, which is then rejected) waits only when {@code capacity} calls are queued
+     * ahead of it.
      *
      * @param capacity the number of slots
      * @return this builder

@@ -38,15 +38,9 @@ import java.util.concurrent.TimeoutException;
  * error offset. A call that times out or whose future is cancelled interrupts its own statement.
  *
  * <p>Performance: a statement is prepared once per context and cached by its SQL text; a call without a
- * timeout passes it and its result through native memory the engine reads and writes in place. Queries
- * on an in-memory database share a read transaction until anything else runs (nothing else can write
- * to it meanwhile, so each still sees every earlier write). On a WAL file an extra connection holds a
- * read transaction while queries keep coming, so that theirs need no system call for the WAL's read
- * lock; it lets go before any write and after a millisecond without a query, so another process's
- * checkpoint waits no longer than behind any reader. WAL connections run {@code synchronous=NORMAL}
- * unless {@link SqliteBuilder#synchronous(Synchronous)} says otherwise, and SQLite's allocation statistics
- * are turned off when this engine is the first to initialise SQLite in the process (they cost a
- * process-wide mutex per allocation).
+ * timeout passes it and its result through native memory the engine reads and writes in place. How
+ * queries share read transactions, and the WAL defaults, are in the README ("SQLite on the engine
+ * thread") and {@link SqliteBuilder}.
  *
  * <p>Close it: a Java function that captures this object keeps it reachable from the engine, so then
  * only {@link #close()} (or, at the latest, the JVM's shutdown hook) stops the engine.

@@ -117,7 +117,7 @@ public final class AsyncCall<T> extends CompletableFuture<T> {
         }
         Object o;
         try {
-            o = core.takeOutcome(this, op, kind == KIND_DOUBLE ? KIND_LONG : kind);
+            o = core.asyncCalls().takeOutcome(this, op, kind == KIND_DOUBLE ? KIND_LONG : kind);
         } catch (Throwable t) {
             o = t;
         }
@@ -247,7 +247,7 @@ public final class AsyncCall<T> extends CompletableFuture<T> {
         if (isDone()) {
             return false;
         }
-        core.cancel(this);
+        core.asyncCalls().cancel(this);
         boolean cancelled = super.cancel(mayInterruptIfRunning);
         unparkJoiner();
         return cancelled;
@@ -261,7 +261,7 @@ public final class AsyncCall<T> extends CompletableFuture<T> {
     public boolean completeExceptionally(Throwable ex) {
         boolean won = super.completeExceptionally(ex);
         if (won) {
-            core.cancel(this);
+            core.asyncCalls().cancel(this);
             unparkJoiner();
         }
         return won;

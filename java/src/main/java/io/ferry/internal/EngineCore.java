@@ -54,6 +54,7 @@ public final class EngineCore {
     private final CallWait wait;
     private final Batch batch;
     private final Completions completions;
+    private final AsyncCalls asyncCalls;
     private final Shutdown shutdown;
     private final Thread engineThread;
 
@@ -97,6 +98,7 @@ public final class EngineCore {
             this.submission = new Submission(this, ring, backPressure, handle, maxInputBytes);
             this.shutdown = new Shutdown(this, ring, arena, handle, cells, cancelHook);
             this.batch = new Batch(ring, backPressure, submission, wait, cells);
+            this.asyncCalls = new AsyncCalls(this, cells, submission, outcomes, wait);
             // The hello upcall ran on the engine thread before the start handshake returned.
             this.engineThread = wake.engineThread();
             // ferry.test.badHeader: a test-only way to fail this check (HeaderCheckTest), read only here.
@@ -257,32 +259,7 @@ public final class EngineCore {
     /** An async call: the future completes on the completion executor, never on the engine thread. */
     public <T> AsyncCall<T> callAsync(Op op, long ctx, long a, long b, byte[] input, int resultKind) {
         checkNotEngineThread();
-        MemorySegment in = input == null ? MemorySegment.NULL : submission.copyIn(input);
-        Cell cell;
-        try {
-            cell = cells.take();
-        } catch (IllegalStateException arenaClosed) {
-            FerryNative.ferry_free(in);
-            throw closed();
-        } catch (RuntimeException e) {
-            FerryNative.ferry_free(in);
-            throw e;
-        }
-        AsyncCall<T> call = new AsyncCall<>(this, op, resultKind, cell);
-        boolean sent = false;
-        try {
-            long submitted = submission.submit(op.id(), input == null ? 0 : CALL_HAS_INPUT, ctx, a, b, in,
-                    input == null ? 0 : input.length, NO_DEADLINE, SlotWaiter.current(), cell, call);
-            call.woke = submitted < 0; // a joiner then parks at once, as a sync caller does
-            sent = true;
-        } catch (TimeoutException impossible) {
-            throw new AssertionError(impossible);
-        } finally {
-            if (!sent) {
-                cells.give(cell); // never published: no engine write can reach it
-            }
-        }
-        return call;
+        return asyncCalls.submit(op, ctx, a, b, input, resultKind);
     }
 
     /** A call with an optional input; see {@link Submission#submit}. */
@@ -321,32 +298,8 @@ public final class EngineCore {
 
     // ---- async calls and the wake upcall -----------------------------------------------------------
 
-    /** Cancels an async call if it is not done: the engine skips it or discards its result. */
-    boolean cancel(AsyncCall<?> call) {
-        if (lifecycle == CLOSED) {
-            return false; // close() ended every call, and the cells may be freed
-        }
-        try {
-            if (!wait.giveUpOnCell(call.cell, call.seq)) {
-                return false;
-            }
-            cells.retire(call.cell, call.seq); // free again once the engine's DONE shows on it
-            return true;
-        } catch (IllegalStateException regionFreed) {
-            return false; // close() freed the cells meanwhile: the call was ended by it
-        }
-    }
-
-    /**
-     * Takes a DONE async call's outcome out of its cell and gives the cell back: the result, or a
-     * failure as its throwable (close's cancellation, if close gave the call up while it ran).
-     */
-    Object takeOutcome(AsyncCall<?> call, Op op, int kind) {
-        Cell cell = call.cell;
-        long st = Ring.cellStateAcquire(cell.line);
-        Object o = Ring.isGone(st, call.seq) ? cancelledByClose() : outcomes.takeAny(cell.line, op, kind);
-        cells.give(cell); // DONE: no engine write can reach it any more (a GONE outcome was discarded)
-        return o;
+    AsyncCalls asyncCalls() {
+        return asyncCalls;
     }
 
     Completions completions() {
@@ -409,6 +362,11 @@ public final class EngineCore {
 
     boolean abandoned() {
         return abandoned;
+    }
+
+    /** Whether close() has finished (the region and the cells may be freed). */
+    boolean closedFully() {
+        return lifecycle == CLOSED;
     }
 
     @Override

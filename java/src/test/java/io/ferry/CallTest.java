@@ -225,8 +225,8 @@ class CallTest {
     }
 
     /**
-     * With no spinning on either side every call parks, and each thread reuses one ParkedCall for all its
-     * parked calls: results, byte results and failures must still reach their own caller, from platform
+     * With no spinning on either side every call parks, and each thread reuses one completion cell for all
+     * its parked calls: results, byte results and failures must still reach their own caller, from platform
      * and virtual threads at once, and batches (several chunks of this 8-slot ring) come back in order.
      */
     @Test
@@ -321,9 +321,9 @@ class CallTest {
     }
 
     /**
-     * A call that parks allocates nothing, on any thread: the caller reuses its thread's ParkedCall and the
-     * engine's upcall hands the result over as a primitive. (The old path allocated a ParkedCall and a
-     * boxed Long, ~64 B a call; JMH's gc profiler cannot tell a few bytes from its own background.)
+     * A call that parks allocates nothing, on any thread: the caller reuses its thread's completion cell and
+     * takes its primitive result out of it itself. (An older path allocated a waiter and a boxed Long, ~64 B
+     * a call; JMH's gc profiler cannot tell a few bytes from its own background.)
      */
     @Test
     void aParkedCallAllocatesNothing() throws ReflectiveOperationException {

@@ -36,7 +36,7 @@ import java.lang.invoke.VarHandle;
 public final class Ring {
     private static final VarHandle LONG = ValueLayout.JAVA_LONG.varHandle();
     private static final VarHandle INT = ValueLayout.JAVA_INT.varHandle();
-    /** {@link #setFlagUnlessDone}'s answer when the call is DONE, or the slot serves another sequence. */
+    /** {@link #setCellFlagUnlessDone}'s answer when the call is DONE, given up, or the cell moved on. */
     public static final long DONE_OR_MOVED = -1;
 
     private final MemorySegment region;
@@ -102,7 +102,7 @@ public final class Ring {
     /** {@link #tryClaimCas}'s answer when the tail's slot is still held. */
     public static final long FULL = -1;
 
-    /** Whether seq's slot reads FREE(seq). Pairs with {@link #releaseRelease} and the engine's release. */
+    /** Whether seq's slot reads FREE(seq): the engine took the previous lap's call (pairs with its exchange). */
     public boolean isFreeAcquire(long seq) {
         return isFree((long) LONG.getAcquire(region, slot(seq)), seq);
     }

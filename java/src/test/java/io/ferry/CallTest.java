@@ -335,7 +335,7 @@ class CallTest {
                 .waitPolicy(new WaitPolicy.Backoff(Duration.ZERO, Duration.ZERO)).start()) {
             LongOp add = parking.longOp("add");
             for (int i = 0; i < 20_000; i++) {
-                assertEquals(i + 1, add.call(i, 1)); // warm-up: the JIT, this thread's ParkedCall
+                assertEquals(i + 1, add.call(i, 1)); // warm-up: the JIT, this thread's cell
             }
             int n = 50_000;
             long before = (long) total.invoke(mx);

@@ -115,7 +115,7 @@ static int op_ffi_prepare(ferry_call *c, void *data)
     ferry__ffi *f = data;
     size_t len;
     const unsigned char *in = ferry_call_input(c, &len);
-    if (!in || len < 22)
+    if (!in || len < 21)
         return ferry_call_fail(c, FERRY_E_INVALID, "ferry.ffi_prepare: input of %zu bytes is too short", len);
     if (ferry__ffi_u64(in) != f->key)
         return ferry_call_fail(c, FERRY_E_DENIED, "ferry.ffi_prepare: wrong key (only Ferry's own code, which "

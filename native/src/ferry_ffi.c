@@ -9,17 +9,19 @@
  *
  * Why the ops are safe to expose as ops at all. Ferry's rule is that no op takes a code or heap address
  * from its caller, because io.ferry.spi.EngineOps lets any Java code call an internal op, including
- * code that has no native access. Here:
- *   - ferry.ffi_call takes two small numbers, a handle id and a channel id, never an address. The code
- *     address it calls was bound at prepare time, and the argument bytes are read from a channel,
- *     memory whose address only the code that made the channel learnt (a zero-length segment to Java:
- *     writing it needs MemorySegment.reinterpret, a restricted method). A caller that names another
- *     caller's channel only races that caller's own arguments into a function Ferry's code bound.
+ * code that has no native access. FERRY_OP_INTERNAL alone is a convention, not a boundary, so:
  *   - ferry.ffi_prepare is the one op that takes a code address (or a symbol name, which is as good
- *     as one). FERRY_OP_INTERNAL alone would not protect it (a convention, not a boundary), so it also
- *     demands the process's downcall key: a random 64-bit number that only ferry_ffi_key() returns,
- *     a C function that Java can call only through FFM, that is only with native access, which can
- *     call any address anyway. Ferry's own Java code (io.ferry.internal.Downcalls) calls it once.
+ *     as one). It demands the process's downcall key: a random 64-bit number that only ferry_ffi_key()
+ *     returns, a C function that Java can call only through FFM, that is only with native access, which
+ *     can call any address anyway. Ferry's own Java code (io.ferry.internal.Downcalls) calls it once.
+ *     The address is bound here, once, by that code; no later call can change it.
+ *   - ferry.ffi_call takes no address: arg0 is the handle's token, which ferry.ffi_prepare returned to
+ *     that code only: the handle's index and 44 random bits. A caller without the token cannot call the
+ *     function at all (a wrong token fails; after FERRY__FFI_MAX_FORGED of them every downcall of the
+ *     engine is refused, so guessing is no way in). Its arguments are the token holder's: arg1 itself
+ *     for a function of one argument, else the bytes of a channel, memory whose address only the code
+ *     that made the channel learnt (a zero-length segment to Java: writing it needs the restricted
+ *     MemorySegment.reinterpret).
  *   - ferry.ffi_channel demands the key too (it hands out an address).
  */
 #include "ferry_ffi.h"
@@ -32,12 +34,15 @@
 #include <sys/random.h>
 #include <time.h>
 
-#define FERRY__FFI_MAX_HANDLES (1u << 20)
+#define FERRY__FFI_INDEX_BITS 20
+#define FERRY__FFI_MAX_HANDLES (1u << FERRY__FFI_INDEX_BITS)
+#define FERRY__FFI_MAX_FORGED 64u
 #define FERRY__FFI_MAX_CHANNELS 65536u
 #define FERRY__FFI_NAME_MAX 4096u
 
 typedef struct ferry__ffi_fn {
     ffi_cif cif;
+    uint64_t token;         /* what ferry.ffi_call's arg0 must be: tag << FERRY__FFI_INDEX_BITS | index */
     void (*fn)(void);
     uint32_t nargs;
     uint8_t ret;            /* FERRY_FFI_* */
@@ -53,6 +58,8 @@ typedef struct ferry__ffi {
     unsigned char **chans;  /* the host owns and frees the memory (it may still write it after stop) */
     uint32_t nchans;
     uint32_t chans_cap;
+    uint64_t rng;           /* splitmix64 state for the tokens' tags, seeded from getrandom */
+    uint32_t forged;        /* wrong tokens seen; at FERRY__FFI_MAX_FORGED every call is refused */
 } ferry__ffi;
 
 /* ---- the process's key -------------------------------------------------------------------------- */
@@ -60,7 +67,8 @@ typedef struct ferry__ffi {
 static uint64_t ferry__ffi_the_key;
 static pthread_once_t ferry__ffi_key_once = PTHREAD_ONCE_INIT;
 
-static void ferry__ffi_make_key(void)
+/* 64 random bits from the kernel, else (a very old kernel) from the clock and an address. */
+static uint64_t ferry__ffi_random(void)
 {
     uint64_t k = 0;
     if (getrandom(&k, sizeof k, 0) != (ssize_t)sizeof k) {
@@ -70,7 +78,22 @@ static void ferry__ffi_make_key(void)
         k = ((uint64_t)ts.tv_nsec << 32) ^ (uint64_t)ts.tv_sec ^ (uint64_t)(uintptr_t)&k;
         k *= UINT64_C(0x9e3779b97f4a7c15);
     }
+    return k;
+}
+
+static void ferry__ffi_make_key(void)
+{
+    uint64_t k = ferry__ffi_random();
     ferry__ffi_the_key = k ? k : 1;
+}
+
+/* splitmix64: the next tag source value. */
+static uint64_t ferry__ffi_next(ferry__ffi *f)
+{
+    uint64_t z = (f->rng += UINT64_C(0x9e3779b97f4a7c15));
+    z = (z ^ (z >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
+    z = (z ^ (z >> 27)) * UINT64_C(0x94d049bb133111eb);
+    return z ^ (z >> 31);
 }
 
 uint64_t ferry_ffi_key(void)
@@ -183,8 +206,11 @@ static int op_ffi_prepare(ferry_call *c, void *data)
         f->fns = fns;
         f->fns_cap = cap;
     }
-    f->fns[f->nfns] = h;
-    ferry_call_set_i64(c, f->nfns++);
+    /* The tag: 43 random bits and a set top-but-one bit, so a token is never 0 and never negative. */
+    uint64_t tag = (ferry__ffi_next(f) >> (FERRY__FFI_INDEX_BITS + 1)) | (UINT64_C(1) << (62 - FERRY__FFI_INDEX_BITS));
+    h->token = tag << FERRY__FFI_INDEX_BITS | f->nfns;
+    f->fns[f->nfns++] = h;
+    ferry_call_set_i64(c, (int64_t)h->token);
     return 0;
 }
 
@@ -217,17 +243,28 @@ static int op_ffi_channel(ferry_call *c, void *data)
     return 0;
 }
 
-/* ferry.ffi_call: arg0 = handle id, arg1 = channel id -> the function's return value (its bits). */
+/* ferry.ffi_call: arg0 = the handle's token, arg1 = the argument (one) or a channel id (more) -> the
+ * function's return value (its bits). */
 static int op_ffi_call(ferry_call *c, void *data)
 {
     ferry__ffi *f = data;
-    int64_t hid = ferry_call_arg(c, 0);
-    if (hid < 0 || hid >= (int64_t)f->nfns)
-        return ferry_call_fail(c, FERRY_E_INVALID, "ferry.ffi_call: no downcall handle %lld", (long long)hid);
-    const ferry__ffi_fn *h = f->fns[hid];
+    uint64_t token = (uint64_t)ferry_call_arg(c, 0);
+    uint64_t index = token & (FERRY__FFI_MAX_HANDLES - 1);
+    if (f->forged >= FERRY__FFI_MAX_FORGED)
+        return ferry_call_fail(c, FERRY_E_DENIED, "ferry.ffi_call: refused: this engine saw %u forged downcall "
+                                                  "tokens", f->forged);
+    if (index >= f->nfns || f->fns[index]->token != token) {
+        f->forged++;
+        return ferry_call_fail(c, FERRY_E_DENIED, "ferry.ffi_call: %#llx is not a downcall handle's token",
+                               (unsigned long long)token);
+    }
+    const ferry__ffi_fn *h = f->fns[index];
     void *avalues[FERRY_FFI_MAX_ARGS];
-    if (h->nargs) {
-        int64_t cid = ferry_call_arg(c, 1);
+    int64_t arg1 = ferry_call_arg(c, 1);
+    if (h->nargs == 1) {
+        avalues[0] = &arg1; /* the argument itself, in the low bytes (little-endian) */
+    } else if (h->nargs) {
+        int64_t cid = arg1;
         if (cid < 0 || cid >= (int64_t)f->nchans)
             return ferry_call_fail(c, FERRY_E_INVALID, "ferry.ffi_call: no channel %lld", (long long)cid);
         /* Argument i is at FERRY_FFI_CHANNEL_ARGS + 8 i, in its first bytes (little-endian: a narrow value
@@ -279,6 +316,7 @@ int ferry__ffi_register(ferry_registry *reg, ferry_engine *e)
         return ferry_registry_fail(reg, FERRY_E_NOMEM, "out of memory for the downcall registry");
     f->engine = e;
     f->key = ferry_ffi_key();
+    f->rng = ferry__ffi_random();
     int rc = ferry_registry_on_close(reg, ferry__ffi_free, f);
     if (rc < 0) {
         free(f);

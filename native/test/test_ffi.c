@@ -14,7 +14,7 @@
  *                  thread_id reports on the engine thread, not the caller's
  *   refusals       a wrong key (prepare and channel), a short or inconsistent input, an unknown kind, a
  *                  void argument, too many arguments, an address and a name at once, a missing symbol
- *                  ("unresolved symbol: NAME"), a handle or channel id that was never issued: each fails
+ *                  ("unresolved symbol: NAME"), a token or channel id that was never issued: each fails
  *                  with its code and leaves the engine working
  *   by_address     a handle bound by address (dlsym of the plug-in) calls the same function as one bound
  *                  by name
@@ -22,6 +22,9 @@
  *                  (TSan watches the channel hand-over through the ring)
  *   stop           an engine stops with handles and channels: the registry is freed at stop (ASan's leak
  *                  check), the channels are the host's to free
+ *   forged_tokens  ferry.ffi_call takes a handle's token (index and random tag), not its index: the index
+ *                  alone, a flipped tag bit and a previous engine's token are refused, and after 64 wrong
+ *                  tokens every downcall of the engine is (ops still run)
  */
 #include "ferry_test.h"
 #include "ring_client.h"
@@ -85,13 +88,28 @@ static int64_t prepare_raw(ring *r, uint64_t key, uint64_t address, uint8_t ret,
     return res->err ? res->err : res->result;
 }
 
+/* The argument counts of the handles prepared so far, by token: a call of one argument passes it in arg1. */
+static struct {
+    int64_t token;
+    uint32_t nargs;
+} handles[512];
+static int n_handles;
+
+static void remember(int64_t token, uint32_t nargs)
+{
+    CHECK(n_handles < 512, "too many handles for the test's table");
+    handles[n_handles].token = token;
+    handles[n_handles++].nargs = nargs;
+}
+
 static int64_t prepare(ring *r, const char *name, uint8_t ret, const uint8_t *kinds, uint32_t nargs)
 {
     ring_res res = { 0 };
     int64_t h = prepare_raw(r, KEY, 0, ret, kinds, nargs, name, &res);
     CHECK(res.err == 0, "prepare %s: err %d (%s)", name, res.err, res.out ? res.out : "");
     ring_res_free(&res);
-    CHECK(h >= 0, "prepare %s: handle %lld", name, (long long)h);
+    CHECK(h > 0, "prepare %s: token %lld", name, (long long)h);
+    remember(h, nargs);
     return h;
 }
 
@@ -138,7 +156,14 @@ static void arg_ptr(chan *c, int i, const void *p)
 static int64_t call(ring *r, int64_t h, const chan *c)
 {
     ring_res res = { 0 };
-    CHECK(ring_call2(r, O.call, h, c ? (int64_t)c->id : -1, &res) == RING_OK, "call: ring call failed");
+    int64_t arg1 = c ? (int64_t)c->id : -1;
+    for (int i = 0; i < n_handles; i++) {
+        if (handles[i].token == h && handles[i].nargs == 1) {
+            CHECK(c != NULL, "a call of one argument needs a channel in this test (it holds the argument)");
+            memcpy(&arg1, c->p + FERRY_FFI_CHANNEL_ARGS, 8); /* passed in arg1, not through the channel */
+        }
+    }
+    CHECK(ring_call2(r, O.call, h, arg1, &res) == RING_OK, "call: ring call failed");
     CHECK(res.err == 0, "call %lld: err %d (%s)", (long long)h, res.err, res.out ? res.out : "");
     ring_res_free(&res);
     return res.result;
@@ -372,10 +397,15 @@ static void test_refusals(void)
     check_refused(&res, FERRY_E_NOT_FOUND, "unresolved symbol: ferry_testops_no_such_function", "a missing symbol");
 
     CHECK(ring_call2(&r, O.call, 12345, 0, &res) == RING_OK, "call");
-    check_refused(&res, FERRY_E_INVALID, "no downcall handle 12345", "a handle never issued");
+    check_refused(&res, FERRY_E_DENIED, "0x3039 is not a downcall handle's token", "a handle never issued");
     CHECK(ring_call2(&r, O.call, -1, 0, &res) == RING_OK, "call");
-    check_refused(&res, FERRY_E_INVALID, "no downcall handle -1", "a negative handle");
+    check_refused(&res, FERRY_E_DENIED, "is not a downcall handle's token", "a negative token");
     int64_t h = prepare(&r, "ferry_testops_add_i64", FERRY_FFI_I64, k1, 2);
+    CHECK((h & 0xfffff) == 0, "the first handle has index 0: token %#llx", (unsigned long long)h);
+    CHECK(ring_call2(&r, O.call, 0, 0, &res) == RING_OK, "call");
+    check_refused(&res, FERRY_E_DENIED, "is not a downcall handle's token", "the index without the tag");
+    CHECK(ring_call2(&r, O.call, h ^ (INT64_C(1) << 30), 0, &res) == RING_OK, "call");
+    check_refused(&res, FERRY_E_DENIED, "is not a downcall handle's token", "a token with one bit of its tag flipped");
     CHECK(ring_call2(&r, O.call, h, 7, &res) == RING_OK, "call");
     check_refused(&res, FERRY_E_INVALID, "no channel 7", "a channel never issued");
 
@@ -469,11 +499,38 @@ static void test_stop(void)
         free(cs[i].p);
     }
     /* A new engine has no handles and no channels of the old one. */
+    int64_t old = handles[n_handles - 1].token;
     start(&r);
     ring_res res = { 0 };
-    CHECK(ring_call2(&r, O.call, 0, 0, &res) == RING_OK, "call");
-    check_refused(&res, FERRY_E_INVALID, "no downcall handle 0", "a handle of the previous engine");
+    CHECK(ring_call2(&r, O.call, old, 0, &res) == RING_OK, "call");
+    check_refused(&res, FERRY_E_DENIED, "is not a downcall handle's token", "a handle of the previous engine");
     stop(&r);
+}
+
+/* Guessing tokens is no way in: after 64 wrong ones every downcall of the engine is refused, the good
+ * token's too, while ops keep working. */
+static void test_forged_tokens(void)
+{
+    ring r;
+    start(&r);
+    const uint8_t k[] = { FERRY_FFI_I64, FERRY_FFI_I64 };
+    int64_t h = prepare(&r, "ferry_testops_add_i64", FERRY_FFI_I64, k, 2);
+    chan c = channel(&r);
+    arg_i64(&c, 0, 1);
+    arg_i64(&c, 1, 2);
+    CHECK_EQ_I64(call(&r, h, &c), 3, "a call with the token");
+    ring_res res = { 0 };
+    for (int i = 0; i < 64; i++) {
+        CHECK(ring_call2(&r, O.call, h + ((int64_t)(i + 1) << 20), c.id, &res) == RING_OK, "call");
+        check_refused(&res, FERRY_E_DENIED, "is not a downcall handle's token", "a guessed token");
+    }
+    CHECK(ring_call2(&r, O.call, h, c.id, &res) == RING_OK, "call");
+    check_refused(&res, FERRY_E_DENIED, "saw 64 forged downcall tokens", "the good token after 64 forged ones");
+    ring_req q = { .op = ring_op(&r, "add"), .arg0 = 2, .arg1 = 3 };
+    CHECK(ring_call(&r, &q, &res) == RING_OK && res.err == 0 && res.result == 5, "ops still run");
+    ring_res_free(&res);
+    stop(&r);
+    free(c.p);
 }
 
 #define RUN(name)                       \
@@ -495,6 +552,7 @@ int main(void)
     RUN(by_address);
     RUN(producers);
     RUN(stop);
-    printf("test_ffi: 7 cases passed\n");
+    RUN(forged_tokens);
+    printf("test_ffi: 8 cases passed\n");
     return 0;
 }

@@ -230,6 +230,7 @@ FERRY_API int64_t ferry_testops_add_i64(int64_t a, int64_t b) { return (int64_t)
 FERRY_API float ferry_testops_half_f32(float v) { return v / 2.0f; }
 FERRY_API double ferry_testops_half_f64(double v) { return v / 2.0; }
 FERRY_API int64_t ferry_testops_noop(void) { return 0; }
+FERRY_API int64_t ferry_testops_echo_i64(int64_t v) { return v; }
 
 /* Every kind at once, each weighted so that a misplaced argument shows. */
 FERRY_API double ferry_testops_mix(bool z, int8_t b, int16_t s, uint16_t c, int32_t i, int64_t j, float f,

@@ -38,10 +38,12 @@ import java.util.concurrent.CompletableFuture;
  *
  * <p>A call, in the handle's own method-handle combinators (no lambda, no boxing, nothing allocated):
  * each argument is converted to 64 bits (a float to its raw bits, a {@code MemorySegment} to its
- * address, after the checks Linker makes); a channel is taken from the engine's pool; the arguments are
- * written into it at 8-byte steps; {@code ferry.ffi_call} (handle id, channel id) runs through the ring
- * as any op does, in the engine's systemic context; the channel goes back to the pool and the 64-bit
- * result is converted to the return type. Segment arguments are kept reachable until the call returned
+ * address, after the checks Linker makes); for two or more, a channel is taken from the engine's pool and
+ * the arguments are written into it at 8-byte steps; {@code ferry.ffi_call} (the handle's token, then the
+ * one argument or the channel's id) runs through the ring as any op does, in the engine's systemic
+ * context; the channel goes back to the pool and the 64-bit result is converted to the return type. A
+ * function of one argument thus costs what a C op does plus libffi's call; the channel of a longer one
+ * adds a second cache line that travels to the engine and back. Segment arguments are kept reachable until the call returned
  * (a {@code tryFinally} with {@link Reference#reachabilityFence}).
  */
 public final class Downcalls {
@@ -53,7 +55,7 @@ public final class Downcalls {
     private static final byte VOID = 0, BOOL = 1, I8 = 2, I16 = 3, U16 = 4, I32 = 5, I64 = 6, F32 = 7, F64 = 8,
             PTR = 9;
 
-    private static final MethodHandle RUN, RUN0, WRITE, ACQUIRE, FENCE, ASYNC, ASYNC0;
+    private static final MethodHandle RUN, RUN0, RUN1, WRITE, ACQUIRE, FENCE, ASYNC, ASYNC0, ASYNC1;
     private static final Map<Class<?>, MethodHandle> TO_LONG = new java.util.HashMap<>();
     private static final Map<Class<?>, MethodHandle> FROM_LONG = new java.util.HashMap<>();
 
@@ -62,6 +64,9 @@ public final class Downcalls {
             MethodHandles.Lookup l = MethodHandles.lookup();
             RUN = l.findStatic(Downcalls.class, "run", MethodType.methodType(long.class, Downcall.class, Channel.class));
             RUN0 = l.findStatic(Downcalls.class, "run0", MethodType.methodType(long.class, Downcall.class));
+            RUN1 = l.findStatic(Downcalls.class, "run1", MethodType.methodType(long.class, Downcall.class, long.class));
+            ASYNC1 = l.findStatic(Downcalls.class, "runAsync1",
+                    MethodType.methodType(CompletableFuture.class, Downcall.class, long.class));
             ASYNC = l.findStatic(Downcalls.class, "runAsync",
                     MethodType.methodType(CompletableFuture.class, Downcall.class, Channel.class));
             ASYNC0 = l.findStatic(Downcalls.class, "runAsync0",
@@ -126,14 +131,15 @@ public final class Downcalls {
         final LongOp call;
         final LongOp make;
         final ExecutionContext system;
-        final long handle;
+        /** The handle's token from ferry.ffi_prepare (its index and random bits): ferry.ffi_call's arg0. */
+        final long token;
         final DowncallChannels channels;
 
-        Downcall(LongOp call, LongOp make, ExecutionContext system, long handle, DowncallChannels channels) {
+        Downcall(LongOp call, LongOp make, ExecutionContext system, long token, DowncallChannels channels) {
             this.call = call;
             this.make = make;
             this.system = system;
-            this.handle = handle;
+            this.token = token;
             this.channels = channels;
         }
     }
@@ -230,7 +236,8 @@ public final class Downcalls {
     /** The sync handle: (arguments) -> return value, of exactly {@code type}. */
     private static MethodHandle handle(Downcall d, MethodType type, FunctionDescriptor function) {
         int n = type.parameterCount();
-        MethodHandle mh = n == 0 ? RUN0.bindTo(d) : withChannel(RUN.bindTo(d), d, n);
+        // No argument or one: nothing but the slot (one argument travels in arg1). More: a channel.
+        MethodHandle mh = n == 0 ? RUN0.bindTo(d) : n == 1 ? RUN1.bindTo(d) : withChannel(RUN.bindTo(d), d, n);
         mh = convertArguments(mh, type);
         Class<?> r = type.returnType();
         if (r == void.class) {
@@ -244,7 +251,7 @@ public final class Downcalls {
     /** The async handle: (arguments) -> CompletableFuture of the boxed return value. */
     private static MethodHandle asyncHandle(Downcall d, MethodType type, FunctionDescriptor function) {
         int n = type.parameterCount();
-        MethodHandle mh = n == 0 ? ASYNC0.bindTo(d) : withChannel(ASYNC.bindTo(d), d, n);
+        MethodHandle mh = n == 0 ? ASYNC0.bindTo(d) : n == 1 ? ASYNC1.bindTo(d) : withChannel(ASYNC.bindTo(d), d, n);
         mh = convertArguments(mh, type);
         Class<?> r = type.returnType();
         MethodHandle convert = r == void.class ? null : fromLong(r, function.returnLayout().orElseThrow());
@@ -352,13 +359,17 @@ public final class Downcalls {
     }
 
     private static long run0(Downcall d) {
-        return d.call.call(d.system, d.handle, -1);
+        return d.call.call(d.system, d.token, -1);
+    }
+
+    private static long run1(Downcall d, long a) {
+        return d.call.call(d.system, d.token, a);
     }
 
     private static long run(Downcall d, Channel ch) {
         boolean reusable = false;
         try {
-            long r = d.call.call(d.system, d.handle, ch.id);
+            long r = d.call.call(d.system, d.token, ch.id);
             reusable = true;
             return r;
         } catch (CallFailedException e) {
@@ -373,13 +384,17 @@ public final class Downcalls {
     }
 
     private static CompletableFuture<Long> runAsync0(Downcall d) {
-        return d.call.callAsync(d.system, d.handle, -1);
+        return d.call.callAsync(d.system, d.token, -1);
+    }
+
+    private static CompletableFuture<Long> runAsync1(Downcall d, long a) {
+        return d.call.callAsync(d.system, d.token, a);
     }
 
     private static CompletableFuture<Long> runAsync(Downcall d, Channel ch) {
         CompletableFuture<Long> f;
         try {
-            f = d.call.callAsync(d.system, d.handle, ch.id);
+            f = d.call.callAsync(d.system, d.token, ch.id);
         } catch (RuntimeException | Error e) {
             d.channels.release(ch); // nothing was sent
             throw e;

@@ -429,4 +429,39 @@ class DowncallTest {
             long r = (long) h.invokeExact(1L, 2L);
         });
     }
+
+    /**
+     * The downcall ops are internal, and reaching them through io.ferry.spi.EngineOps (exported, so open to
+     * code without native access) gives no way to call an address: ferry.ffi_prepare wants the process's
+     * key, ferry.ffi_call a handle's token, and guessing tokens locks the engine's downcalls.
+     */
+    @Test
+    void theDowncallOpsCannotBeUsedWithoutTheKeyOrAToken() throws Throwable {
+        try (Engine e = TestEngines.builder().name("forger").start()) {
+            MethodHandle add = e.downcallHandle(addr("ferry_testops_add_i64"),
+                    FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_LONG));
+            assertEquals(3L, (long) add.invokeExact(1L, 2L));
+            for (String op : new String[] {"ferry.ffi_prepare", "ferry.ffi_channel", "ferry.ffi_call"}) {
+                assertThrows(IllegalArgumentException.class, () -> e.op(op), op);
+            }
+            byte[] input = new byte[21];
+            java.nio.ByteBuffer.wrap(input).order(java.nio.ByteOrder.LITTLE_ENDIAN).putLong(0x1234).putLong(
+                    addr("ferry_testops_add_i64").address());
+            io.ferry.CallFailedException refused = assertThrows(io.ferry.CallFailedException.class,
+                    () -> io.ferry.spi.EngineOps.internal(e, "ferry.ffi_prepare", io.ferry.BytesToLongOp.class)
+                            .call(e.systemContext(), 0, input));
+            assertTrue(refused.getMessage().contains("wrong key"), refused::getMessage);
+            io.ferry.LongOp call = io.ferry.spi.EngineOps.internal(e, "ferry.ffi_call", io.ferry.LongOp.class);
+            for (long guess = 0; guess < 64; guess++) {
+                long g = guess;
+                refused = assertThrows(io.ferry.CallFailedException.class, () -> call.call(e.systemContext(), g, 0));
+                assertTrue(refused.getMessage().contains("not a downcall handle's token"), refused::getMessage);
+            }
+            // Locked: even the real handle is refused now.
+            refused = assertThrows(io.ferry.CallFailedException.class, () -> {
+                long r = (long) add.invokeExact(1L, 2L);
+            });
+            assertTrue(refused.getMessage().contains("forged downcall tokens"), refused::getMessage);
+        }
+    }
 }

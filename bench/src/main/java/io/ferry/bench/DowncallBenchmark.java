@@ -98,51 +98,57 @@ public class DowncallBenchmark {
     long x;
 
     static final int BURST = 256;
-    private static final int MAX_CYCLES = 1 << 20;
-    private final long[] opNs = new long[MAX_CYCLES];
-    private final long[] downNs = new long[MAX_CYCLES];
-    private int cycles;
 
-    @TearDown(org.openjdk.jmh.annotations.Level.Iteration)
-    public void tearDown() {
-        if (cycles == 0) {
-            return;
+    /** The per-cycle burst times of {@code paired}, and what it compares. */
+    @State(Scope.Thread)
+    public static class Pair {
+        private static final int MAX_CYCLES = 1 << 20;
+        final long[] opNs = new long[MAX_CYCLES];
+        final long[] downNs = new long[MAX_CYCLES];
+        int cycles;
+
+        /**
+         * What {@code paired} compares: {@code add} (two arguments: a channel), {@code echo} (one, in the
+         * slot) or {@code noop} (none).
+         */
+        @org.openjdk.jmh.annotations.Param({"add", "echo", "noop"})
+        public String work;
+
+        @TearDown(org.openjdk.jmh.annotations.Level.Iteration)
+        public void tearDown() {
+            if (cycles == 0) {
+                return;
+            }
+            double[] ratio = new double[cycles];
+            for (int i = 0; i < cycles; i++) {
+                ratio[i] = (double) downNs[i] / opNs[i];
+            }
+            long[] op = java.util.Arrays.copyOf(opNs, cycles), down = java.util.Arrays.copyOf(downNs, cycles);
+            java.util.Arrays.sort(op);
+            java.util.Arrays.sort(down);
+            java.util.Arrays.sort(ratio);
+            System.out.printf("%npaired (%s) over %d cycles of %d + %d calls: C op %.1f ns/call, downcall %.1f ns/call,"
+                    + " ratio median %.3f (p25 %.3f, p75 %.3f)%n", work, cycles, BURST, BURST,
+                    op[cycles / 2] / (double) BURST, down[cycles / 2] / (double) BURST, ratio[cycles / 2],
+                    ratio[cycles / 4], ratio[3 * cycles / 4]);
+            cycles = 0;
         }
-        double[] ratio = new double[cycles];
-        for (int i = 0; i < cycles; i++) {
-            ratio[i] = (double) downNs[i] / opNs[i];
-        }
-        long[] op = java.util.Arrays.copyOf(opNs, cycles), down = java.util.Arrays.copyOf(downNs, cycles);
-        java.util.Arrays.sort(op);
-        java.util.Arrays.sort(down);
-        java.util.Arrays.sort(ratio);
-        System.out.printf("%npaired (%s) over %d cycles of %d + %d calls: C op %.1f ns/call, downcall %.1f ns/call,"
-                + " ratio median %.3f (p25 %.3f, p75 %.3f)%n", work, cycles, BURST, BURST, op[cycles / 2] / (double) BURST,
-                down[cycles / 2] / (double) BURST, ratio[cycles / 2], ratio[cycles / 4], ratio[3 * cycles / 4]);
-        cycles = 0;
     }
-
-    /**
-     * What {@code paired} compares: {@code add} (two arguments: a channel), {@code echo} (one, in the
-     * slot) or {@code noop} (none).
-     */
-    @org.openjdk.jmh.annotations.Param({"add", "echo", "noop"})
-    public String work;
 
     @Benchmark
     @org.openjdk.jmh.annotations.OperationsPerInvocation(2 * BURST)
-    public long paired() throws Throwable {
-        boolean opFirst = (cycles & 1) == 0;
-        int w = work.equals("noop") ? 0 : work.equals("echo") ? 1 : 2;
+    public long paired(Pair p) throws Throwable {
+        boolean opFirst = (p.cycles & 1) == 0;
+        int w = p.work.equals("noop") ? 0 : p.work.equals("echo") ? 1 : 2;
         long t0 = System.nanoTime();
         long sum = opFirst ? op(w) : down(w);
         long t1 = System.nanoTime();
         sum += opFirst ? down(w) : op(w);
         long t2 = System.nanoTime();
-        if (cycles < MAX_CYCLES) {
-            opNs[cycles] = opFirst ? t1 - t0 : t2 - t1;
-            downNs[cycles] = opFirst ? t2 - t1 : t1 - t0;
-            cycles++;
+        if (p.cycles < Pair.MAX_CYCLES) {
+            p.opNs[p.cycles] = opFirst ? t1 - t0 : t2 - t1;
+            p.downNs[p.cycles] = opFirst ? t2 - t1 : t1 - t0;
+            p.cycles++;
         }
         return sum;
     }
@@ -211,6 +217,16 @@ public class DowncallBenchmark {
     @Benchmark
     public long downcallAdd() throws Throwable {
         return (long) Bound.ADD_ON_ENGINE.invokeExact(x++, 1L);
+    }
+
+    @Benchmark
+    public long cOpEcho() {
+        return Bound.ECHO.call(x++);
+    }
+
+    @Benchmark
+    public long downcallEcho() throws Throwable {
+        return (long) Bound.ECHO_ON_ENGINE.invokeExact(x++);
     }
 
     @Benchmark

@@ -15,11 +15,15 @@ import java.util.concurrent.atomic.AtomicReferenceArray;
  * numbers through the ring and nothing is allocated on either side (io.ferry.sqlite's channels work the
  * same way).
  *
- * <p>A caller takes a channel for one call and gives it back once the call is done; nobody else touches
- * it meanwhile. Free channels wait in stripes (one per 16-reference line) picked by the thread's id, then
- * in an overflow queue; there are never more channels than callers at once, plus the resting ones. A
+ * <p>A sync caller uses its thread's own channel ({@link #mine}): one thread-local lookup per call, no
+ * atomic operation. The thread keeps it until it dies; then a Cleaner gives it back to the pool (the
+ * thread's holder, not the channel, is what becomes unreachable). An async call, which may overlap its
+ * thread's next call, takes a channel from the pool for the length of the call and gives it back once
+ * the call is done. Free channels wait in stripes (one per 16-reference line) picked by the thread's id,
+ * then in an overflow queue; there are never more channels than live callers, plus the resting ones. A
  * channel whose call ended unexpectedly (interrupted, or given up by close, while the engine may still
- * read it) is never given back, so the engine never reads arguments written for a later call.
+ * read it) is retired: never used or given back again, so the engine never reads arguments written for a
+ * later call.
  *
  * <p>Lifetime: the engine never frees a channel (ferry.h). The memory belongs to an automatic arena held
  * by this object, which lives as long as the engine's core does (see {@link Downcalls#channels}) or any
@@ -37,6 +41,13 @@ final class DowncallChannels {
     static final class Channel {
         final int id;
         final MemorySegment memory;
+        /**
+         * Set by the channel's caller when its call ended unexpectedly. Read by the Cleaner once the
+         * caller's thread is gone (after the GC found its holder unreachable, which orders the read after
+         * the thread's last write in practice; a stale false would hand back a channel whose call was given
+         * up while it might run, so the write is a release and the read an acquire).
+         */
+        private volatile boolean retired;
 
         Channel(int id, MemorySegment memory) {
             this.id = id;
@@ -44,9 +55,54 @@ final class DowncallChannels {
         }
     }
 
+    private static final java.lang.ref.Cleaner CLEANER = java.lang.ref.Cleaner.create(
+            Thread.ofPlatform().daemon().name("ferry-downcall-cleaner").factory());
+
+    /** A thread's own channel; a Cleaner gives the channel back to the pool once the thread is gone. */
+    private static final class Mine {
+        final Channel channel;
+
+        Mine(Channel channel) {
+            this.channel = channel;
+        }
+    }
+
+    /** The Cleaner's action: holds the pool and the channel, never the holder. */
+    private record GiveBack(DowncallChannels pool, Channel channel) implements Runnable {
+        @Override
+        public void run() {
+            if (!channel.retired) {
+                pool.release(channel);
+            }
+        }
+    }
+
+    private final ThreadLocal<Mine> mine = new ThreadLocal<>();
     private final Arena arena = Arena.ofAuto();
     private final AtomicReferenceArray<Channel> stripes = new AtomicReferenceArray<>(STRIPES * SPACING);
     private final ConcurrentLinkedQueue<Channel> overflow = new ConcurrentLinkedQueue<>();
+
+    /** The calling thread's own channel, for a sync call; made (once per thread) if it has none. */
+    Channel mine(LongOp make, ExecutionContext system) {
+        Mine m = mine.get();
+        if (m != null) {
+            return m.channel;
+        }
+        Channel c = acquire(make, system);
+        m = new Mine(c);
+        CLEANER.register(m, new GiveBack(this, c));
+        mine.set(m);
+        return c;
+    }
+
+    /** The calling thread's channel's call ended unexpectedly: retire it; the next call gets another. */
+    void retireMine(Channel c) {
+        c.retired = true;
+        Mine m = mine.get();
+        if (m != null && m.channel == c) {
+            mine.remove();
+        }
+    }
 
     Channel acquire(LongOp make, ExecutionContext system) {
         int home = home();

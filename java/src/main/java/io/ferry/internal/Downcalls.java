@@ -38,10 +38,10 @@ import java.util.concurrent.CompletableFuture;
  *
  * <p>A call, in the handle's own method-handle combinators (no lambda, no boxing, nothing allocated):
  * each argument is converted to 64 bits (a float to its raw bits, a {@code MemorySegment} to its
- * address, after the checks Linker makes); for two or more, a channel is taken from the engine's pool and
- * the arguments are written into it at 8-byte steps; {@code ferry.ffi_call} (the handle's token, then the
+ * address, after the checks Linker makes); for two or more, they are written at 8-byte steps into a
+ * channel (the calling thread's own, see {@link DowncallChannels}); {@code ferry.ffi_call} (the handle's token, then the
  * one argument or the channel's id) runs through the ring as any op does, in the engine's systemic
- * context; the channel goes back to the pool and the 64-bit result is converted to the return type. A
+ * context; the 64-bit result is converted to the return type. A
  * function of one argument thus costs what a C op does plus libffi's call; the channel of a longer one
  * adds a second cache line that travels to the engine and back. Segment arguments are kept reachable until the call returned
  * (a {@code tryFinally} with {@link Reference#reachabilityFence}).
@@ -55,7 +55,7 @@ public final class Downcalls {
     private static final byte VOID = 0, BOOL = 1, I8 = 2, I16 = 3, U16 = 4, I32 = 5, I64 = 6, F32 = 7, F64 = 8,
             PTR = 9;
 
-    private static final MethodHandle RUN, RUN0, RUN1, WRITE, ACQUIRE, FENCE, ASYNC, ASYNC0, ASYNC1;
+    private static final MethodHandle RUN, RUN0, RUN1, WRITE, ACQUIRE, ACQUIRE_SHARED, FENCE, ASYNC, ASYNC0, ASYNC1;
     private static final Map<Class<?>, MethodHandle> TO_LONG = new java.util.HashMap<>();
     private static final Map<Class<?>, MethodHandle> FROM_LONG = new java.util.HashMap<>();
 
@@ -74,6 +74,8 @@ public final class Downcalls {
             WRITE = l.findStatic(Downcalls.class, "write",
                     MethodType.methodType(void.class, Channel.class, long.class, long.class));
             ACQUIRE = l.findStatic(Downcalls.class, "acquire", MethodType.methodType(Channel.class, Downcall.class));
+            ACQUIRE_SHARED = l.findStatic(Downcalls.class, "acquireShared",
+                    MethodType.methodType(Channel.class, Downcall.class));
             FENCE = l.findStatic(Reference.class, "reachabilityFence", MethodType.methodType(void.class, Object.class))
                     .asType(MethodType.methodType(void.class, MemorySegment.class));
             for (Class<?> c : List.of(boolean.class, byte.class, short.class, char.class, int.class, long.class,
@@ -237,7 +239,7 @@ public final class Downcalls {
     private static MethodHandle handle(Downcall d, MethodType type, FunctionDescriptor function) {
         int n = type.parameterCount();
         // No argument or one: nothing but the slot (one argument travels in arg1). More: a channel.
-        MethodHandle mh = n == 0 ? RUN0.bindTo(d) : n == 1 ? RUN1.bindTo(d) : withChannel(RUN.bindTo(d), d, n);
+        MethodHandle mh = n == 0 ? RUN0.bindTo(d) : n == 1 ? RUN1.bindTo(d) : withChannel(RUN.bindTo(d), ACQUIRE.bindTo(d), n);
         mh = convertArguments(mh, type);
         Class<?> r = type.returnType();
         if (r == void.class) {
@@ -251,7 +253,8 @@ public final class Downcalls {
     /** The async handle: (arguments) -> CompletableFuture of the boxed return value. */
     private static MethodHandle asyncHandle(Downcall d, MethodType type, FunctionDescriptor function) {
         int n = type.parameterCount();
-        MethodHandle mh = n == 0 ? ASYNC0.bindTo(d) : n == 1 ? ASYNC1.bindTo(d) : withChannel(ASYNC.bindTo(d), d, n);
+        MethodHandle mh = n == 0 ? ASYNC0.bindTo(d) : n == 1 ? ASYNC1.bindTo(d)
+                : withChannel(ASYNC.bindTo(d), ACQUIRE_SHARED.bindTo(d), n);
         mh = convertArguments(mh, type);
         Class<?> r = type.returnType();
         MethodHandle convert = r == void.class ? null : fromLong(r, function.returnLayout().orElseThrow());
@@ -288,7 +291,7 @@ public final class Downcalls {
      * From {@code run}, (Channel) -> R, to (long a0, ..., long an-1) -> R: takes a channel from the pool
      * and writes argument i at {@code ARGS + 8 i} before {@code run} sends it.
      */
-    private static MethodHandle withChannel(MethodHandle run, Downcall d, int n) {
+    private static MethodHandle withChannel(MethodHandle run, MethodHandle acquire, int n) {
         List<Class<?>> longs = Collections.nCopies(n, long.class);
         MethodHandle mh = MethodHandles.dropArguments(run, 1, longs); // (Channel, long x n) -> R
         for (int i = 0; i < n; i++) {
@@ -296,7 +299,7 @@ public final class Downcalls {
             w = MethodHandles.dropArguments(w, 1, Collections.nCopies(i, long.class)); // (Channel, long x i+1)
             mh = MethodHandles.foldArguments(mh, 0, w);
         }
-        return MethodHandles.foldArguments(mh, ACQUIRE.bindTo(d)); // (long x n) -> R
+        return MethodHandles.foldArguments(mh, acquire); // (long x n) -> R
     }
 
     private static MethodHandle convertArguments(MethodHandle mh, MethodType type) {
@@ -350,7 +353,13 @@ public final class Downcalls {
 
     // ---- the pieces the combinators are made of ------------------------------------------------------
 
+    /** The sync path: the thread's own channel. */
     private static Channel acquire(Downcall d) {
+        return d.channels.mine(d.make, d.system);
+    }
+
+    /** The async path: a channel of the pool for the length of the call. */
+    private static Channel acquireShared(Downcall d) {
         return d.channels.acquire(d.make, d.system);
     }
 
@@ -377,8 +386,8 @@ public final class Downcalls {
             throw e;
         } finally {
             // Not after an interrupt or a close that gave the call up: the engine may still read it.
-            if (reusable) {
-                d.channels.release(ch);
+            if (!reusable) {
+                d.channels.retireMine(ch);
             }
         }
     }

@@ -464,4 +464,50 @@ class DowncallTest {
             assertTrue(refused.getMessage().contains("forged downcall tokens"), refused::getMessage);
         }
     }
+
+    /**
+     * A caller interrupted while its call waits behind a busy engine gets CallInterruptedException; its next
+     * call (on a fresh channel: the old one may still be read by the given-up call) gets its own result,
+     * and the given-up call, if it ran, ran with its own arguments.
+     */
+    @Test
+    void anInterruptedCallersNextCallGetsItsOwnResult() throws Throwable {
+        MethodHandle busy = onEngine("ferry_testops_busy", FunctionDescriptor.of(JAVA_LONG, JAVA_LONG));
+        MethodHandle store = onEngine("ferry_testops_store", FunctionDescriptor.ofVoid(ADDRESS, JAVA_LONG));
+        MethodHandle add = onEngine("ferry_testops_add_i64", FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_LONG));
+        try (Arena arena = Arena.ofShared()) {
+            MemorySegment cell = arena.allocate(JAVA_LONG);
+            Thread blocker = Thread.ofPlatform().start(() -> {
+                try {
+                    long spent = (long) busy.invokeExact(300_000_000L); // the engine is busy for 300 ms
+                } catch (Throwable t) {
+                    throw new AssertionError(t);
+                }
+            });
+            Thread.sleep(50); // not a wait for a condition: only makes it likely that busy runs first
+            Throwable[] seen = new Throwable[1];
+            long[] after = new long[1];
+            Thread caller = Thread.ofPlatform().start(() -> {
+                try {
+                    store.invokeExact(cell, 111L); // queued behind busy
+                } catch (Throwable t) {
+                    seen[0] = t;
+                }
+                Thread.interrupted();
+                try {
+                    after[0] = (long) add.invokeExact(40L, 2L);
+                } catch (Throwable t) {
+                    throw new AssertionError(t);
+                }
+            });
+            Thread.sleep(20);
+            caller.interrupt();
+            caller.join();
+            blocker.join();
+            assertTrue(seen[0] == null || seen[0] instanceof io.ferry.CallInterruptedException, () -> "" + seen[0]);
+            assertEquals(42L, after[0]);
+            long v = cell.get(JAVA_LONG, 0);
+            assertTrue(v == 0 || v == 111, "the given-up call ran with other arguments: " + v);
+        }
+    }
 }

@@ -175,9 +175,9 @@ public final class Downcalls {
         byte[] input = prepareInput(address == null ? 0 : address.address(), symbol, function);
         ExecutionContext system = engine.systemContext();
         BytesToLongOp prepare = io.ferry.spi.EngineOps.internal(engine, "ferry.ffi_prepare", BytesToLongOp.class);
-        long handle;
+        long token;
         try {
-            handle = prepare.call(system, 0, input);
+            token = prepare.call(system, 0, input);
         } catch (CallFailedException e) {
             if (e.code() == E_NOT_FOUND) {
                 throw new IllegalArgumentException("unresolved symbol: " + symbol + " (engine '" + engine.name()
@@ -188,7 +188,7 @@ public final class Downcalls {
                     + e.engineMessage(), e);
         }
         Downcall d = new Downcall(io.ferry.spi.EngineOps.internal(engine, "ferry.ffi_call", LongOp.class),
-                io.ferry.spi.EngineOps.internal(engine, "ferry.ffi_channel", LongOp.class), system, handle,
+                io.ferry.spi.EngineOps.internal(engine, "ferry.ffi_channel", LongOp.class), system, token,
                 channels(core));
         return async ? asyncHandle(d, type, function) : handle(d, type, function);
     }

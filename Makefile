@@ -21,7 +21,7 @@ ARCH_DIR  := linux-x86_64
 CSTD      := -std=c11 -D_GNU_SOURCE
 WARN      := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wno-unused-parameter
 CFLAGS_LIB := $(CSTD) -O2 -g -fPIC -fvisibility=hidden $(WARN) -I$(NATIVE)/include
-LDFLAGS_LIB := -shared -Wl,-soname,libferry.so -Wl,-z,defs -Wl,--version-script=$(NATIVE)/ferry.map -lpthread -ldl
+LDFLAGS_LIB := -shared -Wl,-soname,libferry.so -Wl,-z,defs -Wl,--version-script=$(NATIVE)/ferry.map -lffi -lpthread -ldl
 
 LIB_SRCS  := $(wildcard $(NATIVE)/src/*.c)
 LIB_HDRS  := $(wildcard $(NATIVE)/include/*.h $(NATIVE)/src/*.h)
@@ -47,7 +47,7 @@ MAVEN_QUIET_OPTS := $(shell [ -n "$(FERRY_JDK_FEATURE)" ] && [ "$(FERRY_JDK_FEAT
 MVN       := JAVA_HOME=$(FERRY_JDK) MAVEN_OPTS="$(MAVEN_OPTS) $(MAVEN_QUIET_OPTS)" mvn -B -q -Dstyle.color=never
 JAVA      := $(FERRY_JDK)/bin/java
 
-.PHONY: all native java demo demo-core test fuzz check-clang c-test c-test-asan c-test-tsan java-test jcstress check-sqlite stress bench bench-quick bench-sqlite check-jdk check-tools clean
+.PHONY: all native java demo demo-core test fuzz check-clang c-test c-test-asan c-test-tsan java-test jcstress check-sqlite check-ffi stress bench bench-quick bench-sqlite check-jdk check-tools clean
 
 all: native java
 
@@ -79,10 +79,20 @@ check-sqlite:
 	  else echo "error: Ferry's SQLite engine needs SQLite's headers: apt-get install libsqlite3-dev" >&2; exit 1; fi; \
 	fi
 
+# libffi (engine-thread downcalls, native/src/ferry_ffi.c) comes from Debian's libffi-dev: installed here
+# when missing and running as root, otherwise a message says what to install.
+check-ffi:
+	@if ! echo '#include <ffi.h>' | $(CC) -E -x c - >/dev/null 2>&1; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "ferry: installing libffi-dev with apt-get"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libffi-dev >/dev/null; \
+	  else echo "error: libferry needs libffi's headers (engine-thread downcalls): apt-get install libffi-dev" >&2; exit 1; fi; \
+	fi
+
 # ---- native -------------------------------------------------------------------------------------
 native: $(LIB) $(EXAMPLE) $(SQLITE_LIB) $(TESTOPS)
 
-$(LIB): $(LIB_SRCS) $(LIB_HDRS) $(NATIVE)/ferry.map | check-tools
+$(LIB): $(LIB_SRCS) $(LIB_HDRS) $(NATIVE)/ferry.map | check-tools check-ffi
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS_LIB) -o $@ $(LIB_SRCS) $(LDFLAGS_LIB)
 
@@ -107,11 +117,11 @@ $(SQLITE_LIB): $(SQLITE_SRCS) $(SQLITE_HDRS) $(NATIVE)/include/ferry.h $(LIB) | 
 # nothing, and its ferry_* calls bind to the test executable's copy of the library, which exports the
 # public API (ferry.map's names) for that: one copy of libferry in the process, as in a JVM.
 define c_variant
-$(BUILD)/ctest-$(1)/%: $(NATIVE)/test/%.c $(LIB_SRCS) $(LIB_HDRS) $(SQLITE_SRCS) $(SQLITE_HDRS) $(wildcard $(NATIVE)/test/*.h) $(BUILD)/ferry.dynlist | check-tools check-sqlite
+$(BUILD)/ctest-$(1)/%: $(NATIVE)/test/%.c $(LIB_SRCS) $(LIB_HDRS) $(SQLITE_SRCS) $(SQLITE_HDRS) $(wildcard $(NATIVE)/test/*.h) $(BUILD)/ferry.dynlist | check-tools check-sqlite check-ffi
 	@mkdir -p $$(@D)
 	$(CC) $(CSTD) $(2) $(WARN) -I$(NATIVE)/include -I$(NATIVE)/src -I$(NATIVE)/sqlite -I$(NATIVE)/test \
 	  -DFT_TESTOPS_LIB='"$(BUILD)/ctest-$(1)/libferry_testops.so"' -o $$@ $$< \
-	  $(LIB_SRCS) $(SQLITE_SRCS) -Wl,--dynamic-list=$(BUILD)/ferry.dynlist -lsqlite3 -lpthread -ldl
+	  $(LIB_SRCS) $(SQLITE_SRCS) -Wl,--dynamic-list=$(BUILD)/ferry.dynlist -lsqlite3 -lffi -lpthread -ldl
 $(BUILD)/ctest-$(1)/libferry_testops.so: $(TESTOPS_SRC) $(NATIVE)/include/ferry.h | check-tools
 	@mkdir -p $$(@D)
 	$(CC) $(CSTD) $(2) -fPIC -fvisibility=hidden $(WARN) -I$(NATIVE)/include -shared -o $$@ $$<
@@ -128,7 +138,8 @@ $(eval $(call c_variant,plain,$$(PLAIN_CFLAGS)))
 $(eval $(call c_variant,asan,$$(ASAN_CFLAGS)))
 $(eval $(call c_variant,tsan,$$(TSAN_CFLAGS)))
 
-TSAN_TESTS := $(filter test_ring%,$(C_TESTS))
+# test_ffi: the downcall registry's calls race producers against the engine as the ring tests do.
+TSAN_TESTS := $(filter test_ring% test_ffi%,$(C_TESTS))
 
 run_c_tests = pass=0; fail=0; skip=0; \
   for t in $(2); do \
@@ -198,10 +209,10 @@ check-clang:
 	  else echo "error: make fuzz needs clang with libFuzzer: apt-get install clang libclang-rt-14-dev" >&2; exit 1; fi; \
 	fi
 
-$(FUZZ_DIR)/libferry.so: $(LIB_SRCS) $(LIB_HDRS) $(NATIVE)/ferry.map | check-clang
+$(FUZZ_DIR)/libferry.so: $(LIB_SRCS) $(LIB_HDRS) $(NATIVE)/ferry.map | check-clang check-ffi
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(CSTD) $(FUZZ_SAN) -fsanitize=fuzzer-no-link -fPIC -fvisibility=hidden $(WARN) -I$(NATIVE)/include \
-	  -shared -o $@ $(LIB_SRCS) -Wl,-soname,libferry.so -Wl,--version-script=$(NATIVE)/ferry.map -lpthread -ldl
+	  -shared -o $@ $(LIB_SRCS) -Wl,-soname,libferry.so -Wl,--version-script=$(NATIVE)/ferry.map -lffi -lpthread -ldl
 
 $(FUZZ_DIR)/libferry_sqlite.so: $(SQLITE_SRCS) $(SQLITE_HDRS) $(NATIVE)/include/ferry.h $(FUZZ_DIR)/libferry.so | check-sqlite
 	$(FUZZ_CC) $(CSTD) $(FUZZ_SAN) -fsanitize=fuzzer-no-link -fPIC -fvisibility=hidden $(WARN) -I$(NATIVE)/include \

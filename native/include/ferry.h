@@ -501,6 +501,55 @@ FERRY_API int64_t ferry_engine_cpu_ns(ferry_engine *engine);
 FERRY_API void *ferry_alloc(uint64_t size);
 FERRY_API void ferry_free(void *ptr);
 
+/* ------------------------------------------------------------------------------------------------
+ * Engine-thread downcalls (ferry_ffi.c; Java: Engine.downcallHandle)
+ *
+ * A native function called on the engine thread through libffi, with no Java on that thread: Java binds
+ * it once (ferry.ffi_prepare builds and keeps its libffi call interface) and then, per call, writes the
+ * arguments into a channel (or, for one argument, into the slot) and runs ferry.ffi_call. All three ops
+ * are system and internal; see ferry_ffi.c for why none of them lets a caller without native access
+ * choose a code address or argument bytes.
+ *
+ *   ferry.ffi_prepare  input = u64 key (ferry_ffi_key), u64 address (0: by name), u32 nargs, u8 return
+ *                      kind, nargs x u8 argument kind, then, with address 0, the symbol's name (no NUL),
+ *                      looked up in the engine library (and what it links) then the global scope
+ *                                           -> the handle's token (> 0): its index and random bits
+ *                      fails FERRY_E_DENIED (wrong key), FERRY_E_NOT_FOUND (no such symbol: the
+ *                      message starts "unresolved symbol: NAME"), FERRY_E_INVALID (a bad kind, too many
+ *                      arguments, a malformed input)
+ *   ferry.ffi_channel  arg0 = key                -> the address of a new channel of
+ *                      FERRY_FFI_CHANNEL_BYTES, zeroed but for its u32 id in its first 4 bytes. The host
+ *                      owns the memory: the engine never frees it (the host may still write it after the
+ *                      engine stopped), and frees it with ferry_free once the engine has stopped
+ *   ferry.ffi_call     arg0 = the handle's token; arg1 = for a function of one argument, that argument
+ *                      (in the low bytes of the 64-bit word), of two or more, a channel id, the channel
+ *                      holding argument i at FERRY_FFI_CHANNEL_ARGS + 8 i (likewise), of none, ignored
+ *                      (fails FERRY_E_DENIED for a wrong token; after 64 of them, for every call)
+ *                                                       -> the return value: an integer kind
+ *                      sign- or zero-extended to 64 bits as its C type is, a float's 32 bits, a double's
+ *                      64 bits, a pointer, or 0 for void
+ * Handles and channels live until the engine stops.
+ * ---------------------------------------------------------------------------------------------- */
+#define FERRY_FFI_MAX_ARGS      64
+#define FERRY_FFI_CHANNEL_ARGS  8u
+#define FERRY_FFI_CHANNEL_BYTES (FERRY_FFI_CHANNEL_ARGS + 8u * FERRY_FFI_MAX_ARGS)
+
+/* Argument and return kinds, the C types of the Linker's mapping of Java's carriers. */
+#define FERRY_FFI_VOID 0u /* return only */
+#define FERRY_FFI_BOOL 1u /* boolean: C bool */
+#define FERRY_FFI_I8   2u /* byte: int8_t */
+#define FERRY_FFI_I16  3u /* short: int16_t */
+#define FERRY_FFI_U16  4u /* char: uint16_t */
+#define FERRY_FFI_I32  5u /* int */
+#define FERRY_FFI_I64  6u /* long: int64_t */
+#define FERRY_FFI_F32  7u /* float */
+#define FERRY_FFI_F64  8u /* double */
+#define FERRY_FFI_PTR  9u /* MemorySegment: void * */
+
+/* The process's downcall key, a random number fixed at first use, which ferry.ffi_prepare and
+ * ferry.ffi_channel demand: only code that can make native calls can learn it. Any thread. */
+FERRY_API uint64_t ferry_ffi_key(void);
+
 #ifdef __cplusplus
 }
 #endif

@@ -5,6 +5,7 @@
  * stop), so nothing is locked. See "Execution contexts" in ferry.h.
  */
 #include "ferry_internal.h"
+#include "ferry_ffi.h" /* issue 12: ferry__ffi_register */
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -660,5 +661,5 @@ int ferry__register_system_ops(ferry_registry *reg, ferry_engine *e)
         if (rc < 0)
             return ferry_registry_fail(reg, rc, "cannot register system op %s", ops[i].name);
     }
-    return 0;
+    return ferry__ffi_register(reg, e); /* the downcall ops (ferry_ffi.c): issue 12's one line here */
 }

@@ -323,6 +323,10 @@ static void test_op_lookup(void)
         { "ferry.var_set", FERRY_OP_SYSTEM | FERRY_OP_INTERNAL | FERRY_OP_IN_BYTES },
         { "ferry.var_get", FERRY_OP_SYSTEM | FERRY_OP_INTERNAL | FERRY_OP_IN_BYTES | FERRY_OP_OUT_BYTES },
         { "ferry.var_unset", FERRY_OP_SYSTEM | FERRY_OP_INTERNAL | FERRY_OP_IN_BYTES },
+        /* issue 12 (ffi helper): the downcall ops */
+        { "ferry.ffi_prepare", FERRY_OP_SYSTEM | FERRY_OP_INTERNAL | FERRY_OP_IN_BYTES },
+        { "ferry.ffi_channel", FERRY_OP_SYSTEM | FERRY_OP_INTERNAL },
+        { "ferry.ffi_call", FERRY_OP_SYSTEM | FERRY_OP_INTERNAL },
         { "noop", 0 },
         { "add", 0 },
         { "echo", 0 },
@@ -374,13 +378,15 @@ static void test_no_test_ops(void)
         CHECK(id == FERRY_E_UNKNOWN_OP, "an engine without a plug-in has the test op %s (id %d)", ft_test_op_names[i],
               id);
     }
-    const char *sys[] = { "ferry.ctx_create", "ferry.ctx_close", "ferry.var_set", "ferry.var_get", "ferry.var_unset" };
-    for (int i = 0; i < 5; i++)
+    /* issue 12 (ffi helper): the three downcall ops follow the context ops, so the first unknown id is 8. */
+    const char *sys[] = { "ferry.ctx_create", "ferry.ctx_close", "ferry.var_set", "ferry.var_get", "ferry.var_unset",
+                          "ferry.ffi_prepare", "ferry.ffi_channel", "ferry.ffi_call" };
+    for (int i = 0; i < 8; i++)
         CHECK(ferry_op_lookup(r.engine, sys[i], NULL) == i, "system op %s is not id %d", sys[i], i);
-    ring_req q = { .op = 5, .arg0 = 1, .arg1 = 2 };
+    ring_req q = { .op = 8, .arg0 = 1, .arg1 = 2 };
     ring_res res;
-    call(&r, &q, &res, "op 5");
-    check_error(&res, FERRY_E_UNKNOWN_OP, "op 5 on an engine without a plug-in", NULL, NULL);
+    call(&r, &q, &res, "op 8");
+    check_error(&res, FERRY_E_UNKNOWN_OP, "op 8 on an engine without a plug-in", NULL, NULL);
     ring_res_free(&res);
     stop(&r);
 }
@@ -392,9 +398,9 @@ static void test_unknown_op(void)
     ft_test_name = "unknown_op";
     ring r;
     start(&r, 4, NULL, NULL);
-    /* The system ops and test ops are exactly ids 0..16 (op_lookup checks that), so 17 is the first id
+    /* The system ops and test ops are exactly ids 0..19 (op_lookup checks that; issue 12: 3 downcall ops), so 20 is the first id
      * past the table. */
-    const int32_t bad[] = { 1000, 17, INT32_MAX, -2, -7, INT32_MIN };
+    const int32_t bad[] = { 1000, 20, INT32_MAX, -2, -7, INT32_MIN };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         ring_req q = { .op = bad[i], .arg0 = 1, .arg1 = 2 };
         ring_res res;

@@ -21,11 +21,20 @@
  *   counter      (x)                 -> adds x to an engine-wide counter and returns it (mutates); fails
  *                                       with EOVERFLOW, the counter unchanged, if the sum overflows
  *   (var_add refuses a name with a NUL byte: C strings cannot hold it)
+ *
+ * Plain C functions for the engine-thread downcall tests and benchmarks (Engine.downcallHandle), exported
+ * as ferry_testops_*: one per Java carrier (bool, int8, int16, uint16, int32, int64, float, double,
+ * pointer), a mixed and a long signature (arguments on the stack), a struct by pointer, a void function,
+ * ferry_testops_thread_id, which records pthread_self() of whichever thread calls it, and
+ * ferry_testops_thread_name, which copies that thread's name (the engine thread is named after its engine).
+ * No op here: they would move the op ids the C tests count on.
  */
 #include "ferry.h"
 
 #include <errno.h>
 #include <limits.h>
+#include <pthread.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -185,6 +194,113 @@ static int op_counter(ferry_call *c, void *d)
     *counter = sum;
     ferry_call_set_i64(c, sum);
     return 0;
+}
+
+/* ---- plain functions for engine-thread downcalls ------------------------------------------------ */
+
+/* The thread that called last, and its id. */
+static _Atomic uint64_t ft_last_thread;
+
+FERRY_API uint64_t ferry_testops_thread_id(void)
+{
+    uint64_t self = (uint64_t)pthread_self();
+    ft_last_thread = self;
+    return self;
+}
+
+FERRY_API uint64_t ferry_testops_last_thread(void)
+{
+    return ft_last_thread;
+}
+
+/* Copies the calling thread's pthread name into buf (len bytes); returns its length, or -1. */
+FERRY_API int32_t ferry_testops_thread_name(char *buf, int32_t len)
+{
+    if (!buf || len < 16 || pthread_getname_np(pthread_self(), buf, (size_t)len) != 0)
+        return -1;
+    return (int32_t)strlen(buf);
+}
+
+FERRY_API bool ferry_testops_not(bool b) { return !b; }
+FERRY_API int8_t ferry_testops_neg_i8(int8_t v) { return (int8_t)-v; }
+FERRY_API int16_t ferry_testops_neg_i16(int16_t v) { return (int16_t)-v; }
+FERRY_API uint16_t ferry_testops_next_u16(uint16_t v) { return (uint16_t)(v + 1u); }
+FERRY_API int32_t ferry_testops_neg_i32(int32_t v) { return (int32_t)(0u - (uint32_t)v); }
+FERRY_API int64_t ferry_testops_add_i64(int64_t a, int64_t b) { return (int64_t)((uint64_t)a + (uint64_t)b); }
+FERRY_API float ferry_testops_half_f32(float v) { return v / 2.0f; }
+FERRY_API double ferry_testops_half_f64(double v) { return v / 2.0; }
+FERRY_API int64_t ferry_testops_noop(void) { return 0; }
+FERRY_API int64_t ferry_testops_echo_i64(int64_t v) { return v; }
+
+/* Every kind at once, each weighted so that a misplaced argument shows. */
+FERRY_API double ferry_testops_mix(bool z, int8_t b, int16_t s, uint16_t c, int32_t i, int64_t j, float f,
+                                   double d)
+{
+    return (z ? 1.0 : 0.0) + 10.0 * b + 100.0 * s + 1000.0 * c + 1e4 * i + 1e5 * (double)j + 1e6 * f + 1e7 * d;
+}
+
+/* More arguments than registers: fourteen integers (eight go on the stack) and ten doubles. */
+FERRY_API int64_t ferry_testops_sum14(int64_t a0, int32_t a1, int64_t a2, int32_t a3, int64_t a4, int32_t a5,
+                                      int64_t a6, int32_t a7, int64_t a8, int32_t a9, int64_t a10, int32_t a11,
+                                      int64_t a12, int8_t a13)
+{
+    int64_t v[] = { a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13 };
+    int64_t sum = 0;
+    for (int k = 0; k < 14; k++)
+        sum = sum * 3 + v[k]; /* order-sensitive */
+    return sum;
+}
+
+FERRY_API double ferry_testops_sum_f64x10(double a0, double a1, double a2, double a3, double a4, double a5,
+                                          double a6, double a7, double a8, double a9)
+{
+    double v[] = { a0, a1, a2, a3, a4, a5, a6, a7, a8, a9 };
+    double sum = 0;
+    for (int k = 0; k < 10; k++)
+        sum = sum * 2 + v[k];
+    return sum;
+}
+
+/* Pointers: a sum over an array, and pointer arithmetic returned as a pointer. */
+FERRY_API int64_t ferry_testops_sum_array(const int64_t *p, int32_t n)
+{
+    int64_t sum = 0;
+    for (int32_t k = 0; k < n; k++)
+        sum += p[k];
+    return sum;
+}
+
+FERRY_API void *ferry_testops_offset(void *p, int64_t n)
+{
+    return (char *)p + n;
+}
+
+/* A struct by pointer: read, and written back. */
+typedef struct ferry_testops_point {
+    int32_t x;
+    int32_t y;
+    double scale;
+} ferry_testops_point;
+
+FERRY_API double ferry_testops_point_scale(ferry_testops_point *p)
+{
+    p->x *= 2;
+    p->y *= 2;
+    return (p->x + p->y) * p->scale;
+}
+
+FERRY_API void ferry_testops_store(int64_t *p, int64_t v)
+{
+    *p = v;
+}
+
+/* Busy for ns nanoseconds (engine-thread hold-ups in tests). Returns the ns spent. */
+FERRY_API int64_t ferry_testops_busy(int64_t ns)
+{
+    int64_t start = now_ns(), t;
+    while ((t = now_ns()) - start < ns)
+        cpu_relax();
+    return t - start;
 }
 
 static void order_free(void *d)

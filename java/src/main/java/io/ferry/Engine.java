@@ -297,6 +297,108 @@ public final class Engine implements AutoCloseable {
         return core.engineCpuNanos();
     }
 
+    // ---- engine-thread downcall handles (issue 12) ------------------------------------------------
+
+    /**
+     * A handle on a native function that runs it on the engine thread, whichever thread invokes the handle.
+     * It has exactly the type {@code Linker.nativeLinker().downcallHandle(address, function)} has, so it
+     * replaces such a handle unchanged (for example in a jextract-shaped binding: pass it the function's
+     * {@code name$address()} and {@code name$descriptor()}), and a call with a wrong argument count or type
+     * fails at the call site as it would there ({@code WrongMethodTypeException}, {@code ClassCastException}).
+     *
+     * <p>No Java runs on the engine thread: the engine's C side calls the function through libffi, with
+     * the call interface it prepared once, here. Each argument travels as 64 bits through a channel (native
+     * memory the engine knows by id), so a call allocates nothing and costs one round trip through the
+     * ring, like a call of a C op. Carriers: {@code boolean} (C {@code bool}), {@code byte}, {@code short},
+     * {@code char} (an unsigned 16-bit integer), {@code int}, {@code long}, {@code float}, {@code double}
+     * and {@code MemorySegment} (an {@code ADDRESS}: the segment's address is passed, so a struct goes by
+     * pointer; a returned address is a zero-length segment, or sized to the layout's target layout, as the
+     * Linker's). Structs and unions by value, variadic functions and {@code Linker.Option}s are not
+     * supported (an {@code IllegalArgumentException} says so).
+     *
+     * <p>The memory a segment argument points to must stay alive until the call returns: the handle keeps
+     * the segment reachable for that time (so an automatic arena cannot free it), but it cannot keep a
+     * shared arena from being closed by another thread meanwhile, as the Linker's handle would; closing it
+     * then is the caller's bug. The call runs in the engine's systemic context, after the calls queued
+     * before it; it is not checked against a context's read-only flag or op set (the function is not an
+     * op). A call interrupted while it waits ends in {@link CallInterruptedException} (the engine may
+     * still run it), on a closed engine in {@link EngineClosedException}.
+     *
+     * @param address the function's address (from a {@code SymbolLookup}, or jextract's {@code name$address()})
+     * @param function its descriptor, as the Linker takes it
+     * @return a method handle of type {@code function.toMethodType()}
+     * @throws IllegalArgumentException if the address is NULL or the descriptor has a layout the handle
+     *         cannot pass (a struct by value), or one the Linker itself refuses
+     * @throws EngineClosedException if the engine is closed
+     */
+    public java.lang.invoke.MethodHandle downcallHandle(java.lang.foreign.MemorySegment address,
+            java.lang.foreign.FunctionDescriptor function) {
+        return io.ferry.internal.Downcalls.bind(this, core, Objects.requireNonNull(address, "address"), null, function,
+                false);
+    }
+
+    /**
+     * {@link #downcallHandle(java.lang.foreign.MemorySegment, java.lang.foreign.FunctionDescriptor)} of a
+     * symbol the engine looks up, on its own thread: in the engine library ({@link EngineBuilder#library})
+     * and the libraries it links, then in the process's global scope (the C library, for example).
+     *
+     * @param symbol the function's name
+     * @param function its descriptor
+     * @return a method handle of type {@code function.toMethodType()}
+     * @throws IllegalArgumentException if no library has the symbol (the message starts
+     *         {@code "unresolved symbol: "} and names where the engine looked), or as the address form
+     */
+    public java.lang.invoke.MethodHandle downcallHandle(String symbol, java.lang.foreign.FunctionDescriptor function) {
+        if (Objects.requireNonNull(symbol, "symbol").isEmpty() || symbol.indexOf('\0') >= 0) {
+            throw new IllegalArgumentException("symbol=" + symbol.replace("\0", "\\0")
+                    + ": not a C symbol name (empty, or with a NUL character)");
+        }
+        return io.ferry.internal.Downcalls.bind(this, core, null, symbol, function, false);
+    }
+
+    /**
+     * {@link #downcallHandle(java.lang.foreign.MemorySegment, java.lang.foreign.FunctionDescriptor)} of a
+     * symbol found by {@code lookup} (for example {@code SymbolLookup.libraryLookup(path, arena)}, whose
+     * arena must outlive the handle).
+     *
+     * @param lookup where to find the symbol
+     * @param symbol the function's name
+     * @param function its descriptor
+     * @return a method handle of type {@code function.toMethodType()}
+     * @throws IllegalArgumentException if {@code lookup} does not find the symbol ({@code "unresolved
+     *         symbol: NAME"}), or as the address form
+     */
+    public java.lang.invoke.MethodHandle downcallHandle(java.lang.foreign.SymbolLookup lookup, String symbol,
+            java.lang.foreign.FunctionDescriptor function) {
+        Objects.requireNonNull(lookup, "lookup");
+        java.lang.foreign.MemorySegment address = lookup.find(Objects.requireNonNull(symbol, "symbol"))
+                .orElseThrow(() -> new IllegalArgumentException("unresolved symbol: " + symbol
+                        + " (the SymbolLookup given to engine '" + core.name() + "' does not find it)"));
+        return downcallHandle(address, function);
+    }
+
+    /**
+     * The async form of
+     * {@link #downcallHandle(java.lang.foreign.MemorySegment, java.lang.foreign.FunctionDescriptor)}: a
+     * handle of the same parameters that returns at once a {@code CompletableFuture} of the boxed return
+     * value ({@code Void} for a void function, completing with null), completed off the engine thread.
+     *
+     * <p>The argument values are copied when the handle is invoked, but what a segment argument points
+     * to is read by the function later, on the engine thread: the caller must keep that memory alive,
+     * and leave it unchanged if the function reads it, until the future has completed (for example, do
+     * not close its arena before then). Cancelling the future does not stop the call.
+     *
+     * @param address the function's address
+     * @param function its descriptor
+     * @return a method handle of type {@code function.toMethodType()} with return type {@code CompletableFuture}
+     * @throws IllegalArgumentException as the sync form
+     */
+    public java.lang.invoke.MethodHandle downcallHandleAsync(java.lang.foreign.MemorySegment address,
+            java.lang.foreign.FunctionDescriptor function) {
+        return io.ferry.internal.Downcalls.bind(this, core, Objects.requireNonNull(address, "address"), null, function,
+                true);
+    }
+
     @Override
     public String toString() {
         return core.toString();

@@ -276,7 +276,9 @@ typedef int (*ferry_op_fn)(ferry_call *call, void *data);
 #define FERRY_OP_SYSTEM     0x20u /* a "ferry.*" op: exempt from contexts' op sets (set by Ferry only) */
 /* Plumbing of Ferry or of an engine binding, not an API: the public op lookup (Java's Engine.op) refuses
  * it, only the binding's own code calls it. Every "ferry.*" op has it. A defence in depth, not a
- * boundary: no op, internal or not, may take a code or heap address from its caller. */
+ * boundary: no op, internal or not, may take a code or heap address from its caller, except one that
+ * first demands a secret only a C function hands out (ferry.ffi_prepare and ferry_ffi_key: reading it
+ * takes native access, which is what binding an address takes anyway). */
 #define FERRY_OP_INTERNAL   0x40u
 
 /* Registers an op; only from an engine init function (on the engine thread, before calls start).

@@ -13,7 +13,9 @@ import io.ferry.internal.InternalOps;
  * <p>This is a convention, not a security boundary: this package is exported, so any code can call it.
  * What keeps an engine safe is that no op, internal or not, takes a code or heap address from its caller;
  * a binding that needs to hand its C side an address does so through a C function called with FFM (which
- * needs native access), never through an op.
+ * needs native access), never through an op. The one exception, {@code ferry.ffi_prepare} (behind
+ * {@link Engine}'s downcall handles), binds a function's address only with a process secret that a C
+ * function returns, so it too takes native access.
  */
 public final class EngineOps {
     private EngineOps() {

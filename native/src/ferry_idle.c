@@ -90,6 +90,14 @@ static bool ferry__idle_preempted(ferry_engine *e, ferry__idle *idle, int64_t no
     int64_t limit = ferry__load_relaxed(&e->idle_preempted_ns);
     bool preempted = limit > 0 && now - idle->last >= limit;
     idle->last = now;
+    /* Producers claimed calls while the engine was off its core: the threads that ran were (at least
+     * some of them) its own callers, whose calls are coming. Sleeping now would make each of them pay a
+     * wake-up, and park. Spin on. */
+    uint64_t tail = ferry__load_relaxed(&e->region->tail.tail);
+    bool own = tail != idle->tail_mark;
+    idle->tail_mark = tail;
+    if (preempted && own && e->idle_own_load)
+        return false;
     if (preempted)
         e->idle_calm_until = now + ferry__load_relaxed(&e->idle_step_aside_ns);
     return preempted;
@@ -132,6 +140,7 @@ void ferry__idle_poll(ferry_engine *e, ferry__idle *idle, uint64_t head)
         int64_t yield_after = ferry__load_relaxed(&e->idle_yield_after_ns);
         if (idle->since == 0) {
             idle->since = idle->last = now;
+            idle->tail_mark = ferry__load_relaxed(&e->region->tail.tail);
         } else if (ferry__idle_preempted(e, idle, now) || now - idle->since >= spin) {
             ferry__idle_sleep(e, idle, head);
             return;

@@ -137,6 +137,7 @@ struct ferry_engine {
     _Atomic int64_t idle_preempted_ns;
     _Atomic int64_t idle_step_aside_ns;
     int64_t idle_calm_until; /* engine thread only: until then every idle spell sleeps at once */
+    bool idle_own_load;      /* EXPERIMENT (FERRY_IDLE_OWN_LOAD=0 turns it off): see ferry__idle_preempted */
     ferry_wake_fn wake;
     pthread_t thread;
     clockid_t cpu_clock;
@@ -183,6 +184,7 @@ static inline bool ferry__ready(uint64_t head, uint64_t state)
 typedef struct ferry__idle {
     int64_t since;
     int64_t last; /* the previous clock read of this spell */
+    uint64_t tail_mark; /* the tail at that clock read: whether producers claimed calls since */
     uint32_t polls;
     bool hooked;
     bool yielding; /* past the spell's yield point: sched_yield between polls */

@@ -66,6 +66,21 @@ final class CallSpin {
     }
 
     /**
+     * Whether the threads this caller competes with include the engine's other callers: calls are queued
+     * ahead of seq, or were claimed after it. Then the engine has work, a parked caller would cost it a
+     * wake-up per call, and the core this caller yields goes to the engine or another caller: it spins on
+     * (yielding) instead of stepping aside. A lone caller under another program's load steps aside as
+     * before. Read only on the rare preemption or late-pickup sign (the tail's line is the producers').
+     */
+    private boolean ownLoad(long seq) {
+        if (!WaitRules.OWN_LOAD) {
+            return false;
+        }
+        long tail = ring.tailVolatile() & Long.MAX_VALUE;
+        return tail > seq + 1 || ring.startedOpaque() < seq;
+    }
+
+    /**
      * Spins, then polls between yields once it spun {@link WaitRules#YIELD_AFTER_NS}, for {@code budgetNs}.
      * Stops early (false: park) if the engine has not started the call after {@code pickupNs} (-1: no
      * such check), or if a poll window shows this thread was descheduled ({@link WaitRules#preempted}).
@@ -95,7 +110,8 @@ final class CallSpin {
                 if (spun >= budgetNs || Thread.currentThread().isInterrupted()) {
                     return Ring.isCellDoneAcquire(line, seq);
                 }
-                if (rules.preempted(now - last) || (pickupNs >= 0 && spun >= pickupNs && ring.startedOpaque() <= seq)) {
+                if ((rules.preempted(now - last) || (pickupNs >= 0 && spun >= pickupNs && ring.startedOpaque() <= seq))
+                        && !ownLoad(seq)) {
                     steppingAsideUntil = now + rules.stepAsideNs; // no spare core: spinning does not pay
                     return Ring.isCellDoneAcquire(line, seq);
                 }

@@ -119,13 +119,17 @@ public class ThroughputBenchmark {
     /** One engine with the default preset, shared by every producer thread of the trial. */
     @State(Scope.Benchmark)
     public static class SharedEngine {
+        /** Ring slots: the default (1024), or the fused design's 16384 for comparison. */
+        @Param({"1024"})
+        public int capacity;
         Engine engine;
         LongOp add;
         final AtomicLong producers = new AtomicLong();
 
         @Setup(Level.Trial)
         public void setUp() {
-            engine = TestOps.builder().name("bench-producers").waitPolicy(WaitPolicy.BALANCED).start();
+            engine = TestOps.builder().name("bench-producers").capacity(capacity).waitPolicy(WaitPolicy.BALANCED)
+                    .start();
             add = engine.longOp("add");
         }
 

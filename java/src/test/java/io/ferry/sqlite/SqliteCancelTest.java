@@ -114,7 +114,9 @@ class SqliteCancelTest {
             db.execute(sys, "INSERT INTO t VALUES(10), (20), (30)");
             ExecutionContext slow = sys.child().name("slow").create();
             ExecutionContext other = sys.child().name("other").create();
-            Duration timeout = TIMEOUT.multipliedBy(3);
+            // 1 s: the setup below (a sleep of a third, three submissions) must fit inside it even on a loaded
+            // 2-vCPU machine (at a load average of 6 it once took 330 ms, with 300 ms here).
+            Duration timeout = TIMEOUT.multipliedBy(10);
             long bound = timeout.toNanos() * RATIO;
 
             long t0 = System.nanoTime();

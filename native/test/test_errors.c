@@ -315,6 +315,7 @@ static void test_op_lookup(void)
         { "ferry.var_set", FERRY_OP_SYSTEM | FERRY_OP_INTERNAL | FERRY_OP_IN_BYTES },
         { "ferry.var_get", FERRY_OP_SYSTEM | FERRY_OP_INTERNAL | FERRY_OP_IN_BYTES | FERRY_OP_OUT_BYTES },
         { "ferry.var_unset", FERRY_OP_SYSTEM | FERRY_OP_INTERNAL | FERRY_OP_IN_BYTES },
+        { "ferry.task", FERRY_OP_SYSTEM | FERRY_OP_INTERNAL }, /* issue 12: Java tasks */
         { "noop", 0 },
         { "add", 0 },
         { "echo", 0 },
@@ -369,10 +370,12 @@ static void test_no_test_ops(void)
     const char *sys[] = { "ferry.ctx_create", "ferry.ctx_close", "ferry.var_set", "ferry.var_get", "ferry.var_unset" };
     for (int i = 0; i < 5; i++)
         CHECK(ferry_op_lookup(r.engine, sys[i], NULL) == i, "system op %s is not id %d", sys[i], i);
-    ring_req q = { .op = 5, .arg0 = 1, .arg1 = 2 };
+    /* issue 12: op 5 is "ferry.task" (Java tasks), registered right after the five above */
+    CHECK(ferry_op_lookup(r.engine, "ferry.task", NULL) == 5, "ferry.task is not id 5");
+    ring_req q = { .op = 6, .arg0 = 1, .arg1 = 2 };
     ring_res res;
-    call(&r, &q, &res, "op 5");
-    check_error(&res, FERRY_E_UNKNOWN_OP, "op 5 on an engine without a plug-in", NULL, NULL);
+    call(&r, &q, &res, "op 6");
+    check_error(&res, FERRY_E_UNKNOWN_OP, "op 6 on an engine without a plug-in", NULL, NULL);
     ring_res_free(&res);
     stop(&r);
 }
@@ -384,9 +387,9 @@ static void test_unknown_op(void)
     ft_test_name = "unknown_op";
     ring r;
     start(&r, 4, NULL, NULL);
-    /* The system ops and test ops are exactly ids 0..16 (op_lookup checks that), so 17 is the first id
-     * past the table. */
-    const int32_t bad[] = { 1000, 17, INT32_MAX, -2, -7, INT32_MIN };
+    /* The system ops and test ops are exactly ids 0..17 (op_lookup checks that), so 18 is the first id
+     * past the table. (issue 12: 17 -> 18, "ferry.task" is one more system op) */
+    const int32_t bad[] = { 1000, 18, INT32_MAX, -2, -7, INT32_MIN };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         ring_req q = { .op = bad[i], .arg0 = 1, .arg1 = 2 };
         ring_res res;

@@ -484,7 +484,8 @@ FERRY_API void ferry_free(void *ptr);
  *
  * libferry registers one more internal system op, "ferry.task" (arg0 = a task cell's index in a Java
  * table, arg1 = that cell's stamp; 64-bit result, unused). It calls the one upcall Java installs with
- * ferry_task_set_upcall, on the engine thread, with FERRY_TASK_RUN; the upcall runs the Java task and
+ * ferry_task_set_upcall, on the engine thread, with FERRY_TASK_RUN (ctx = the call's context id, a = arg0,
+ * b = arg1, p = the ferry_call, for ferry_call_var while the task runs); the upcall runs the Java task and
  * keeps its result or throwable on the Java side, and never lets an exception escape (one would end the
  * JVM). It returns 0, or a non-zero code that fails the call (the cell was stale or unknown).
  *

@@ -25,7 +25,7 @@ static int op_task(ferry_call *c, void *data)
     if (!fn)
         return ferry_call_fail(c, FERRY_E_INVALID, "ferry.task: no Java task upcall is installed");
     ferry__task_bound = true;
-    int64_t rc = fn(FERRY_TASK_RUN, (int64_t)ferry_call_context(c), c->arg[0], c->arg[1], 0);
+    int64_t rc = fn(FERRY_TASK_RUN, (int64_t)ferry_call_context(c), c->arg[0], c->arg[1], (int64_t)(uintptr_t)c);
     if (rc != 0)
         return ferry_call_fail(c, (int)rc, "ferry.task: task cell %lld (stamp %lld) is not waiting to run",
                                (long long)c->arg[0], (long long)c->arg[1]);

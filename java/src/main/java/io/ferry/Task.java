@@ -53,6 +53,19 @@ public final class Task {
     }
 
     /**
+     * A variable of the running task's context's scope ({@link ExecutionContext#set(String, long)} and
+     * the rest, frozen ones included), read on the engine thread without a call.
+     *
+     * @param name the variable's name
+     * @return a {@code Long}, {@code Double}, {@code String} or {@code byte[]}, or null if the scope has
+     *         no variable of that name
+     * @throws IllegalStateException outside a task, or in an inline task of another context
+     */
+    public static Object variable(String name) {
+        return tasks().variable(java.util.Objects.requireNonNull(name, "name"));
+    }
+
+    /**
      * Whether the running task's caller gave it up (timeout, interrupt, a cancelled future) or its
      * engine is closing: a long task should stop early.
      *

@@ -55,11 +55,50 @@ final class TaskUpcall {
         installed = true;
     }
 
+    private static final class ferry_call_var {
+        @SuppressWarnings("restricted")
+        static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(
+                NativeLibrary.lookup().find("ferry_call_var").orElseThrow(
+                        () -> new UnsatisfiedLinkError("unresolved symbol: ferry_call_var")),
+                FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, ADDRESS));
+    }
+
+    /** ferry_value: u32 type, u32 frozen, i64, f64, const void *bytes, size_t len. */
+    private static final long VALUE_SIZE = 40, V_TYPE = 0, V_I64 = 8, V_F64 = 16, V_BYTES = 24, V_LEN = 32;
+    private static final int VAR_I64 = 1, VAR_F64 = 2, VAR_STRING = 3;
+
+    /** ferry_call_var on a running task's call: Long, Double, String or byte[], or null if not found. */
+    @SuppressWarnings("restricted")
+    static Object variable(long call, String name) {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment out = a.allocate(VALUE_SIZE, 8);
+            int rc = (int) ferry_call_var.HANDLE.invokeExact(MemorySegment.ofAddress(call), a.allocateFrom(name), out);
+            if (rc != 0) {
+                return null;
+            }
+            int type = out.get(JAVA_INT, V_TYPE);
+            if (type == VAR_I64) {
+                return out.get(JAVA_LONG, V_I64);
+            }
+            if (type == VAR_F64) {
+                return out.get(java.lang.foreign.ValueLayout.JAVA_DOUBLE, V_F64);
+            }
+            long len = out.get(JAVA_LONG, V_LEN);
+            MemorySegment bytes = out.get(ADDRESS, V_BYTES).reinterpret(len);
+            byte[] b = bytes.toArray(java.lang.foreign.ValueLayout.JAVA_BYTE);
+            return type == VAR_STRING ? new String(b, java.nio.charset.StandardCharsets.UTF_8) : b;
+        } catch (Error | RuntimeException e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new AssertionError(t);
+        }
+    }
+
     /** The upcall: see ferry.h for each kind's arguments. */
     private static long upcall(int kind, long ctx, long a, long b, long p) {
         try {
             if (kind == RUN) {
-                return Tasks.run(a, b);
+                return Tasks.run(a, b, p);
             }
             Tasks t = Tasks.CURRENT.get();
             if (t == null) {

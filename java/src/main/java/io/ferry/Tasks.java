@@ -35,6 +35,8 @@ final class Tasks {
     private boolean bound;
     /** The cell the engine is running from the ring now (null between tasks). */
     TaskCell running;
+    /** The ferry_call of {@link #running}, for ferry_call_var. */
+    long runningCall;
     /** The context of the innermost task running now (inline tasks swap it). */
     ExecutionContext currentContext;
     /** Context locals' values by context index (the low 32 bits of its id), with the id they belong to. */
@@ -347,7 +349,7 @@ final class Tasks {
     // ---- the engine thread ----------------------------------------------------------------------------
 
     /** The upcall's RUN: claims the cell, runs its task, leaves the outcome. Never throws. */
-    static long run(long index, long stamp) {
+    static long run(long index, long stamp, long call) {
         TaskCell c = TaskCell.Pool.get(index);
         if (c == null || !c.cas(TaskCell.word(stamp, TaskCell.SUBMITTED), TaskCell.word(stamp, TaskCell.RUNNING))) {
             return Layout.E_STALE; // given up meanwhile: nobody waits for it
@@ -358,7 +360,9 @@ final class Tasks {
         }
         TaskCell outer = t.running;
         ExecutionContext outerContext = t.currentContext;
+        long outerCall = t.runningCall;
         t.running = c;
+        t.runningCall = call;
         t.currentContext = c.context;
         try {
             Object task = c.task;
@@ -372,6 +376,7 @@ final class Tasks {
             c.failure = e;
         } finally {
             t.running = outer;
+            t.runningCall = outerCall;
             t.currentContext = outerContext;
         }
         c.close(); // no cancel action runs from here on
@@ -464,6 +469,19 @@ final class Tasks {
 
         private Layout() {
         }
+    }
+
+    /** A scope variable of the running task's context (ferry_call_var), or null if it has none of that name. */
+    Object variable(String name) {
+        TaskCell c = running;
+        if (c == null || runningCall == 0) {
+            throw new IllegalStateException("no task from the ring is running: scope variables are read inside one");
+        }
+        if (currentContext != c.context) {
+            throw new IllegalStateException("an inline task in context '" + currentContext.name() + "' reads scope "
+                    + "variables of the task that runs it only (context '" + c.context.name() + "')");
+        }
+        return TaskUpcall.variable(runningCall, name);
     }
 
     static String cString(long address) {

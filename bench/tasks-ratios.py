@@ -29,6 +29,15 @@ def main(path):
                 n = pairs[i] * 200
                 print(f"{label} iter {i}: task/op geo-mean {math.exp(logs[i] / pairs[i]):.3f}, "
                       f"by total time {task[i] / op[i]:.3f} (op {op[i] / n:.0f} ns, task {task[i] / n:.0f} ns per call)")
+        elif name == "CancelHookBenchmark.paired":
+            pairs = per_iteration(b, "pairs")
+            logs = per_iteration(b, "logRatio")
+            plain = per_iteration(b, "plainNanos")
+            hooked = per_iteration(b, "hookedNanos")
+            for i in range(len(pairs)):
+                n = pairs[i] * 500
+                print(f"{label} iter {i}: hooked/plain geo-mean {math.exp(logs[i] / pairs[i]):.3f}, by total time "
+                      f"{hooked[i] / plain[i]:.3f} (plain {plain[i] / n:.1f} ns, hooked {hooked[i] / n:.1f} ns per call)")
         elif name == "TclBenchmark.cycle":
             cyc = per_iteration(b, "cycles")
             keys = ["floorNanos", "ferryNanos", "tripNanos", "executorNanos"]

@@ -27,7 +27,7 @@ import java.util.concurrent.atomic.AtomicLong;
  * reads null, or the engine sees it in the gate and waits (a Dekker pair; nothing weaker orders a
  * store before a later load).
  */
-final class TaskCell implements Task.CancelRegistration {
+final class TaskCell extends TaskCellFields implements Task.CancelRegistration {
     static final int FREE = 0, SUBMITTED = 1, RUNNING = 2, DONE = 3, ABANDONED = 4, RELEASING = 5;
     static final int KIND_RUN = 0, KIND_CALL = 1, KIND_LONG = 2, KIND_DOUBLE = 3;
 
@@ -36,38 +36,18 @@ final class TaskCell implements Task.CancelRegistration {
     static {
         try {
             MethodHandles.Lookup l = MethodHandles.lookup();
-            STATE = l.findVarHandle(TaskCell.class, "state", long.class);
-            GATE = l.findVarHandle(TaskCell.class, "gate", int.class);
+            STATE = l.findVarHandle(TaskCellFields.class, "state", long.class);
+            GATE = l.findVarHandle(TaskCellFields.class, "gate", int.class);
         } catch (ReflectiveOperationException e) {
             throw new ExceptionInInitializerError(e);
         }
     }
 
-    final int index;
-    @SuppressWarnings("unused") // through STATE
-    private volatile long state;
-    /** The pool's link: the index of the next free cell plus one (0: none). Guarded by the pool's tag. */
-    int nextFree;
-
-    // Written by the caller before it publishes the call (the ring's release/acquire hands them over).
-    Tasks owner;
-    ExecutionContext context;
-    Object task;
-    int kind;
-
-    // Written by the engine thread before DONE (read by the caller after the call returned).
-    long longResult;
-    double doubleResult;
-    Object result;
-    Throwable failure;
-
-    volatile boolean cancelled;
-    volatile Runnable cancelAction;
-    @SuppressWarnings("unused") // through GATE
-    private volatile int gate;
+    /** Padding after the fields (see {@link TaskCellPad}). */
+    long q00, q01, q02, q03, q04, q05, q06, q07, q08, q09, q10, q11, q12, q13, q14, q15;
 
     TaskCell(int index) {
-        this.index = index;
+        super(index);
     }
 
     static long word(long stamp, int phase) {
@@ -207,5 +187,42 @@ final class TaskCell implements Task.CancelRegistration {
                 push(chunk[i]);
             }
         }
+    }
+}
+
+/**
+ * Padding before a task cell's fields: cells are made in runs, side by side on the heap, and each is
+ * written by its own caller and by the engine; 128 bytes each side keep two cells' fields off one cache
+ * line pair (padding by inheritance: HotSpot lays a superclass's fields out before a subclass's).
+ */
+abstract class TaskCellPad {
+    long p00, p01, p02, p03, p04, p05, p06, p07, p08, p09, p10, p11, p12, p13, p14, p15;
+}
+
+/** A task cell's fields (see {@link TaskCell}). */
+abstract class TaskCellFields extends TaskCellPad {
+    final int index;
+    volatile long state; // through TaskCell.STATE
+    /** The pool's link: the index of the next free cell plus one (0: none). Guarded by the pool's tag. */
+    int nextFree;
+
+    // Written by the caller before it publishes the call (the ring's release/acquire hands them over).
+    Tasks owner;
+    ExecutionContext context;
+    Object task;
+    int kind;
+
+    // Written by the engine thread before DONE (read by the caller after the call returned).
+    long longResult;
+    double doubleResult;
+    Object result;
+    Throwable failure;
+
+    volatile boolean cancelled;
+    volatile Runnable cancelAction;
+    volatile int gate; // through TaskCell.GATE
+
+    TaskCellFields(int index) {
+        this.index = index;
     }
 }

@@ -20,6 +20,7 @@ import org.openjdk.jmh.annotations.Level;
 import org.openjdk.jmh.annotations.Measurement;
 import org.openjdk.jmh.annotations.Mode;
 import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Param;
 import org.openjdk.jmh.annotations.Scope;
 import org.openjdk.jmh.annotations.Setup;
 import org.openjdk.jmh.annotations.State;
@@ -67,12 +68,16 @@ public class TclBenchmark {
 
     @State(Scope.Benchmark)
     public static class Ferry {
+        /** The Tcl engine's wait policy (BALANCED, Ferry's default, or LOWEST_LATENCY). */
+        @Param({"BALANCED"})
+        public String policy;
         Tcl tcl;
         ExecutionContext sys;
 
         @Setup(Level.Trial)
         public void setUp() {
-            tcl = Tcl.start();
+            tcl = Tcl.start(io.ferry.Engine.builder().name("tcl").waitPolicy(policy.equals("LOWEST_LATENCY")
+                    ? io.ferry.WaitPolicy.LOWEST_LATENCY : io.ferry.WaitPolicy.BALANCED));
             sys = tcl.engine().systemContext();
             tcl.eval(sys, SCRIPT);
         }

@@ -93,6 +93,9 @@ public final class Task {
      * }
      * }</pre>
      *
+     * <p>A task has one registration at a time: an inline task (a task's own {@code engine.call}) that
+     * registers replaces the running task's action until it closes its registration, which leaves none.
+     *
      * @param action the interrupt
      * @return the registration; close it when the long work is over
      * @throws IllegalStateException outside a task (an inline task registers on the task running it)

@@ -131,6 +131,11 @@ final class TaskCell extends TaskCellFields implements Task.CancelRegistration {
         private static final AtomicLong HEAD = new AtomicLong();
         private static int chunks; // guarded by Pool.class
 
+        /** Cells made so far (tests: a pool that leaks keeps growing). */
+        static synchronized int made() {
+            return chunks << CHUNK_BITS;
+        }
+
         private Pool() {
         }
 

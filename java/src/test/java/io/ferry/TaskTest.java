@@ -233,6 +233,55 @@ class TaskTest {
     }
 
     @Test
+    void tasksGivenUpWhileRunningOrQueuedGiveTheirCellsBack() throws Exception {
+        try (Engine engine = Engine.builder().start()) {
+            engine.callLong(() -> 1);
+            int before = TaskCell.Pool.made();
+            for (int i = 0; i < 3000; i++) {
+                if (i % 2 == 0) { // running when given up: the engine releases the cell when the task returns
+                    CountDownLatch started = new CountDownLatch(1);
+                    CompletableFuture<Long> f = engine.callAsync(() -> busyUntilCancelled(started));
+                    assertTrue(started.await(5, TimeUnit.SECONDS));
+                    f.cancel(true);
+                } else { // queued behind a running one when given up: never runs, the caller releases it
+                    CountDownLatch started = new CountDownLatch(1);
+                    CompletableFuture<Long> busy = engine.callAsync(() -> busyUntilCancelled(started));
+                    assertTrue(started.await(5, TimeUnit.SECONDS));
+                    AtomicInteger ran = new AtomicInteger();
+                    CompletableFuture<Integer> queued = engine.callAsync(ran::incrementAndGet);
+                    queued.cancel(true);
+                    busy.cancel(true);
+                    assertEquals(0, engine.call(ran::get));
+                }
+            }
+            assertEquals(7, engine.callLong(() -> 7));
+            // 6000 tasks given up: had any cell leaked, the pool would have grown by chunks of 1024.
+            assertTrue(TaskCell.Pool.made() - before <= 1024, () -> "the pool grew to " + TaskCell.Pool.made());
+        }
+    }
+
+    @Test
+    void anInterruptedCallerGivesItsTaskUpAndRunsItsCancelAction() throws Exception {
+        try (Engine engine = Engine.builder().start()) {
+            CountDownLatch started = new CountDownLatch(1);
+            AtomicReference<Throwable> thrown = new AtomicReference<>();
+            Thread caller = Thread.ofPlatform().start(() -> {
+                try {
+                    engine.callLong(() -> busyUntilCancelled(started, false));
+                } catch (Throwable t) {
+                    thrown.set(t);
+                }
+            });
+            assertTrue(started.await(5, TimeUnit.SECONDS));
+            caller.interrupt();
+            caller.join(5000);
+            assertFalse(caller.isAlive(), "the caller still waits");
+            assertInstanceOf(CallInterruptedException.class, thrown.get());
+            assertEquals(8, engine.callLong(() -> 8)); // the action stopped the busy task
+        }
+    }
+
+    @Test
     void manyThreadsRunTasksAtOnceEachResultItsOwn() throws Exception {
         try (Engine engine = Engine.builder().start()) {
             List<Thread> threads = new ArrayList<>();

@@ -8,7 +8,6 @@ import java.util.Objects;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
-import java.util.concurrent.TimeoutException;
 import java.util.function.DoubleSupplier;
 import java.util.function.LongSupplier;
 
@@ -22,6 +21,8 @@ final class Tasks {
     static final System.Logger LOG = System.getLogger("io.ferry.tasks");
     /** The engine whose thread this is, set on that thread when its first task runs. */
     static final ThreadLocal<Tasks> CURRENT = new ThreadLocal<>();
+    /** What the upcall returns to fail a stale ferry.task call (FERRY_E_NOT_FOUND: no such task waits). */
+    static final int E_STALE = -12;
 
     private final Engine engine;
     private volatile LongOp op;
@@ -352,7 +353,7 @@ final class Tasks {
     static long run(long index, long stamp, long call) {
         TaskCell c = TaskCell.Pool.get(index);
         if (c == null || !c.cas(TaskCell.word(stamp, TaskCell.SUBMITTED), TaskCell.word(stamp, TaskCell.RUNNING))) {
-            return Layout.E_STALE; // given up meanwhile: nobody waits for it
+            return E_STALE; // given up meanwhile: nobody waits for it
         }
         Tasks t = c.owner;
         if (!t.bound) {
@@ -461,14 +462,6 @@ final class Tasks {
                     + engine.name() + "' (it is closed, or was made before the engine's first task)");
         }
         return values[idx][localIndex];
-    }
-
-    /** Codes the upcall returns to fail a ferry.task call. */
-    static final class Layout {
-        static final int E_STALE = -12; // FERRY_E_NOT_FOUND: no such task waiting
-
-        private Layout() {
-        }
     }
 
     /** A scope variable of the running task's context (ferry_call_var), or null if it has none of that name. */

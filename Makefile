@@ -47,7 +47,7 @@ MAVEN_QUIET_OPTS := $(shell [ -n "$(FERRY_JDK_FEATURE)" ] && [ "$(FERRY_JDK_FEAT
 MVN       := JAVA_HOME=$(FERRY_JDK) MAVEN_OPTS="$(MAVEN_OPTS) $(MAVEN_QUIET_OPTS)" mvn -B -q -Dstyle.color=never
 JAVA      := $(FERRY_JDK)/bin/java
 
-.PHONY: all native java demo demo-core test fuzz check-clang c-test c-test-asan c-test-tsan java-test jcstress check-sqlite check-ffi stress bench bench-quick bench-sqlite check-jdk check-tools clean
+.PHONY: all native java demo demo-core test fuzz check-clang c-test c-test-asan c-test-tsan java-test jcstress check-sqlite check-ffi stress bench bench-quick bench-sqlite check-jdk check-tools check-tcl clean
 
 all: native java
 
@@ -87,6 +87,17 @@ check-ffi:
 	    echo "ferry: installing libffi-dev with apt-get"; \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libffi-dev >/dev/null; \
 	  else echo "error: libferry needs libffi's headers (engine-thread downcalls): apt-get install libffi-dev" >&2; exit 1; fi; \
+	fi
+
+# Tcl 8.6 (the Java-only Tcl engine, io.ferry.tcl, loads libtcl8.6.so at run time; its tests need it):
+# Debian's tcl8.6-dev, installed here when missing and running as root, otherwise a message says what
+# to install.
+check-tcl:
+	@if [ ! -f /usr/include/tcl8.6/tcl.h ] || ! ls /usr/lib/*/libtcl8.6.so* /usr/lib/libtcl8.6.so* 2>/dev/null | grep -q .; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "ferry: installing tcl8.6-dev with apt-get"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq tcl8.6-dev >/dev/null; \
+	  else echo "error: Ferry's Tcl engine (io.ferry.tcl) needs Tcl 8.6: apt-get install tcl8.6-dev" >&2; exit 1; fi; \
 	fi
 
 # ---- native -------------------------------------------------------------------------------------
@@ -156,11 +167,11 @@ c-test-tsan: native $(addprefix $(BUILD)/ctest-tsan/,$(TSAN_TESTS) libferry_test
 	@$(call run_c_tests,tsan,$(TSAN_TESTS),TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 setarch -R)
 
 # ---- Java ---------------------------------------------------------------------------------------
-java: native check-jdk
+java: native check-jdk check-tcl
 	$(MVN) -DskipTests install
 
 # Not quiet: Surefire's "Tests run: ..." summary is the closing line CI reads.
-java-test: native check-jdk
+java-test: native check-jdk check-tcl
 	JAVA_HOME=$(FERRY_JDK) MAVEN_OPTS="$(MAVEN_OPTS) $(MAVEN_QUIET_OPTS)" mvn -B -ntp -Dstyle.color=never install
 
 # Ferry's main job: SQLite on the engine thread (make demo-core: the test ops' plug-in instead).

@@ -552,6 +552,37 @@ FERRY_API void ferry_free(void *ptr);
  * ferry.ffi_channel demand: only code that can make native calls can learn it. Any thread. */
 FERRY_API uint64_t ferry_ffi_key(void);
 
+/* ------------------------------------------------------------------------------------------------
+ * Java tasks on the engine thread (ferry_task.c; io.ferry.Engine#run / #call)
+ *
+ * libferry registers one more internal system op, "ferry.task" (arg0 = a task cell's index in a Java
+ * table, arg1 = that cell's stamp; 64-bit result, unused). It calls the one upcall Java installs with
+ * ferry_task_set_upcall, on the engine thread, with FERRY_TASK_RUN (ctx = the call's context id, a = arg0,
+ * b = arg1, p = the ferry_call, for ferry_call_var while the task runs); the upcall runs the Java task and
+ * keeps its result or throwable on the Java side, and never lets an exception escape (one would end the
+ * JVM). It returns 0, or a non-zero code that fails the call (the cell was stale or unknown).
+ *
+ * The same upcall hears of the engine's life, on the engine thread, once a task has run on it (so
+ * engines that never run a Java task make no such upcall):
+ *   FERRY_TASK_CTX_OPEN   ctx = the new context's id, a = its parent's id, b = its FERRY_CTX_* flags,
+ *                         p = its name (a NUL-terminated string, valid during the upcall)
+ *   FERRY_TASK_CTX_CLOSE  ctx = the id of a context about to close (before the engine's own close hook)
+ *   FERRY_TASK_STOP       once, when the engine stops, after the last call and after every context
+ *                         closed (an on-close hook registered before the plug-in's: it runs after them)
+ * Java's cancel hooks (a task's onCancel) run in Java on the thread that gives the task up; libferry
+ * registers no ferry_registry_on_cancel hook for tasks, so an engine pays nothing for them per call.
+ * ---------------------------------------------------------------------------------------------- */
+#define FERRY_TASK_RUN        1
+#define FERRY_TASK_CTX_OPEN   2
+#define FERRY_TASK_CTX_CLOSE  3
+#define FERRY_TASK_STOP       4
+
+typedef int64_t (*ferry_task_upcall_fn)(int32_t kind, int64_t ctx, int64_t a, int64_t b, int64_t p);
+
+/* Installs the task upcall for every engine of the process (Java does so once, with a stub that lives
+ * as long as the JVM). Any thread; later engines' and running engines' next task use it. */
+FERRY_API void ferry_task_set_upcall(ferry_task_upcall_fn fn);
+
 #ifdef __cplusplus
 }
 #endif

@@ -6,6 +6,7 @@
  */
 #include "ferry_internal.h"
 #include "ferry_ffi.h" /* issue 12: ferry__ffi_register */
+#include "ferry_task.h" /* issue 12: Java tasks hear of contexts */
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -204,6 +205,7 @@ static void ferry__ctx_close(ferry_engine *e, uint32_t index)
     ferry__ctx *x = cs->items[index];
     if (!x->open)
         return;
+    ferry__task_context_closing(ferry__ctx_id(index, x->generation)); /* issue 12: Java's context state */
     if (e->reg.ctx_close)
         e->reg.ctx_close(ferry__ctx_id(index, x->generation), x->engine_data, e->reg.ctx_hook_data);
     ferry__scope_free(&x->scope);
@@ -264,6 +266,7 @@ static int ferry__ctx_open(ferry_engine *e, uint32_t index, char *name, uint32_t
         .engine_data = data,
         .created = ++cs->created,
     };
+    ferry__task_context_opened(ferry__ctx_id(index, generation), parent_id, flags, name); /* issue 12 */
     return 0;
 }
 
@@ -661,5 +664,8 @@ int ferry__register_system_ops(ferry_registry *reg, ferry_engine *e)
         if (rc < 0)
             return ferry_registry_fail(reg, rc, "cannot register system op %s", ops[i].name);
     }
-    return ferry__ffi_register(reg, e); /* the downcall ops (ferry_ffi.c): issue 12's one line here */
+    int rc = ferry__ffi_register(reg, e); /* issue 12: the downcall ops (ferry_ffi.c) */
+    if (rc != 0)
+        return rc;
+    return ferry__register_task_ops(reg, e); /* issue 12: "ferry.task" (ferry_task.c) */
 }

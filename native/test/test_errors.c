@@ -327,6 +327,7 @@ static void test_op_lookup(void)
         { "ferry.ffi_prepare", FERRY_OP_SYSTEM | FERRY_OP_INTERNAL | FERRY_OP_IN_BYTES },
         { "ferry.ffi_channel", FERRY_OP_SYSTEM | FERRY_OP_INTERNAL },
         { "ferry.ffi_call", FERRY_OP_SYSTEM | FERRY_OP_INTERNAL },
+        { "ferry.task", FERRY_OP_SYSTEM | FERRY_OP_INTERNAL }, /* issue 12: Java tasks */
         { "noop", 0 },
         { "add", 0 },
         { "echo", 0 },
@@ -378,15 +379,16 @@ static void test_no_test_ops(void)
         CHECK(id == FERRY_E_UNKNOWN_OP, "an engine without a plug-in has the test op %s (id %d)", ft_test_op_names[i],
               id);
     }
-    /* issue 12 (ffi helper): the three downcall ops follow the context ops, so the first unknown id is 8. */
+    /* issue 12: the three downcall ops, then "ferry.task" (Java tasks), follow the context ops, so the
+     * first unknown id is 9. */
     const char *sys[] = { "ferry.ctx_create", "ferry.ctx_close", "ferry.var_set", "ferry.var_get", "ferry.var_unset",
-                          "ferry.ffi_prepare", "ferry.ffi_channel", "ferry.ffi_call" };
-    for (int i = 0; i < 8; i++)
+                          "ferry.ffi_prepare", "ferry.ffi_channel", "ferry.ffi_call", "ferry.task" };
+    for (int i = 0; i < 9; i++)
         CHECK(ferry_op_lookup(r.engine, sys[i], NULL) == i, "system op %s is not id %d", sys[i], i);
-    ring_req q = { .op = 8, .arg0 = 1, .arg1 = 2 };
+    ring_req q = { .op = 9, .arg0 = 1, .arg1 = 2 };
     ring_res res;
-    call(&r, &q, &res, "op 8");
-    check_error(&res, FERRY_E_UNKNOWN_OP, "op 8 on an engine without a plug-in", NULL, NULL);
+    call(&r, &q, &res, "op 9");
+    check_error(&res, FERRY_E_UNKNOWN_OP, "op 9 on an engine without a plug-in", NULL, NULL);
     ring_res_free(&res);
     stop(&r);
 }
@@ -398,9 +400,9 @@ static void test_unknown_op(void)
     ft_test_name = "unknown_op";
     ring r;
     start(&r, 4, NULL, NULL);
-    /* The system ops and test ops are exactly ids 0..19 (op_lookup checks that; issue 12: 3 downcall ops), so 20 is the first id
-     * past the table. */
-    const int32_t bad[] = { 1000, 20, INT32_MAX, -2, -7, INT32_MIN };
+    /* The system ops and test ops are exactly ids 0..20 (op_lookup checks that; issue 12: three downcall
+     * ops and ferry.task), so 21 is the first id past the table. */
+    const int32_t bad[] = { 1000, 21, INT32_MAX, -2, -7, INT32_MIN };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         ring_req q = { .op = bad[i], .arg0 = 1, .arg1 = 2 };
         ring_res res;

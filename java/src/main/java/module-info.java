@@ -10,4 +10,5 @@ module io.ferry {
     exports io.ferry;
     exports io.ferry.sqlite;
     exports io.ferry.spi;
+    exports io.ferry.tcl; // issue 12: the Tcl engine
 }

@@ -3,8 +3,14 @@ package io.ferry;
 import io.ferry.internal.EngineCore;
 import io.ferry.internal.NativeLibrary;
 import java.lang.ref.Cleaner;
+import java.time.Duration;
 import java.util.Objects;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeoutException;
+import java.util.function.DoubleSupplier;
+import java.util.function.LongSupplier;
 
 /**
  * A native engine that lives on one thread (named after the engine, {@link EngineBuilder#name}: in Java,
@@ -46,6 +52,8 @@ public final class Engine implements AutoCloseable {
     private final ExecutionContext systemContext;
     private final boolean requireContext;
     private final java.util.concurrent.atomic.AtomicLong contextNames = new java.util.concurrent.atomic.AtomicLong();
+    /** Java tasks on the engine thread (issue 12). */
+    final Tasks tasks = new Tasks(this);
 
     /** For {@link EngineBuilder#start()}: the facade over a started core. */
     Engine(EngineCore core, boolean requireContext) {
@@ -397,6 +405,91 @@ public final class Engine implements AutoCloseable {
             java.lang.foreign.FunctionDescriptor function) {
         return io.ferry.internal.Downcalls.bind(this, core, Objects.requireNonNull(address, "address"), null, function,
                 true);
+    }
+
+    // ---- Java tasks on the engine thread ---------------------------------------------------------
+
+    /**
+     * Runs a Java task on the engine thread, in the context a call made here now would run in
+     * ({@link #context()}), and waits for it; its exception is rethrown here (unchecked ones as they
+     * are). The task runs through the ring like an op ({@code ferry.task}, an upcall into Java), in
+     * order with this thread's other calls. Called on the engine thread itself (from a task), it runs
+     * the task inline. See {@link Task} for what a task may ask and what it must not do.
+     *
+     * @param task the work
+     * @throws EngineClosedException if the engine is closed or closes while the task waits
+     * @throws CallInterruptedException if this thread is interrupted while it waits (the task is given up)
+     */
+    public void run(Runnable task) {
+        tasks.run(tasks.defaultContext(), task);
+    }
+
+    /**
+     * Runs a Java task on the engine thread (as {@link #run}) and returns its result. A task that throws a
+     * checked exception fails with a {@link TaskFailedException} that carries it.
+     *
+     * @param <T> the result type
+     * @param task the work
+     * @return what the task returned
+     */
+    public <T> T call(Callable<T> task) {
+        return tasks.call(tasks.defaultContext(), task, Long.MAX_VALUE);
+    }
+
+    /**
+     * {@link #call(Callable)} that gives up after {@code timeout}: a task that had not started is never
+     * run; a running one has its cancel action run ({@link Task#onCancel}) and its result dropped.
+     *
+     * @param <T> the result type
+     * @param task the work
+     * @param timeout how long to wait
+     * @return what the task returned
+     * @throws TimeoutException if it did not finish in time
+     */
+    public <T> T call(Callable<T> task, Duration timeout) throws TimeoutException {
+        return tasks.call(tasks.defaultContext(), task, timeout.toNanos());
+    }
+
+    /**
+     * Runs a task that returns a {@code long} on the engine thread (as {@link #run}), without boxing.
+     *
+     * @param task the work
+     * @return what the task returned
+     */
+    public long callLong(LongSupplier task) {
+        return tasks.callLong(tasks.defaultContext(), task);
+    }
+
+    /**
+     * Runs a task that returns a {@code double} on the engine thread (as {@link #run}), without boxing.
+     *
+     * @param task the work
+     * @return what the task returned
+     */
+    public double callDouble(DoubleSupplier task) {
+        return tasks.callDouble(tasks.defaultContext(), task);
+    }
+
+    /**
+     * Runs a task on the engine thread without waiting. The future completes off the engine thread;
+     * cancelling it gives the task up (its cancel action runs on the cancelling thread).
+     *
+     * @param <T> the result type
+     * @param task the work
+     * @return the task's future
+     */
+    public <T> CompletableFuture<T> callAsync(Callable<T> task) {
+        return tasks.callAsync(tasks.defaultContext(), TaskCell.KIND_CALL, task);
+    }
+
+    /**
+     * {@link #callAsync} for a task with no result.
+     *
+     * @param task the work
+     * @return the task's future
+     */
+    public CompletableFuture<Void> runAsync(Runnable task) {
+        return tasks.callAsync(tasks.defaultContext(), TaskCell.KIND_RUN, task);
     }
 
     @Override

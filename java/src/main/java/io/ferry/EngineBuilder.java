@@ -1,6 +1,7 @@
 package io.ferry;
 
 import io.ferry.internal.EngineCore;
+import io.ferry.internal.Layout;
 import io.ferry.internal.NativeLibrary;
 import io.ferry.internal.WaitRules;
 import java.nio.file.Path;
@@ -36,6 +37,9 @@ public final class EngineBuilder {
     private Duration closeTimeout = Duration.ofSeconds(10);
     private boolean requireContext;
     private Integer engineNice;
+    private final java.util.List<ContextLocal<?>> contextLocals = new java.util.ArrayList<>();
+    private final java.util.List<Runnable> onStart = new java.util.ArrayList<>();
+    private final java.util.List<Runnable> onStop = new java.util.ArrayList<>();
 
     EngineBuilder() {
     }
@@ -205,6 +209,46 @@ public final class EngineBuilder {
     }
 
     /**
+     * Per-context state in Java ({@link ContextLocal}): a value made on the engine thread for the
+     * systemic context at start and for every context made later, closed there when its context
+     * closes. A local belongs to one engine.
+     *
+     * @param local the context local
+     * @return this builder
+     */
+    public EngineBuilder contextLocal(ContextLocal<?> local) {
+        contextLocals.add(Objects.requireNonNull(local, "local"));
+        return this;
+    }
+
+    /**
+     * Java to run on the engine thread when the engine starts, after its plug-in's init and the
+     * systemic context's {@link ContextLocal}s, before {@link #start()} returns. If it throws, the
+     * engine is closed and start fails with an {@link EngineStartException} that carries it.
+     *
+     * @param hook the start hook (hooks run in the order given)
+     * @return this builder
+     */
+    public EngineBuilder onStart(Runnable hook) {
+        onStart.add(Objects.requireNonNull(hook, "hook"));
+        return this;
+    }
+
+    /**
+     * Java to run on the engine thread when the engine stops: after the last call, after every
+     * context (and its {@link ContextLocal}s) closed and after the plug-in's own close hooks. It runs
+     * however the engine is closed ({@link Engine#close()}, the Cleaner, the JVM's exit). It must not
+     * call the engine (it is closed).
+     *
+     * @param hook the stop hook (hooks run last given, first run)
+     * @return this builder
+     */
+    public EngineBuilder onStop(Runnable hook) {
+        onStop.add(Objects.requireNonNull(hook, "hook"));
+        return this;
+    }
+
+    /**
      * Starts the engine thread and waits for its init.
      *
      * @return the running engine
@@ -228,6 +272,19 @@ public final class EngineBuilder {
                 throw e;
             }
         }
-        return new Engine(core, requireContext);
+        Engine engine = new Engine(core, requireContext);
+        if (!contextLocals.isEmpty() || !onStart.isEmpty() || !onStop.isEmpty()) {
+            try {
+                engine.tasks.configure(contextLocals, onStart, onStop);
+                engine.tasks.start(); // binds the engine thread: the systemic locals, then the start hooks
+            } catch (RuntimeException | Error e) {
+                engine.close();
+                EngineStartException failed = new EngineStartException(Layout.E_INIT, "engine '" + name
+                        + "': a Java start hook or context local failed: " + e);
+                failed.initCause(e);
+                throw failed;
+            }
+        }
+        return engine;
     }
 }

@@ -315,6 +315,83 @@ public final class ExecutionContext extends ContextVariables implements AutoClos
         }
     }
 
+    // ---- Java tasks in this context -------------------------------------------------------------
+
+    /**
+     * {@link Engine#run(Runnable)} in this context: the task's call carries this context's id, so
+     * {@link Task#context()} and {@link ContextLocal#get()} inside it are this context's.
+     *
+     * @param task the work
+     */
+    public void run(Runnable task) {
+        engine.tasks.run(this, task);
+    }
+
+    /**
+     * {@link Engine#call(Callable)} in this context.
+     *
+     * @param <T> the result type
+     * @param task the work
+     * @return what the task returned
+     */
+    public <T> T call(Callable<T> task) {
+        return engine.tasks.call(this, task, Long.MAX_VALUE);
+    }
+
+    /**
+     * {@link Engine#call(Callable, java.time.Duration)} in this context.
+     *
+     * @param <T> the result type
+     * @param task the work
+     * @param timeout how long to wait
+     * @return what the task returned
+     * @throws java.util.concurrent.TimeoutException if it did not finish in time
+     */
+    public <T> T call(Callable<T> task, java.time.Duration timeout) throws java.util.concurrent.TimeoutException {
+        return engine.tasks.call(this, task, timeout.toNanos());
+    }
+
+    /**
+     * {@link Engine#callLong} in this context.
+     *
+     * @param task the work
+     * @return what the task returned
+     */
+    public long callLong(java.util.function.LongSupplier task) {
+        return engine.tasks.callLong(this, task);
+    }
+
+    /**
+     * {@link Engine#callDouble} in this context.
+     *
+     * @param task the work
+     * @return what the task returned
+     */
+    public double callDouble(java.util.function.DoubleSupplier task) {
+        return engine.tasks.callDouble(this, task);
+    }
+
+    /**
+     * {@link Engine#callAsync} in this context.
+     *
+     * @param <T> the result type
+     * @param task the work
+     * @return the task's future
+     */
+    public <T> java.util.concurrent.CompletableFuture<T> callAsync(Callable<T> task) {
+        return engine.tasks.callAsync(this, TaskCell.KIND_CALL, task);
+    }
+
+    /**
+     * {@link Engine#runAsync} in this context.
+     *
+     * @param task the work
+     * @return the task's future
+     */
+    public java.util.concurrent.CompletableFuture<Void> runAsync(Runnable task) {
+        return engine.tasks.callAsync(this, TaskCell.KIND_RUN, task);
+    }
+
     @Override
     public String toString() {
         return "ExecutionContext[" + name + ", id=0x" + Long.toHexString(id) + (readOnly ? ", read-only" : "")

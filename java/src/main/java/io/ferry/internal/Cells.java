@@ -58,12 +58,14 @@ final class Cells {
     /** Gives back a cell no engine write can still reach (its last call's outcome was taken). */
     synchronized void give(Cell c) {
         c.waiter = null;
+        c.idleRelease();
         free.addFirst(c); // the most recently used line is the one most likely still cached
     }
 
     /** Gives back a cell whose call seq was given up: it is free again once the engine's DONE(seq) shows. */
     synchronized void retire(Cell c, long seq) {
         c.waiter = null;
+        c.idleRelease();
         c.limboSeq = seq;
         limbo.add(c);
     }

@@ -91,6 +91,7 @@ final class Shutdown {
             return;
         }
         ring.giveUpQueued(seq);
+        c.idleRelease(); // nobody will take an outcome from it: the drain below need not wait for it
         Object w = c.waiter;
         if (w instanceof Thread caller) {
             LockSupport.unpark(caller);

@@ -3,6 +3,7 @@
  * a time (ferry.h documents the slot protocol), and accounts for them in the stats block.
  */
 #include "ferry_internal.h"
+#include "ferry_counters.h" /* counters */
 
 #include <stdlib.h>
 #include <string.h>
@@ -191,17 +192,20 @@ static void ferry__run_slot(ferry_engine *e, ferry_slot *s, uint64_t seq)
     bool bad_input;
     bool has_input = ferry__bind_input(&c, s, &bad_input);
     if (!gone && !aborted) {
+        int64_t t0 = ferry__counters_begin(e, s->op); /* counters */
         if (bad_input)
             ferry_call_fail(&c, FERRY_E_INVALID, "call has a null input pointer with length %llu",
                             (unsigned long long)s->in_len);
         else
             ferry__execute(e, s, &c);
+        ferry__counters_end(e, s->op, t0, c.err); /* counters */
     }
     if (cancellable)
         ferry__cancel_window_close(e);
     if (has_input)
         free((void *)(uintptr_t)s->in_ptr);
     if (gone || aborted) {
+        ferry__counters_skip(e, aborted); /* counters */
         free(c.out);
         free(c.err_msg);
         ferry__release(e, s, seq);

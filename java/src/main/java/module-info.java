@@ -7,6 +7,9 @@
  * {@code --enable-native-access=ALL-UNNAMED} on the class path.
  */
 module io.ferry {
+    requires java.management;
+    requires jdk.jfr;
+
     exports io.ferry;
     exports io.ferry.sqlite;
     exports io.ferry.spi;

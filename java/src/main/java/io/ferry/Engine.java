@@ -111,6 +111,7 @@ public final class Engine implements AutoCloseable {
         Op op = ops.get(Objects.requireNonNull(name, "name"));
         if (op == null) {
             Op made = OpBase.lookup(this, core, name); // a native lookup: not under the map's lock
+            core.counters.nameOp(made.id(), name);
             op = ops.putIfAbsent(name, made);
             op = op != null ? op : made;
         }
@@ -295,6 +296,50 @@ public final class Engine implements AutoCloseable {
      */
     public long engineCpuNanos() {
         return core.engineCpuNanos();
+    }
+
+    // ---- observability ------------------------------------------------------------------------------
+
+    /**
+     * What the engine has done since it started: calls submitted, completed, failed, skipped, given up,
+     * rejected; the ring's depth; the engine's busy time, CPU time and wake-ups; parked callers; per-op
+     * counts (and engine time for tracked ops, {@link EngineBuilder#trackOps}). Reading it costs the
+     * callers nothing: the engine keeps its counters where no caller polls. Also after close (the final
+     * figures).
+     *
+     * @return a snapshot
+     */
+    public EngineStats stats() {
+        return core.counters.snapshot();
+    }
+
+    /** At start (EngineBuilder): tracked ops, histograms, the MXBean. */
+    void observe(java.util.List<String> trackOps, boolean histograms, boolean jmx) {
+        for (String n : trackOps) {
+            if (n.equals("*")) {
+                core.counters.trackAll();
+            } else {
+                track(internalOp(n));
+            }
+        }
+        if (jmx) {
+            io.ferry.internal.EngineMXBeanImpl.register(core);
+        }
+    }
+
+    /**
+     * Times every call of {@code op} on the engine thread from now on (its mean engine time appears in
+     * {@link #stats()}); {@link EngineBuilder#trackOps} does this at start.
+     *
+     * @param op an op of this engine
+     */
+    public void track(Op op) {
+        OpBase b = OpBase.base(op);
+        if (b.engine != this) {
+            throw new IllegalArgumentException("op '" + op.name() + "' belongs to engine '" + b.engine.name()
+                    + "', not to engine '" + name() + "'");
+        }
+        core.counters.track(op.id());
     }
 
     @Override

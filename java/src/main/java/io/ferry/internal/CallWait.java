@@ -125,6 +125,7 @@ final class CallWait {
             checkNotCancelledByClose(seq); // GONE or moved: close() gave the call up before we parked
             return null; // DONE: PARKED is set only by us, and the slot is ours until we release it
         }
+        core.counters.caller.parks.increment(); // counters
         boolean ok = false;
         try {
             awaitDone(seq, deadline, parked);
@@ -149,6 +150,7 @@ final class CallWait {
         } catch (InterruptedException e) {
             interrupted = true;
             if (giveUpParked(seq, parked)) {
+                core.counters.caller.interrupted.increment(); // counters
                 throw new CallInterruptedException("engine '" + core.name() + "': the caller was interrupted, so the"
                         + " call was given up: " + givenUp(seq));
             }
@@ -260,6 +262,7 @@ final class CallWait {
      * skip the call. Otherwise it may have started it, and will discard its result.
      */
     private TimeoutException timedOut(long seq) {
+        core.counters.caller.timedOut.increment(); // counters
         return new TimeoutException("engine '" + core.name() + "': call timed out; " + givenUp(seq));
     }
 
@@ -275,6 +278,7 @@ final class CallWait {
             return false;
         }
         // GONE: the engine will neither run nor report this call, and releases the slot itself.
+        core.counters.caller.cancelled.increment(); // counters
         waiters.compareAndSet(ring.index(seq), waiter, null);
         cancelHook.cancelIfRunning(seq);
         return true;
@@ -302,6 +306,7 @@ final class CallWait {
             parked.outcome = new FerryException("internal error while handing over the result of op '"
                     + parked.op.name() + "'", t);
         }
+        core.counters.caller.wakeups.increment(); // counters
         Thread caller = parked.thread;
         parked.done = true; // release: the outcome above is visible to the caller that sees done
         LockSupport.unpark(caller);

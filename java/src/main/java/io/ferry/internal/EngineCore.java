@@ -57,6 +57,7 @@ public final class EngineCore {
     private final Completions completions;
     private final Shutdown shutdown;
     private final Thread engineThread;
+    public final EngineCounters counters; // counters
 
     @SuppressWarnings("unused") // accessed through LIFECYCLE
     private volatile int lifecycle = OPEN;
@@ -109,6 +110,7 @@ public final class EngineCore {
                         + (freeRegion ? "the engine thread was stopped and joined"
                                 : "the engine thread did not stop within the close timeout, so its region is leaked"));
             }
+            this.counters = EngineCounters.attach(name, capacity, region, handle); // counters
             started = true;
         } finally {
             if (!started && freeRegion) {
@@ -199,12 +201,14 @@ public final class EngineCore {
      */
     public long tryCallLong(Op op, long ctx, long a, long b, byte[] input, long ifRejected) {
         long submitted = trySubmit(op, ctx, a, b, input);
+        if (submitted == -1) counters.caller.rejected.increment(); // counters
         return submitted == -1 ? ifRejected : awaitLong(submitted, op);
     }
 
     /** {@link #callObject} without a deadline if a slot is free now; else sends nothing, returns {@code ifRejected}. */
     public Object tryCallObject(Op op, long ctx, byte[] input, int kind, Object ifRejected) {
         long submitted = trySubmit(op, ctx, 0, 0, input);
+        if (submitted == -1) counters.caller.rejected.increment(); // counters
         try {
             return submitted == -1 ? ifRejected
                     : wait.awaitObject(submitted & Long.MAX_VALUE, submitted < 0, NO_DEADLINE, op, kind);
@@ -324,6 +328,7 @@ public final class EngineCore {
 
     public void close(long timeoutNs) {
         if (LIFECYCLE.compareAndSet(this, OPEN, CLOSING)) {
+            counters.closing(); // counters
             shutdown.closeFirst(timeoutNs);
         } else if (Thread.currentThread() != engineThread) {
             // Another thread is closing: return only once it has joined the engine thread. (On the

@@ -120,6 +120,7 @@ final class Shutdown {
                 return;
             }
             cancelHook.retire(); // no caller is inside ferry_engine_cancel, and none will enter
+            core.counters.engineJoined(); // counters
             FerryNative.ferry_engine_destroy(handle);
             // Every accepted call is DONE; wait (bounded) for callers to take their results, so freeing
             // the region cannot pull memory from under a caller still reading it. If they do not, the
@@ -148,6 +149,7 @@ final class Shutdown {
     /** The engine did not stop in time: fail every waiting caller and leak the region it may still touch. */
     private void abandonEngine() {
         core.markAbandoned();
+        core.counters.abandoned(core.closeTimeoutNs()); // counters
         for (int i = 0; i < ring.capacity(); i++) {
             Object w = waiters.get(i);
             if (w instanceof ParkedCall parked) {

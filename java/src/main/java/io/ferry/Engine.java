@@ -43,6 +43,7 @@ public final class Engine implements AutoCloseable {
     private final EngineCore core;
     private final ConcurrentHashMap<String, Op> ops = new ConcurrentHashMap<>();
     private final Cleaner.Cleanable cleanable;
+    private final Forgotten forgotten;
     private final ExecutionContext systemContext;
     private final boolean requireContext;
     private final java.util.concurrent.atomic.AtomicLong contextNames = new java.util.concurrent.atomic.AtomicLong();
@@ -54,7 +55,31 @@ public final class Engine implements AutoCloseable {
         this.systemContext = new ExecutionContext(this, core, io.ferry.internal.Layout.SYSTEM_CONTEXT, "systemic",
                 false, null);
         // The action holds the core only, never this facade, so the facade can become unreachable.
-        this.cleanable = CLEANER.register(this, core::close);
+        this.forgotten = new Forgotten(core);
+        this.cleanable = CLEANER.register(this, forgotten);
+    }
+
+    /**
+     * The Cleaner's action: closes the core, and says so at WARNING when the engine was never closed
+     * (the user forgot it: its calls were given up without anyone asking).
+     */
+    private static final class Forgotten implements Runnable {
+        private final EngineCore core;
+        volatile boolean closedByUser;
+
+        Forgotten(EngineCore core) {
+            this.core = core;
+        }
+
+        @Override
+        public void run() {
+            if (!closedByUser && !core.isClosed()) {
+                System.getLogger("io.ferry").log(System.Logger.Level.WARNING, "engine '" + core.name() + "' became"
+                        + " unreachable without being closed: the Cleaner closes it now (close engines with"
+                        + " try-with-resources or close())");
+            }
+            core.close();
+        }
     }
 
     /**
@@ -227,6 +252,7 @@ public final class Engine implements AutoCloseable {
      */
     @Override
     public void close() {
+        forgotten.closedByUser = true;
         cleanable.clean(); // runs core.close once, and unregisters it from the Cleaner
         core.close(); // a concurrent close() returns only once the first one joined the engine thread
     }

@@ -35,6 +35,8 @@ static inline void ferry__counters_end(ferry_engine *e, int32_t op, int64_t t0, 
     ferry_op_counters *oc = op >= 0 && (uint32_t)op < k->op_count ? &k->ops[op] : NULL;
     if (oc)
         ferry__bump(&oc->calls, 1);
+    else
+        ferry__bump(&k->other, 1);
     if (err != 0) {
         ferry__bump(&k->failed, 1);
         if (oc)

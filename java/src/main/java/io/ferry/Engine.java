@@ -341,6 +341,7 @@ public final class Engine implements AutoCloseable {
 
     /** At start (EngineBuilder): tracked ops, histograms, the MXBean. */
     void observe(java.util.List<String> trackOps, boolean histograms, boolean jmx) {
+        core.counters.histograms(histograms); // before any op handle is made: handles read it once
         for (String n : trackOps) {
             if (n.equals("*")) {
                 core.counters.trackAll();
@@ -351,6 +352,36 @@ public final class Engine implements AutoCloseable {
         if (jmx) {
             io.ferry.internal.EngineMXBeanImpl.register(core);
         }
+    }
+
+    /**
+     * The distribution of the callers' wait, from submit to result, of every sync call made since start
+     * (with {@link EngineBuilder#histograms(boolean) histograms(true)}; async, tryCall and batch calls are
+     * not in it). Take two snapshots and {@link LatencyHistogram#since} for an interval.
+     *
+     * @return a snapshot
+     * @throws IllegalStateException if histograms are off
+     */
+    public LatencyHistogram waitLatency() {
+        io.ferry.internal.LatencyRecorder r = core.counters.latency();
+        if (r == null) {
+            throw new IllegalStateException("engine '" + name() + "': histograms are off; start the engine with"
+                    + " EngineBuilder.histograms(true)");
+        }
+        return new LatencyHistogram(r.counts());
+    }
+
+    /**
+     * The distribution of the engine thread's time per call (every call the engine ran, async and
+     * batch slots included), measured by the engine, with {@link EngineBuilder#histograms(boolean)
+     * histograms(true)}.
+     *
+     * @return a snapshot
+     * @throws IllegalStateException if histograms are off
+     */
+    public LatencyHistogram engineLatency() {
+        waitLatency(); // the same check
+        return new LatencyHistogram(core.counters.engineHistogram());
     }
 
     /**

@@ -257,7 +257,7 @@ public final class EngineBuilder {
     }
 
     /**
-     * Latency distributions ({@code Engine.latency()}): each call's wait (submit to result, measured by its
+     * Latency distributions ({@link Engine#waitLatency()}, {@link Engine#engineLatency()}): each call's wait (submit to result, measured by its
      * caller) and engine time (measured by the engine thread, which then times every call), as
      * log-linear histograms with HdrHistogram's precision of 4 sub-bucket bits. Off by default: it costs
      * two clock reads on the caller and two on the engine per call (bench/RESULTS.md has the figure).

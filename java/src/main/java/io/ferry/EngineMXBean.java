@@ -11,7 +11,7 @@ package io.ferry;
  * {@code Failed}, {@code Skipped}, {@code TimedOut}, {@code Cancelled}, {@code Rejected}),
  * {@code ferry.queue.depth} (Gauge of {@code Queued}), {@code ferry.in.flight} (Gauge of
  * {@code InFlight}), {@code ferry.engine.busy} (Gauge of {@code EngineBusyFraction}), and, with
- * histograms on, a timer {@code ferry.call.wait} from {@code Engine.latency()}; tag each with
+ * histograms on, a timer {@code ferry.call.wait} from {@link Engine#waitLatency()}; tag each with
  * {@code engine=<name>}. The README's Observability section shows the binder.
  */
 public interface EngineMXBean {

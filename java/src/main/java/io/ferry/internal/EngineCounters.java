@@ -26,7 +26,7 @@ public final class EngineCounters {
     // Offsets in ferry_counters (ferry.h; ferry_counters.c asserts them).
     static final long MAGIC = 0, OP_COUNT = 8, CONTROL = 12;
     static final long FAILED = 128, SKIPPED = 136, ABORTED = 144, SLEEPS = 152, RUNS = 160, SAMPLED_RUNS = 168,
-            SAMPLED_NS = 176, TIMED_CALLS = 184, TIMED_NS = 192;
+            SAMPLED_NS = 176, TIMED_CALLS = 184, TIMED_NS = 192, OTHER = 200;
     static final long HIST = 256;
     /** FERRY_HIST_BUCKETS. */
     public static final int HIST_BUCKETS = 608;
@@ -61,6 +61,8 @@ public final class EngineCounters {
     /** The ring's figures once the engine thread was joined: tail, head, completed, started, call_ns. */
     private volatile long[] finalRing;
     private volatile long lastCpuNanos = -1;
+    /** The callers' wait histogram while histograms are on (set at start, before any op handle is made). */
+    private volatile LatencyRecorder latency;
 
     private EngineCounters(String name, int capacity, MemorySegment region, MemorySegment engine) {
         this.name = name;
@@ -70,14 +72,16 @@ public final class EngineCounters {
         int ops = Math.max(0, FerryNative.ferry_engine_op_count(engine));
         long size = FerryNative.ferry_counters_size(ops);
         MemorySegment b = null;
-        if (size == OPS + ops * OP_SIZE) {
+        if (!Observe.ENABLED) {
+            size = -1; // -Dferry.observability=false: no block, the engine counts nothing
+        } else if (size == OPS + ops * OP_SIZE) {
             b = Arena.ofAuto().allocate(size, Layout.ALIGNMENT);
             if (FerryNative.ferry_engine_attach_counters(engine, b, size) != 0
                     || (long) LONG.getVolatile(b, MAGIC) != COUNTERS_MAGIC) {
                 b = null;
             }
         }
-        if (b == null) {
+        if (b == null && Observe.ENABLED) {
             EngineCore.LOG.log(System.Logger.Level.WARNING, "engine '" + name + "': libferry refused the counters"
                     + " block (the jar and the library are from different builds?); stats() has the ring's figures only");
         }
@@ -124,6 +128,37 @@ public final class EngineCounters {
         if (block != null && id >= 0 && id < opCount) {
             LONG.setVolatile(block, OPS + id * OP_SIZE + OP_TRACK, 1L);
         }
+    }
+
+    /** Histograms on (the callers' wait, the engine's time per call) or off. */
+    public void histograms(boolean on) {
+        latency = on && Observe.ENABLED ? new LatencyRecorder() : null;
+        timeAll(on);
+    }
+
+    /** The callers' wait histogram, or null when histograms are off. */
+    public LatencyRecorder latency() {
+        return latency;
+    }
+
+    /**
+     * What a call of op id takes the engine, for the per-call JFR event: its timed mean if the op is timed,
+     * else the engine's recent time per call (stats.call_ns).
+     */
+    public long engineTimeOf(int id) {
+        if (block != null && id >= 0 && id < opCount) {
+            long base = OPS + id * OP_SIZE;
+            long n = blockLong(base + OP_TIMED_CALLS);
+            if (n > 0) {
+                return blockLong(base + OP_TIMED_NS) / n;
+            }
+        }
+        return ringFigures()[4];
+    }
+
+    /** A context opened or closed: a JFR event. */
+    public void context(String contextName, long id, boolean open) {
+        EngineEvents.context(name, contextName, id, open);
     }
 
     /** Tracks every op. */
@@ -256,7 +291,11 @@ public final class EngineCounters {
         boolean closed = stopped;
         long failed = blockLong(FAILED), skipped = blockLong(SKIPPED), aborted = blockLong(ABORTED);
         long runs = blockLong(RUNS), sampledRuns = blockLong(SAMPLED_RUNS), sampledNs = blockLong(SAMPLED_NS);
-        long tail = ring[0], completed = ring[2], started = ring[3];
+        long tail = ring[0], started = ring[3];
+        // stats.completed is stored once per drain, so it lags a long run of calls back to back; the
+        // engine's own per-call counts do not: every slot it took is an op's call, an out-of-range op,
+        // a skipped call or an abort record.
+        long taken = skipped + aborted + blockLong(OTHER);
         long now = closed && stopNanos != 0 ? stopNanos : System.nanoTime();
         long uptime = Math.max(1, now - startNanos);
         long busy = sampledRuns == 0 ? 0 : (long) ((double) sampledNs / sampledRuns * runs);
@@ -264,12 +303,14 @@ public final class EngineCounters {
         for (int id = 0; id < opCount; id++) {
             long base = OPS + id * OP_SIZE;
             long calls = blockLong(base + OP_CALLS);
+            taken += calls;
             if (calls != 0) {
                 String n = opNames.get(id);
                 ops.add(new EngineStats.OpStats(n == null ? "op#" + id : n, id, calls, blockLong(base + OP_FAILED),
                         blockLong(base + OP_TIMED_CALLS), blockLong(base + OP_TIMED_NS)));
             }
         }
+        long completed = Math.max(ring[2], taken);
         return new EngineStats(name, uptime, tail, completed, Math.max(0, completed - skipped - aborted), failed,
                 skipped, aborted, caller.rejected.sum(), caller.timedOut.sum(), caller.cancelled.sum(),
                 caller.interrupted.sum(), Math.max(0, tail - completed), Math.max(0, tail - started), busy,

@@ -28,9 +28,13 @@ import java.util.List;
  * @param interrupted calls given up because their caller was interrupted
  * @param inFlight calls submitted and not completed (submitted - completed): the ring's depth
  * @param queued calls submitted and not yet started by the engine (submitted - started)
- * @param engineBusyNanos time the engine thread spent running calls (sampled on one run in 64)
+ * @param engineBusyNanos wall time the engine thread spent in runs of calls, preemption included (sampled on
+ *        one run in 64)
  * @param engineBusyFraction engineBusyNanos / uptimeNanos
- * @param engineCpuNanos CPU time of the engine thread (busy and spinning idle alike), -1 once closed
+ * @param engineBusyCpuNanos of engineBusyNanos, the time the engine thread was on its core (its CPU clock,
+ *        same samples): the rest, engineBusyNanos - engineBusyCpuNanos, it was off its core mid-run
+ * @param engineCpuNanos CPU time of the engine thread (busy and spinning idle alike); once closed, as close
+ *        began (the thread's clock is gone once it is joined), or -1 if it was never read
  * @param engineCallNanos what a call took the engine lately, by the engine's own CPU clock (0 until measured)
  * @param engineWakeups times the idle engine slept and had to be woken
  * @param callerParks callers that parked for their result
@@ -40,7 +44,8 @@ import java.util.List;
  */
 public record EngineStats(String engine, long uptimeNanos, long submitted, long completed, long run, long failed,
         long skipped, long aborted, long rejected, long timedOut, long cancelled, long interrupted, long inFlight,
-        long queued, long engineBusyNanos, double engineBusyFraction, long engineCpuNanos, long engineCallNanos,
+        long queued, long engineBusyNanos, double engineBusyFraction, long engineBusyCpuNanos, long engineCpuNanos,
+        long engineCallNanos,
         long engineWakeups, long callerParks, long callerWakeups, List<OpStats> ops, boolean closed) {
 
     /** A defensive copy of the op list. */
@@ -96,8 +101,11 @@ public record EngineStats(String engine, long uptimeNanos, long submitted, long 
         b.append(String.format("  given up: timed out %d, cancelled %d, interrupted %d; rejected tries %d%n",
                 timedOut, cancelled, interrupted, rejected));
         b.append(String.format("  ring: in flight %d, queued %d%n", inFlight, queued));
-        b.append(String.format("  engine: busy %.1f%% (%.3f s), cpu %.3f s, recent call %d ns, wake-ups %d%n",
-                engineBusyFraction * 100, engineBusyNanos / 1e9, engineCpuNanos / 1e9, engineCallNanos, engineWakeups));
+        b.append(String.format("  engine: busy %.1f%% (%.3f s, of which off its core %.3f s), cpu %s, recent call %d ns,"
+                + " wake-ups %d%n", engineBusyFraction * 100, engineBusyNanos / 1e9,
+                (engineBusyNanos - engineBusyCpuNanos) / 1e9,
+                engineCpuNanos < 0 ? "n/a" : String.format("%.3f s", engineCpuNanos / 1e9), engineCallNanos,
+                engineWakeups));
         b.append(String.format("  callers: parked %d, woken %d%n", callerParks, callerWakeups));
         for (OpStats o : ops) {
             b.append(String.format("  op %-20s calls %d, failed %d%s%n", o.name(), o.calls(), o.failed(),

@@ -51,8 +51,10 @@ class StatsTest {
                             assertThrows(CallFailedException.class, () -> fail.call(9, BOOM));
                         }
                         for (int i = 0; i < timeouts; i++) {
-                            // 200 ms of engine time, given up after 1 ms: the engine skips it or stops it
-                            assertThrows(TimeoutException.class, () -> spin.call(200_000_000L, 0, Duration.ofMillis(1)));
+                            // 5 s of engine time, given up after 1 ms: the engine skips it, or the spin sees it given
+                            // up and stops (5 s, not less: a caller descheduled for longer than the spin would
+                            // find it done and get its result, as a timeout checks only while the call runs)
+                            assertThrows(TimeoutException.class, () -> spin.call(5_000_000_000L, 0, Duration.ofMillis(1)));
                         }
                     } catch (Throwable e) {
                         errors.add(e);
@@ -111,8 +113,8 @@ class StatsTest {
                 assertEquals(-7, add.tryCall(1, 2, -7));
             }
             assertEquals(5, engine.stats().rejected() - before.rejected(), "rejected tries");
-            for (CompletableFuture<Long> f : fs) {
-                assertTrue(f.cancel(false));
+            for (int i = fs.size() - 1; i >= 0; i--) { // the queued ones first: the spin's end would let them run
+                assertTrue(fs.get(i).cancel(false));
             }
             EngineStats end = awaitStats(engine, x -> x.inFlight() == 0, "an empty ring");
             assertEquals(capacity, end.cancelled() - before.cancelled(), "cancelled");

@@ -26,7 +26,7 @@ public final class EngineCounters {
     // Offsets in ferry_counters (ferry.h; ferry_counters.c asserts them).
     static final long MAGIC = 0, OP_COUNT = 8, CONTROL = 12;
     static final long FAILED = 128, SKIPPED = 136, ABORTED = 144, SLEEPS = 152, RUNS = 160, SAMPLED_RUNS = 168,
-            SAMPLED_NS = 176, TIMED_CALLS = 184, TIMED_NS = 192, OTHER = 200;
+            SAMPLED_NS = 176, TIMED_CALLS = 184, TIMED_NS = 192, OTHER = 200, SAMPLED_CPU_NS = 208;
     static final long HIST = 256;
     /** FERRY_HIST_BUCKETS. */
     public static final int HIST_BUCKETS = 608;
@@ -200,6 +200,7 @@ public final class EngineCounters {
     /** close() has begun. */
     void closing() {
         closeStartNanos = System.nanoTime();
+        cpuNanos(); // the engine thread's CPU time as close begins: the last one readable
         EngineCore.LOG.log(System.Logger.Level.DEBUG, () -> "engine '" + name + "' closing: "
                 + Math.max(0, ringFigures()[0] - ringFigures()[2]) + " calls in flight");
     }
@@ -287,18 +288,17 @@ public final class EngineCounters {
 
     /** The statistics snapshot (see {@link EngineStats}). */
     public EngineStats snapshot() {
-        long[] ring = ringFigures();
         boolean closed = stopped;
         long failed = blockLong(FAILED), skipped = blockLong(SKIPPED), aborted = blockLong(ABORTED);
         long runs = blockLong(RUNS), sampledRuns = blockLong(SAMPLED_RUNS), sampledNs = blockLong(SAMPLED_NS);
-        long tail = ring[0], started = ring[3];
         // stats.completed is stored once per drain, so it lags a long run of calls back to back; the
         // engine's own per-call counts do not: every slot it took is an op's call, an out-of-range op,
-        // a skipped call or an abort record.
+        // a skipped call or an abort record. They are read first, the ring's figures after them.
         long taken = skipped + aborted + blockLong(OTHER);
         long now = closed && stopNanos != 0 ? stopNanos : System.nanoTime();
         long uptime = Math.max(1, now - startNanos);
         long busy = sampledRuns == 0 ? 0 : (long) ((double) sampledNs / sampledRuns * runs);
+        long busyCpu = sampledRuns == 0 ? 0 : (long) ((double) blockLong(SAMPLED_CPU_NS) / sampledRuns * runs);
         List<EngineStats.OpStats> ops = new ArrayList<>();
         for (int id = 0; id < opCount; id++) {
             long base = OPS + id * OP_SIZE;
@@ -310,11 +310,16 @@ public final class EngineCounters {
                         blockLong(base + OP_TIMED_CALLS), blockLong(base + OP_TIMED_NS)));
             }
         }
-        long completed = Math.max(ring[2], taken);
+        // The ring's figures after the engine's counters: a call counted above was claimed and started
+        // before these reads, so a quiet engine reads in flight 0 and queued 0 (never a torn -1 or +1).
+        long[] ring = ringFigures();
+        long tail = ring[0], started = ring[3];
+        long completed = block == null ? ring[2] : taken; // no max: the stats line may be newer than the counts
         return new EngineStats(name, uptime, tail, completed, Math.max(0, completed - skipped - aborted), failed,
                 skipped, aborted, caller.rejected.sum(), caller.timedOut.sum(), caller.cancelled.sum(),
                 caller.interrupted.sum(), Math.max(0, tail - completed), Math.max(0, tail - started), busy,
-                Math.min(1.0, (double) busy / uptime), closed ? -1 : cpuNanos(), ring[4], blockLong(SLEEPS),
+                Math.min(1.0, (double) busy / uptime), Math.min(busy, busyCpu), closed ? lastCpuNanos : cpuNanos(),
+                ring[4], blockLong(SLEEPS),
                 caller.parks.sum(), caller.wakeups.sum(), ops, closed);
     }
 }

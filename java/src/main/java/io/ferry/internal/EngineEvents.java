@@ -122,6 +122,11 @@ final class EngineEvents {
         @Timespan(Timespan.NANOSECONDS)
         long engineBusy;
 
+        @Label("Engine Busy On Core")
+        @Description("Of the busy time, the time the engine thread was on its core (its CPU clock)")
+        @Timespan(Timespan.NANOSECONDS)
+        long engineBusyOnCore;
+
         @Label("Engine Busy Fraction")
         @jdk.jfr.Percentage
         double engineBusyFraction;
@@ -175,6 +180,7 @@ final class EngineEvents {
             e.queued = s.queued();
             e.engineBusy = s.engineBusyNanos();
             e.engineBusyFraction = s.engineBusyFraction();
+            e.engineBusyOnCore = s.engineBusyCpuNanos();
             e.engineCpuTime = s.engineCpuNanos();
             e.engineWakeups = s.engineWakeups();
             e.callerParks = s.callerParks();

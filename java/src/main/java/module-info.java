@@ -13,4 +13,7 @@ module io.ferry {
     exports io.ferry;
     exports io.ferry.sqlite;
     exports io.ferry.spi;
+    // Ferry's JFR event classes (io.ferry.internal.CallEvent, EngineEvents.*) are not public API; the
+    // recorder reads and instruments them.
+    opens io.ferry.internal to jdk.jfr;
 }

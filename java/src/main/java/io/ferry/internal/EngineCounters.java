@@ -229,6 +229,7 @@ public final class EngineCounters {
         LIVE.remove(this);
         long drain = closeStartNanos == 0 ? 0 : stopNanos - closeStartNanos;
         EngineEvents.closed(this, drain, true);
+        EngineEvents.abandoned(this, timeoutNs);
         EngineCore.LOG.log(System.Logger.Level.WARNING, "engine '" + name + "': the engine thread did not stop"
                 + " within the close timeout (" + timeoutNs / 1_000_000 + " ms); it is abandoned, its waiting callers"
                 + " are failed and its native memory is leaked (an op that never returns?)");

@@ -51,6 +51,20 @@ final class EngineEvents {
         long calls;
     }
 
+    @Name("io.ferry.EngineAbandon")
+    @Label("Ferry Engine Abandon")
+    @Category("Ferry")
+    @Description("The engine thread did not stop within the close timeout: its callers were failed, its memory leaked")
+    @StackTrace(false)
+    static final class Abandon extends Event {
+        @Label("Engine")
+        String engine;
+
+        @Label("Close Timeout")
+        @Timespan(Timespan.NANOSECONDS)
+        long closeTimeout;
+    }
+
     @Name("io.ferry.ContextOpen")
     @Label("Ferry Context Open")
     @Category("Ferry")
@@ -194,6 +208,15 @@ final class EngineEvents {
         if (e.isEnabled()) {
             e.engine = c.name();
             e.capacity = c.capacity();
+            e.commit();
+        }
+    }
+
+    static void abandoned(EngineCounters c, long closeTimeoutNanos) {
+        Abandon e = new Abandon();
+        if (e.isEnabled()) {
+            e.engine = c.name();
+            e.closeTimeout = closeTimeoutNanos;
             e.commit();
         }
     }

@@ -494,7 +494,7 @@ FERRY_API void ferry_free(void *ptr);
  *   line 0        magic, op_count, control (host-written)
  *   line 1        failed, skipped, aborted, sleeps, runs, sampled_runs, sampled_ns, timed_calls, timed_ns,
  *                 other (so that the ops' calls + other + skipped + aborted are every slot the engine took),
- *                 sampled_cpu_ns
+ *                 sampled_cpu_ns, sampled_calls
  *   hist          FERRY_HIST_BUCKETS u64: engine time per timed call, log-linear (ferry_hist_index)
  *   ops[op_count] per op id: calls, failed, timed_calls, timed_ns, track (host-written)
  * ---------------------------------------------------------------------------------------------- */
@@ -542,7 +542,8 @@ typedef struct ferry_counters {
     _Atomic uint64_t timed_ns;     /* their wall time on the engine, ns */
     _Atomic uint64_t other;        /* calls run with an op id out of range (failed: unknown op) */
     _Atomic uint64_t sampled_cpu_ns; /* the sampled runs' CPU time (thread clock): the rest was off-core */
-    uint8_t pad1[FERRY_BLOCK - 88];
+    _Atomic uint64_t sampled_calls;  /* slots the sampled runs took: busy ~ slots taken * sampled_ns / this */
+    uint8_t pad1[FERRY_BLOCK - 96];
     _Atomic uint64_t hist[FERRY_HIST_BUCKETS];
     ferry_op_counters ops[];
 } ferry_counters;

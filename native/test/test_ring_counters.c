@@ -140,6 +140,8 @@ static void test_counts_match(void)
     CHECK_EQ_I64(taken, completed, "every slot the engine took is counted once");
     CHECK(ld(&k->runs) > 0 && ld(&k->sampled_runs) > 0, "runs %llu, sampled %llu", (unsigned long long)ld(&k->runs),
           (unsigned long long)ld(&k->sampled_runs));
+    CHECK(ld(&k->sampled_calls) >= ld(&k->sampled_runs), "a sampled run took at least one slot");
+    CHECK(ld(&k->sampled_cpu_ns) <= ld(&k->sampled_ns) + ld(&k->sampled_runs) * 1000, "on-core time within wall time");
     CHECK_EQ_I64(ld(&k->timed_calls), 0, "nothing tracked: nothing timed");
     ferry_engine_destroy(r.engine);
     free(r.region);

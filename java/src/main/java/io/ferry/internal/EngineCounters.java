@@ -26,7 +26,7 @@ public final class EngineCounters {
     // Offsets in ferry_counters (ferry.h; ferry_counters.c asserts them).
     static final long MAGIC = 0, OP_COUNT = 8, CONTROL = 12;
     static final long FAILED = 128, SKIPPED = 136, ABORTED = 144, SLEEPS = 152, RUNS = 160, SAMPLED_RUNS = 168,
-            SAMPLED_NS = 176, TIMED_CALLS = 184, TIMED_NS = 192, OTHER = 200, SAMPLED_CPU_NS = 208;
+            SAMPLED_NS = 176, TIMED_CALLS = 184, TIMED_NS = 192, OTHER = 200, SAMPLED_CPU_NS = 208, SAMPLED_CALLS = 216;
     static final long HIST = 256;
     /** FERRY_HIST_BUCKETS. */
     public static final int HIST_BUCKETS = 608;
@@ -278,6 +278,12 @@ public final class EngineCounters {
         return -1;
     }
 
+    /** An estimate of on-core busy time never above the thread's whole CPU time (when known). */
+    private long cpuCap(long busyCpu, long knownCpu) {
+        long cpu = knownCpu >= 0 ? knownCpu : lastCpuNanos;
+        return cpu > 0 ? Math.min(busyCpu, cpu) : busyCpu;
+    }
+
     /** The engine's time per timed call (histograms on, or tracked ops), by bucket (ferry_hist_index). */
     public long[] engineHistogram() {
         long[] h = new long[HIST_BUCKETS];
@@ -291,15 +297,14 @@ public final class EngineCounters {
     public EngineStats snapshot() {
         boolean closed = stopped;
         long failed = blockLong(FAILED), skipped = blockLong(SKIPPED), aborted = blockLong(ABORTED);
-        long runs = blockLong(RUNS), sampledRuns = blockLong(SAMPLED_RUNS), sampledNs = blockLong(SAMPLED_NS);
+        long sampledNs = blockLong(SAMPLED_NS);
         // stats.completed is stored once per drain, so it lags a long run of calls back to back; the
         // engine's own per-call counts do not: every slot it took is an op's call, an out-of-range op,
         // a skipped call or an abort record. They are read first, the ring's figures after them.
         long taken = skipped + aborted + blockLong(OTHER);
         long now = closed && stopNanos != 0 ? stopNanos : System.nanoTime();
         long uptime = Math.max(1, now - startNanos);
-        long busy = sampledRuns == 0 ? 0 : (long) ((double) sampledNs / sampledRuns * runs);
-        long busyCpu = sampledRuns == 0 ? 0 : (long) ((double) blockLong(SAMPLED_CPU_NS) / sampledRuns * runs);
+        long sampledCalls = blockLong(SAMPLED_CALLS);
         List<EngineStats.OpStats> ops = new ArrayList<>();
         for (int id = 0; id < opCount; id++) {
             long base = OPS + id * OP_SIZE;
@@ -316,10 +321,14 @@ public final class EngineCounters {
         long[] ring = ringFigures();
         long tail = ring[0], started = ring[3];
         long completed = block == null ? ring[2] : taken; // no max: the stats line may be newer than the counts
+        // Busy time per slot taken, from the sampled runs (ferry_counters.c), times the slots taken.
+        long busy = sampledCalls == 0 ? 0 : (long) ((double) sampledNs / sampledCalls * taken);
+        long busyCpu = sampledCalls == 0 ? 0 : (long) ((double) blockLong(SAMPLED_CPU_NS) / sampledCalls * taken);
         return new EngineStats(name, uptime, tail, completed, Math.max(0, completed - skipped - aborted), failed,
                 skipped, aborted, caller.rejected.sum(), caller.timedOut.sum(), caller.cancelled.sum(),
                 caller.interrupted.sum(), Math.max(0, tail - completed), Math.max(0, tail - started), busy,
-                Math.min(1.0, (double) busy / uptime), Math.min(busy, busyCpu), closed ? lastCpuNanos : cpuNanos(),
+                Math.min(1.0, (double) busy / uptime), Math.min(busy, cpuCap(busyCpu, closed ? lastCpuNanos : -1)),
+                closed ? lastCpuNanos : cpuNanos(),
                 ring[4], blockLong(SLEEPS),
                 caller.parks.sum(), caller.wakeups.sum(), ops, closed);
     }

@@ -28,11 +28,12 @@ import java.util.List;
  * @param interrupted calls given up because their caller was interrupted
  * @param inFlight calls submitted and not completed (submitted - completed): the ring's depth
  * @param queued calls submitted and not yet started by the engine (submitted - started)
- * @param engineBusyNanos wall time the engine thread spent in runs of calls, preemption included (sampled on
- *        one run in 64)
+ * @param engineBusyNanos wall time the engine thread spent in runs of calls, preemption included: an
+ *        estimate, the slots taken times the time per slot of one run in 64 (measured with two clock reads)
  * @param engineBusyFraction engineBusyNanos / uptimeNanos
  * @param engineBusyCpuNanos of engineBusyNanos, the time the engine thread was on its core (its CPU clock,
- *        same samples): the rest, engineBusyNanos - engineBusyCpuNanos, it was off its core mid-run
+ *        same samples, at most its whole CPU time): the rest, engineBusyNanos - engineBusyCpuNanos, it was
+ *        off its core mid-run (preempted: the machine had no core for it)
  * @param engineCpuNanos CPU time of the engine thread (busy and spinning idle alike); once closed, as close
  *        began (the thread's clock is gone once it is joined), or -1 if it was never read
  * @param engineCallNanos what a call took the engine lately, by the engine's own CPU clock (0 until measured)

@@ -145,7 +145,7 @@ abstract class OpBase {
         if (!observed()) {
             return core.callLong((Op) this, ctx, a, b);
         }
-        long t0 = System.nanoTime();
+        long t0 = latency != null ? System.nanoTime() : 0; // the event keeps its own time
         CallEvent ev = Observe.jfr ? startEvent() : null;
         try {
             long r = core.callLong((Op) this, ctx, a, b);
@@ -162,7 +162,7 @@ abstract class OpBase {
         if (!observed()) {
             return core.callLong((Op) this, ctx, a, b, input, timeoutNs);
         }
-        long t0 = System.nanoTime();
+        long t0 = latency != null ? System.nanoTime() : 0; // the event keeps its own time
         CallEvent ev = Observe.jfr ? startEvent() : null;
         try {
             long r = core.callLong((Op) this, ctx, a, b, input, timeoutNs);
@@ -179,7 +179,7 @@ abstract class OpBase {
         if (!observed()) {
             return core.callObject((Op) this, ctx, input, timeoutNs, kind);
         }
-        long t0 = System.nanoTime();
+        long t0 = latency != null ? System.nanoTime() : 0; // the event keeps its own time
         CallEvent ev = Observe.jfr ? startEvent() : null;
         try {
             Object r = core.callObject((Op) this, ctx, input, timeoutNs, kind);

@@ -548,6 +548,9 @@ typedef struct ferry_counters {
     ferry_op_counters ops[];
 } ferry_counters;
 
+/* The counters block's layout table (as ferry_layout for the region): Java's CountersLayoutTest compares
+ * it with io.ferry.internal.EngineCounters. Returns the entry count. */
+FERRY_API int32_t ferry_counters_layout(const ferry_layout_entry **entries);
 /* Bytes of a counters block for an engine of op_count ops. */
 FERRY_API uint64_t ferry_counters_size(uint32_t op_count);
 /* The engine's op count (fixed once started), or a negative FERRY_E_*. */

@@ -40,6 +40,44 @@ _Static_assert(offsetof(ferry_counters, hist) == 2 * FERRY_BLOCK, "counters: his
 _Static_assert(offsetof(ferry_counters, ops) == 2 * FERRY_BLOCK + FERRY_HIST_BUCKETS * 8, "counters: ops follow hist");
 _Static_assert(sizeof(ferry_op_counters) == 64, "counters: an op's entry is 64 bytes");
 
+#define FERRY__CFIELD(type, field) { #field, (uint32_t)offsetof(type, field), (uint32_t)sizeof(((type *)0)->field) }
+
+static const ferry_layout_entry ferry__counters_layout[] = {
+    FERRY__CFIELD(ferry_counters, magic),
+    FERRY__CFIELD(ferry_counters, op_count),
+    FERRY__CFIELD(ferry_counters, control),
+    FERRY__CFIELD(ferry_counters, failed),
+    FERRY__CFIELD(ferry_counters, skipped),
+    FERRY__CFIELD(ferry_counters, aborted),
+    FERRY__CFIELD(ferry_counters, sleeps),
+    FERRY__CFIELD(ferry_counters, runs),
+    FERRY__CFIELD(ferry_counters, sampled_runs),
+    FERRY__CFIELD(ferry_counters, sampled_ns),
+    FERRY__CFIELD(ferry_counters, timed_calls),
+    FERRY__CFIELD(ferry_counters, timed_ns),
+    FERRY__CFIELD(ferry_counters, other),
+    FERRY__CFIELD(ferry_counters, sampled_cpu_ns),
+    FERRY__CFIELD(ferry_counters, sampled_calls),
+    FERRY__CFIELD(ferry_counters, hist),
+    { "ops", (uint32_t)offsetof(ferry_counters, ops), (uint32_t)sizeof(ferry_op_counters) },
+    { "op.calls", (uint32_t)offsetof(ferry_op_counters, calls), 8 },
+    { "op.failed", (uint32_t)offsetof(ferry_op_counters, failed), 8 },
+    { "op.timed_calls", (uint32_t)offsetof(ferry_op_counters, timed_calls), 8 },
+    { "op.timed_ns", (uint32_t)offsetof(ferry_op_counters, timed_ns), 8 },
+    { "op.track", (uint32_t)offsetof(ferry_op_counters, track), 8 },
+    { "const.magic_low", (uint32_t)(FERRY_COUNTERS_MAGIC & 0xffffffffu), 0 },
+    { "const.magic_high", (uint32_t)(FERRY_COUNTERS_MAGIC >> 32), 0 },
+    { "const.time_all", FERRY_COUNTERS_TIME_ALL, 0 },
+    { "const.hist_buckets", FERRY_HIST_BUCKETS, 0 },
+};
+
+int32_t ferry_counters_layout(const ferry_layout_entry **entries)
+{
+    if (entries)
+        *entries = ferry__counters_layout;
+    return (int32_t)(sizeof(ferry__counters_layout) / sizeof(ferry__counters_layout[0]));
+}
+
 uint64_t ferry_counters_size(uint32_t op_count)
 {
     return sizeof(ferry_counters) + (uint64_t)op_count * sizeof(ferry_op_counters);

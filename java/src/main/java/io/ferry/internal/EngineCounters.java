@@ -37,6 +37,38 @@ public final class EngineCounters {
     /** FERRY_COUNTERS_TIME_ALL. */
     static final int TIME_ALL = 0x1;
 
+    /** Every offset and constant above by ferry_counters_layout's names, for CountersLayoutTest. */
+    public static java.util.Map<String, Long> layoutForTests() {
+        java.util.Map<String, Long> m = new java.util.HashMap<>();
+        m.put("magic", MAGIC);
+        m.put("op_count", OP_COUNT);
+        m.put("control", CONTROL);
+        m.put("failed", FAILED);
+        m.put("skipped", SKIPPED);
+        m.put("aborted", ABORTED);
+        m.put("sleeps", SLEEPS);
+        m.put("runs", RUNS);
+        m.put("sampled_runs", SAMPLED_RUNS);
+        m.put("sampled_ns", SAMPLED_NS);
+        m.put("timed_calls", TIMED_CALLS);
+        m.put("timed_ns", TIMED_NS);
+        m.put("other", OTHER);
+        m.put("sampled_cpu_ns", SAMPLED_CPU_NS);
+        m.put("sampled_calls", SAMPLED_CALLS);
+        m.put("hist", HIST);
+        m.put("ops", OPS);
+        m.put("op.calls", OP_CALLS);
+        m.put("op.failed", OP_FAILED);
+        m.put("op.timed_calls", OP_TIMED_CALLS);
+        m.put("op.timed_ns", OP_TIMED_NS);
+        m.put("op.track", OP_TRACK);
+        m.put("const.magic_low", COUNTERS_MAGIC & 0xffffffffL);
+        m.put("const.magic_high", COUNTERS_MAGIC >>> 32);
+        m.put("const.time_all", (long) TIME_ALL);
+        m.put("const.hist_buckets", (long) HIST_BUCKETS);
+        return m;
+    }
+
     private static final VarHandle LONG = ValueLayout.JAVA_LONG.varHandle();
     private static final VarHandle INT = ValueLayout.JAVA_INT.varHandle();
     /** Live engines, for the periodic JFR event and the tests. */

@@ -258,6 +258,19 @@ public final class FerryNative {
 
     // ---- the engine counters block (ferry.h, "Engine counters"; ferry_counters.c) ----------------------
 
+    // int32_t ferry_counters_layout(const ferry_layout_entry **entries)
+    private static final class ferry_counters_layout {
+        static final MethodHandle HANDLE = downcall("ferry_counters_layout", FunctionDescriptor.of(JAVA_INT, ADDRESS));
+    }
+
+    public static int ferry_counters_layout(MemorySegment entries) {
+        try {
+            return (int) ferry_counters_layout.HANDLE.invokeExact(entries);
+        } catch (Throwable t) {
+            throw unexpected(t);
+        }
+    }
+
     // uint64_t ferry_counters_size(uint32_t op_count)
     private static final class ferry_counters_size {
         static final MethodHandle HANDLE = downcall("ferry_counters_size", FunctionDescriptor.of(JAVA_LONG, JAVA_INT));

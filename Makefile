@@ -174,10 +174,19 @@ java: native check-jdk check-tcl
 java-test: native check-jdk check-tcl
 	JAVA_HOME=$(FERRY_JDK) MAVEN_OPTS="$(MAVEN_OPTS) $(MAVEN_QUIET_OPTS)" mvn -B -ntp -Dstyle.color=never install
 
-# Ferry's main job: SQLite on the engine thread (make demo-core: the test ops' plug-in instead).
+# Ferry's main job: SQLite on the engine thread (make demo-core: the test ops' plug-in instead). It ends with
+# the engine's statistics and writes a latency picture, build/demo/sqlite-latency.svg; make demo JFR=1 also
+# records Ferry's JFR events (java/src/main/resources/io/ferry/ferry.jfc) to build/demo/sqlite-demo.jfr.
+DEMO_OUT := $(BUILD)/demo
+DEMO_JFR_FILE := $(DEMO_OUT)/sqlite-demo.jfr
+DEMO_JFR_OPTS := -XX:StartFlightRecording:settings=default,settings=$(CURDIR)/java/src/main/resources/io/ferry/ferry.jfc,filename=$(DEMO_JFR_FILE),dumponexit=true
 demo: native check-jdk
 	$(MVN) -DskipTests install
-	$(JAVA) --enable-native-access=ALL-UNNAMED -cp bench/target/benchmarks.jar io.ferry.demo.SqliteDemo
+	@mkdir -p $(DEMO_OUT)
+	$(JAVA) --enable-native-access=ALL-UNNAMED $(if $(JFR),$(DEMO_JFR_OPTS)) -Dferry.demo.out=$(DEMO_OUT) \
+	  -cp bench/target/benchmarks.jar io.ferry.demo.SqliteDemo
+	@if [ -n "$(JFR)" ]; then echo "JFR recording: $(DEMO_JFR_FILE) (jfr summary / jfr print --events io.ferry.Call)"; \
+	  $(FERRY_JDK)/bin/jfr summary $(DEMO_JFR_FILE) | grep -E '^ (Start|Duration|Chunks)|io\.ferry\.|Event Type|====' ; fi
 
 demo-core: native check-jdk
 	$(MVN) -DskipTests install

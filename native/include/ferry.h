@@ -583,6 +583,87 @@ typedef int64_t (*ferry_task_upcall_fn)(int32_t kind, int64_t ctx, int64_t a, in
  * as long as the JVM). Any thread; later engines' and running engines' next task use it. */
 FERRY_API void ferry_task_set_upcall(ferry_task_upcall_fn fn);
 
+/* ------------------------------------------------------------------------------------------------
+ * Engine counters (ferry_counters.c): what the engine thread counts for observability
+ *
+ * A block the host allocates (ferry_counters_size bytes, 128-byte aligned, zeroed, owned by the host and
+ * kept alive until the engine thread is joined) and hands the engine with ferry_engine_attach_counters.
+ * The engine thread is its only writer except for line 0 and each op's `track` word, which the host
+ * writes (rarely: when it configures tracking). No caller polls any of it: it shares no cache line with
+ * the region, so counting moves no line a waiting caller reads. Every engine-written field is a single-
+ * writer u64 stored relaxed; readers load it relaxed (each value is exact, a snapshot of several is not
+ * atomic). Counted on the engine's rare paths (a failure, a skipped call, a sleep) and per call only in
+ * the op's own entry (calls); time is read per call only for tracked ops or with FERRY_COUNTERS_TIME_ALL.
+ *
+ *   line 0        magic, op_count, control (host-written)
+ *   line 1        failed, skipped, aborted, sleeps, runs, sampled_runs, sampled_ns, timed_calls, timed_ns,
+ *                 other (so that the ops' calls + other + skipped + aborted are every slot the engine took),
+ *                 sampled_cpu_ns, sampled_calls
+ *   hist          FERRY_HIST_BUCKETS u64: engine time per timed call, log-linear (ferry_hist_index)
+ *   ops[op_count] per op id: calls, failed, timed_calls, timed_ns, track (host-written)
+ * ---------------------------------------------------------------------------------------------- */
+#define FERRY_COUNTERS_MAGIC 0x31544e4359524546ULL
+/* control: time every call (the engine-time histogram and every op's time), not only tracked ops */
+#define FERRY_COUNTERS_TIME_ALL 0x1u
+/* A log-linear histogram of ns values, 16 buckets per power of two (HdrHistogram's layout with 4
+ * sub-bucket bits: a bucket is at most 1/16 of its value wide), up to 2^40 ns; larger values fall in the
+ * last bucket. Bucket i's lowest value is ferry_hist_lowest(i). */
+#define FERRY_HIST_SUB_BITS 4u
+#define FERRY_HIST_BUCKETS 608u
+
+static inline uint32_t ferry_hist_index(uint64_t v)
+{
+    if (v < (1u << FERRY_HIST_SUB_BITS))
+        return (uint32_t)v;
+    uint32_t b = 63u - (uint32_t)__builtin_clzll(v); /* >= 4 */
+    uint32_t i = ((b - FERRY_HIST_SUB_BITS + 1) << FERRY_HIST_SUB_BITS) |
+                 (uint32_t)((v >> (b - FERRY_HIST_SUB_BITS)) & ((1u << FERRY_HIST_SUB_BITS) - 1));
+    return i < FERRY_HIST_BUCKETS ? i : FERRY_HIST_BUCKETS - 1;
+}
+
+typedef struct ferry_op_counters {
+    _Atomic uint64_t calls;       /* calls of this op the engine ran (a batch slot counts once) */
+    _Atomic uint64_t failed;      /* of which failed */
+    _Atomic uint64_t timed_calls; /* of which timed (tracked, or TIME_ALL) */
+    _Atomic uint64_t timed_ns;    /* their wall time on the engine, ns */
+    _Atomic uint64_t track;       /* host-written: non-zero to time every call of this op */
+    uint64_t pad[3];
+} ferry_op_counters;
+
+typedef struct ferry_counters {
+    uint64_t magic;               /* written by ferry_engine_attach_counters */
+    uint32_t op_count;            /* ops[] entries (the engine's op count), written by attach */
+    _Atomic uint32_t control;     /* host-written: FERRY_COUNTERS_TIME_ALL */
+    uint8_t pad0[FERRY_BLOCK - 16];
+    _Atomic uint64_t failed;       /* calls that ended in an error (any op, checks before the op included) */
+    _Atomic uint64_t skipped;      /* calls skipped because their caller gave up before they started */
+    _Atomic uint64_t aborted;      /* abort records (a producer failed between claim and publish) */
+    _Atomic uint64_t sleeps;       /* times the engine slept on its futex (each needed a wake-up) */
+    _Atomic uint64_t runs;         /* drains that ran at least one call */
+    _Atomic uint64_t sampled_runs; /* of which timed (one in 64) */
+    _Atomic uint64_t sampled_ns;   /* their wall time: busy ns ~ runs * sampled_ns / sampled_runs */
+    _Atomic uint64_t timed_calls;  /* calls timed (tracked ops, or TIME_ALL) */
+    _Atomic uint64_t timed_ns;     /* their wall time on the engine, ns */
+    _Atomic uint64_t other;        /* calls run with an op id out of range (failed: unknown op) */
+    _Atomic uint64_t sampled_cpu_ns; /* the sampled runs' CPU time (thread clock): the rest was off-core */
+    _Atomic uint64_t sampled_calls;  /* slots the sampled runs took: busy ~ slots taken * sampled_ns / this */
+    uint8_t pad1[FERRY_BLOCK - 96];
+    _Atomic uint64_t hist[FERRY_HIST_BUCKETS];
+    ferry_op_counters ops[];
+} ferry_counters;
+
+/* The counters block's layout table (as ferry_layout for the region): Java's CountersLayoutTest compares
+ * it with io.ferry.internal.EngineCounters. Returns the entry count. */
+FERRY_API int32_t ferry_counters_layout(const ferry_layout_entry **entries);
+/* Bytes of a counters block for an engine of op_count ops. */
+FERRY_API uint64_t ferry_counters_size(uint32_t op_count);
+/* The engine's op count (fixed once started), or a negative FERRY_E_*. */
+FERRY_API int32_t ferry_engine_op_count(ferry_engine *engine);
+/* Hands the engine its counters block (size ferry_counters_size(ferry_engine_op_count(engine)) bytes,
+ * zeroed): the engine counts into it from its next call on. Once per engine. Returns 0, or
+ * FERRY_E_INVALID (bad size or alignment, or a block was already attached). */
+FERRY_API int ferry_engine_attach_counters(ferry_engine *engine, ferry_counters *block, uint64_t size);
+
 #ifdef __cplusplus
 }
 #endif

@@ -4,6 +4,7 @@
  * wakes it (io_uring's NEED_WAKEUP protocol).
  */
 #include "ferry_internal.h"
+#include "ferry_counters.h" /* counters */
 
 #include <linux/futex.h>
 #include <sched.h>
@@ -40,6 +41,7 @@ static void ferry__sleep(ferry_engine *e, uint64_t head)
 {
     ferry_engine_block *eb = &e->region->engine;
     if (ferry__sleep_announce(e, head)) {
+        ferry__counters_sleep(e); /* counters */
         while (ferry__load_seq_cst(&eb->sleeping) == 1u)
             ferry__futex(&eb->sleeping, FUTEX_WAIT_PRIVATE, 1u);
     }

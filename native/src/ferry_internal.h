@@ -171,6 +171,7 @@ struct ferry_engine {
     uint8_t cancel_pad[FERRY_BLOCK];
     _Atomic uint64_t cancel_running; /* seq + 1 of the call inside its cancel window, 0 between calls */
     _Atomic uint32_t cancellers;     /* cancellers between their announcement and their retreat */
+    _Atomic(ferry_counters *) counters; /* counters: the host's block (ferry_counters.c), NULL until attached */
 };
 
 /* A published slot of sequence head is ready to run: its state reads (head << 8) | PUBLISHED (flags

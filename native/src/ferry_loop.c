@@ -5,6 +5,7 @@
  * runs the on-close hooks and stores state STOPPED.
  */
 #include "ferry_internal.h"
+#include "ferry_counters.h" /* counters */
 
 #include <dlfcn.h>
 #include <string.h>
@@ -17,7 +18,7 @@ static void ferry__loop(ferry_engine *e)
     bool draining = false;
     ferry__idle idle = { .hooked = true }; /* nothing to let go of before the first call */
     for (;;) {
-        uint64_t next = ferry__drain(e, head);
+        uint64_t next = ferry__counters_drain(e, head); /* counters: ferry__drain, busy time sampled */
         if (next != head) {
             head = next;
             ferry__idle_busy(&idle);

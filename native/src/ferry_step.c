@@ -3,6 +3,7 @@
  * a time (ferry.h documents the slot protocol), and accounts for them in the stats block.
  */
 #include "ferry_internal.h"
+#include "ferry_counters.h" /* counters */
 
 #include <stdlib.h>
 #include <string.h>
@@ -208,16 +209,19 @@ static void ferry__run_slot(ferry_engine *e, ferry_slot *s, uint64_t seq)
     if (r.op == FERRY_OP_ABORT) {
         if (cancellable)
             ferry__cancel_window_close(e);
+        ferry__counters_skip(e, true); /* counters */
         return;
     }
     bool bad_input;
     bool has_input = ferry__bind_input(&c, &r, &bad_input);
     if (!gone) {
+        int64_t t0 = ferry__counters_begin(e, r.op); /* counters */
         if (bad_input)
             ferry_call_fail(&c, FERRY_E_INVALID, "call has a null input pointer with length %llu",
                             (unsigned long long)r.in_len);
         else
             ferry__execute(e, &r, &c);
+        ferry__counters_end(e, r.op, t0, c.err); /* counters */
     }
     if (cancellable)
         ferry__cancel_window_close(e);
@@ -226,6 +230,7 @@ static void ferry__run_slot(ferry_engine *e, ferry_slot *s, uint64_t seq)
     if (!gone)
         ferry__write_outcome(c.cell, &c);
     else {
+        ferry__counters_skip(e, false); /* counters */
         free(c.out);
         free(c.err_msg);
     }

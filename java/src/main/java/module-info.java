@@ -7,8 +7,14 @@
  * {@code --enable-native-access=ALL-UNNAMED} on the class path.
  */
 module io.ferry {
+    requires java.management;
+    requires jdk.jfr;
+
     exports io.ferry;
     exports io.ferry.sqlite;
     exports io.ferry.spi;
     exports io.ferry.tcl; // issue 12: the Tcl engine
+    // Ferry's JFR event classes (io.ferry.internal.CallEvent, EngineEvents.*) are not public API; the
+    // recorder reads and instruments them.
+    opens io.ferry.internal to jdk.jfr;
 }

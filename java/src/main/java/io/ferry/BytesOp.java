@@ -61,7 +61,7 @@ public final class BytesOp extends OpBase implements Op {
      * @throws TimeoutException if no result came in time
      */
     public byte[] call(ExecutionContext ctx, byte[] input, Duration timeout) throws TimeoutException {
-        return (byte[]) core.callObject(this, in(ctx), Objects.requireNonNull(input, "input"), nanos(timeout),
+        return (byte[]) syncObject(in(ctx), Objects.requireNonNull(input, "input"), nanos(timeout),
                 AsyncCall.KIND_BYTES);
     }
 

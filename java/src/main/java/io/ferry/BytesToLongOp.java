@@ -65,7 +65,7 @@ public final class BytesToLongOp extends OpBase implements Op {
      * @throws TimeoutException if no result came in time
      */
     public long call(ExecutionContext ctx, long a, byte[] input, Duration timeout) throws TimeoutException {
-        return core.callLong(this, in(ctx), a, 0, Objects.requireNonNull(input, "input"), nanos(timeout));
+        return syncTimed(in(ctx), a, 0, Objects.requireNonNull(input, "input"), nanos(timeout));
     }
 
     /**

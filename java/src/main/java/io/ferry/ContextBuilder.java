@@ -112,6 +112,7 @@ public final class ContextBuilder {
                 (readOnly ? CTX_READ_ONLY : 0) | openFlags, ContextWire.createRequest(n, freeze, ops));
         // The engine makes a child of a read-only parent read-only, and narrows its op set to the parent's.
         List<String> names = ContextWire.narrow(ops, parent.allowedOpNames());
+        parent.core().counters.context(n, newId, true); // jfr: io.ferry.ContextOpen
         return new ExecutionContext(engine, parent.core(), newId, n, readOnly || parent.isReadOnly(), names);
     }
 }

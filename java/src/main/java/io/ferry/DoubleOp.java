@@ -28,7 +28,7 @@ public final class DoubleOp extends OpBase implements Op {
      * @return the op's result
      */
     public double call(double a, double b) {
-        return Double.longBitsToDouble(core.callLong(this, current(), bits(a), bits(b)));
+        return Double.longBitsToDouble(sync(current(), bits(a), bits(b)));
     }
 
     /**
@@ -40,7 +40,7 @@ public final class DoubleOp extends OpBase implements Op {
      * @return the op's result
      */
     public double call(ExecutionContext ctx, double a, double b) {
-        return Double.longBitsToDouble(core.callLong(this, in(ctx), bits(a), bits(b)));
+        return Double.longBitsToDouble(sync(in(ctx), bits(a), bits(b)));
     }
 
     /**
@@ -53,7 +53,7 @@ public final class DoubleOp extends OpBase implements Op {
      * @throws TimeoutException if no result came in time
      */
     public double call(double a, double b, Duration timeout) throws TimeoutException {
-        return Double.longBitsToDouble(core.callLong(this, current(), bits(a), bits(b), null, nanos(timeout)));
+        return Double.longBitsToDouble(syncTimed(current(), bits(a), bits(b), null, nanos(timeout)));
     }
 
     /**
@@ -67,7 +67,7 @@ public final class DoubleOp extends OpBase implements Op {
      * @throws TimeoutException if no result came in time
      */
     public double call(ExecutionContext ctx, double a, double b, Duration timeout) throws TimeoutException {
-        return Double.longBitsToDouble(core.callLong(this, in(ctx), bits(a), bits(b), null, nanos(timeout)));
+        return Double.longBitsToDouble(syncTimed(in(ctx), bits(a), bits(b), null, nanos(timeout)));
     }
 
     /**

@@ -49,6 +49,7 @@ public final class Engine implements AutoCloseable {
     private final EngineCore core;
     private final ConcurrentHashMap<String, Op> ops = new ConcurrentHashMap<>();
     private final Cleaner.Cleanable cleanable;
+    private final Forgotten forgotten;
     private final ExecutionContext systemContext;
     private final boolean requireContext;
     private final java.util.concurrent.atomic.AtomicLong contextNames = new java.util.concurrent.atomic.AtomicLong();
@@ -62,7 +63,31 @@ public final class Engine implements AutoCloseable {
         this.systemContext = new ExecutionContext(this, core, io.ferry.internal.Layout.SYSTEM_CONTEXT, "systemic",
                 false, null);
         // The action holds the core only, never this facade, so the facade can become unreachable.
-        this.cleanable = CLEANER.register(this, core::close);
+        this.forgotten = new Forgotten(core);
+        this.cleanable = CLEANER.register(this, forgotten);
+    }
+
+    /**
+     * The Cleaner's action: closes the core, and says so at WARNING when the engine was never closed
+     * (the user forgot it: its calls were given up without anyone asking).
+     */
+    private static final class Forgotten implements Runnable {
+        private final EngineCore core;
+        volatile boolean closedByUser;
+
+        Forgotten(EngineCore core) {
+            this.core = core;
+        }
+
+        @Override
+        public void run() {
+            if (!closedByUser && !core.isClosed()) {
+                System.getLogger("io.ferry").log(System.Logger.Level.WARNING, "engine '" + core.name() + "' became"
+                        + " unreachable without being closed: the Cleaner closes it now (close engines with"
+                        + " try-with-resources or close())");
+            }
+            core.close();
+        }
     }
 
     /**
@@ -119,6 +144,7 @@ public final class Engine implements AutoCloseable {
         Op op = ops.get(Objects.requireNonNull(name, "name"));
         if (op == null) {
             Op made = OpBase.lookup(this, core, name); // a native lookup: not under the map's lock
+            core.counters.nameOp(made.id(), name);
             op = ops.putIfAbsent(name, made);
             op = op != null ? op : made;
         }
@@ -234,6 +260,7 @@ public final class Engine implements AutoCloseable {
      */
     @Override
     public void close() {
+        forgotten.closedByUser = true;
         cleanable.clean(); // runs core.close once, and unregisters it from the Cleaner
         core.close(); // a concurrent close() returns only once the first one joined the engine thread
     }
@@ -490,6 +517,81 @@ public final class Engine implements AutoCloseable {
      */
     public CompletableFuture<Void> runAsync(Runnable task) {
         return tasks.callAsync(tasks.defaultContext(), TaskCell.KIND_RUN, task);
+    }
+
+    // ---- observability ------------------------------------------------------------------------------
+
+    /**
+     * What the engine has done since it started: calls submitted, completed, failed, skipped, given up,
+     * rejected; the ring's depth; the engine's busy time, CPU time and wake-ups; parked callers; per-op
+     * counts (and engine time for tracked ops, {@link EngineBuilder#trackOps}). Reading it costs the
+     * callers nothing: the engine keeps its counters where no caller polls. Also after close (the final
+     * figures).
+     *
+     * @return a snapshot
+     */
+    public EngineStats stats() {
+        return core.counters.snapshot();
+    }
+
+    /** At start (EngineBuilder): tracked ops, histograms, the MXBean. */
+    void observe(java.util.List<String> trackOps, boolean histograms, boolean jmx) {
+        core.counters.histograms(histograms); // before any op handle is made: handles read it once
+        for (String n : trackOps) {
+            if (n.equals("*")) {
+                core.counters.trackAll();
+            } else {
+                track(internalOp(n));
+            }
+        }
+        if (jmx) {
+            io.ferry.internal.EngineMXBeanImpl.register(core);
+        }
+    }
+
+    /**
+     * The distribution of the callers' wait, from submit to result, of every sync call made since start
+     * (with {@link EngineBuilder#histograms(boolean) histograms(true)}; async, tryCall and batch calls are
+     * not in it). Take two snapshots and {@link LatencyHistogram#since} for an interval.
+     *
+     * @return a snapshot
+     * @throws IllegalStateException if histograms are off
+     */
+    public LatencyHistogram waitLatency() {
+        io.ferry.internal.LatencyRecorder r = core.counters.latency();
+        if (r == null) {
+            throw new IllegalStateException("engine '" + name() + "': histograms are off; start the engine with"
+                    + " EngineBuilder.histograms(true)");
+        }
+        return new LatencyHistogram(r.counts());
+    }
+
+    /**
+     * The distribution of the engine thread's time per call (every call the engine ran, async and
+     * batch slots included), measured by the engine, with {@link EngineBuilder#histograms(boolean)
+     * histograms(true)}.
+     *
+     * @return a snapshot
+     * @throws IllegalStateException if histograms are off
+     */
+    public LatencyHistogram engineLatency() {
+        waitLatency(); // the same check
+        return new LatencyHistogram(core.counters.engineHistogram());
+    }
+
+    /**
+     * Times every call of {@code op} on the engine thread from now on (its mean engine time appears in
+     * {@link #stats()}); {@link EngineBuilder#trackOps} does this at start.
+     *
+     * @param op an op of this engine
+     */
+    public void track(Op op) {
+        OpBase b = OpBase.base(op);
+        if (b.engine != this) {
+            throw new IllegalArgumentException("op '" + op.name() + "' belongs to engine '" + b.engine.name()
+                    + "', not to engine '" + name() + "'");
+        }
+        core.counters.track(op.id());
     }
 
     @Override

@@ -40,6 +40,9 @@ public final class EngineBuilder {
     private final java.util.List<ContextLocal<?>> contextLocals = new java.util.ArrayList<>();
     private final java.util.List<Runnable> onStart = new java.util.ArrayList<>();
     private final java.util.List<Runnable> onStop = new java.util.ArrayList<>();
+    private java.util.List<String> trackOps = java.util.List.of();
+    private boolean histograms;
+    private boolean jmx;
 
     EngineBuilder() {
     }
@@ -273,6 +276,12 @@ public final class EngineBuilder {
             }
         }
         Engine engine = new Engine(core, requireContext);
+        try {
+            engine.observe(trackOps, histograms, jmx);
+        } catch (RuntimeException e) {
+            engine.close();
+            throw e;
+        }
         if (!contextLocals.isEmpty() || !onStart.isEmpty() || !onStop.isEmpty()) {
             try {
                 engine.tasks.configure(contextLocals, onStart, onStop);
@@ -286,5 +295,46 @@ public final class EngineBuilder {
             }
         }
         return engine;
+    }
+
+    // ---- observability ------------------------------------------------------------------------------
+
+    /**
+     * Ops whose every call the engine thread times (two clock reads per call, on the engine thread only):
+     * their mean engine time appears in {@link Engine#stats()}. Every op's calls and failures are counted
+     * whether tracked or not. {@code "*"} tracks every op. Default: none.
+     *
+     * @param names op names (looked up at start; an unknown one fails {@link #start()})
+     * @return this builder
+     */
+    public EngineBuilder trackOps(String... names) {
+        this.trackOps = java.util.List.of(names);
+        return this;
+    }
+
+    /**
+     * Latency distributions ({@link Engine#waitLatency()}, {@link Engine#engineLatency()}): each call's wait (submit to result, measured by its
+     * caller) and engine time (measured by the engine thread, which then times every call), as
+     * log-linear histograms with HdrHistogram's precision of 4 sub-bucket bits. Off by default: it costs
+     * two clock reads on the caller and two on the engine per call (bench/RESULTS.md has the figure).
+     *
+     * @param on whether to record them
+     * @return this builder
+     */
+    public EngineBuilder histograms(boolean on) {
+        this.histograms = on;
+        return this;
+    }
+
+    /**
+     * Registers an {@link EngineMXBean} as {@code io.ferry:type=Engine,name=<name>} on the platform MBean
+     * server at start, and unregisters it when the engine closes. Off by default.
+     *
+     * @param on whether to register it
+     * @return this builder
+     */
+    public EngineBuilder jmx(boolean on) {
+        this.jmx = on;
+        return this;
     }
 }

@@ -310,6 +310,7 @@ public final class ExecutionContext extends ContextVariables implements AutoClos
         }
         try {
             core.callLong(engine.systemOp("ferry.ctx_close"), id, 0, 0);
+            core.counters.context(name, id, false); // jfr: io.ferry.ContextClose
         } catch (EngineClosedException alreadyGone) {
             // The engine closed meanwhile, and closed this context with it.
         }

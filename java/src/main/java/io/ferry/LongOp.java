@@ -30,7 +30,7 @@ public final class LongOp extends OpBase implements Op {
      * @return the op's result
      */
     public long call() {
-        return core.callLong(this, current(), 0, 0);
+        return sync(current(), 0, 0);
     }
 
     /**
@@ -40,7 +40,7 @@ public final class LongOp extends OpBase implements Op {
      * @return the op's result
      */
     public long call(long a) {
-        return core.callLong(this, current(), a, 0);
+        return sync(current(), a, 0);
     }
 
     /**
@@ -50,7 +50,7 @@ public final class LongOp extends OpBase implements Op {
      * @return the op's result
      */
     public long call(ExecutionContext ctx) {
-        return core.callLong(this, in(ctx), 0, 0);
+        return sync(in(ctx), 0, 0);
     }
 
     /**
@@ -61,7 +61,7 @@ public final class LongOp extends OpBase implements Op {
      * @return the op's result
      */
     public long call(ExecutionContext ctx, long a) {
-        return core.callLong(this, in(ctx), a, 0);
+        return sync(in(ctx), a, 0);
     }
 
     /**
@@ -72,7 +72,7 @@ public final class LongOp extends OpBase implements Op {
      * @return the op's result
      */
     public long call(long a, long b) {
-        return core.callLong(this, current(), a, b);
+        return sync(current(), a, b);
     }
 
     /**
@@ -84,7 +84,7 @@ public final class LongOp extends OpBase implements Op {
      * @return the op's result
      */
     public long call(ExecutionContext ctx, long a, long b) {
-        return core.callLong(this, in(ctx), a, b);
+        return sync(in(ctx), a, b);
     }
 
     /**
@@ -97,7 +97,7 @@ public final class LongOp extends OpBase implements Op {
      * @throws TimeoutException if no result came in time
      */
     public long call(long a, long b, Duration timeout) throws TimeoutException {
-        return core.callLong(this, current(), a, b, null, nanos(timeout));
+        return syncTimed(current(), a, b, null, nanos(timeout));
     }
 
     /**
@@ -111,7 +111,7 @@ public final class LongOp extends OpBase implements Op {
      * @throws TimeoutException if no result came in time
      */
     public long call(ExecutionContext ctx, long a, long b, Duration timeout) throws TimeoutException {
-        return core.callLong(this, in(ctx), a, b, null, nanos(timeout));
+        return syncTimed(in(ctx), a, b, null, nanos(timeout));
     }
 
     /**

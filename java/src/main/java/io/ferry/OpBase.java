@@ -1,6 +1,9 @@
 package io.ferry;
 
+import io.ferry.internal.CallEvent;
 import io.ferry.internal.EngineCore;
+import io.ferry.internal.LatencyRecorder;
+import io.ferry.internal.Observe;
 import java.time.Duration;
 import java.util.Objects;
 import java.util.concurrent.TimeoutException;
@@ -14,6 +17,8 @@ abstract class OpBase {
     private final int id;
     private final int flags;
     private final String name;
+    /** The callers' wait histogram, or null: histograms are off (fixed when the handle is made). */
+    private final LatencyRecorder latency;
 
     OpBase(Engine engine, EngineCore core, int id, int flags, String name) {
         this.engine = engine;
@@ -21,6 +26,7 @@ abstract class OpBase {
         this.id = id;
         this.flags = flags;
         this.name = name;
+        this.latency = Observe.ENABLED ? core.counters.latency() : null;
     }
 
     /** Looks an op up on the engine and makes its handle. */
@@ -110,7 +116,7 @@ abstract class OpBase {
     /** An untimed call with an input and a result of {@code kind} (AsyncCall.KIND_BYTES or KIND_STRING). */
     final Object callObject(long ctx, byte[] input, int kind) {
         try {
-            return core.callObject((Op) this, ctx, Objects.requireNonNull(input, "input"), EngineCore.NO_DEADLINE, kind);
+            return syncObject(ctx, Objects.requireNonNull(input, "input"), EngineCore.NO_DEADLINE, kind);
         } catch (TimeoutException impossible) {
             throw new AssertionError(impossible);
         }
@@ -119,10 +125,108 @@ abstract class OpBase {
     /** An untimed call with 64-bit arguments and an input, and a 64-bit result. */
     final long callLong(long ctx, long a, long b, byte[] input) {
         try {
-            return core.callLong((Op) this, ctx, a, b, Objects.requireNonNull(input, "input"), EngineCore.NO_DEADLINE);
+            return syncTimed(ctx, a, b, Objects.requireNonNull(input, "input"), EngineCore.NO_DEADLINE);
         } catch (TimeoutException impossible) {
             throw new AssertionError(impossible);
         }
+    }
+
+    // ---- the sync calls, observed or not ---------------------------------------------------------------
+    // One check per call: Observe.ENABLED is a static final (false folds the rest away), the latency field
+    // is fixed per handle, Observe.jfr is flipped by a recorder listener. Nothing else is added to a call
+    // nobody observes.
+
+    private boolean observed() {
+        return Observe.ENABLED && (latency != null || Observe.jfr);
+    }
+
+    /** A sync call with 64-bit arguments and result (allocates nothing unless a JFR recording takes it). */
+    final long sync(long ctx, long a, long b) {
+        if (!observed()) {
+            return core.callLong((Op) this, ctx, a, b);
+        }
+        long t0 = latency != null ? System.nanoTime() : 0; // the event keeps its own time
+        CallEvent ev = Observe.jfr ? startEvent() : null;
+        try {
+            long r = core.callLong((Op) this, ctx, a, b);
+            observe(ctx, t0, ev, null);
+            return r;
+        } catch (RuntimeException | Error e) {
+            observe(ctx, t0, ev, e);
+            throw e;
+        }
+    }
+
+    /** A sync call with a timeout (NO_DEADLINE for none) and an optional input; 64-bit result. */
+    final long syncTimed(long ctx, long a, long b, byte[] input, long timeoutNs) throws TimeoutException {
+        if (!observed()) {
+            return core.callLong((Op) this, ctx, a, b, input, timeoutNs);
+        }
+        long t0 = latency != null ? System.nanoTime() : 0; // the event keeps its own time
+        CallEvent ev = Observe.jfr ? startEvent() : null;
+        try {
+            long r = core.callLong((Op) this, ctx, a, b, input, timeoutNs);
+            observe(ctx, t0, ev, null);
+            return r;
+        } catch (RuntimeException | Error | TimeoutException e) {
+            observe(ctx, t0, ev, e);
+            throw e;
+        }
+    }
+
+    /** A sync call with an input and a bytes or text result. */
+    final Object syncObject(long ctx, byte[] input, long timeoutNs, int kind) throws TimeoutException {
+        if (!observed()) {
+            return core.callObject((Op) this, ctx, input, timeoutNs, kind);
+        }
+        long t0 = latency != null ? System.nanoTime() : 0; // the event keeps its own time
+        CallEvent ev = Observe.jfr ? startEvent() : null;
+        try {
+            Object r = core.callObject((Op) this, ctx, input, timeoutNs, kind);
+            observe(ctx, t0, ev, null);
+            return r;
+        } catch (RuntimeException | Error | TimeoutException e) {
+            observe(ctx, t0, ev, e);
+            throw e;
+        }
+    }
+
+    /** The per-call event if some recording enables it, begun; else null (nothing allocated). */
+    private static CallEvent startEvent() {
+        CallEvent ev = new CallEvent();
+        if (!ev.isEnabled()) {
+            return null;
+        }
+        ev.begin();
+        return ev;
+    }
+
+    private void observe(long ctx, long t0, CallEvent ev, Throwable failure) {
+        if (latency != null) {
+            latency.record(System.nanoTime() - t0);
+        }
+        if (ev != null) {
+            ev.end();
+            if (ev.shouldCommit()) {
+                ev.engine = engine.name();
+                ev.op = name;
+                ev.context = ctx;
+                ev.engineTime = core.counters.engineTimeOf(id);
+                ev.outcome = outcome(failure);
+                ev.commit();
+            }
+        }
+    }
+
+    private static String outcome(Throwable failure) {
+        return switch (failure) {
+            case null -> "ok";
+            case CallFailedException f -> "failed";
+            case TimeoutException t -> "timed out";
+            case CallInterruptedException i -> "interrupted";
+            case EngineClosedException c -> "closed";
+            default -> "error";
+        };
     }
 
     /** A timeout in ns; a timeout too long for a long means none. */

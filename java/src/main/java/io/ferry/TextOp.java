@@ -65,7 +65,7 @@ public final class TextOp extends OpBase implements Op {
      * @throws TimeoutException if no result came in time
      */
     public String call(ExecutionContext ctx, String input, Duration timeout) throws TimeoutException {
-        return (String) core.callObject(this, in(ctx), utf8(input), nanos(timeout),
+        return (String) syncObject(in(ctx), utf8(input), nanos(timeout),
                 AsyncCall.KIND_STRING);
     }
 

@@ -1,6 +1,10 @@
 package io.ferry.demo;
 
+import io.ferry.EngineStats;
 import io.ferry.ExecutionContext;
+import io.ferry.LatencyHistogram;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import io.ferry.sqlite.Rows;
 import io.ferry.sqlite.Sqlite;
 import io.ferry.sqlite.Statement;
@@ -29,7 +33,8 @@ public final class SqliteDemo {
 
     public static void main(String[] args) throws Exception {
         long t0 = System.nanoTime();
-        Sqlite db = Sqlite.builder().start();
+        // Ferry's own latency histograms on (the callers' wait, the engine's time per call): the picture at the end.
+        Sqlite db = Sqlite.builder().engine(b -> b.histograms(true)).start();
         ExecutionContext sys = db.engine().systemContext();
         String version = db.query(sys, "SELECT sqlite_version()").get(0).getString(0);
         db.execute(sys, "CREATE TABLE accounts(id INTEGER PRIMARY KEY, owner TEXT NOT NULL, balance INTEGER NOT NULL)");
@@ -91,6 +96,7 @@ public final class SqliteDemo {
                     : Thread.ofVirtual().name("virtual-" + w).unstarted(body));
         }
         threads.forEach(Thread::start);
+        LatencyHistogram wait0 = db.engine().waitLatency(), engine0 = db.engine().engineLatency();
         long start = System.nanoTime();
         go.countDown();
         for (Thread t : threads) {
@@ -98,6 +104,8 @@ public final class SqliteDemo {
         }
         double seconds = (System.nanoTime() - start) / 1e9;
         Histogram h = latencies.getIntervalHistogram();
+        LatencyHistogram wait = db.engine().waitLatency().since(wait0);
+        LatencyHistogram engineTime = db.engine().engineLatency().since(engine0);
 
         // Check the inserts as a whole: every worker's events are all there, numbered 1..n.
         long expectedInserts = (long) PLATFORM * (PLATFORM_CALLS / 4) + (long) VIRTUAL * (VIRTUAL_CALLS / 4);
@@ -110,6 +118,7 @@ public final class SqliteDemo {
         long closeStart = System.nanoTime();
         db.close();
         double closeMs = (System.nanoTime() - closeStart) / 1e6;
+        EngineStats stats = db.engine().stats(); // the final figures, after close
         long calls = queries.get() + inserts.get();
 
         System.out.printf("Ferry demo: SQLite %s on the engine thread; a table of %,d accounts made in the systemic "
@@ -126,6 +135,16 @@ public final class SqliteDemo {
                 expectedInserts);
         System.out.printf("  close()     %.1f ms; SQLite connections open %d, statements %d (startup %.1f s)%n", closeMs,
                 Sqlite.openConnections(), Sqlite.openStatements(), (start - t0) / 1e9);
+        System.out.printf("%nWhat the engine did (Engine.stats(), after close):%n%s", stats);
+        System.out.printf("Latency of the run (Ferry's histograms, EngineBuilder.histograms(true)):%n  wait    %s%n"
+                + "  engine  %s%n", wait, engineTime);
+        Path svg = Path.of(System.getProperty("ferry.demo.out", "build/demo")).resolve("sqlite-latency.svg");
+        Files.createDirectories(svg.getParent());
+        Files.writeString(svg, LatencyChart.svg("Ferry demo: latency per call, SQLite on the engine thread",
+                String.format(java.util.Locale.ROOT, "%d platform + %,d virtual threads, %,d calls in %.2f s (%,.0f/s); "
+                        + "%s.", PLATFORM, VIRTUAL, calls, seconds, calls / seconds, java.time.LocalDate.now()),
+                wait, engineTime));
+        System.out.println("  picture " + svg);
         if (!wrong.isEmpty() || Sqlite.openConnections() != 0 || Sqlite.openStatements() != 0) {
             wrong.stream().limit(10).forEach(w -> System.out.println("  WRONG: " + w));
             System.out.println("FAILED");

@@ -65,6 +65,7 @@ final class AsyncCalls {
                 return false;
             }
             cells.retire(call.cell, call.seq); // free again once the engine's DONE shows on it
+            core.counters.caller.cancelled.increment(); // counters
             return true;
         } catch (IllegalStateException regionFreed) {
             return false; // close() freed the cells meanwhile: the call was ended by it

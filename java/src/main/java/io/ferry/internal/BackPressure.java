@@ -116,10 +116,12 @@ final class BackPressure {
                 }
                 long now = System.nanoTime();
                 if (now >= deadline) {
+                    core.counters.caller.timedOut.increment(); // counters
                     throw new TimeoutException("engine '" + core.name() + "': no free slot before the deadline; call"
                             + " not sent");
                 }
                 if (Thread.currentThread().isInterrupted()) {
+                    core.counters.caller.interrupted.increment(); // counters
                     throw new CallInterruptedException("engine '" + core.name() + "': the caller was interrupted"
                             + " while it waited for a free slot; call not sent");
                 }

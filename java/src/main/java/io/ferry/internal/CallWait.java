@@ -98,6 +98,7 @@ final class CallWait {
             if (Ring.setCellFlagUnlessDone(cell.line, seq, FLAG_PARKED) == Ring.DONE_OR_MOVED) {
                 return; // DONE already (or given up by close, which the take reports)
             }
+            core.counters.caller.parks.increment(); // counters
             awaitDone(cell, seq, deadline, w);
         } finally {
             cell.waiter = null;
@@ -116,6 +117,7 @@ final class CallWait {
                 if (Thread.interrupted()) {
                     interrupted = true;
                     if (giveUp(cell, seq, w)) {
+                        core.counters.caller.interrupted.increment(); // counters
                         throw new CallInterruptedException("engine '" + core.name() + "': the caller was interrupted,"
                                 + " so the call was given up: " + givenUp(seq));
                     }
@@ -200,6 +202,7 @@ final class CallWait {
      * skip the call. Otherwise it may have started it, and will discard its result.
      */
     private TimeoutException timedOut(long seq) {
+        core.counters.caller.timedOut.increment(); // counters
         return new TimeoutException("engine '" + core.name() + "': call timed out; " + givenUp(seq));
     }
 

@@ -57,6 +57,7 @@ public final class EngineCore {
     private final AsyncCalls asyncCalls;
     private final Shutdown shutdown;
     private final Thread engineThread;
+    public final EngineCounters counters; // counters
 
     @SuppressWarnings("unused") // accessed through LIFECYCLE
     private volatile int lifecycle = OPEN;
@@ -109,6 +110,8 @@ public final class EngineCore {
                         + (freeRegion ? "the engine thread was stopped and joined"
                                 : "the engine thread did not stop within the close timeout, so its region is leaked"));
             }
+            this.counters = EngineCounters.attach(name, capacity, region, handle); // counters
+            wake.counters = counters.caller; // counters
             started = true;
         } finally {
             if (!started && freeRegion) {
@@ -209,6 +212,7 @@ public final class EngineCore {
         SlotWaiter w = SlotWaiter.current();
         Cell cell = cell(w);
         long submitted = trySubmit(op, ctx, a, b, input, w, cell);
+        if (submitted == -1) counters.caller.rejected.increment(); // counters
         return submitted == -1 ? ifRejected : awaitLong(submitted, op, w, cell);
     }
 
@@ -218,6 +222,7 @@ public final class EngineCore {
         SlotWaiter w = SlotWaiter.current();
         Cell cell = cell(w);
         long submitted = trySubmit(op, ctx, 0, 0, input, w, cell);
+        if (submitted == -1) counters.caller.rejected.increment(); // counters
         try {
             return submitted == -1 ? ifRejected
                     : wait.awaitObject(submitted & Long.MAX_VALUE, submitted < 0, NO_DEADLINE, op, kind, w, cell);
@@ -323,6 +328,7 @@ public final class EngineCore {
 
     public void close(long timeoutNs) {
         if (LIFECYCLE.compareAndSet(this, OPEN, CLOSING)) {
+            counters.closing(); // counters
             shutdown.closeFirst(timeoutNs);
         } else if (Thread.currentThread() != engineThread) {
             // Another thread is closing: return only once it has joined the engine thread. (On the

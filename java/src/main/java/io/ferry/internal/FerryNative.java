@@ -255,4 +255,59 @@ public final class FerryNative {
             throw unexpected(t);
         }
     }
+
+    // ---- the engine counters block (ferry.h, "Engine counters"; ferry_counters.c) ----------------------
+
+    // int32_t ferry_counters_layout(const ferry_layout_entry **entries)
+    private static final class ferry_counters_layout {
+        static final MethodHandle HANDLE = downcall("ferry_counters_layout", FunctionDescriptor.of(JAVA_INT, ADDRESS));
+    }
+
+    public static int ferry_counters_layout(MemorySegment entries) {
+        try {
+            return (int) ferry_counters_layout.HANDLE.invokeExact(entries);
+        } catch (Throwable t) {
+            throw unexpected(t);
+        }
+    }
+
+    // uint64_t ferry_counters_size(uint32_t op_count)
+    private static final class ferry_counters_size {
+        static final MethodHandle HANDLE = downcall("ferry_counters_size", FunctionDescriptor.of(JAVA_LONG, JAVA_INT));
+    }
+
+    public static long ferry_counters_size(int opCount) {
+        try {
+            return (long) ferry_counters_size.HANDLE.invokeExact(opCount);
+        } catch (Throwable t) {
+            throw unexpected(t);
+        }
+    }
+
+    // int32_t ferry_engine_op_count(ferry_engine *engine)
+    private static final class ferry_engine_op_count {
+        static final MethodHandle HANDLE = downcall("ferry_engine_op_count", FunctionDescriptor.of(JAVA_INT, ADDRESS));
+    }
+
+    public static int ferry_engine_op_count(MemorySegment engine) {
+        try {
+            return (int) ferry_engine_op_count.HANDLE.invokeExact(engine);
+        } catch (Throwable t) {
+            throw unexpected(t);
+        }
+    }
+
+    // int ferry_engine_attach_counters(ferry_engine *engine, ferry_counters *block, uint64_t size)
+    private static final class ferry_engine_attach_counters {
+        static final MethodHandle HANDLE = downcall("ferry_engine_attach_counters",
+                FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, JAVA_LONG));
+    }
+
+    public static int ferry_engine_attach_counters(MemorySegment engine, MemorySegment block, long size) {
+        try {
+            return (int) ferry_engine_attach_counters.HANDLE.invokeExact(engine, block, size);
+        } catch (Throwable t) {
+            throw unexpected(t);
+        }
+    }
 }

@@ -35,6 +35,10 @@ final class Lifecycle {
     }
 
     private static void closeAll() {
+        if (!OPEN.isEmpty()) {
+            EngineCore.LOG.log(System.Logger.Level.DEBUG, () -> "the JVM is exiting: closing " + OPEN.size()
+                    + " engine(s) left open");
+        }
         List<Thread> closers = new ArrayList<>();
         long longest = 0;
         for (EngineCore core : OPEN) {

@@ -125,6 +125,7 @@ final class Shutdown {
                 return;
             }
             cancelHook.retire(); // no caller is inside ferry_engine_cancel, and none will enter
+            core.counters.engineJoined(); // counters
             FerryNative.ferry_engine_destroy(handle);
             // Every accepted call is DONE; wait (bounded) for callers to take their results, so freeing
             // the region and the cells cannot pull memory from under a caller still reading one. If they
@@ -153,6 +154,7 @@ final class Shutdown {
     /** The engine did not stop in time: fail every waiting caller and leak the region it may still touch. */
     private void abandonEngine() {
         core.markAbandoned();
+        core.counters.abandoned(core.closeTimeoutNs()); // counters
         for (Cell c : cells.all()) {
             Object w = c.waiter;
             if (w instanceof Thread caller) {

@@ -37,6 +37,11 @@ final class WakeUpcall {
     private final BackPressure backPressure;
     /** The engine thread, set by the hello upcall before the start handshake returns. */
     private volatile Thread engineThread;
+    /**
+     * Set once the engine's counters are attached, before any call: a wake upcall follows a call published
+     * after that (the slot's release and the engine's acquire order it). Null until then.
+     */
+    CallerCounters counters; // counters
 
     WakeUpcall(String name, Cells cells, BackPressure backPressure) {
         this.name = name;
@@ -71,6 +76,7 @@ final class WakeUpcall {
             Cell cell = cells.byId(idx);
             Object w = cell == null ? null : cell.waiter;
             if (w instanceof Thread caller) {
+                if (counters != null) counters.wakeups.increment(); // counters
                 LockSupport.unpark(caller); // it takes its outcome out of its own cell
             } else if (w instanceof AsyncCall<?> call) {
                 call.onDone();

@@ -78,8 +78,10 @@ extern "C" {
  *   40 err_out_len u64  with FERRY_OUT_ERROR: output bytes the op wrote before it failed (see below)
  *   48 id       u32  the cell's number, written once by its owner: the wake callback's argument
  *   52 reserved
- * (the engine stores result, err and out_* only where they changed since the cell's previous call: the
- * caller is polling the line, and every store takes it back).
+ * Between calls a cell's err is 0 and its out_kind FERRY_OUT_NONE: whoever takes a failure or an output
+ * resets them (and the engine, for the outcome of a call given up while it ran, which it frees). So the
+ * engine writes a plain call's outcome with one store (the result) and reads nothing of the cell before:
+ * the caller is polling the line, and a load would fetch it before the store takes it.
  *
  * Cell state word: the caller never writes it for a call that it waits for by spinning: the engine
  * finishes seq with a CAS from whatever the state is to DONE(seq), keeping the caller's flags if they

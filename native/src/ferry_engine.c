@@ -37,8 +37,6 @@ static ferry_engine *ferry__engine_new(void *region, uint32_t capacity, int64_t 
     e->capacity = capacity;
     e->mask = capacity - 1;
     atomic_init(&e->idle_spin_ns, idle_spin_ns);
-    const char *own = getenv("FERRY_IDLE_OWN_LOAD");
-    e->idle_own_load = !own || strcmp(own, "0") != 0;
     atomic_init(&e->idle_yield_after_ns, 0);
     atomic_init(&e->idle_preempted_ns, 0);
     atomic_init(&e->idle_step_aside_ns, 0);

@@ -98,7 +98,7 @@ static bool ferry__idle_preempted(ferry_engine *e, ferry__idle *idle, int64_t no
     uint64_t tail = ferry__load_relaxed(&e->region->tail.tail);
     bool own = tail != idle->tail_mark;
     idle->tail_mark = tail;
-    if (preempted && own && e->idle_own_load)
+    if (preempted && own)
         return false;
     if (preempted)
         e->idle_calm_until = now + ferry__load_relaxed(&e->idle_step_aside_ns);

@@ -137,7 +137,6 @@ struct ferry_engine {
     _Atomic int64_t idle_preempted_ns;
     _Atomic int64_t idle_step_aside_ns;
     int64_t idle_calm_until; /* engine thread only: until then every idle spell sleeps at once */
-    bool idle_own_load;      /* EXPERIMENT (FERRY_IDLE_OWN_LOAD=0 turns it off): see ferry__idle_preempted */
     ferry_wake_fn wake;
     pthread_t thread;
     clockid_t cpu_clock;

@@ -146,30 +146,23 @@ static void ferry__write_failure(ferry_cell *cell, ferry_call *c)
     cell->out_kind = FERRY_OUT_ERROR;
     cell->out_ptr = (uint64_t)(uintptr_t)c->err_msg;
     cell->out_len = msg_len;
-    if (cell->err_out_len != kept)
-        cell->err_out_len = kept;
+    cell->err_out_len = kept;
 }
 
 /* Writes the call's outcome into the caller's cell, which the caller is polling. Every store here takes
- * the line back from it, and a poll between two stores takes it away again: write only what changed. A
- * plain call changes the result alone (err and out_kind are still 0 from the cell's previous call), so
- * the line moves once before the DONE CAS, not three times. */
+ * the line back from it, and a load would fetch it first: so nothing is read, and a plain call stores the
+ * result alone. That relies on the cell's invariant (ferry.h, "Completion cell"): between calls its err is
+ * 0 and its out_kind NONE, because whoever takes a failure or an output resets them. */
 static void ferry__write_outcome(ferry_cell *cell, ferry_call *c)
 {
-    if (cell->result != c->result)
-        cell->result = c->result;
-    if (cell->err != c->err)
-        cell->err = c->err;
+    cell->result = c->result;
     if (c->err != 0) {
+        cell->err = c->err;
         ferry__write_failure(cell, c);
     } else if (c->out) {
         cell->out_kind = FERRY_OUT_BYTES;
         cell->out_ptr = (uint64_t)(uintptr_t)c->out;
         cell->out_len = c->out_len;
-    } else if (cell->out_kind != FERRY_OUT_NONE) {
-        cell->out_kind = FERRY_OUT_NONE;
-        cell->out_ptr = 0;
-        cell->out_len = 0;
     }
 }
 
@@ -238,6 +231,11 @@ static void ferry__run_slot(ferry_engine *e, ferry_slot *s, uint64_t seq)
         /* Given up while it ran: nobody will read the outcome (write_outcome put this buffer, if any,
          * in the cell: the message, joined with the output, or the output). */
         free(c.err != 0 ? c.err_msg : c.out);
+        /* The cell's invariant for its next call (nobody takes this outcome to reset it): plain stores,
+         * before any later call of this engine writes the cell, and the owner reuses it only after
+         * DONE, which is already stored. */
+        c.cell->err = 0;
+        c.cell->out_kind = FERRY_OUT_NONE;
     }
 }
 

@@ -396,7 +396,7 @@ static inline void ring_take(ring *r, uint64_t seq, ring_res *res)
     res->result = c->result;
     res->err = c->err;
     res->out_kind = c->out_kind;
-    res->out_len = c->out_len;
+    res->out_len = res->out_kind != FERRY_OUT_NONE ? c->out_len : 0; /* out_len is stale without an output */
     res->out = NULL;
     res->err_out_len = res->out_kind == FERRY_OUT_ERROR ? c->err_out_len : 0;
     res->err_out = NULL;
@@ -412,6 +412,8 @@ static inline void ring_take(ring *r, uint64_t seq, ring_res *res)
             memcpy(res->err_out, (const char *)out + res->out_len + 1, (size_t)res->err_out_len);
         ferry_free(out);
     }
+    c->err = 0; /* the cell's invariant between calls (ferry.h, "Completion cell") */
+    c->out_kind = FERRY_OUT_NONE;
     ring_cell_release(r, seq, false);
 }
 

@@ -65,6 +65,9 @@ public final class Engine implements AutoCloseable {
         // The action holds the core only, never this facade, so the facade can become unreachable.
         this.forgotten = new Forgotten(core);
         this.cleanable = CLEANER.register(this, forgotten);
+        // The call path's classes, initialised on the starting thread rather than by the first calls, where
+        // virtual threads that wait for another thread's class loading pin their carriers (StressTest).
+        ExecutionContext.currentFor(this);
     }
 
     /**

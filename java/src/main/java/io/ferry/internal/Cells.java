@@ -28,6 +28,13 @@ final class Cells {
 
     Cells(Arena arena) {
         this.arena = arena;
+        // The first chunk now, on the thread that starts the engine: Cell and SlotWaiter (its Cleaner) are
+        // initialised here, not by the first calls, where virtual threads waiting for another thread's
+        // class initialisation would pin their carriers (StressTest saw it).
+        synchronized (this) {
+            grow();
+        }
+        SlotWaiter.current();
     }
 
     /** The cell numbered id, or null. On the engine thread, from the wake upcall. */

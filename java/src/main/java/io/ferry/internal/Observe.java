@@ -38,6 +38,9 @@ public final class Observe {
                 return;
             }
             listening = true;
+            // Loaded and initialised here, on the thread that starts the first engine: a virtual thread that
+            // loaded it in its first observed call would pin its carrier while it did (StressTest saw it).
+            new CallEvent();
             try {
                 FlightRecorder.addListener(new FlightRecorderListener() {
                     @Override

@@ -34,6 +34,7 @@ final class Outcomes {
         long result = Ring.resultPlain(cell);
         if (Ring.outKindPlain(cell) != OUT_NONE) {
             FerryNative.ferry_free(MemorySegment.ofAddress(Ring.outPtrPlain(cell)));
+            Ring.resetOutcomePlain(cell);
         }
         return result;
     }
@@ -49,6 +50,7 @@ final class Outcomes {
         }
         long ptr = Ring.outPtrPlain(cell);
         long len = Ring.outLenPlain(cell);
+        Ring.resetOutcomePlain(cell);
         try {
             if (len > MAX_ARRAY) {
                 throw new FerryException("op '" + op.name() + "' returned " + len
@@ -93,12 +95,14 @@ final class Outcomes {
     @SuppressWarnings("restricted")
     private CallFailedException takeFailure(MemorySegment cell, int err, Op op) {
         long ptr = Ring.outKindPlain(cell) == OUT_ERROR ? Ring.outPtrPlain(cell) : 0;
+        long len = Ring.outLenPlain(cell);
+        long outLen = Ring.errOutLenPlain(cell);
+        long result = Ring.resultPlain(cell);
+        Ring.resetOutcomePlain(cell);
         try {
             String message = "(no message)";
             byte[] output = NO_BYTES;
             if (ptr != 0) {
-                long len = Ring.outLenPlain(cell);
-                long outLen = Ring.errOutLenPlain(cell);
                 MemorySegment p = MemorySegment.ofAddress(ptr).reinterpret(len + 1 + outLen);
                 message = len <= MAX_ARRAY
                         ? new String(p.asSlice(0, len).toArray(ValueLayout.JAVA_BYTE), StandardCharsets.UTF_8)
@@ -109,7 +113,7 @@ final class Outcomes {
                     output = p.asSlice(len + 1, outLen).toArray(ValueLayout.JAVA_BYTE);
                 }
             }
-            return new CallFailedException(op.name(), err, message, Ring.resultPlain(cell), output);
+            return new CallFailedException(op.name(), err, message, result, output);
         } finally {
             if (ptr != 0) {
                 FerryNative.ferry_free(MemorySegment.ofAddress(ptr));

@@ -360,6 +360,16 @@ public final class Ring {
         return (long) LONG.get(cell, CELL_OUT_LEN);
     }
 
+    /**
+     * Restores the cell's invariant after its outcome was taken (ferry.h: err 0 and out_kind NONE
+     * between calls, so the engine writes a plain call's result with one store). Plain: before the
+     * owner's next publish, which releases it.
+     */
+    public static void resetOutcomePlain(MemorySegment cell) {
+        INT.set(cell, CELL_ERR, 0);
+        INT.set(cell, CELL_OUT_KIND, OUT_NONE);
+    }
+
     /** With OUT_ERROR: how many output bytes follow the message's NUL at out_ptr. */
     public static long errOutLenPlain(MemorySegment cell) {
         return (long) LONG.get(cell, CELL_ERR_OUT_LEN);

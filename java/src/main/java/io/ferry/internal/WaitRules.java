@@ -70,8 +70,6 @@ public final class WaitRules {
      * then a park and a wake-up (~5 to 45 µs) cost less than yielding its carrier over and over.
      */
     static final long VIRTUAL_PARK_CALL_NS = 50_000;
-    /** EXPERIMENT: {@code -Dferry.wait.ownLoad=false} turns off CallSpin's own-load exemption from stepping aside. */
-    static final boolean OWN_LOAD = !"false".equals(System.getProperty("ferry.wait.ownLoad"));
 
     final long callerSpinNs;
     final boolean adaptive;

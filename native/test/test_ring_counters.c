@@ -145,6 +145,7 @@ static void test_counts_match(void)
     CHECK_EQ_I64(ld(&k->timed_calls), 0, "nothing tracked: nothing timed");
     ferry_engine_destroy(r.engine);
     free(r.region);
+    ring_free_cells(&r);
     free(k);
 }
 
@@ -168,6 +169,7 @@ static void test_abort_counted(void)
     CHECK_EQ_I64(ld(&k->skipped), 0, "skipped");
     ferry_engine_destroy(r.engine);
     free(r.region);
+    ring_free_cells(&r);
     free(k);
 }
 

@@ -45,7 +45,8 @@ import org.openjdk.jcstress.infra.results.IIII_Result;
  * <p>Result: r1 = what the caller did: 0 = saw DONE (takes the outcome), 1 = gave up, told "skipped",
  * 2 = gave up, told "may be running", -1 = anything else; r2 = what the engine did, read by the arbiter
  * from the cell: 0 = skipped (err never written, DONE|GONE), 1 = ran and left the outcome to the caller
- * (DONE), 2 = ran and discarded the outcome (err written, DONE|GONE), -1 = anything else; r3 = 0 if the
+ * (DONE, err written), 2 = ran and discarded the outcome (DONE|GONE, err written and then reset to 0 with
+ * the message freed), -1 = anything else; r3 = 0 if the
  * slot ends FREE(seq + capacity); r4 = 99 if the caller saw DONE and the engine's err, -1 if it gave up.
  *
  * <p>FORBIDDEN: the engine runs a call whose caller was told it is skipped (r1 = 1 with r2 = 1 or 2);
@@ -107,7 +108,9 @@ public class GoneVsEngineRun {
         int err = (int) INT.get(cell, CELL_ERR);
         if (r.r2 == 0) {
             if (st == state(SEQ, FLAG_GONE, PHASE_DONE)) {
-                r.r2 = err == NOT_RUN ? 0 : err == E_CONTEXT ? 2 : -1;
+                // Skipped: err untouched. Ran and discarded: the engine freed the message and reset err to
+                // 0 (the cell's invariant between calls, ferry.h).
+                r.r2 = err == NOT_RUN ? 0 : err == 0 ? 2 : -1;
             } else if (st == state(SEQ, 0, PHASE_DONE) && err == E_CONTEXT) {
                 r.r2 = 1;
                 TestEngine.free(Ring.outPtrPlain(cell)); // the caller's part: the error message

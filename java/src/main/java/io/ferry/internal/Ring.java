@@ -138,12 +138,6 @@ public final class Ring {
         }
     }
 
-    /** The sequence of the PUBLISHED call in slot idx, or -1 if it holds none. */
-    public long publishedSeqAcquire(int idx) {
-        long st = (long) LONG.getAcquire(region, slotOffset(idx, mask));
-        return (st & PHASE_MASK) == PHASE_PUBLISHED ? st >>> SEQ_SHIFT : -1;
-    }
-
     /** The sequence slot idx is free for, or -1 if it holds a call (acquire: the slot may be written). */
     public long freeSeqAcquire(int idx) {
         long st = (long) LONG.getAcquire(region, slotOffset(idx, mask));
@@ -183,11 +177,6 @@ public final class Ring {
                 return;
             }
         }
-    }
-
-    /** Orders the release publishes before it with the load of {@code sleeping} after it (StoreLoad). */
-    public static void fullFence() {
-        VarHandle.fullFence();
     }
 
     /**
@@ -232,11 +221,6 @@ public final class Ring {
                 return true;
             }
         }
-    }
-
-    /** The cell address of the call queued in slot idx for seq (a plain load after publishedSeqAcquire). */
-    public long cellAddressPlain(int idx) {
-        return (long) LONG.get(region, slotOffset(idx, mask) + SLOT_CELL);
     }
 
     /**

@@ -121,6 +121,42 @@ class InterruptTest {
         }
     }
 
+    /**
+     * A caller interrupted while it waits for a free slot it has claimed does not spin for it: with a 10 s
+     * spin budget it would otherwise spin until the slot frees (about 2 s here). It finishes the claim once
+     * the slot frees, then gives the call up unless it is done by then.
+     */
+    @Test
+    void aCallerInterruptedWhileItWaitsForASlotDoesNotSpin() throws Exception {
+        try (Engine tiny = TestEngines.builder().name("interrupt-slot").capacity(1)
+                .waitPolicy(new WaitPolicy.Spin(Duration.ofSeconds(10), Duration.ofSeconds(10))).start()) {
+            LongOp spin = tiny.longOp("spin");
+            var running = spin.callAsync(LONG_OP_NS, 0);
+            Thread.sleep(50); // the engine took it: its slot is free again
+            var queued = spin.callAsync(1_000, 0); // holds the one slot until the 2 s spin ends
+            AtomicReference<Object> result = new AtomicReference<>();
+            AtomicLong cpu = new AtomicLong();
+            Thread caller = Thread.ofPlatform().start(() -> {
+                long cpu0 = cpuNow();
+                Thread.currentThread().interrupt();
+                try {
+                    result.set(tiny.longOp("add").call(3, 4));
+                } catch (Throwable t) {
+                    result.set(t);
+                }
+                cpu.set(cpuNow() - cpu0);
+            });
+            caller.join();
+            // Given up, or DONE already when the interrupt was seen (the add runs as soon as it is published).
+            assertTrue(result.get() instanceof CallInterruptedException || Long.valueOf(7).equals(result.get()),
+                    () -> "the call ended with " + result.get());
+            assertTrue(cpu.get() < MAX_CALLER_CPU_NS, () -> "the interrupted caller used " + cpu.get() / 1_000_000
+                    + " ms of CPU waiting for a slot: it spun");
+            running.join();
+            queued.join();
+        }
+    }
+
     @Test
     void aVirtualThreadInterruptedWhileItWaitsGivesTheCallUp() throws Exception {
         AtomicReference<Object> result = new AtomicReference<>();

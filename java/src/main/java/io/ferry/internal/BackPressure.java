@@ -178,7 +178,8 @@ final class BackPressure {
             }
             if ((i & 63) == 0) {
                 long spun = System.nanoTime() - start;
-                if (spun >= rules.callerSpinNs) {
+                // An interrupted caller never spins (LOWEST_LATENCY's budget is 10 ms): it queues and parks.
+                if (spun >= rules.callerSpinNs || Thread.currentThread().isInterrupted()) {
                     return false;
                 }
                 if (spun >= WaitRules.YIELD_AFTER_NS) {

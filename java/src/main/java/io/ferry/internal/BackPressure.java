@@ -19,9 +19,11 @@ import java.util.concurrent.locks.LockSupport;
  * call is queued. Every free wakes the producers it concerns, so no waiter depends on its poll: a waiter
  * sets FREE_WAKE by a CAS on the previous lap's state, free or published ({@link Ring#requestFreeWake};
  * the publish keeps the flag), and the engine frees the slot with an exchange whose old value shows it,
- * and then makes the wake upcall ({@link #onSlotFreed}). The poll ({@link WaitRules#BACKPRESSURE_POLL_NS})
- * stays as a bound for a waiter more than one lap behind, which cannot set the flag; BackPressureTest runs
- * with a poll of an hour to show that no other waiter depends on it.
+ * and then makes the wake upcall ({@link #onSlotFreed}). A waiter more than one lap behind sets the flag
+ * on the earlier lap the slot serves; that lap's free wakes it, with every waiter of the slot's later
+ * laps, and it asks again. The poll ({@link WaitRules#BACKPRESSURE_POLL_NS}) stays as a bound should a
+ * wake be lost all the same; BackPressureTest runs with a poll of an hour to show that no waiter depends
+ * on it.
  */
 final class BackPressure {
 
@@ -193,12 +195,18 @@ final class BackPressure {
 
     // ---- releases --------------------------------------------------------------------------------
 
-    /** Wakes the producer waiting for FREE(freedSeq) and the first unclaimed one. */
+    /**
+     * Wakes the producers waiting for FREE(freedSeq) or a later lap of the same slot (those re-check and ask
+     * for a wake again, now that the slot serves a newer lap), and the first unclaimed one.
+     */
     private void wake(long freedSeq) {
+        long mask = ring.capacity() - 1;
         synchronized (lock) {
             boolean unclaimedWoken = false;
             for (SlotWaiter n = head; n != null; n = n.next) {
-                if (n.seq == freedSeq || (!unclaimedWoken && n.seq == SlotWaiter.UNCLAIMED)) {
+                boolean sameSlot = n.seq != SlotWaiter.UNCLAIMED && n.seq >= freedSeq
+                        && (n.seq & mask) == (freedSeq & mask);
+                if (sameSlot || (!unclaimedWoken && n.seq == SlotWaiter.UNCLAIMED)) {
                     unclaimedWoken |= n.seq == SlotWaiter.UNCLAIMED;
                     LockSupport.unpark(n.thread);
                 }
@@ -211,10 +219,9 @@ final class BackPressure {
         if (waiting == 0) {
             return;
         }
-        long freed = ring.freeSeqAcquire(idx); // after the engine's exchange, a full fence
-        if (freed >= 0) {
-            wake(freed);
-        }
+        // After the engine's exchange, a full fence: the slot serves the freed lap or a later one. Its waiter
+        // and every later lap's are woken; each re-checks its own sequence.
+        wake(ring.slotSeqAcquire(idx));
     }
 
     // ---- the queue -------------------------------------------------------------------------------

@@ -119,17 +119,18 @@ public final class Ring {
 
     /**
      * A producer waiting for FREE(seq) asks to be woken when the engine frees the slot: sets FREE_WAKE on
-     * the previous lap's state (FREE or PUBLISHED) with a CAS, unless the slot moved on. The previous
+     * the state of whatever earlier lap the slot serves (FREE or PUBLISHED) with a CAS, unless it is free
+     * for seq already. A waiter more than one lap behind is woken by the free of an earlier lap and asks
+     * again ({@link BackPressure} wakes every waiter of the slot's later laps). The previous
      * lap's publish is an exchange that keeps the flag, and the engine frees a slot with an exchange whose
      * old value shows it: all are read-modify-writes of the one word, so either the CAS comes first and
      * the engine wakes us, or the CAS fails and our re-check sees FREE.
      */
     public void requestFreeWake(long seq) {
-        long previous = seq - capacity;
         long base = slot(seq);
         for (;;) {
             long st = (long) LONG.getAcquire(region, base);
-            if ((st >>> SEQ_SHIFT) != previous || (st & FLAG_FREE_WAKE) != 0) {
+            if ((st >>> SEQ_SHIFT) >= seq || (st & FLAG_FREE_WAKE) != 0) {
                 return;
             }
             if (LONG.compareAndSet(region, base, st, st | FLAG_FREE_WAKE)) {
@@ -138,10 +139,12 @@ public final class Ring {
         }
     }
 
-    /** The sequence slot idx is free for, or -1 if it holds a call (acquire: the slot may be written). */
-    public long freeSeqAcquire(int idx) {
-        long st = (long) LONG.getAcquire(region, slotOffset(idx, mask));
-        return (st & PHASE_MASK) == PHASE_FREE ? st >>> SEQ_SHIFT : -1;
+    /**
+     * The sequence slot idx serves now, free or published (acquire). Read after the engine freed the slot:
+     * by then a producer may already have published the freed lap, so the phase says nothing.
+     */
+    public long slotSeqAcquire(int idx) {
+        return (long) LONG.getAcquire(region, slotOffset(idx, mask)) >>> SEQ_SHIFT;
     }
 
     // ---- write and publish -----------------------------------------------------------------------

@@ -258,7 +258,18 @@ typedef struct fs_in {
     const unsigned char *p;
     size_t left;
     bool bad;
+    ferry_call *call;  /* whose caller may give up while a long statement is read (fs_read_statement) */
+    bool gave_up;      /* reading stopped because that caller gave up (bad is set too) */
 } fs_in;
+
+/* How many parameters are read or bound between two looks at whether the caller gave up. */
+#define FS_CANCEL_EVERY 1024u
+
+/* Whether the k-th of many steps should stop because c's caller gave up (looked at every FS_CANCEL_EVERY). */
+static bool fs_gave_up_at(ferry_call *c, uint32_t k)
+{
+    return (k % FS_CANCEL_EVERY) == FS_CANCEL_EVERY - 1 && c && ferry_call_cancelled(c);
+}
 
 static const void *fs_take(fs_in *r, size_t n)
 {
@@ -352,7 +363,8 @@ static void fs_statement_free(fs_statement *s)
     s->params = NULL;
 }
 
-/* Reads one statement (free it with fs_statement_free). Returns false on malformed input. */
+/* Reads one statement (free it with fs_statement_free). Returns false on malformed input, or once r's call
+ * is given up (r->gave_up): reading two million values costs the engine some 360 ms here. */
 static bool fs_read_statement(fs_in *r, fs_statement *s)
 {
     s->params = s->inline_params;
@@ -369,6 +381,10 @@ static bool fs_read_statement(fs_in *r, fs_statement *s)
         memset(s->inline_params, 0, sizeof(fs_param) * s->n_params);
     }
     for (uint32_t i = 0; i < s->n_params && !r->bad; i++) {
+        if (fs_gave_up_at(r->call, i)) {
+            r->gave_up = r->bad = true;
+            break;
+        }
         fs_param *p = &s->params[i];
         p->name_len = fs_u32(r);
         p->name = fs_take(r, p->name_len);
@@ -379,6 +395,14 @@ static bool fs_read_statement(fs_in *r, fs_statement *s)
 }
 
 /* ---- errors ------------------------------------------------------------------------------------- */
+
+/* Fails a call whose input could not be read: malformed, or its caller gave up while it was read. */
+static int fs_unread(ferry_call *c, const fs_in *r, const char *op)
+{
+    if (r->gave_up)
+        return ferry_call_fail(c, SQLITE_INTERRUPT, "%s: interrupted reading its parameters, its caller gave up", op);
+    return ferry_call_fail(c, SQLITE_MISUSE, "%s: malformed input", op);
+}
 
 /* Where a statement sits, for error messages: the n-th of a batch (or not in a batch when total is 0).
  * The text is formatted only when a message needs it. */
@@ -591,9 +615,6 @@ typedef struct fs_given {
     fs_param *inline_name[2 * FS_INLINE_PARAMS];
 } fs_given;
 
-/* How many values bind between two looks at whether the caller gave up. */
-#define FS_BIND_CANCEL_EVERY 1024u
-
 static void fs_given_free(fs_given *g)
 {
     if (g->by_number != g->inline_number)
@@ -604,7 +625,7 @@ static void fs_given_free(fs_given *g)
 
 static bool fs_bind_cancelled(ferry_call *c, uint32_t k)
 {
-    return (k % FS_BIND_CANCEL_EVERY) == FS_BIND_CANCEL_EVERY - 1 && ferry_call_cancelled(c);
+    return fs_gave_up_at(c, k);
 }
 
 static int fs_bind_interrupted(ferry_call *c, fs_where *w)
@@ -1105,11 +1126,11 @@ static int op_exec(ferry_call *c, void *data)
         return -1;
     size_t len;
     const void *in = ferry_call_input(c, &len);
-    fs_in r = { in, len, false };
+    fs_in r = { in, len, false, c, false };
     fs_statement s;
     if (!fs_read_statement(&r, &s) || r.left != 0) {
         fs_statement_free(&s);
-        return ferry_call_fail(c, SQLITE_MISUSE, "sqlite.exec: malformed input");
+        return fs_unread(c, &r, "sqlite.exec");
     }
     fs_buf out = { 0 };
     int rc = fs_run(c, x, &s, &out, NULL, NULL);
@@ -1218,11 +1239,11 @@ static int op_run(ferry_call *c, void *data)
     fs_ctx *x = fs_context(c);
     if (!x)
         return -1;
-    fs_in r = { ch->p, (size_t)len, false };
+    fs_in r = { ch->p, (size_t)len, false, c, false };
     fs_statement s;
     if (!fs_read_statement(&r, &s) || r.left != 0) {
         fs_statement_free(&s);
-        return ferry_call_fail(c, SQLITE_MISUSE, "sqlite.run: malformed input");
+        return fs_unread(c, &r, "sqlite.run");
     }
     fs_buf out = { .p = ch->p, .cap = ch->cap, .borrowed = true };
     int rc = fs_run(c, x, &s, &out, NULL, NULL);
@@ -1285,7 +1306,9 @@ static int fs_batch_run(ferry_call *c, fs_ctx *x, fs_in *r, fs_statement *one, u
                 return ferry_call_fail(c, SQLITE_MISUSE, "sqlite.batch: malformed row %u", i);
         } else if (!fs_read_statement(r, &s)) {
             fs_statement_free(&s);
-            return ferry_call_fail(c, SQLITE_MISUSE, "sqlite.batch: malformed statement %u", i);
+            return r->gave_up ? ferry_call_fail(c, SQLITE_INTERRUPT, "sqlite.batch: interrupted reading statement "
+                                                "%u, its caller gave up", i + 1)
+                              : ferry_call_fail(c, SQLITE_MISUSE, "sqlite.batch: malformed statement %u", i);
         }
         int64_t changes = 0;
         fs_where w = { .index = i, .total = n };
@@ -1359,7 +1382,7 @@ static int op_batch(ferry_call *c, void *data)
         return -1;
     size_t len;
     const void *in = ferry_call_input(c, &len);
-    fs_in r = { in, len, false };
+    fs_in r = { in, len, false, c, false };
     uint32_t n;
     bool rows;
     fs_statement one;
